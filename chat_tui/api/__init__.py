@@ -1,0 +1,1 @@
+"""OpenAI wire protocol over httpx. Imports only chat_tui.core."""

@@ -1,0 +1,1 @@
+"""Plain dataclasses and logic with no I/O and no project imports."""

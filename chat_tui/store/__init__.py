@@ -1,0 +1,1 @@
+"""SQLite storage through sqlite-utils. Imports only chat_tui.core."""
