@@ -1,0 +1,90 @@
+"""Typed events produced from a streamed (or whole) OpenAI response.
+
+The client yields these; the UI and CLI consume them. They carry plain data only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TopLogprob:
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One sampled token with its log-probability and the alternatives the server sent."""
+
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+    top: tuple[TopLogprob, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """Response-level facts, emitted when first seen and whenever they change."""
+
+    id: str | None
+    model: str | None
+    created: int | None
+    system_fingerprint: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalDelta:
+    index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """Tolerated, not interpreted: the raw `tool_calls` delta entries."""
+
+    index: int
+    calls: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LogprobsDelta:
+    index: int
+    content: tuple[TokenLogprob, ...] = ()
+    refusal: tuple[TokenLogprob, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    index: int
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Emitted last by the client: seconds from request start."""
+
+    ttft: float | None  # time to first text token
+    total: float
+    completion_tokens: int | None
+    tokens_per_second: float | None
+
+
+StreamEvent = Meta | TextDelta | RefusalDelta | ToolCallDelta | LogprobsDelta | Usage | Finish | Timing
