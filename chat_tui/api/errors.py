@@ -94,14 +94,6 @@ class StreamError(APIError):
     kind = "stream"
 
 
-class ParameterError(ValueError):
-    """A request parameter is out of range or malformed; raised before anything is sent."""
-
-    def __init__(self, param: str, message: str) -> None:
-        super().__init__(f"{param}: {message}")
-        self.param = param
-
-
 _TITLES: dict[type, str] = {
     BadRequestError: "Bad request",
     AuthenticationError: "Invalid API key",

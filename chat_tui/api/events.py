@@ -83,8 +83,9 @@ class Timing:
 
     ttft: float | None  # time to first text token
     total: float
-    completion_tokens: int | None
-    tokens_per_second: float | None
+    completion_tokens: int | None  # from the server's usage when it sent one
+    tokens_per_second: float | None  # usage tokens (else text chunks) over the streaming time
+    chunks: int = 0  # text deltas received
 
 
 StreamEvent = Meta | TextDelta | RefusalDelta | ToolCallDelta | LogprobsDelta | Usage | Finish | Timing

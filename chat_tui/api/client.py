@@ -1,0 +1,371 @@
+"""An async client for OpenAI-compatible servers, built on httpx.
+
+One `OpenAIClient` per endpoint: one connection pool, HTTP keep-alive. Streaming methods are
+async iterators of the typed events in `events.py`; closing the iterator (or cancelling the task
+that runs it) closes the connection at once. Requests are retried before the first byte of an
+answer on 408/409/429/5xx and connection errors, with exponential backoff and jitter, honouring
+`retry-after-ms` and `Retry-After`; once an answer has started it is never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from chat_tui import __version__
+from chat_tui.api.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    StreamError,
+    error_from_payload,
+    error_from_response,
+)
+from chat_tui.api.events import Finish, Meta, RefusalDelta, StreamEvent, TextDelta, Timing, Usage
+from chat_tui.api.sse import SSEDecoder
+from chat_tui.api.stream import ChatStreamParser, parse_chat_response, parse_completion_response
+from chat_tui.core.config import Endpoint
+from chat_tui.core.messages import ChatMessage
+from chat_tui.core.models_table import uses_max_completion_tokens
+from chat_tui.core.params import ChatParams, CompletionParams
+
+RetryHook = Callable[[APIError, float, int], Awaitable[None] | None]
+
+MAX_RETRY_AFTER = 60.0  # a longer server-requested wait falls back to our own backoff
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    id: str
+    owned_by: str | None = None
+    created: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(slots=True)
+class Response:
+    """A whole (non-streamed) response: its events, the raw JSON and timing."""
+
+    events: list[StreamEvent]
+    raw: dict[str, Any]
+    timing: Timing
+
+    def text(self, index: int = 0) -> str:
+        return "".join(e.text for e in self.events if isinstance(e, TextDelta) and e.index == index)
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait as the server asked: `retry-after-ms`, then `Retry-After` (seconds or a date)."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+class OpenAIClient:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 600.0,
+        max_retries: int = 2,
+        backoff_base: float = 0.5,
+        backoff_max: float = 8.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        headers = {"User-Agent": f"chat-tui/{__version__}", "Accept": "application/json"}
+        headers.update(endpoint.headers)
+        if endpoint.api_key:
+            if endpoint.type == "azure":
+                headers["api-key"] = endpoint.api_key
+            else:
+                headers["Authorization"] = f"Bearer {endpoint.api_key}"
+        self._http = httpx.AsyncClient(
+            base_url=endpoint.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8, keepalive_expiry=60),
+            transport=transport,
+            trust_env=not endpoint.is_local,  # a proxy must not intercept a loopback server
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> "OpenAIClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- URLs -------------------------------------------------------------------------------
+
+    def _url(self, what: str, model: str | None = None) -> tuple[str, dict[str, str]]:
+        """Path and query for an operation; Azure puts the deployment in the path."""
+        if self.endpoint.type == "azure":
+            query = {"api-version": self.endpoint.api_version or ""}
+            if what == "models":
+                return "/openai/models", query
+            return f"/openai/deployments/{model}/{what}", query
+        return f"/{what}", {}
+
+    # -- requests with retries ----------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self.backoff_base * (2**attempt), self.backoff_max)
+        return delay * (1 - 0.25 * random.random())
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        stream: bool = False,
+        on_retry: RetryHook | None = None,
+    ) -> httpx.Response:
+        """Send with retries until a 2xx response's headers arrive; raise a typed error otherwise."""
+        attempt = 0
+        while True:
+            request = self._http.build_request(method, path, params=query or None, json=body)
+            if stream:
+                request.headers["Accept"] = "text/event-stream"
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                error: APIError = APITimeoutError(f"no answer from {self._where()} ({type(exc).__name__})")
+            except httpx.TransportError as exc:
+                error = APIConnectionError(f"cannot connect to {self._where()}: {_reason(exc)}")
+            else:
+                if response.status_code < 400:
+                    return response
+                try:
+                    raw = await response.aread()
+                finally:
+                    await response.aclose()
+                error = error_from_response(
+                    response.status_code,
+                    raw,
+                    response.headers.get("content-type", ""),
+                    retry_after=_retry_after(response.headers),
+                )
+            if not error.retryable or attempt >= self.max_retries:
+                raise error
+            wait = error.retry_after
+            if wait is None or wait > MAX_RETRY_AFTER:
+                wait = self._backoff(attempt)
+            attempt += 1
+            if on_retry is not None:
+                maybe = on_retry(error, wait, attempt)
+                if asyncio.iscoroutine(maybe):
+                    await maybe
+            await asyncio.sleep(wait)
+
+    def _where(self) -> str:
+        return self.endpoint.base_url or self.endpoint.name
+
+    async def _json(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        response = await self._send(method, path, **kw)
+        try:
+            raw = await response.aread()
+        except httpx.HTTPError as exc:
+            raise StreamError(f"the connection failed while reading the response: {_reason(exc)}") from None
+        finally:
+            await response.aclose()
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            snippet = raw[:200].decode("utf-8", "replace")
+            raise StreamError(f"expected JSON from {self._where()}, got: {snippet!r}") from None
+        if isinstance(data, dict) and isinstance(data.get("error"), (dict, str)):
+            raise error_from_payload(data, status=response.status_code)
+        if not isinstance(data, dict):
+            raise StreamError(f"expected a JSON object from {self._where()}")
+        return data
+
+    # -- models -----------------------------------------------------------------------------
+
+    async def list_models(self) -> list[ModelEntry]:
+        path, query = self._url("models")
+        data = await self._json("GET", path, query=query)
+        items = data.get("data") if isinstance(data.get("data"), list) else data.get("models", [])
+        models = []
+        for item in items or []:
+            if isinstance(item, dict) and (item.get("id") or item.get("name")):
+                models.append(
+                    ModelEntry(
+                        id=str(item.get("id") or item.get("name")),
+                        owned_by=item.get("owned_by"),
+                        created=item.get("created") if isinstance(item.get("created"), int) else None,
+                        raw=item,
+                    )
+                )
+        return sorted(models, key=lambda m: m.id)
+
+    async def get_model(self, model_id: str) -> dict[str, Any]:
+        path, query = self._url("models")
+        return await self._json("GET", f"{path}/{model_id}", query=query)
+
+    # -- chat -------------------------------------------------------------------------------
+
+    def chat_body(self, messages: Iterable[ChatMessage], model: str, params: ChatParams, *, stream: bool, include_usage: bool = True) -> dict[str, Any]:
+        return params.body(
+            model,
+            messages,
+            stream=stream,
+            include_usage=include_usage,
+            use_max_completion_tokens=uses_max_completion_tokens(model),
+        )
+
+    async def chat(self, messages: Iterable[ChatMessage], model: str, params: ChatParams, *, on_retry: RetryHook | None = None) -> Response:
+        body = self.chat_body(messages, model, params, stream=False)
+        return await self._whole("chat/completions", model, body, parse_chat_response, on_retry)
+
+    def stream_chat(
+        self,
+        messages: Iterable[ChatMessage],
+        model: str,
+        params: ChatParams,
+        *,
+        include_usage: bool = True,
+        on_retry: RetryHook | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        body = self.chat_body(messages, model, params, stream=True, include_usage=include_usage)
+        return self._stream("chat/completions", model, body, parse_chat_response, on_retry)
+
+    # -- legacy completions -----------------------------------------------------------------
+
+    async def complete(self, prompt: str, model: str, params: CompletionParams, *, on_retry: RetryHook | None = None) -> Response:
+        body = params.body(model, prompt, stream=False)
+        return await self._whole("completions", model, body, parse_completion_response, on_retry)
+
+    def stream_complete(
+        self, prompt: str, model: str, params: CompletionParams, *, include_usage: bool = True, on_retry: RetryHook | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        body = params.body(model, prompt, stream=True, include_usage=include_usage)
+        return self._stream("completions", model, body, parse_completion_response, on_retry)
+
+    # -- shared machinery -------------------------------------------------------------------
+
+    async def _whole(self, what: str, model: str, body: dict[str, Any], parse: Callable[[dict[str, Any]], list[StreamEvent]], on_retry: RetryHook | None) -> Response:
+        path, query = self._url(what, model)
+        start = time.monotonic()
+        data = await self._json("POST", path, query=query, body=body, on_retry=on_retry)
+        total = time.monotonic() - start
+        events = parse(data)
+        usage = next((e for e in events if isinstance(e, Usage)), None)
+        chunks = sum(1 for e in events if isinstance(e, TextDelta))
+        tokens = usage.completion_tokens if usage else None
+        timing = Timing(ttft=total, total=total, completion_tokens=tokens, tokens_per_second=None, chunks=chunks)
+        return Response(events=events, raw=data, timing=timing)
+
+    async def _stream(
+        self,
+        what: str,
+        model: str,
+        body: dict[str, Any],
+        parse_whole: Callable[[dict[str, Any]], list[StreamEvent]],
+        on_retry: RetryHook | None,
+    ) -> AsyncIterator[StreamEvent]:
+        path, query = self._url(what, model)
+        start = time.monotonic()
+        response = await self._send("POST", path, query=query, body=body, stream=True, on_retry=on_retry)
+        ttft: float | None = None
+        chunks = 0
+        usage_tokens: int | None = None
+        try:
+            ctype = response.headers.get("content-type", "")
+            if "json" in ctype and "event-stream" not in ctype:
+                # Some servers ignore `stream: true` and answer whole.
+                raw = await response.aread()
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    raise StreamError(f"expected an event stream, got: {raw[:200]!r}") from None
+                if isinstance(data, dict) and "error" in data:
+                    raise error_from_payload(data, status=response.status_code)
+                for event in parse_whole(data):
+                    if isinstance(event, TextDelta):
+                        chunks += 1
+                        ttft = ttft if ttft is not None else time.monotonic() - start
+                    elif isinstance(event, Usage):
+                        usage_tokens = event.completion_tokens
+                    yield event
+            else:
+                decoder = SSEDecoder()
+                parser = ChatStreamParser()
+                finished: set[int] = set()
+                try:
+                    async for data in response.aiter_bytes():
+                        for sse in decoder.feed(data):
+                            for event in parser.feed(sse):
+                                if isinstance(event, (TextDelta, RefusalDelta)):
+                                    chunks += 1
+                                    if ttft is None:
+                                        ttft = time.monotonic() - start
+                                elif isinstance(event, Usage):
+                                    usage_tokens = event.completion_tokens
+                                elif isinstance(event, Finish):
+                                    finished.add(event.index)
+                                yield event
+                        if parser.done:
+                            break
+                    else:
+                        for sse in decoder.close():
+                            for event in parser.feed(sse):
+                                yield event
+                except httpx.TimeoutException:
+                    raise APITimeoutError(
+                        f"the server stopped sending for too long ({_received(chunks)})"
+                    ) from None
+                except httpx.HTTPError as exc:
+                    raise StreamError(f"the connection dropped mid-answer ({_received(chunks)}): {_reason(exc)}") from None
+                if not parser.done and not finished:
+                    raise StreamError(f"the stream ended before the answer was complete ({_received(chunks)})")
+        finally:
+            await response.aclose()
+        total = time.monotonic() - start
+        tokens = usage_tokens if usage_tokens is not None else chunks
+        gen_time = total - (ttft or 0.0)
+        tps = tokens / gen_time if tokens and gen_time > 0 else None
+        yield Timing(ttft=ttft, total=total, completion_tokens=usage_tokens, tokens_per_second=tps, chunks=chunks)
+
+
+def _received(chunks: int) -> str:
+    return "nothing received" if not chunks else f"{chunks} chunks received"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    low = text.lower()
+    if "connection refused" in low or "errno 111" in low:
+        return "connection refused"
+    if "name or service not known" in low or "nodename nor servname" in low or "temporary failure in name resolution" in low:
+        return "host name not found"
+    return text or type(exc).__name__
