@@ -1,0 +1,3 @@
+from chat_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,348 @@
+"""The non-interactive commands: ask, complete, models, tokens, history."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+from chat_tui.cli import CLIError, Context, dump_json, parse_options, pick_model, read_prompt
+
+
+def run(ctx: Context, command: str) -> int:
+    handler = {
+        "ask": cmd_ask,
+        "complete": cmd_complete,
+        "models": cmd_models,
+        "tokens": cmd_tokens,
+        "history": cmd_history,
+    }[command]
+    return handler(ctx)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _title_from(prompt: str) -> str:
+    line = " ".join(prompt.split())
+    return line[:60] + ("…" if len(line) > 60 else "")
+
+
+# -- ask -----------------------------------------------------------------------------------
+
+
+def cmd_ask(ctx: Context) -> int:
+    args = ctx.args
+    prompt = read_prompt(args.prompt)
+    options = parse_options(args.option)
+    return asyncio.run(_ask(ctx, prompt, options))
+
+
+async def _ask(ctx: Context, prompt: str, options: Any) -> int:
+    from chat_tui.api.events import TextDelta
+    from chat_tui.core.messages import ChatMessage
+    from chat_tui.core.params import ChatParams, ParamError
+    from chat_tui.replies import run_reply
+
+    args = ctx.args
+    store = ctx.store()
+    conversation = None
+    if args.cid is not None or args.cont:
+        cid = args.cid if args.cid is not None else store.last_conversation_id()
+        conversation = store.get_conversation(cid) if cid is not None else None
+        if conversation is None:
+            raise CLIError(f"no conversation {cid}" if cid is not None else "no conversation to continue yet")
+
+    client = ctx.client()
+    try:
+        model = await pick_model(ctx, client, conversation.model if conversation else None)
+        try:
+            base = ChatParams.from_dict(conversation.params) if conversation and conversation.params else ChatParams()
+            params = base.merged(options)
+        except ParamError as exc:
+            raise CLIError(f"invalid option {exc}", 2) from None
+        system = args.system if args.system is not None else (conversation.system_prompt if conversation else None)
+
+        if conversation is None:
+            cid = store.create_conversation(
+                title=_title_from(prompt), model=model, params=params.as_dict(), system_prompt=system, endpoint=ctx.endpoint.name
+            )
+            history = []
+        else:
+            cid = conversation.id
+            history = store.thread(cid)
+            store.set_conversation_defaults(cid, model=model, params=params.as_dict(), system_prompt=system)
+        parent_id = history[-1].id if history else None
+        user_id = store.add_message(cid, "user", prompt, parent_id=parent_id)
+
+        messages = [ChatMessage("system", system)] if system else []
+        messages += [ChatMessage(m.role, m.content, m.name) for m in history if m.role in ("user", "assistant", "system") and m.content]
+        messages.append(ChatMessage("user", prompt))
+
+        stream = not (args.no_stream or args.json)
+        streamed = {"any": False, "ends_newline": True}
+
+        def on_event(event: Any) -> None:
+            if stream and isinstance(event, TextDelta) and event.index == 0:
+                _out(event.text)
+                streamed["any"] = True
+                streamed["ends_newline"] = event.text.endswith("\n")
+
+        counter = ctx.counter()
+        result = await run_reply(
+            client, store, counter,
+            conversation_id=cid, parent_id=user_id, messages=messages, model=model,
+            params=params, endpoint_name=ctx.endpoint.name, on_event=on_event, stream=stream,
+        )
+    finally:
+        await client.aclose()
+
+    if args.json and result.status == "complete":
+        raw = store.get_message(result.message_id)
+        dump_json(_raw_like(result, raw))
+    elif stream:
+        if streamed["any"] and not streamed["ends_newline"]:
+            _out("\n")
+        for index in sorted(result.choices):
+            if index:
+                _out(f"\n--- choice {index} ---\n{result.choices[index].text}\n")
+    else:
+        for index in sorted(result.choices):
+            head = f"--- choice {index} ---\n" if len(result.choices) > 1 else ""
+            text = result.choices[index].text
+            _out(f"{head}{text}{'' if text.endswith(chr(10)) else chr(10)}")
+    if args.stats:
+        print(_stats_line(result), file=sys.stderr)
+    if result.status == "error":
+        kept = " (partial answer saved)" if result.text else ""
+        raise CLIError(f"{result.error}{kept}")
+    return 0
+
+
+def _raw_like(result: Any, row: Any) -> dict[str, Any]:
+    """--json: the server's response as OpenAI shapes it, plus where chat-tui saved it."""
+    raw = dict(getattr(result, "raw", None) or {})
+    if not raw:
+        raw = {
+            "object": "chat.completion",
+            "model": row.model if row else None,
+            "choices": [
+                {"index": i, "message": {"role": "assistant", "content": c.text}, "finish_reason": c.finish_reason}
+                for i, c in sorted(result.choices.items())
+            ],
+        }
+        if result.usage:
+            raw["usage"] = result.usage.raw or {
+                "prompt_tokens": result.usage.prompt_tokens,
+                "completion_tokens": result.usage.completion_tokens,
+                "total_tokens": result.usage.total_tokens,
+            }
+    raw["chat_tui"] = {"conversation_id": row.conversation_id if row else None, "message_id": result.message_id}
+    return raw
+
+
+def _stats_line(result: Any) -> str:
+    t = result.timing
+    parts = []
+    if t and t.ttft is not None:
+        parts.append(f"first token {t.ttft:.2f}s")
+    if t:
+        parts.append(f"total {t.total:.2f}s")
+    if t and t.tokens_per_second:
+        parts.append(f"{t.tokens_per_second:.1f} tok/s")
+    if result.usage:
+        parts.append(f"usage {result.usage.prompt_tokens}+{result.usage.completion_tokens} tokens")
+    if result.prompt_tokens_local is not None:
+        mark = "" if result.tokens_exact else "~"
+        parts.append(f"tiktoken {mark}{result.prompt_tokens_local}+{mark}{result.completion_tokens_local.get(0, 0)}")
+    parts.append(result.status)
+    return "chat-tui: " + " · ".join(parts)
+
+
+# -- complete (legacy) ---------------------------------------------------------------------
+
+
+def cmd_complete(ctx: Context) -> int:
+    prompt = read_prompt(ctx.args.prompt)
+    params = parse_options(ctx.args.option, kind="completion")
+    return asyncio.run(_complete(ctx, prompt, params))
+
+
+async def _complete(ctx: Context, prompt: str, params: Any) -> int:
+    from chat_tui.api.events import TextDelta
+
+    args = ctx.args
+    client = ctx.client()
+    try:
+        model = await pick_model(ctx, client)
+        if args.json or args.no_stream:
+            response = await client.complete(prompt, model, params)
+            if args.json:
+                dump_json(response.raw)
+            else:
+                for index in sorted({e.index for e in response.events if isinstance(e, TextDelta)} or {0}):
+                    _out(response.text(index) + "\n")
+            return 0
+        ends_newline = True
+        async for event in client.stream_complete(prompt, model, params):
+            if isinstance(event, TextDelta) and event.index == 0:
+                _out(event.text)
+                ends_newline = event.text.endswith("\n")
+        if not ends_newline:
+            _out("\n")
+        return 0
+    finally:
+        await client.aclose()
+
+
+# -- models --------------------------------------------------------------------------------
+
+
+def cmd_models(ctx: Context) -> int:
+    return asyncio.run(_models(ctx))
+
+
+async def _models(ctx: Context) -> int:
+    from chat_tui.core.models_table import model_info
+
+    client = ctx.client()
+    try:
+        models = await client.list_models()
+    finally:
+        await client.aclose()
+    overrides = ctx.config.models
+    if ctx.args.json:
+        dump_json(
+            [
+                {
+                    "id": m.id,
+                    "owned_by": m.owned_by,
+                    "created": m.created,
+                    "context_window": (info.context_window if (info := model_info(m.id, overrides)) else None),
+                }
+                for m in models
+            ]
+        )
+        return 0
+    if not models:
+        print(f"chat-tui: {ctx.endpoint.base_url} lists no models (any id can still be passed with -m)", file=sys.stderr)
+        return 0
+    width = max(len(m.id) for m in models)
+    for m in models:
+        info = model_info(m.id, overrides)
+        ctxw = f"{info.context_window:>9,} tokens" if info and info.context_window else ""
+        print(f"{m.id:<{width}}  {ctxw}".rstrip())
+    return 0
+
+
+# -- tokens --------------------------------------------------------------------------------
+
+
+def cmd_tokens(ctx: Context) -> int:
+    args = ctx.args
+    words = list(args.text)
+    if words == ["-"] or (not words and not sys.stdin.isatty()):
+        text = sys.stdin.read()
+    elif words:
+        text = " ".join(words)
+    else:
+        raise CLIError("no text given (pass it as an argument, or - to read stdin)", 2)
+    model = args.model or ctx.endpoint.default_model or "gpt-4o"
+    count = ctx.counter().count_text(text, model)
+    if args.json:
+        dump_json({"tokens": count.tokens, "exact": count.exact, "encoding": count.encoding, "model": model})
+    else:
+        print(count.tokens)
+        if not count.exact:
+            print(f"chat-tui: estimate: no exact tokenizer available for {model} (counted with {count.encoding})", file=sys.stderr)
+    return 0
+
+
+# -- history -------------------------------------------------------------------------------
+
+
+def cmd_history(ctx: Context) -> int:
+    action = ctx.args.history_command
+    store = ctx.store()
+    args = ctx.args
+    if action == "list":
+        rows = store.list_conversations(limit=args.limit)
+        if args.json:
+            dump_json([_plain(r) for r in rows])
+        else:
+            for r in rows:
+                print(f"{r.id:>6}  {_date(r.updated_at)}  {(r.model or '-'):<24} {r.message_count:>4} msgs  {_oneline(r.title)}")
+        return 0
+    if action == "search":
+        hits = store.search(args.query, limit=args.limit)
+        if args.json:
+            dump_json([_plain(h) for h in hits])
+        else:
+            if not hits:
+                print(f"chat-tui: no messages match {args.query!r}", file=sys.stderr)
+            for h in hits:
+                print(f"{h.conversation_id:>6}  {_oneline(h.title)}\n        {_oneline(h.snippet)}")
+        return 0
+    conversation = store.get_conversation(args.id)
+    if conversation is None:
+        raise CLIError(f"no conversation {args.id}")
+    if action == "show":
+        if args.json:
+            dump_json(store.export_conversation(args.id))
+        else:
+            _out(_markdown(store, conversation))
+        return 0
+    if action == "export":
+        text = (
+            json.dumps(store.export_conversation(args.id), ensure_ascii=False, indent=2) + "\n"
+            if args.format == "json"
+            else _markdown(store, conversation)
+        )
+        if args.output:
+            from pathlib import Path
+
+            Path(args.output).write_text(text, encoding="utf-8")
+        else:
+            _out(text)
+        return 0
+    raise CLIError(f"unknown history action {action}", 2)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(obj) if is_dataclass(obj) else dict(obj)
+
+
+def _date(value: Any) -> str:
+    from datetime import datetime, timezone
+
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
+    return str(value)[:16].replace("T", " ")
+
+
+def _oneline(text: str | None) -> str:
+    return " ".join((text or "(untitled)").split())
+
+
+def _markdown(store: Any, conversation: Any) -> str:
+    """The current thread as Markdown (the latest branch at each fork)."""
+    lines = [f"# {_oneline(conversation.title)}", ""]
+    meta = [f"conversation {conversation.id}"]
+    if conversation.model:
+        meta.append(f"model `{conversation.model}`")
+    lines += ["_" + ", ".join(meta) + "_", ""]
+    if conversation.system_prompt:
+        lines += ["## System", "", conversation.system_prompt, ""]
+    for m in store.thread(conversation.id):
+        head = m.role.capitalize()
+        if m.role == "assistant" and m.model:
+            head += f" ({m.model})"
+        if m.status and m.status not in ("complete",) and m.role == "assistant":
+            head += f" [{m.status}]"
+        lines += [f"## {head}", "", m.content or "", ""]
+    return "\n".join(lines)

@@ -1,0 +1,517 @@
+"""The Store: every read and write of the chat database.
+
+One Store owns one connection and must stay on the thread that created it; bulk work
+(import, export, reindex) opens its own Store in a worker. Several processes may use the
+same file at once: the file is in WAL mode, and every write is a short
+``BEGIN IMMEDIATE`` transaction, which takes the write lock up front and so waits (up to
+``BUSY_TIMEOUT`` seconds) instead of failing with "database is locked" the way a read
+transaction upgraded to a write can.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from chat_tui.core.messages import ROLES
+from chat_tui.store import liveness
+from chat_tui.store.encoding import lenient_json, now, params_json
+from chat_tui.store.errors import NotFoundError, StoreError
+from chat_tui.store.fts import fts_query
+from chat_tui.store.records import (
+    RAW_MATCH_END,
+    RAW_MATCH_START,
+    Conversation,
+    ConversationSummary,
+    Message,
+    Preset,
+    SearchHit,
+    conversation_from_row,
+    message_from_row,
+    preset_from_row,
+    search_hit_from_row,
+    summary_from_row,
+)
+from chat_tui.store.schema import FINAL_STATUSES, check_not_too_new, migrate, user_version
+
+BUSY_TIMEOUT = 5.0  # seconds a write waits for another process's transaction
+EXPORT_FORMAT = "chat-tui-conversation"
+EXPORT_VERSION = 1
+
+_UNSET: Any = object()  # "argument not given", since None means "clear"
+
+
+class Store:
+    """The chat database at ``path``, created and upgraded as needed."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._key = os.path.realpath(self.path)
+        self._mine: set[int] = set()  # replies this Store is streaming right now
+        # isolation_level=None: the driver opens no implicit transactions; we BEGIN ourselves.
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        try:
+            self.db = Database(conn, execute_plugins=False)
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+
+    def _open(self) -> None:
+        db = self.db
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        check_not_too_new(db, str(self.path))  # before WAL, which would change the file
+        self._enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives a killed process
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db, str(self.path))
+        self.recover_interrupted()
+
+    def _enable_wal(self) -> None:
+        # Switching a file to WAL needs an exclusive lock, and SQLite reports BUSY at once
+        # rather than calling the busy handler; two processes creating the same new file
+        # hit this, so retry briefly. A file already in WAL never gets here.
+        if self.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            return
+        deadline, delay = time.monotonic() + BUSY_TIMEOUT, 0.001
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    @property
+    def schema_version(self) -> int:
+        return user_version(self.db)
+
+    def close(self) -> None:
+        """Close the file. Replies this Store left streaming are marked interrupted."""
+        try:
+            if self._mine:
+                with self._write():
+                    for mid in sorted(self._mine):
+                        self._interrupt(mid, "the store was closed before the reply finished")
+        finally:
+            for mid in self._mine:
+                liveness.release(self._key, mid)
+            self._mine.clear()
+            self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Database]:
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # a failed COMMIT leaves the transaction open
+                conn.execute("ROLLBACK")
+            raise
+
+    def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, params))
+
+    def _touch(self, cid: int, stamp: str) -> None:
+        self.db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, cid))
+
+    # Conversations
+
+    def create_conversation(
+        self,
+        *,
+        title: str | None = None,
+        model: str | None = None,
+        params: dict[str, Any] | None = None,
+        system_prompt: str | None = None,
+        endpoint: str | None = None,
+    ) -> int:
+        stamp = now()
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO conversations (title, created_at, updated_at, model, params,"
+                " system_prompt, endpoint) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (title, stamp, stamp, model, params_json(params), system_prompt, endpoint),
+            )
+            return int(cur.lastrowid)
+
+    def get_conversation(self, cid: int) -> Conversation | None:
+        rows = self._rows("SELECT * FROM conversations WHERE id = ?", (cid,))
+        return conversation_from_row(rows[0]) if rows else None
+
+    def list_conversations(self, limit: int = 50, offset: int = 0) -> list[ConversationSummary]:
+        """Newest updated first, with message count and a preview for untitled ones."""
+        rows = self._rows(
+            """
+            SELECT c.id, c.title, c.created_at, c.updated_at, c.model, c.endpoint,
+                (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)
+                    AS message_count,
+                coalesce((SELECT substr(m.content, 1, 100) FROM messages m
+                          WHERE m.conversation_id = c.id AND m.role = 'user'
+                          ORDER BY m.id LIMIT 1), '') AS preview
+            FROM conversations c ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?
+            """,
+            (limit, offset),
+        )
+        return [summary_from_row(r) for r in rows]
+
+    def last_conversation_id(self) -> int | None:
+        rows = self._rows("SELECT id FROM conversations ORDER BY updated_at DESC, id DESC LIMIT 1")
+        return rows[0]["id"] if rows else None
+
+    def rename_conversation(self, cid: int, title: str | None) -> None:
+        self.set_conversation_defaults(cid, title=title)
+
+    def set_conversation_defaults(
+        self,
+        cid: int,
+        *,
+        model: str | None = _UNSET,
+        params: dict[str, Any] | None = _UNSET,
+        system_prompt: str | None = _UNSET,
+        endpoint: str | None = _UNSET,
+        title: str | None = _UNSET,
+    ) -> None:
+        """Change only the fields given; pass None to clear one (params None means {})."""
+        changes = {
+            k: v
+            for k, v in dict(model=model, system_prompt=system_prompt, endpoint=endpoint,
+                             title=title).items()
+            if v is not _UNSET
+        }
+        if params is not _UNSET:
+            changes["params"] = params_json(params)
+        changes["updated_at"] = now()
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        with self._write() as db:
+            cur = db.execute(
+                f"UPDATE conversations SET {assignments} WHERE id = ?", (*changes.values(), cid)
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no conversation {cid}")
+
+    def delete_conversation(self, cid: int) -> bool:
+        """Delete the conversation and all its messages; False if it did not exist."""
+        with self._write() as db:
+            return db.execute("DELETE FROM conversations WHERE id = ?", (cid,)).rowcount > 0
+
+    # Messages
+
+    def _check_parent(self, cid: int, parent_id: int | None) -> None:
+        if not self._rows("SELECT 1 FROM conversations WHERE id = ?", (cid,)):
+            raise NotFoundError(f"no conversation {cid}")
+        if parent_id is not None and not self._rows(
+            "SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?", (parent_id, cid)
+        ):
+            raise NotFoundError(f"no message {parent_id} in conversation {cid}")
+
+    def add_message(
+        self,
+        cid: int,
+        role: str,
+        content: str,
+        *,
+        parent_id: int | None = None,
+        name: str | None = None,
+    ) -> int:
+        """Add a finished message (a user turn, a system note, an imported reply)."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
+        stamp = now()
+        with self._write() as db:
+            self._check_parent(cid, parent_id)
+            cur = db.execute(
+                "INSERT INTO messages (conversation_id, parent_id, role, name, content,"
+                " created_at, updated_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'complete')",
+                (cid, parent_id, role, name, content, stamp, stamp),
+            )
+            self._touch(cid, stamp)
+            return int(cur.lastrowid)
+
+    def begin_assistant(
+        self,
+        cid: int,
+        *,
+        parent_id: int | None,
+        model: str,
+        params: dict[str, Any],
+        endpoint: str | None,
+    ) -> int:
+        """Create the reply row (``streaming``, empty) before the request is sent."""
+        stamp = now()
+        params_text = params_json(params)
+        mid = None
+        try:
+            with self._write() as db:
+                self._check_parent(cid, parent_id)
+                cur = db.execute(
+                    "INSERT INTO messages (conversation_id, parent_id, role, content,"
+                    " created_at, updated_at, model, params, endpoint, status, writer_pid)"
+                    " VALUES (?, ?, 'assistant', '', ?, ?, ?, ?, ?, 'streaming', ?)",
+                    (cid, parent_id, stamp, stamp, model, params_text, endpoint, os.getpid()),
+                )
+                mid = int(cur.lastrowid)
+                self._touch(cid, stamp)
+                # Claimed before COMMIT so no other Store in this process can see the row
+                # unclaimed and take it for an orphan.
+                liveness.claim(self._key, mid)
+                self._mine.add(mid)
+        except BaseException:
+            if mid is not None:
+                liveness.release(self._key, mid)
+                self._mine.discard(mid)
+            raise
+        return mid
+
+    def flush_partial(self, mid: int, content: str) -> bool:
+        """Save the text received so far: one small UPDATE. False if no longer streaming."""
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE messages SET content = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'streaming'",
+                (content, now(), mid),
+            )
+            return cur.rowcount > 0
+
+    def finish_assistant(
+        self,
+        mid: int,
+        content: str,
+        status: str,
+        *,
+        error: str | None = None,
+        finish_reason: str | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        prompt_tokens_local: int | None = None,
+        completion_tokens_local: int | None = None,
+        tokens_exact: bool | None = None,
+        ttft: float | None = None,
+        duration: float | None = None,
+        system_fingerprint: str | None = None,
+        logprobs: Any = None,
+    ) -> None:
+        """Store the final text, status and statistics of a reply."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"status must be one of {FINAL_STATUSES}, not {status!r}")
+        stamp = now()
+        exact = None if tokens_exact is None else int(bool(tokens_exact))
+        with self._write() as db:
+            cur = db.execute(
+                """UPDATE messages SET content = ?, status = ?, error = ?, finish_reason = ?,
+                    prompt_tokens = ?, completion_tokens = ?, prompt_tokens_local = ?,
+                    completion_tokens_local = ?, tokens_exact = ?, ttft = ?, duration = ?,
+                    system_fingerprint = ?, logprobs = ?, updated_at = ?
+                WHERE id = ? AND role = 'assistant'""",
+                (content, status, error, finish_reason, prompt_tokens, completion_tokens,
+                 prompt_tokens_local, completion_tokens_local, exact, ttft, duration,
+                 system_fingerprint, lenient_json(logprobs), stamp, mid),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no assistant message {mid}")
+            db.execute(
+                "UPDATE conversations SET updated_at = ?"
+                " WHERE id = (SELECT conversation_id FROM messages WHERE id = ?)",
+                (stamp, mid),
+            )
+        liveness.release(self._key, mid)
+        self._mine.discard(mid)
+
+    def get_message(self, mid: int) -> Message | None:
+        rows = self._rows("SELECT * FROM messages WHERE id = ?", (mid,))
+        return message_from_row(rows[0]) if rows else None
+
+    def messages(self, cid: int) -> list[Message]:
+        """Every message of the conversation (all branches), in creation order."""
+        rows = self._rows("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (cid,))
+        return [message_from_row(r) for r in rows]
+
+    def children(self, mid: int) -> list[Message]:
+        """Direct replies to ``mid``: more than one means branches (regenerate, edit)."""
+        rows = self._rows("SELECT * FROM messages WHERE parent_id = ? ORDER BY id", (mid,))
+        return [message_from_row(r) for r in rows]
+
+    def thread(self, cid: int, leaf_id: int | None = None) -> list[Message]:
+        """The path root → ``leaf_id`` (default: the newest leaf), i.e. what the API sees."""
+        if leaf_id is None:
+            rows = self._rows(
+                """SELECT id FROM messages m WHERE conversation_id = ? AND NOT EXISTS
+                   (SELECT 1 FROM messages c WHERE c.parent_id = m.id
+                    AND c.conversation_id = m.conversation_id)
+                   ORDER BY id DESC LIMIT 1""",
+                (cid,),
+            )
+            if not rows:
+                return []
+            leaf_id = rows[0]["id"]
+        rows = self._rows(
+            """
+            WITH RECURSIVE path (id, depth) AS (
+                SELECT id, 0 FROM messages WHERE id = ? AND conversation_id = ?
+                UNION ALL
+                SELECT m.parent_id, path.depth + 1 FROM messages m JOIN path ON m.id = path.id
+                -- the depth cap only guards against a cycle made by hand-edited rows
+                WHERE m.parent_id IS NOT NULL AND path.depth < 100000
+            )
+            SELECT messages.* FROM path JOIN messages ON messages.id = path.id
+            ORDER BY path.depth DESC
+            """,
+            (leaf_id, cid),
+        )
+        if not rows:
+            raise NotFoundError(f"no message {leaf_id} in conversation {cid}")
+        return [message_from_row(r) for r in rows]
+
+    # Crash recovery
+
+    def _interrupt(self, mid: int, reason: str) -> int:
+        cur = self.db.execute(
+            "UPDATE messages SET status = 'interrupted', error = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'streaming'",
+            (reason, now(), mid),
+        )
+        return cur.rowcount
+
+    def recover_interrupted(self) -> int:
+        """Mark replies whose writing process is gone as ``interrupted``; keep their text.
+
+        Returns how many rows were marked. A row carrying our own pid counts as live only
+        if some Store in this process is streaming it (the pid may be a reused one).
+        """
+        me = os.getpid()
+        orphans = []
+        for row in self._rows(
+            "SELECT id, writer_pid FROM messages WHERE status = 'streaming' ORDER BY id"
+        ):
+            mid, pid = row["id"], row["writer_pid"]
+            if pid == me:
+                alive = liveness.streaming_here(self._key, mid)
+            else:
+                alive = pid is not None and liveness.pid_alive(pid)
+            if not alive:
+                orphans.append((mid, pid))
+        if not orphans:
+            return 0
+        marked = 0
+        with self._write():
+            for mid, pid in orphans:
+                who = f"writer process {pid} exited" if pid else "no writer process recorded"
+                marked += self._interrupt(mid, f"{who} before the reply finished")
+        return marked
+
+    # Search and export
+
+    def search(self, query: str, *, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        """Messages matching every word of ``query``, best match first (then newest).
+
+        ``"a phrase"`` matches a phrase and ``word*`` a prefix; any other character is
+        taken literally, so no input raises. Replies still streaming are not indexed yet.
+        See SearchHit for the two forms of the excerpt.
+        """
+        expression = fts_query(query)
+        if expression is None:
+            return []
+        rows = self._rows(
+            """
+            SELECT m.conversation_id, c.title, m.id AS message_id, m.role, m.created_at,
+                snippet(messages_fts, 0, ?, ?, '…', 16) AS marked
+            FROM messages_fts
+            JOIN messages m ON m.id = messages_fts.rowid
+            JOIN conversations c ON c.id = m.conversation_id
+            WHERE messages_fts MATCH ?
+            ORDER BY messages_fts.rank, m.id DESC
+            LIMIT ? OFFSET ?
+            """,
+            (RAW_MATCH_START, RAW_MATCH_END, expression, limit, offset),
+        )
+        return [search_hit_from_row(r) for r in rows]
+
+    def export_conversation(self, cid: int) -> dict[str, Any]:
+        """The conversation and its whole message tree (every column) as JSON-able data."""
+        # One read transaction, so the conversation and its messages are one snapshot.
+        conn = self.db.conn
+        conn.execute("BEGIN")
+        try:
+            conversation = self.get_conversation(cid)
+            messages = self.messages(cid)
+        finally:
+            conn.execute("COMMIT")
+        if conversation is None:
+            raise NotFoundError(f"no conversation {cid}")
+        return {
+            "format": EXPORT_FORMAT,
+            "format_version": EXPORT_VERSION,
+            "schema_version": self.schema_version,
+            "exported_at": now(),
+            "conversation": asdict(conversation),
+            "messages": [asdict(m) for m in messages],
+        }
+
+    # Presets
+
+    def save_preset(self, name: str, params: dict[str, Any]) -> int:
+        """Create or replace the preset called ``name``; returns its id."""
+        if not name or not name.strip():
+            raise ValueError("a preset needs a name")
+        params_text, stamp = params_json(params), now()
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO presets (name, params, created_at, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET params = excluded.params,"
+                " updated_at = excluded.updated_at",
+                (name, params_text, stamp, stamp),
+            )
+            return int(db.execute("SELECT id FROM presets WHERE name = ?", (name,)).fetchone()[0])
+
+    def list_presets(self) -> list[Preset]:
+        return [preset_from_row(r) for r in self._rows("SELECT * FROM presets ORDER BY name")]
+
+    def get_preset(self, name: str) -> Preset | None:
+        rows = self._rows("SELECT * FROM presets WHERE name = ?", (name,))
+        return preset_from_row(rows[0]) if rows else None
+
+    def rename_preset(self, old: str, new: str) -> None:
+        if not new or not new.strip():
+            raise ValueError("a preset needs a name")
+        with self._write() as db:
+            try:
+                cur = db.execute(
+                    "UPDATE presets SET name = ?, updated_at = ? WHERE name = ?", (new, now(), old)
+                )
+            except sqlite3.IntegrityError:
+                raise ValueError(f"a preset named {new!r} already exists") from None
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no preset named {old!r}")
+
+    def delete_preset(self, name: str) -> bool:
+        with self._write() as db:
+            return db.execute("DELETE FROM presets WHERE name = ?", (name,)).rowcount > 0

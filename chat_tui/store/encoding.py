@@ -1,0 +1,63 @@
+"""How values are written: timestamps, JSON columns, and the no-credentials rule."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+# Keys that would put a credential into the file; compared lowercased with "-" as "_".
+_SECRET_KEYS = frozenset(
+    {"api_key", "apikey", "openai_api_key", "x_api_key", "authorization",
+     "proxy_authorization", "bearer", "password", "secret", "client_secret"}
+)
+
+
+def now() -> str:
+    """The current time in the store's timestamp format (ISO-8601 UTC, milliseconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def find_secret(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if str(key).lower().replace("-", "_") in _SECRET_KEYS:
+                return str(key)
+            if (found := find_secret(item)) is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            if (found := find_secret(item)) is not None:
+                return found
+    return None
+
+
+def params_json(params: dict[str, Any] | None) -> str:
+    if params is None:
+        return "{}"
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict, not {type(params).__name__}")
+    if (key := find_secret(params)) is not None:
+        raise ValueError(f"params contain {key!r}; credentials are never stored")
+    return json.dumps(params, ensure_ascii=False, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def lenient_json(value: Any) -> str | None:
+    # Server data (logprobs) must never make finishing a reply fail: NaN/inf become null.
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)

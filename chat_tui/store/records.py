@@ -1,0 +1,146 @@
+"""Frozen dataclasses returned by the store, and their conversion from rows.
+
+JSON columns arrive decoded (``params`` as a dict, ``logprobs`` as any JSON value) and
+``tokens_exact`` as a bool; such fields are left out of ``hash()`` since dicts are not
+hashable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat_tui.core.messages import ChatMessage
+
+# SQLite marks matches in a snippet with these control characters, which cannot be
+# confused with message text; SearchHit then offers the snippet two ways (see there).
+RAW_MATCH_START = "\x02"
+RAW_MATCH_END = "\x03"
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: int
+    title: str | None
+    created_at: str
+    updated_at: str
+    model: str | None
+    params: dict[str, Any] = field(hash=False)
+    system_prompt: str | None
+    endpoint: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    id: int
+    title: str | None
+    created_at: str
+    updated_at: str
+    model: str | None
+    endpoint: str | None
+    message_count: int
+    preview: str  # start of the first user message ("" if none), for untitled ones
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    conversation_id: int
+    parent_id: int | None
+    role: str
+    name: str | None
+    content: str
+    created_at: str
+    updated_at: str
+    # Fields follow the table's column order, so an export lists them the same way.
+    model: str | None = None
+    params: dict[str, Any] | None = field(default=None, hash=False)
+    endpoint: str | None = None
+    status: str = "complete"
+    error: str | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    prompt_tokens_local: int | None = None
+    completion_tokens_local: int | None = None
+    tokens_exact: bool | None = None
+    ttft: float | None = None
+    duration: float | None = None
+    system_fingerprint: str | None = None
+    logprobs: Any = field(default=None, hash=False)
+    writer_pid: int | None = None
+
+    def to_chat_message(self) -> ChatMessage:
+        """The message as it is sent back to the API in a later request."""
+        return ChatMessage(role=self.role, content=self.content, name=self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One matching message. The excerpt comes twice: ``snippet`` is plain text with each
+    match in ``[`` ``]`` (readable, but ambiguous if the text has brackets itself), and
+    ``segments`` is the same excerpt as exact ``(text, is_match)`` pieces for highlighting.
+    A cut at either end of the message is shown as ``…``."""
+
+    conversation_id: int
+    title: str | None
+    message_id: int
+    role: str
+    created_at: str
+    snippet: str
+    segments: tuple[tuple[str, bool], ...]
+
+
+def _split_marked(marked: str) -> tuple[tuple[str, bool], ...]:
+    pieces: list[tuple[str, bool]] = []
+    for i, part in enumerate(marked.split(RAW_MATCH_START)):
+        match, rest = part.partition(RAW_MATCH_END)[::2] if i else ("", part)
+        if match:
+            pieces.append((match, True))
+        if rest:
+            pieces.append((rest, False))
+    return tuple(pieces)
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    id: int
+    name: str
+    params: dict[str, Any] = field(hash=False)
+    created_at: str
+    updated_at: str
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def conversation_from_row(row: dict[str, Any]) -> Conversation:
+    return Conversation(**{**row, "params": _json(row["params"]) or {}})
+
+
+def summary_from_row(row: dict[str, Any]) -> ConversationSummary:
+    return ConversationSummary(**row)
+
+
+def message_from_row(row: dict[str, Any]) -> Message:
+    exact = row["tokens_exact"]
+    return Message(
+        **{
+            **row,
+            "params": _json(row["params"]),
+            "logprobs": _json(row["logprobs"]),
+            "tokens_exact": None if exact is None else bool(exact),
+        }
+    )
+
+
+def preset_from_row(row: dict[str, Any]) -> Preset:
+    return Preset(**{**row, "params": _json(row["params"]) or {}})
+
+
+def search_hit_from_row(row: dict[str, Any]) -> SearchHit:
+    segments = _split_marked(row.pop("marked"))
+    snippet = "".join(f"[{text}]" if is_match else text for text, is_match in segments)
+    return SearchHit(**row, snippet=snippet, segments=segments)

@@ -1,0 +1,219 @@
+"""The database schema and its migrations.
+
+The file is plain SQLite; open it with ``sqlite3`` or Datasette. Table and column names
+below are a public contract: rename nothing, only add (through a new migration).
+
+Conventions
+-----------
+* Timestamps are ISO-8601 UTC text with milliseconds, ``2025-01-31T09:15:02.125Z``. They
+  sort correctly as text and SQLite's date functions read them.
+* ``id`` columns are ``INTEGER PRIMARY KEY AUTOINCREMENT``: they increase in insertion order
+  and are never reused, so a stale id never points at a different row.
+* JSON columns hold JSON text (``json_valid`` is checked); booleans are ``0``/``1``.
+* No API key is ever stored: ``endpoint`` is a profile name, and the store refuses
+  ``params`` that contain credential-like keys (``api_key``, ``authorization`` ...).
+
+``conversations``
+  ``id``; ``title`` (NULL = untitled); ``created_at``; ``updated_at`` (bumped when a message
+  is added or finished, or the conversation is changed); ``model`` (default model for new
+  replies); ``params`` (JSON object of default request parameters, ``{}`` if none);
+  ``system_prompt`` (NULL = none); ``endpoint`` (name of the endpoint profile, NULL = the
+  default profile).
+
+``messages`` - a tree per conversation: regenerate and edit-and-resend add siblings.
+  ``id``; ``conversation_id`` (deleting the conversation deletes its messages);
+  ``parent_id`` (the message this one answers or follows, NULL for a root; same
+  conversation; deleting a message deletes its subtree); ``role`` (``system``,
+  ``developer``, ``user``, ``assistant``); ``name`` (optional participant name);
+  ``content`` (the text; for a reply still streaming, the part received so far);
+  ``created_at``; ``updated_at`` (last write, including partial flushes);
+  ``status`` (``streaming`` while a process is receiving the reply, then ``complete``,
+  ``cancelled`` (stopped by the user), ``error`` (see ``error``) or ``interrupted`` (the
+  writing process died); user-written messages are ``complete``).
+  Assistant replies only (NULL otherwise): ``model``; ``params`` (JSON object: the exact
+  request parameters sent); ``endpoint`` (profile name); ``error`` (error text);
+  ``finish_reason`` (as reported by the server: ``stop``, ``length`` ...);
+  ``prompt_tokens``, ``completion_tokens`` (usage reported by the server);
+  ``prompt_tokens_local``, ``completion_tokens_local`` (counted locally with tiktoken);
+  ``tokens_exact`` (1 if the local counts used the model's real tokenizer, 0 if estimated);
+  ``ttft`` (seconds from sending the request to the first token); ``duration`` (seconds
+  from sending the request to the end); ``system_fingerprint`` (from the server);
+  ``logprobs`` (JSON, as received); ``writer_pid`` (process id of the chat-tui that
+  streamed the reply; used to detect replies orphaned by a crash).
+
+``presets`` - named parameter sets.
+  ``id``; ``name`` (unique, case-sensitive); ``params`` (JSON object); ``created_at``;
+  ``updated_at``.
+
+``messages_searchable`` (view) and ``messages_fts`` (FTS5)
+  ``messages_fts`` indexes ``content`` of every message that is not ``streaming``; it is an
+  external-content table over the view ``messages_searchable``, kept in sync by triggers on
+  ``messages``. Rows appear in the index when they finish, so the once-a-second partial
+  flushes of a streaming reply never re-tokenize its text. ``rowid`` is ``messages.id``.
+  Tokenizer: ``porter unicode61 remove_diacritics 2``. In Datasette, search messages with
+  ``/db/messages?_search=word&_fts_table=messages_fts&_fts_pk=id``.
+
+``PRAGMA user_version`` is the schema version: the number of migrations applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+from chat_tui.store.errors import SchemaTooNewError
+
+_NOW = "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+
+STATUSES = ("streaming", "complete", "cancelled", "error", "interrupted")
+FINAL_STATUSES = STATUSES[1:]
+
+_V1 = [
+    f"""
+CREATE TABLE conversations (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    title         TEXT,
+    created_at    TEXT NOT NULL DEFAULT {_NOW},
+    updated_at    TEXT NOT NULL DEFAULT {_NOW},
+    model         TEXT,
+    params        TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(params)),  -- JSON object
+    system_prompt TEXT,
+    endpoint      TEXT  -- profile name, never a key
+)""",
+    "CREATE INDEX conversations_by_updated ON conversations (updated_at, id)",
+    f"""
+CREATE TABLE messages (
+    id                      INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id         INTEGER NOT NULL
+                            REFERENCES conversations (id) ON DELETE CASCADE,
+    parent_id               INTEGER,  -- NULL for a root; see the foreign key below
+    role                    TEXT NOT NULL,
+    name                    TEXT,
+    content                 TEXT NOT NULL DEFAULT '',
+    created_at              TEXT NOT NULL DEFAULT {_NOW},
+    updated_at              TEXT NOT NULL DEFAULT {_NOW},
+    model                   TEXT,
+    params                  TEXT CHECK (params IS NULL OR json_valid(params)),  -- JSON
+    endpoint                TEXT,  -- profile name, never a key
+    status                  TEXT NOT NULL DEFAULT 'complete'
+                            CHECK (status IN {STATUSES!r}),
+    error                   TEXT,
+    finish_reason           TEXT,
+    prompt_tokens           INTEGER,  -- usage reported by the server
+    completion_tokens       INTEGER,
+    prompt_tokens_local     INTEGER,  -- counted with tiktoken
+    completion_tokens_local INTEGER,
+    tokens_exact            INTEGER CHECK (tokens_exact IN (0, 1)),
+    ttft                    REAL,  -- seconds
+    duration                REAL,  -- seconds
+    system_fingerprint      TEXT,
+    logprobs                TEXT CHECK (logprobs IS NULL OR json_valid(logprobs)),  -- JSON
+    writer_pid              INTEGER,  -- process that streamed the reply
+    -- (id, conversation_id) is the target of the parent key, which keeps a parent in
+    -- the same conversation as its children.
+    UNIQUE (id, conversation_id),
+    FOREIGN KEY (parent_id, conversation_id)
+        REFERENCES messages (id, conversation_id) ON DELETE CASCADE
+)""",
+    "CREATE INDEX messages_by_conversation ON messages (conversation_id, id)",
+    # Also serves the foreign key: a delete looks up children by (parent_id, conversation_id).
+    "CREATE INDEX messages_by_parent ON messages (parent_id, conversation_id)",
+    # Recovery after a crash scans only the few rows still streaming.
+    "CREATE INDEX messages_streaming ON messages (status) WHERE status = 'streaming'",
+    f"""
+CREATE TABLE presets (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT NOT NULL UNIQUE,
+    params     TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(params)),  -- JSON object
+    created_at TEXT NOT NULL DEFAULT {_NOW},
+    updated_at TEXT NOT NULL DEFAULT {_NOW}
+)""",
+    # The index follows this view, not the table, so `rebuild` and `integrity-check`
+    # agree with the triggers about streaming rows being left out.
+    """
+CREATE VIEW messages_searchable AS
+    SELECT id, content FROM messages WHERE status != 'streaming'""",
+    """
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    content,
+    content="messages_searchable",
+    content_rowid="id",
+    tokenize="porter unicode61 remove_diacritics 2"
+)""",
+    """
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+WHEN new.status != 'streaming'
+BEGIN
+    INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+END""",
+    """
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+WHEN old.status != 'streaming'
+BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content)
+    VALUES ('delete', old.id, old.content);
+END""",
+    # One trigger, not two, because the old text must leave the index before the new
+    # text enters it. `OF content, status` plus the WHEN clause make a partial flush of a
+    # streaming row (status stays 'streaming') skip the index entirely.
+    """
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, status ON messages
+WHEN (old.status != 'streaming' OR new.status != 'streaming')
+    AND (old.content IS NOT new.content OR old.status IS NOT new.status)
+BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content)
+    SELECT 'delete', old.id, old.content WHERE old.status != 'streaming';
+    INSERT INTO messages_fts (rowid, content)
+    SELECT new.id, new.content WHERE new.status != 'streaming';
+END""",
+]
+
+
+def _v1(db: Database) -> None:
+    """Conversations, the message tree, presets and full-text search."""
+    for statement in _V1:
+        db.execute(statement)
+
+
+# MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
+# migration that has shipped.
+MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+
+
+def user_version(db: Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def check_not_too_new(db: Database, path: str, migrations: list | None = None) -> None:
+    known = len(MIGRATIONS if migrations is None else migrations)
+    found = user_version(db)
+    if found > known:
+        raise SchemaTooNewError(path, found, known)
+
+
+def migrate(db: Database, path: str, migrations: list | None = None) -> int:
+    """Apply pending migrations, each in its own ``BEGIN IMMEDIATE`` transaction.
+
+    The version is re-read inside each transaction, so two processes opening the same
+    old file at once apply each step exactly once. Returns the final version.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    conn = db.conn
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = user_version(db)
+            if version > len(steps):
+                raise SchemaTooNewError(path, version, len(steps))
+            if version == len(steps):
+                conn.execute("ROLLBACK")  # nothing to do; release the write lock
+                return version
+            steps[version](db)
+            # PRAGMA takes no parameters; the value is an int we computed.
+            db.execute(f"PRAGMA user_version = {version + 1:d}")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
