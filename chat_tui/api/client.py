@@ -13,6 +13,7 @@ import asyncio
 import email.utils
 import json
 import random
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -321,8 +322,9 @@ class OpenAIClient:
                 decoder = SSEDecoder()
                 parser = ChatStreamParser()
                 finished: set[int] = set()
+                body_chunks = response.aiter_bytes()
                 try:
-                    async for data in response.aiter_bytes():
+                    async for data in body_chunks:
                         for sse in decoder.feed(data):
                             for event in parser.feed(sse):
                                 if isinstance(event, (TextDelta, RefusalDelta)):
@@ -335,9 +337,10 @@ class OpenAIClient:
                                     finished.add(event.index)
                                 yield event
                         if parser.done:
+                            await _drain(body_chunks)
                             break
                     else:
-                        for sse in decoder.close():
+                        for sse in decoder.close(dispatch_incomplete=True):
                             for event in parser.feed(sse):
                                 yield event
                 except httpx.TimeoutException:
@@ -357,15 +360,41 @@ class OpenAIClient:
         yield Timing(ttft=ttft, total=total, completion_tokens=usage_tokens, tokens_per_second=tps, chunks=chunks)
 
 
+async def _drain(body_chunks: AsyncIterator[bytes], limit: float = 1.0) -> None:
+    """Read what follows [DONE] (normally just the chunked terminator) so the connection can
+    go back to the pool; a server that keeps it open gets its connection closed instead."""
+
+    async def rest() -> None:
+        async for _ in body_chunks:
+            pass
+
+    try:
+        await asyncio.wait_for(rest(), limit)
+    except (asyncio.TimeoutError, httpx.HTTPError):
+        pass
+
+
 def _received(chunks: int) -> str:
     return "nothing received" if not chunks else f"{chunks} chunks received"
 
 
 def _reason(exc: BaseException) -> str:
+    """The most telling reason in the exception chain (httpx wraps the OS error)."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for err in chain:
+        if isinstance(err, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(err, socket.gaierror):
+            return "host name not found"
+    for err in chain:
+        low = str(err).lower()
+        if "connection refused" in low or "errno 111" in low:
+            return "connection refused"
+        if "name or service not known" in low or "nodename nor servname" in low or "name resolution" in low:
+            return "host name not found"
     text = str(exc).strip()
-    low = text.lower()
-    if "connection refused" in low or "errno 111" in low:
-        return "connection refused"
-    if "name or service not known" in low or "nodename nor servname" in low or "temporary failure in name resolution" in low:
-        return "host name not found"
     return text or type(exc).__name__

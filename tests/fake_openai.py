@@ -1,0 +1,894 @@
+"""A local OpenAI-compatible HTTP server for tests. Standard library only.
+
+    with FakeOpenAI(answer="Hello there") as server:
+        client = httpx.Client(base_url=server.base_url)
+        ...
+        assert server.requests[0].json["model"] == "gpt-4o-mini"
+
+It listens on a real loopback socket (`127.0.0.1`, random port), speaks HTTP/1.1 with
+keep-alive, streams SSE with chunked transfer encoding (one write + flush per event), and
+answers deterministically: `answer` if set, else "Echo: <last user message>".
+
+Endpoints: GET /v1/models, GET /v1/models/{id}, POST /v1/chat/completions,
+POST /v1/completions (legacy), each streaming or whole.
+
+Faults are queued with `enqueue_fault(Fault(...))`; each request takes the first queued fault
+that matches it (`Fault.path`, None = any request). Kinds:
+
+    status           answer `status` (default 500) with `headers` and a JSON `body`
+                     (default: OpenAI's error object for that status)
+    html             an HTML error page, default nginx's "502 Bad Gateway", text/html
+    drop             send `after` token chunks, then close the socket without the chunked
+                     terminator (`reset=True`: TCP RST instead of FIN). Whole bodies: headers
+                     and half the body, then close.
+    malformed        after `after` token chunks send `data: <body or truncated JSON>`, then go on
+                     normally. Whole bodies: truncated JSON.
+    error_event      after `after` token chunks send `data: {"error": {...}}` and end the body
+                     cleanly without [DONE]. Whole bodies: HTTP 200 with the error object.
+    slow_first_byte  wait `delay` seconds before the status line, then answer normally.
+    hang             read the request and never answer, until stop() or the client leaves.
+
+"Token chunks" are the SSE events carrying text; a streamed chat reply always begins with the
+role chunk (`delta: {"role": "assistant", "content": ""}`, as OpenAI sends), which is not
+counted. `after` larger than the reply applies the fault just before the finish chunk.
+
+Run standalone for manual testing (prints the base URL on the first line):
+
+    python tests/fake_openai.py --port 0 --answer "Hi!" --rate 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import re
+import selectors
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import TCPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo-instruct")
+FAULT_KINDS = ("status", "html", "drop", "malformed", "error_event", "slow_first_byte", "hang")
+STREAM_FAULTS = ("drop", "malformed", "error_event")
+FINGERPRINT = "fp_fake"
+CREATED = 1_700_000_000  # fixed, so whole responses are byte-for-byte reproducible
+
+_TOKEN = re.compile(r"\s*\S+\s*|\s+")
+
+
+def split_tokens(text: str, chunk_size: int | None = None) -> list[str]:
+    """The fake's tokenizer: words with their following whitespace, or fixed-size slices."""
+    if chunk_size:
+        return [text[i : i + chunk_size] for i in range(0, len(text), chunk_size)]
+    return _TOKEN.findall(text)
+
+
+def openai_error(message: str, type: str = "invalid_request_error", param: str | None = None,
+                 code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+def model_not_found(model: str) -> dict[str, Any]:
+    return openai_error(f"The model '{model}' does not exist", code="model_not_found")
+
+
+def default_error_body(status: int, model: str | None = None) -> dict[str, Any]:
+    """What OpenAI sends for common statuses (messages copied from real responses)."""
+    model = model or "gpt-4o-mini"
+    if status == 400:
+        return openai_error(
+            "This model's maximum context length is 128000 tokens. However, your messages "
+            "resulted in 130000 tokens. Please reduce the length of the messages.",
+            param="messages", code="context_length_exceeded")
+    if status == 401:
+        return openai_error(
+            "Incorrect API key provided: sk-test***********************************1234. You can "
+            "find your API key at https://platform.openai.com/account/api-keys.",
+            code="invalid_api_key")
+    if status == 403:
+        return openai_error("Country, region, or territory not supported", type="request_forbidden",
+                            code="unsupported_country_region_territory")
+    if status == 404:
+        return model_not_found(model)
+    if status == 429:
+        return openai_error(
+            f"Rate limit reached for {model} in organization org-fake on tokens per min (TPM): "
+            "Limit 200000, Used 199500, Requested 1200. Please try again in 210ms. Visit "
+            "https://platform.openai.com/account/rate-limits to learn more.",
+            type="tokens", param=None, code="rate_limit_exceeded")
+    if status == 503:
+        return openai_error("The engine is currently overloaded, please try again later.",
+                            type="server_error")
+    if status >= 500:
+        return openai_error("The server had an error while processing your request. Sorry about that!",
+                            type="server_error")
+    return openai_error(f"HTTP {status}")
+
+
+def html_error_page(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        title = f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        title = str(status)
+    return (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+
+
+@dataclass
+class Fault:
+    kind: str
+    status: int | None = None  # status: default 500; html: default 502
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Retry-After": "1"}
+    body: Any = None  # status: dict (JSON) or str/bytes; html: page; error_event: error; malformed: raw data
+    after: int = 0  # drop / malformed / error_event: token chunks sent first
+    delay: float = 0.0  # slow_first_byte: seconds before the status line
+    path: str | None = None  # only requests to this path ("/v1/chat/completions"); None = any
+    reset: bool = False  # drop: abort with TCP RST instead of a plain close
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
+
+    def matches(self, path: str) -> bool:
+        return self.path is None or self.path.rstrip("/") == path.rstrip("/")
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str  # without the query string
+    query: str
+    headers: dict[str, str]  # lower-case names
+    json: Any  # parsed body, or None (no body / not JSON)
+    body: bytes
+    connection_id: int  # 1, 2, ... per TCP connection the server accepted
+    t_arrival: float  # time.monotonic() when the request head was parsed
+    # Each time is taken just before the bytes are written, so it is set by the time the client
+    # has read them; a dropped or abandoned request gets t_finish when the handler gives up.
+    t_first_byte: float | None = None  # status line
+    t_finish: float | None = None  # last byte of the body (or drop / client gone / stop)
+    status: int | None = None
+    disconnected: bool = False  # the client went away before the response was complete
+    fault: Fault | None = None  # the fault this request consumed
+    chunks_sent: int = 0  # token chunks sent (counted as each write starts)
+
+
+class _Stopped(Exception):
+    """stop() was called while the handler waited."""
+
+
+class _ClientGone(Exception):
+    """The peer closed its end."""
+
+
+class _Dropped(Exception):
+    """We closed the connection on purpose (drop fault)."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stop() closes the sockets and joins the threads itself
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], fake: FakeOpenAI) -> None:
+        self.fake = fake
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup that can stall.
+        TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not self.fake._stopping.is_set():
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-openai/1"
+    sys_version = ""
+    disable_nagle_algorithm = True  # small SSE writes must leave at once
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.fake = self.server.fake
+        self.conn_id = self.fake._register_connection(self.connection)
+        self.rec: RecordedRequest | None = None
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass
+        self.fake._unregister_connection(self.conn_id)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        t_arrival = time.monotonic()
+        url = urlsplit(self.path)
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        raw = self._read_body()
+        try:
+            body_json = json.loads(raw) if raw else None
+        except ValueError:
+            body_json = None
+        self.rec = rec = RecordedRequest(
+            method=self.command, path=url.path, query=url.query, headers=headers, json=body_json,
+            body=raw, connection_id=self.conn_id, t_arrival=t_arrival)
+        self.fake._record(rec)
+        try:
+            self.fake._respond(self, rec)
+        except (_Stopped, _Dropped):
+            self.close_connection = True
+        except (_ClientGone, OSError):
+            self.close_connection = True
+            if not self.fake._stopping.is_set():
+                self.fake._update(rec, disconnected=True)
+        finally:
+            if rec.t_finish is None:
+                self.fake._update(rec, t_finish=time.monotonic())
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def pause(self, seconds: float) -> None:
+        self.fake._pause(self.connection, seconds)
+
+    def start_response(self, status: int, headers: dict[str, str], length: int | None) -> None:
+        self.send_response(status)
+        merged = {name.lower(): (name, value) for name, value in headers.items()}  # later wins
+        for name, value in merged.values():
+            self.send_header(name, value)
+        if length is None:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(length))
+        # Record before writing, so a client that has seen the bytes always sees the record.
+        self.fake._update(self.rec, t_first_byte=time.monotonic(), status=status)
+        self.end_headers()
+
+    def send_whole(self, status: int, body: bytes, content_type: str,
+                   headers: dict[str, str] | None = None) -> None:
+        self.start_response(status, {"Content-Type": content_type, **self._ids(), **(headers or {})},
+                            len(body))
+        self.fake._update(self.rec, t_finish=time.monotonic())
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def send_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        self.send_whole(status, _dumps(obj), "application/json", headers)
+
+    def start_stream(self) -> None:
+        self.start_response(200, {"Content-Type": "text/event-stream; charset=utf-8",
+                                  "Cache-Control": "no-cache", **self._ids()}, None)
+
+    def send_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def send_event(self, payload: Any) -> None:
+        data = payload if isinstance(payload, str) else _dumps(payload).decode()
+        self.send_chunk(f"data: {data}\n\n".encode())
+
+    def end_chunks(self) -> None:
+        self.fake._update(self.rec, t_finish=time.monotonic())
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def drop(self, reset: bool) -> None:
+        if reset:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.connection.close()
+        raise _Dropped
+
+    def _ids(self) -> dict[str, str]:
+        return {"x-request-id": f"req_fake{self.fake._index_of(self.rec)}",
+                "openai-processing-ms": "1"}
+
+
+class FakeOpenAI:
+    """The server. Settings are plain attributes, read at each request, so tests may change
+    them between requests."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
+                 answer: str | Callable[[dict[str, Any]], str] | None = None,
+                 models: list[str | dict[str, Any]] | None = None, rate: float = 0.0,
+                 first_byte_delay: float = 0.0, chunk_size: int | None = None,
+                 require_key: str | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.answer = answer  # str, callable(request json) -> str, or None for "Echo: <text>"
+        self.models: list[str | dict[str, Any]] = list(models if models is not None else DEFAULT_MODELS)
+        self.rate = rate  # token chunks per second; 0 = as fast as possible
+        self.first_byte_delay = first_byte_delay
+        self.chunk_size = chunk_size  # None = split into words
+        self.require_key = require_key
+        self.created = CREATED
+        self.on_request: Callable[[RecordedRequest], None] | None = None  # called when finished
+        self._cond = threading.Condition()
+        self._requests: list[RecordedRequest] = []
+        self._faults: list[Fault] = []
+        self._connections: dict[int, socket.socket] = {}
+        self._threads: set[threading.Thread] = set()
+        self._connection_ids = itertools.count(1)
+        self._connection_count = 0
+        self._stopping = threading.Event()
+        self._wake: tuple[socket.socket, socket.socket] | None = None
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FakeOpenAI:
+        if self._httpd is not None:
+            return self
+        self._stopping.clear()
+        self._wake = socket.socketpair()
+        self._httpd = _Server((self.host, self.port), self)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._serve, args=(self._httpd, self._wake[0]),
+                                        name=f"fake-openai:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop promptly: wake every waiting handler, close every connection, join threads."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        self._stopping.set()
+        assert self._wake is not None
+        self._wake[1].send(b"x")  # stays readable: every select() on it returns at once
+        if self._thread is not None:
+            self._thread.join(timeout)
+        httpd.server_close()
+        with self._cond:
+            connections = list(self._connections.values())
+            threads = list(self._threads)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        for sock in self._wake:
+            sock.close()
+        self._wake = None
+
+    @staticmethod
+    def _serve(httpd: _Server, wake: socket.socket) -> None:
+        # Not serve_forever(): its shutdown() waits out a poll interval; this loop ends at once.
+        with selectors.DefaultSelector() as selector:
+            selector.register(httpd.socket, selectors.EVENT_READ)
+            selector.register(wake, selectors.EVENT_READ)
+            while True:
+                if any(key.fileobj is wake for key, _ in selector.select()):
+                    return
+                httpd._handle_request_noblock()
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("FakeOpenAI is not running")
+        return f"http://{self.host}:{self.port}/v1"
+
+    # -- inspection ------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._cond:
+            return list(self._requests)
+
+    @property
+    def last_request(self) -> RecordedRequest:
+        with self._cond:
+            return self._requests[-1]
+
+    @property
+    def connection_count(self) -> int:
+        """TCP connections accepted so far."""
+        with self._cond:
+            return self._connection_count
+
+    @property
+    def faults(self) -> list[Fault]:
+        """Faults still waiting in the queue."""
+        with self._cond:
+            return list(self._faults)
+
+    def enqueue_fault(self, *faults: Fault) -> None:
+        with self._cond:
+            self._faults.extend(faults)
+
+    def reset(self) -> None:
+        """Forget recorded requests and queued faults."""
+        with self._cond:
+            self._requests.clear()
+            self._faults.clear()
+
+    def wait_for(self, predicate: Callable[[list[RecordedRequest]], bool],
+                 timeout: float = 5.0) -> list[RecordedRequest]:
+        """Block until predicate(requests) holds; re-checked whenever any record changes."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self._requests), timeout):
+                seen = [(r.method, r.path, r.status) for r in self._requests]
+                raise TimeoutError(f"condition not met within {timeout}s; requests: {seen}")
+            return list(self._requests)
+
+    def wait_for_requests(self, n: int, timeout: float = 5.0) -> list[RecordedRequest]:
+        """Block until at least n requests have arrived (not necessarily been answered)."""
+        return self.wait_for(lambda reqs: len(reqs) >= n, timeout)
+
+    # -- bookkeeping (handler threads) -----------------------------------------------------
+
+    def _register_connection(self, conn: socket.socket) -> int:
+        with self._cond:
+            conn_id = next(self._connection_ids)
+            self._connection_count += 1
+            self._connections[conn_id] = conn
+            self._threads.add(threading.current_thread())
+            return conn_id
+
+    def _unregister_connection(self, conn_id: int) -> None:
+        with self._cond:
+            self._connections.pop(conn_id, None)
+            self._threads.discard(threading.current_thread())
+
+    def _record(self, rec: RecordedRequest) -> None:
+        with self._cond:
+            for i, fault in enumerate(self._faults):
+                if fault.matches(rec.path):
+                    rec.fault = self._faults.pop(i)
+                    break
+            self._requests.append(rec)
+            self._cond.notify_all()
+
+    def _update(self, rec: RecordedRequest | None, **changes: Any) -> None:
+        if rec is None:
+            return
+        with self._cond:
+            for name, value in changes.items():
+                setattr(rec, name, value)
+            self._cond.notify_all()
+        if "t_finish" in changes and self.on_request is not None:
+            self.on_request(rec)
+
+    def _index_of(self, rec: RecordedRequest | None) -> int:
+        with self._cond:
+            return next((i for i, r in enumerate(self._requests, 1) if r is rec), 0)
+
+    def _pause(self, conn: socket.socket, seconds: float) -> None:
+        """Wait, but wake at once on stop() (raises _Stopped) or when the client leaves
+        (raises _ClientGone), so hangs and paced streams never outlive the test."""
+        if self._stopping.is_set():
+            raise _Stopped
+        if seconds <= 0:
+            return
+        assert self._wake is not None
+        deadline = time.monotonic() + seconds
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._wake[0], selectors.EVENT_READ)
+            selector.register(conn, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                ready = {key.fileobj for key, _ in selector.select(None if math.isinf(remaining) else remaining)}
+                if self._wake[0] in ready or self._stopping.is_set():
+                    raise _Stopped
+                if conn in ready:
+                    try:
+                        peek = conn.recv(1, socket.MSG_PEEK)
+                    except OSError:
+                        raise _ClientGone from None
+                    if not peek:
+                        raise _ClientGone
+                    selector.unregister(conn)  # pipelined bytes: stop watching the client
+
+    # -- responding ------------------------------------------------------------------------
+
+    def _respond(self, h: _Handler, rec: RecordedRequest) -> None:
+        fault = rec.fault
+        if fault is not None and fault.kind == "hang":
+            h.pause(math.inf)
+        delay = self.first_byte_delay + (fault.delay if fault and fault.kind == "slow_first_byte" else 0)
+        h.pause(delay)
+        body = rec.json if isinstance(rec.json, dict) else {}
+        model = body.get("model") if isinstance(body.get("model"), str) else None
+        if fault is not None and fault.kind == "status":
+            status = fault.status or 500
+            payload = fault.body if fault.body is not None else default_error_body(status, model)
+            if isinstance(payload, (dict, list)):
+                h.send_json(status, payload, fault.headers)
+            else:
+                data = payload.encode() if isinstance(payload, str) else payload
+                ctype = next((v for k, v in fault.headers.items() if k.lower() == "content-type"),
+                             "application/json")
+                h.send_whole(status, data, ctype, fault.headers)
+            return
+        if fault is not None and fault.kind == "html":
+            status = fault.status or 502
+            page = fault.body if fault.body is not None else html_error_page(status)
+            h.send_whole(status, page.encode() if isinstance(page, str) else page,
+                         "text/html", fault.headers)
+            return
+        if self.require_key is not None:
+            auth = rec.headers.get("authorization", "")
+            if auth != f"Bearer {self.require_key}":
+                h.send_json(401, _auth_error(auth))
+                return
+        path = rec.path.rstrip("/")
+        if rec.method == "GET" and path == "/v1/models":
+            self._ok(h, rec, {"object": "list", "data": [self._model_object(m) for m in self.models]})
+        elif rec.method == "GET" and path.startswith("/v1/models/"):
+            wanted = unquote(path[len("/v1/models/"):])
+            found = next((m for m in map(self._model_object, self.models) if m["id"] == wanted), None)
+            if found is None:
+                h.send_json(404, model_not_found(wanted))
+            else:
+                self._ok(h, rec, found)
+        elif rec.method == "POST" and path in ("/v1/chat/completions", "/v1/completions"):
+            self._complete(h, rec, legacy=path == "/v1/completions")
+        else:
+            h.send_json(404, openai_error(f"Invalid URL ({rec.method} {rec.path})"))
+
+    def _model_object(self, model: str | dict[str, Any]) -> dict[str, Any]:
+        if isinstance(model, dict):
+            return model
+        return {"id": model, "object": "model", "created": self.created, "owned_by": "openai"}
+
+    def _ok(self, h: _Handler, rec: RecordedRequest, obj: Any) -> None:
+        """A whole 200 JSON body, bent by a stream fault if the request carries one."""
+        fault = rec.fault if rec.fault and rec.fault.kind in STREAM_FAULTS else None
+        data = _dumps(obj)
+        if fault is None:
+            h.send_json(200, obj)
+        elif fault.kind == "drop":
+            h.start_response(200, {"Content-Type": "application/json", **h._ids()}, len(data))
+            h.wfile.write(data[: len(data) // 2])
+            h.wfile.flush()
+            h.drop(fault.reset)
+        elif fault.kind == "malformed":
+            bad = fault.body if fault.body is not None else data[: len(data) // 2]
+            h.send_whole(200, bad.encode() if isinstance(bad, str) else bad, "application/json")
+        else:
+            h.send_json(200, _error_event(fault))
+
+    def _complete(self, h: _Handler, rec: RecordedRequest, legacy: bool) -> None:
+        body = rec.json
+        if not isinstance(body, dict):
+            h.send_json(400, openai_error(
+                "We could not parse the JSON body of your request. (HINT: This likely means you "
+                "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+                "but what was sent was not valid JSON.)"))
+            return
+        model = body.get("model")
+        if not model:
+            h.send_json(400, openai_error("you must provide a model parameter"))
+            return
+        if model not in {self._model_object(m)["id"] for m in self.models}:
+            h.send_json(404, model_not_found(str(model)))
+            return
+        key = "prompt" if legacy else "messages"
+        if body.get(key) is None:
+            h.send_json(400, openai_error(f"Missing required parameter: '{key}'.", param=key,
+                                          code="missing_required_parameter"))
+            return
+        n = body.get("n") or 1
+        if not isinstance(n, int) or not 1 <= n <= 128:
+            h.send_json(400, openai_error(f"{n} is less than the minimum of 1 - 'n'", param="n",
+                                          code="integer_below_min_value"))
+            return
+        gen = _Generation(self, body, legacy, n, self._index_of(rec))
+        if body.get("stream") is True:
+            self._stream(h, rec, gen)
+        else:
+            h.pause(gen.token_count / self.rate if self.rate else 0)
+            self._ok(h, rec, gen.whole())
+
+    def _stream(self, h: _Handler, rec: RecordedRequest, gen: _Generation) -> None:
+        pending = rec.fault if rec.fault and rec.fault.kind in STREAM_FAULTS else None
+        h.start_stream()
+        sent = 0
+        for kind, payload in gen.events():
+            if pending is not None and kind != "role" and sent >= pending.after:
+                if pending.kind == "drop":
+                    h.drop(pending.reset)
+                if pending.kind == "error_event":
+                    h.send_event(_error_event(pending))
+                    h.end_chunks()
+                    return
+                whole = _dumps(payload).decode()
+                h.send_event(pending.body if pending.body is not None else whole[: len(whole) // 2])
+                pending = None
+            if kind == "token":
+                h.pause(1 / self.rate if self.rate else 0)
+                sent += 1
+                self._update(rec, chunks_sent=sent)
+            h.send_event(payload)
+        h.send_event("[DONE]")
+        h.end_chunks()
+
+
+class _Generation:
+    """The deterministic reply to one completion request, as whole body or as SSE events."""
+
+    def __init__(self, fake: FakeOpenAI, body: dict[str, Any], legacy: bool, n: int, seq: int) -> None:
+        self.body = body
+        self.legacy = legacy
+        self.model = body["model"]
+        self.id = f"{'cmpl' if legacy else 'chatcmpl'}-fake{seq:06d}"
+        self.created = fake.created
+        chunk_size = fake.chunk_size
+        stop = body.get("stop")
+        stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if isinstance(s, str)]
+        limit = body.get("max_tokens") if legacy else (
+            body.get("max_completion_tokens") if body.get("max_completion_tokens") is not None
+            else body.get("max_tokens"))
+        if legacy:
+            prompt = body.get("prompt")
+            prompts = prompt if isinstance(prompt, list) and all(isinstance(p, str) for p in prompt) else [prompt]
+            prompts = [p if isinstance(p, str) else json.dumps(p) for p in prompts]
+            self.prompt_tokens = sum(len(split_tokens(p)) for p in prompts)
+        else:
+            texts = [_text_of(m.get("content")) for m in body["messages"] if isinstance(m, dict)]
+            last_user = next((_text_of(m.get("content")) for m in reversed(body["messages"])
+                              if isinstance(m, dict) and m.get("role") == "user"), "")
+            prompts = [last_user]
+            self.prompt_tokens = sum(len(split_tokens(t)) for t in texts)
+        # choices: (index, prompt, tokens, finish)
+        self.choices: list[tuple[int, str, list[str], str]] = []
+        for p_index, prompt_text in enumerate(prompts):
+            answer = fake.answer(body) if callable(fake.answer) else fake.answer
+            answer = f"Echo: {prompt_text}" if answer is None else str(answer)
+            for i in range(n):
+                text = f"[{i}] {answer}" if n > 1 else answer
+                cuts = [pos for s in stops if s and (pos := text.find(s)) >= 0]
+                if cuts:
+                    text = text[: min(cuts)]
+                tokens = split_tokens(text, chunk_size)
+                finish = "stop"
+                if isinstance(limit, int) and len(tokens) > limit:
+                    tokens, finish = tokens[: max(limit, 0)], "length"
+                self.choices.append((p_index * n + i, prompt_text, tokens, finish))
+        self.token_count = sum(len(c[2]) for c in self.choices)
+        if legacy:
+            lp = body.get("logprobs")
+            self.logprobs = lp if isinstance(lp, int) and not isinstance(lp, bool) else None
+        else:
+            self.logprobs = (body.get("top_logprobs") or 0) if body.get("logprobs") is True else None
+        self.echo = legacy and body.get("echo") is True
+        options = body.get("stream_options")
+        self.include_usage = isinstance(options, dict) and options.get("include_usage") is True
+
+    def usage(self) -> dict[str, Any]:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.token_count,
+                "total_tokens": self.prompt_tokens + self.token_count,
+                "prompt_tokens_details": {"cached_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0}}
+
+    def _envelope(self, choices: list[Any], chunk: bool) -> dict[str, Any]:
+        obj = "text_completion" if self.legacy else ("chat.completion.chunk" if chunk else "chat.completion")
+        out = {"id": self.id, "object": obj, "created": self.created, "model": self.model,
+               "system_fingerprint": FINGERPRINT, "choices": choices}
+        if chunk and self.include_usage:
+            out["usage"] = None  # OpenAI: every other chunk carries "usage": null
+        return out
+
+    def _legacy_tokens(self, prompt: str, tokens: list[str]) -> list[tuple[str, float | None, int]]:
+        """(token, logprob, text_offset) for a legacy choice, echo included."""
+        out: list[tuple[str, float | None, int]] = []
+        offset = 0 if self.echo else len(prompt)
+        if self.echo:
+            for k, tok in enumerate(split_tokens(prompt)):
+                out.append((tok, None if k == 0 else _logprob(tok, k), offset))
+                offset += len(tok)
+        for k, tok in enumerate(tokens):
+            out.append((tok, _logprob(tok, k), offset))
+            offset += len(tok)
+        return out
+
+    def _legacy_logprobs(self, items: list[tuple[str, float | None, int]]) -> dict[str, Any]:
+        return {"tokens": [t for t, _, _ in items],
+                "token_logprobs": [lp for _, lp, _ in items],
+                "top_logprobs": [None if lp is None else dict(_alternatives(t, lp, self.logprobs or 0))
+                                 for t, lp, _ in items],
+                "text_offset": [off for _, _, off in items]}
+
+    def _chat_logprob(self, tok: str, k: int) -> dict[str, Any]:
+        lp = _logprob(tok, k)
+        return {"token": tok, "logprob": lp, "bytes": list(tok.encode()),
+                "top_logprobs": [{"token": t, "logprob": v, "bytes": list(t.encode())}
+                                 for t, v in _alternatives(tok, lp, self.logprobs or 0)]}
+
+    def whole(self) -> dict[str, Any]:
+        choices = []
+        for index, prompt, tokens, finish in self.choices:
+            if self.legacy:
+                items = self._legacy_tokens(prompt, tokens)
+                choices.append({"text": "".join(t for t, _, _ in items), "index": index,
+                                "logprobs": self._legacy_logprobs(items) if self.logprobs is not None else None,
+                                "finish_reason": finish})
+            else:
+                logprobs = None
+                if self.logprobs is not None:
+                    logprobs = {"content": [self._chat_logprob(t, k) for k, t in enumerate(tokens)],
+                                "refusal": None}
+                choices.append({"index": index,
+                                "message": {"role": "assistant", "content": "".join(tokens),
+                                            "refusal": None, "annotations": []},
+                                "logprobs": logprobs, "finish_reason": finish})
+        out = self._envelope(choices, chunk=False)
+        out["usage"] = self.usage()
+        return out
+
+    def events(self) -> list[tuple[str, Any]]:
+        """("role" | "token" | "finish" | "usage", payload) in sending order. Choices take turns
+        token by token, as OpenAI interleaves them when n > 1."""
+        events: list[tuple[str, Any]] = []
+        per_choice: list[list[dict[str, Any]]] = []
+        for index, prompt, tokens, _ in self.choices:
+            if self.legacy:
+                per_choice.append([
+                    {"text": item[0], "index": index, "finish_reason": None,
+                     "logprobs": self._legacy_logprobs([item]) if self.logprobs is not None else None}
+                    for item in self._legacy_tokens(prompt, tokens)])
+            else:
+                events.append(("role", self._envelope([{
+                    "index": index, "delta": {"role": "assistant", "content": "", "refusal": None},
+                    "logprobs": {"content": [], "refusal": None} if self.logprobs is not None else None,
+                    "finish_reason": None}], chunk=True)))
+                per_choice.append([
+                    {"index": index, "delta": {"content": t},
+                     "logprobs": ({"content": [self._chat_logprob(t, k)], "refusal": None}
+                                  if self.logprobs is not None else None),
+                     "finish_reason": None}
+                    for k, t in enumerate(tokens)])
+        for row in itertools.zip_longest(*per_choice):
+            for choice in row:
+                if choice is not None:
+                    events.append(("token", self._envelope([choice], chunk=True)))
+        for index, _, _, finish in self.choices:
+            last = ({"text": "", "index": index, "logprobs": None, "finish_reason": finish} if self.legacy
+                    else {"index": index, "delta": {}, "logprobs": None, "finish_reason": finish})
+            events.append(("finish", self._envelope([last], chunk=True)))
+        if self.include_usage:
+            usage = self._envelope([], chunk=True)
+            usage["usage"] = self.usage()
+            events.append(("usage", usage))
+        return events
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def _logprob(token: str, position: int) -> float:
+    """Deterministic, in [-2.01, -0.01]; varies with the token and its position."""
+    return -round(0.01 + ((zlib.crc32(token.encode()) + position) % 1000) / 500, 4)
+
+
+def _alternatives(token: str, logprob: float, k: int) -> list[tuple[str, float]]:
+    """k top candidates: the sampled token first, then made-up ones, each less likely."""
+    if k <= 0:
+        return []
+    stem = token.strip() or "_"
+    return [(token, logprob)] + [(f"{stem}#{j}", round(logprob - 1.25 * j, 4)) for j in range(1, k)]
+
+
+def _error_event(fault: Fault) -> dict[str, Any]:
+    if fault.body is None:
+        return default_error_body(500)
+    return fault.body if isinstance(fault.body, dict) and "error" in fault.body else {"error": fault.body}
+
+
+def _auth_error(authorization: str) -> dict[str, Any]:
+    key = authorization.removeprefix("Bearer ").strip()
+    if not key:
+        return openai_error(
+            "You didn't provide an API key. You need to provide your API key in an Authorization "
+            "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password "
+            "field (with blank username) if you're accessing the API from your browser and are "
+            "prompted for a username and password. You can obtain an API key from "
+            "https://platform.openai.com/account/api-keys.")
+    masked = key[:3] + "*" * max(len(key) - 7, 0) + key[-4:] if len(key) > 8 else key[:2] + "***"
+    return openai_error(f"Incorrect API key provided: {masked}. You can find your API key at "
+                        "https://platform.openai.com/account/api-keys.", code="invalid_api_key")
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve a fake OpenAI API for manual testing.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--answer", help='fixed answer (default "Echo: <last user message>")')
+    parser.add_argument("--rate", type=float, default=0.0, help="token chunks per second (0 = no pacing)")
+    parser.add_argument("--first-byte-delay", type=float, default=0.0)
+    parser.add_argument("--chunk-size", type=int, help="characters per chunk (default: words)")
+    parser.add_argument("--require-key", help="reject requests without 'Authorization: Bearer KEY'")
+    parser.add_argument("--model", action="append", dest="models", help="model id (repeatable)")
+    parser.add_argument("--fault", action="append", default=[], metavar="JSON",
+                        help='queue a fault, e.g. \'{"kind": "status", "status": 429}\' (repeatable)')
+    parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
+    args = parser.parse_args(argv)
+    server = FakeOpenAI(host=args.host, port=args.port, answer=args.answer, models=args.models,
+                        rate=args.rate, first_byte_delay=args.first_byte_delay,
+                        chunk_size=args.chunk_size, require_key=args.require_key)
+    server.enqueue_fault(*(Fault(**json.loads(f)) for f in args.fault))
+    if not args.quiet:
+        server.on_request = lambda r: print(
+            f"{r.method} {r.path} -> {r.status}{' (client left)' if r.disconnected else ''}"
+            f"{f' [fault {r.fault.kind}]' if r.fault else ''}", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with server:
+        print(server.base_url, flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
