@@ -20,3 +20,53 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 
 
 # --- end fake OpenAI server ---------------------------------------------------------------
+
+
+# --- environment isolation and the CLI -------------------------------------------------------
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+CHAT_TUI = Path(sys.executable).with_name("chat-tui")
+
+
+@pytest.fixture(scope="session")
+def tiktoken_cache(tmp_path_factory) -> Path:
+    """One tokenizer cache for the whole run (chat-tui installs the files on first use)."""
+    return tmp_path_factory.mktemp("tiktoken-cache")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path, tiktoken_cache):
+    """No test sees the developer's keys, config or database."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "AZURE_OPENAI", "CHAT_TUI_")):
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "chat-tui-home"
+    monkeypatch.setenv("CHAT_TUI_HOME", str(home))
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tiktoken_cache))
+    return home
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60):
+    """Run the installed `chat-tui` entry point as a user would."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [str(CHAT_TUI), *args],
+        env=full_env,
+        input=input if input is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli_env(fake_openai, isolated_env) -> dict[str, str]:
+    """Environment pointing the CLI at the fake server."""
+    return {"OPENAI_BASE_URL": fake_openai.base_url, "CHAT_TUI_HOME": str(isolated_env)}
+
+
+# --- end environment isolation and the CLI ---------------------------------------------------

@@ -10,7 +10,16 @@ keep-alive, streams SSE with chunked transfer encoding (one write + flush per ev
 answers deterministically: `answer` if set, else "Echo: <last user message>".
 
 Endpoints: GET /v1/models, GET /v1/models/{id}, POST /v1/chat/completions,
-POST /v1/completions (legacy), each streaming or whole.
+POST /v1/completions (legacy), each streaming or whole. Unknown model -> 404 model_not_found.
+
+Settings (attributes, read per request): answer (str, callable(body) -> str, or None), models,
+rate (token chunks/s, 0 = flat out), first_byte_delay, chunk_size (None = words),
+require_key, created. Request parameters honoured: stream, stream_options.include_usage, n,
+max_tokens / max_completion_tokens (cut -> finish "length"), stop (cut -> "stop"), logprobs +
+top_logprobs (chat), logprobs:int + echo (legacy). suffix, best_of etc. are only recorded.
+
+Inspection: requests (RecordedRequest list), last_request, connection_count, faults,
+wait_for_requests(n, timeout), wait_for(predicate, timeout), reset().
 
 Faults are queued with `enqueue_fault(Fault(...))`; each request takes the first queued fault
 that matches it (`Fault.path`, None = any request). Kinds:

@@ -536,7 +536,7 @@ def test_stop_is_prompt_with_a_client_connected(situation):
         server.base_url
 
 
-def test_standalone_prints_base_url_and_serves(tmp_path):
+def test_standalone_prints_base_url_and_serves():
     script = Path(__file__).with_name("fake_openai.py")
     command = [sys.executable, str(script), "--port", "0", "--answer", "From CLI", "--quiet"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
