@@ -130,7 +130,8 @@ class Context:
         if self._store is None:
             from chat_tui.store import Store
 
-            self._store = Store(self.db_path)
+            # --no-save: the same code path, into a database that disappears on exit.
+            self._store = Store(":memory:" if getattr(self.args, "no_save", False) else self.db_path)
         return self._store
 
     def counter(self) -> "TokenCounter":

@@ -217,3 +217,9 @@ def test_legacy_complete_command(fake_openai, cli_env):
     assert out.returncode == 0, out.stderr
     assert "there was a fox" in out.stdout
     validate_request("CreateCompletionRequest", fake_openai.last_request.json)
+
+
+def test_no_save_leaves_no_history(fake_openai, cli_env):
+    out = run_cli("ask", "-m", "gpt-4o-mini", "--no-save", "secret thoughts", env=cli_env)
+    assert out.returncode == 0 and out.stdout == "Echo: secret thoughts\n"
+    assert json.loads(run_cli("history", "list", "--json", env=cli_env).stdout) == []
