@@ -105,7 +105,7 @@ class ChatApp(App[int]):
         self.conversation_id: int | None = None
         self.leaf_id: int | None = None
         self._local: Any = None
-        self._ready = asyncio.Event()
+        self._client_ready = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         yield Static("", id="status-line", markup=False)
@@ -117,7 +117,7 @@ class ChatApp(App[int]):
         self.query_one("#prompt", PromptInput).focus()
         self._update_status()
         if self.client is not None:
-            self._ready.set()
+            self._client_ready.set()
         else:
             self.connect()
 
@@ -154,7 +154,7 @@ class ChatApp(App[int]):
 
     def _connected(self) -> None:
         self._update_status()
-        self._ready.set()
+        self._client_ready.set()
 
     @on(PromptInput.Submitted)
     def send_prompt(self, event: PromptInput.Submitted) -> None:
@@ -171,7 +171,7 @@ class ChatApp(App[int]):
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def stream_reply(self, prompt: str) -> None:
-        await self._ready.wait()
+        await self._client_ready.wait()
         assert self.client is not None
         if not self.model:
             models = await self.client.list_models()

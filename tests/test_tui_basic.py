@@ -1,0 +1,76 @@
+"""The app, driven with Pilot against the local fake server."""
+
+from __future__ import annotations
+
+from textual.widgets import Markdown
+
+from chat_tui.api.client import OpenAIClient
+from chat_tui.core.config import Endpoint
+from chat_tui.store import Store
+from chat_tui.ui.app import ChatApp, MessageView, PromptInput
+
+
+def make_app(fake, tmp_path, **kw):
+    ep = Endpoint(name="fake", base_url=fake.base_url)
+    store = Store(tmp_path / "ui.db")
+    return ChatApp(ep, store, client=OpenAIClient(ep), model=kw.pop("model", "gpt-4o-mini"), **kw), store
+
+
+async def wait_reply(app):
+    await app.workers.wait_for_complete()
+
+
+async def test_type_send_and_stream(fake_openai, tmp_path):
+    fake_openai.answer = "# Title\n\nSome **bold** text and `code`."
+    app, store = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        prompt = app.query_one(PromptInput)
+        assert app.focused is prompt
+        assert "gpt-4o-mini" in str(app.query_one("#status-line").render())
+        await pilot.press(*"Hi there")
+        await pilot.press("enter")
+        await wait_reply(app)
+        await pilot.pause()
+        views = app.query(MessageView)
+        assert [v.role for v in views] == ["user", "assistant"]
+        md = views[1].query_one(Markdown)
+        assert md.source == fake_openai.answer
+        assert prompt.text == ""
+    req = fake_openai.last_request.json
+    assert req["messages"] == [{"role": "user", "content": "Hi there"}]
+    cid = store.last_conversation_id()
+    thread = store.thread(cid)
+    assert [m.role for m in thread] == ["user", "assistant"] and thread[1].status == "complete"
+
+
+async def test_ctrl_j_inserts_newline(fake_openai, tmp_path):
+    app, _ = make_app(fake_openai, tmp_path)
+    async with app.run_test() as pilot:
+        await pilot.press("a", "ctrl+j", "b")
+        assert app.query_one(PromptInput).text == "a\nb"
+        assert fake_openai.requests == []
+
+
+async def test_error_keeps_prompt(fake_openai, tmp_path):
+    fake_openai.require_key = "sk-right"
+    app, _ = make_app(fake_openai, tmp_path)
+    async with app.run_test() as pilot:
+        await pilot.press(*"keep me")
+        await pilot.press("enter")
+        await wait_reply(app)
+        await pilot.pause()
+        assert app.query_one(PromptInput).text == "keep me"
+        assert any("HTTP 401" in n.message for n in app._notifications), [n.message for n in app._notifications]
+
+
+async def test_escape_sequences_in_output_are_shown_not_executed(fake_openai, tmp_path):
+    fake_openai.answer = "clear\x1b[2J now [bold]x[/] \x1b]52;c;aGk=\x07"
+    app, store = make_app(fake_openai, tmp_path)
+    async with app.run_test() as pilot:
+        await pilot.press(*"go", "enter")
+        await wait_reply(app)
+        await pilot.pause()
+        md = app.query(MessageView).last().query_one(Markdown)
+        assert "\x1b" not in md.source and "\u241b[2J" in md.source and "[bold]x[/]" in md.source
+    # The stored text is the original: only the display is made safe.
+    assert store.thread(store.last_conversation_id())[-1].content == fake_openai.answer
