@@ -167,7 +167,10 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
             default_model=prof.get("model"),
             gguf=prof.get("gguf"),
         )
-    key_env = prof.get("api_key_env") or ("AZURE_OPENAI_API_KEY" if ptype == "azure" else "OPENAI_API_KEY")
+    # A custom profile gets a key only from the variable it names: the OpenAI key is never sent
+    # to some other server by accident.
+    default_env = {"azure": "AZURE_OPENAI_API_KEY"}.get(ptype, "OPENAI_API_KEY" if name == "openai" else None)
+    key_env = prof.get("api_key_env") or default_env
     headers = dict(prof.get("headers", {}))
     if name == "openai" or prof.get("sdk_headers", ptype == "openai"):
         headers = {**_sdk_headers(env), **headers}
@@ -176,7 +179,7 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
         name=name,
         type=ptype,
         base_url=base.rstrip("/"),
-        api_key=env.get(key_env) or None,
+        api_key=(env.get(key_env) if key_env else None) or None,
         api_key_env=key_env,
         default_model=prof.get("model") or (env.get("OPENAI_MODEL") if name == "openai" else None),
         headers=headers,
