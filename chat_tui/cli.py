@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="With no command, the interactive app starts. Configuration: see README.md.",
     )
     parser.add_argument("--version", action="version", version=f"chat-tui {__version__}")
+    parser.add_argument("-c", "--continue", dest="cont", action="store_true", help="open the app on the last conversation")
+    parser.add_argument("--cid", type=int, help="open the app on conversation ID")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common(True)
 

@@ -1,85 +1,46 @@
-"""The Textual app. Minimal for now: one conversation, a prompt, streamed Markdown answers."""
+"""The Textual app: services (endpoint, client, store, token counter), app-wide actions, themes.
+
+Dependencies are passed in (`ChatApp(endpoint, store, client=...)`), so tests build the app with
+a temporary database and a client pointed at a local test server. Anything slow (starting the
+local model, loading tokenizers, warming Markdown highlighting) happens after the first frame.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.message import Message
-from textual.widgets import Footer, Markdown, Static, TextArea
 
 from chat_tui.api.client import OpenAIClient
-from chat_tui.api.events import StreamEvent, TextDelta, Timing
-from chat_tui.core.config import Config, Endpoint
-from chat_tui.core.messages import ChatMessage
+from chat_tui.api.errors import APIConnectionError, APIError
+from chat_tui.core.config import Config, ConfigError, Endpoint, build_endpoint, profile_names
 from chat_tui.core.params import ChatParams
 from chat_tui.core.paths import Paths
-from chat_tui.core.text import visible_controls
-from chat_tui.replies import run_reply
+from chat_tui.core.tokens import TokenCounter
 from chat_tui.store import Store
-
-STREAM_WRITE_INTERVAL = 1 / 30  # at most ~30 Markdown updates a second
-
-
-class PromptInput(TextArea):
-    """Multi-line prompt: Enter sends, Ctrl+J (or Shift+Enter where the terminal reports it) adds a line."""
-
-    BINDINGS = [
-        Binding("enter", "submit", "Send", id="prompt.send", priority=True),
-        Binding("ctrl+j,shift+enter", "newline", "New line", id="prompt.newline", show=False, priority=True),
-    ]
-
-    class Submitted(Message):
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-
-    def action_submit(self) -> None:
-        text = self.text
-        if text.strip():
-            self.post_message(self.Submitted(text))
-
-    def action_newline(self) -> None:
-        self.insert("\n")
-
-
-class MessageView(Static):
-    """One message: a role line and the text as Markdown (model output is untrusted text)."""
-
-    DEFAULT_CSS = ""
-
-    def __init__(self, role: str, text: str = "", *, label: str | None = None) -> None:
-        super().__init__(classes=role)
-        self.role = role
-        self._label = label or role
-        self._initial = text
-
-    def compose(self) -> ComposeResult:
-        yield Static(visible_controls(self._label), classes="role", markup=False)
-        yield Markdown(visible_controls(self._initial), classes="body")
-
-    @property
-    def body(self) -> Markdown:
-        return self.query_one(".body", Markdown)
-
-    def set_label(self, label: str) -> None:
-        self.query_one(".role", Static).update(visible_controls(label))
+from chat_tui.ui.screens.chat import ChatScreen
+from chat_tui.ui.screens.dialogs import ConfirmScreen, ConversationsScreen, RenameScreen
 
 
 class ChatApp(App[int]):
     TITLE = "chat-tui"
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = [
+        "styles/app.tcss",
+        "styles/params.tcss",
+        "styles/picker.tcss",
+        "styles/meter.tcss",
+        "styles/screens.tcss",
+    ]
     BINDINGS = [
-        Binding("escape", "stop", "Stop", id="app.stop"),
-        Binding("ctrl+n", "new_conversation", "New chat", id="app.new"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("ctrl+n", "new_conversation", "New", id="app.new_conversation"),
+        Binding("ctrl+o", "open_conversation", "Open", id="app.open_conversation"),
+        Binding("f4", "rename_conversation", "Rename", id="app.rename_conversation", show=False),
+        Binding("ctrl+delete", "delete_conversation", "Delete chat", id="app.delete_conversation", show=False),
     ]
 
     def __init__(
@@ -91,7 +52,8 @@ class ChatApp(App[int]):
         paths: Paths | None = None,
         config: Config | None = None,
         model: str | None = None,
-        counter: Any = None,
+        counter: TokenCounter | None = None,
+        conversation_id: int | None = None,
     ) -> None:
         super().__init__()
         self.endpoint = endpoint
@@ -101,163 +63,251 @@ class ChatApp(App[int]):
         self.config = config or Config()
         self.model = model or endpoint.default_model or ""
         self.params = ChatParams()
+        self.system_prompt: str | None = None
+        if counter is None:
+            if paths is not None:
+                cache = paths.tiktoken_cache
+            else:
+                import tempfile
+                from pathlib import Path
+
+                cache = Path(tempfile.gettempdir()) / "chat-tui-tiktoken"
+            counter = TokenCounter(cache)
         self.counter = counter
-        self.conversation_id: int | None = None
-        self.leaf_id: int | None = None
         self._local: Any = None
-        self._client_ready = asyncio.Event()
+        self.client_ready = client is not None
+        self.initial_conversation = conversation_id
 
-    def compose(self) -> ComposeResult:
-        yield Static("", id="status-line", markup=False)
-        yield VerticalScroll(id="conversation")
-        yield PromptInput(id="prompt", soft_wrap=True, show_line_numbers=False, compact=True)
-        yield Footer()
+    # -- start-up ------------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
-        self.query_one("#prompt", PromptInput).focus()
-        self._update_status()
-        if self.client is not None:
-            self._client_ready.set()
+    def get_default_screen(self) -> ChatScreen:
+        self.chat = ChatScreen()
+        return self.chat
+
+    async def on_mount(self) -> None:
+        self._apply_user_settings()
+        if self.initial_conversation is not None:
+            await self.chat.open_conversation(self.initial_conversation)
+        # After the first frame: connect, load tokenizers, warm up Markdown.
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        if self.client is None:
+            self.connect(self.endpoint)
         else:
-            self.connect()
+            self.fetch_models()
+        self.warm_up()
 
-    def _update_status(self, extra: str = "") -> None:
-        model = self.model or "(no model)"
-        line = f"{model} · {self.endpoint.name}"
-        if extra:
-            line += f" · {extra}"
-        self.query_one("#status-line", Static).update(visible_controls(line))
+    def _apply_user_settings(self) -> None:
+        from chat_tui.ui.keymap import apply_keymap
+        from chat_tui.ui.themes import builtin_theme_dir, load_theme_choice, register_themes
+
+        problems: list[str] = []
+        dirs = [builtin_theme_dir()]
+        if self.paths:
+            dirs.append(self.paths.themes_dir)
+        problems += register_themes(self, dirs)
+        if self.config.keys:
+            problems += apply_keymap(self, dict(self.config.keys))
+        choice = load_theme_choice(self.paths.data_dir) if self.paths else None
+        theme = choice or self.config.theme
+        if theme:
+            if theme in self.available_themes:
+                self.theme = theme
+            else:
+                problems.append(f"theme {theme!r} is not available")
+        for problem in problems:
+            self.notify(problem, title="Settings", severity="warning", timeout=10, markup=False)
+
+    def watch_theme(self, theme: str) -> None:
+        if self.paths is not None:
+            from chat_tui.ui.themes import save_theme_choice
+
+            try:
+                save_theme_choice(self.paths.data_dir, theme)
+            except OSError:
+                pass
+
+    @work(thread=True, group="warm-up", exit_on_error=False)
+    def warm_up(self) -> None:
+        """Load the tokenizer for the current model and Pygments' lexers off the UI thread."""
+        self.counter.preload(self.model or "gpt-4o")
+        try:
+            from pygments.lexers import get_lexer_by_name
+
+            for name in ("python", "bash", "json"):
+                get_lexer_by_name(name)
+        except Exception:
+            pass
+
+    # -- endpoint and models ---------------------------------------------------------------------
+
+    def profile_names(self) -> list[str]:
+        names = profile_names(self.config)
+        if self.endpoint.name not in names:
+            names.insert(0, self.endpoint.name)
+        return names
 
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
-    def connect(self) -> None:
-        """Start the local server if needed (after the first frame), then build the client."""
-        endpoint = self.endpoint
+    def connect(self, endpoint: Endpoint) -> None:
+        """Start the local server if needed, then build the client (off the UI thread)."""
         if endpoint.type == "local" and not endpoint.base_url:
             from chat_tui.api.local_server import LocalServer, LocalServerError
 
-            self.call_from_thread(self._update_status, "starting local model…")
+            self.call_from_thread(self._status, "starting local model…")
             try:
-                log = self.paths.log_dir / "llama-server.log" if self.paths else None
-                if log:
-                    log.parent.mkdir(parents=True, exist_ok=True)
-                self._local = LocalServer(endpoint.gguf, log_file=log)
-                url = self._local.start(progress=lambda msg: self.call_from_thread(self._update_status, msg))
+                log = None
+                if self.paths:
+                    self.paths.log_dir.mkdir(parents=True, exist_ok=True)
+                    log = self.paths.log_dir / "llama-server.log"
+                if self._local is None:
+                    self._local = LocalServer(endpoint.gguf, log_file=log)
+                url = self._local.start(progress=lambda msg: self.call_from_thread(self._status, msg))
             except LocalServerError as exc:
-                self.call_from_thread(self.notify, str(exc), title="Local model", severity="error", timeout=20)
+                self.call_from_thread(self._connection_failed, str(exc))
                 return
             endpoint = replace(endpoint, base_url=url, default_model=endpoint.default_model or self._local.model)
-            self.endpoint = endpoint
-            if not self.model:
-                self.model = self._local.model
-        self.client = OpenAIClient(endpoint)
-        self.call_from_thread(self._connected)
+        client = OpenAIClient(endpoint)
+        self.call_from_thread(self._connected, endpoint, client)
 
-    def _connected(self) -> None:
-        self._update_status()
-        self._client_ready.set()
+    def _status(self, text: str) -> None:
+        self.chat.update_status(text)
 
-    @on(PromptInput.Submitted)
-    def send_prompt(self, event: PromptInput.Submitted) -> None:
-        if self.workers and any(w.group == "reply" and w.is_running for w in self.workers):
-            self.notify("Still answering: press Escape to stop it first.", severity="warning")
-            return
-        self.stream_reply(event.text)
+    def _connected(self, endpoint: Endpoint, client: OpenAIClient) -> None:
+        old = self.client
+        self.endpoint = endpoint
+        self.client = client
+        self.client_ready = True
+        if old is not None and old is not client:
+            self.run_worker(old.aclose(), group="close")
+        if endpoint.default_model and (not self.model or self._model_from_profile):
+            self.chat.set_model(endpoint.default_model)
+        self.chat.update_status()
+        self.fetch_models()
+        if endpoint.name == "openai" and not endpoint.api_key and "api.openai.com" in endpoint.base_url:
+            self.show_welcome("No OPENAI_API_KEY is set, so OpenAI will refuse every request.")
 
-    def _history(self) -> list[ChatMessage]:
-        if self.conversation_id is None or self.leaf_id is None:
-            return []
-        thread = self.store.thread(self.conversation_id, self.leaf_id)
-        return [ChatMessage(m.role, m.content, m.name) for m in thread if m.content]
+    _model_from_profile = False
 
-    @work(exclusive=True, group="reply", exit_on_error=False)
-    async def stream_reply(self, prompt: str) -> None:
-        await self._client_ready.wait()
-        assert self.client is not None
-        if not self.model:
-            models = await self.client.list_models()
-            if not models:
-                self.notify("No model selected and the server lists none.", severity="error")
-                return
-            self.model = models[0].id
-            self._update_status()
-        prompt_box = self.query_one("#prompt", PromptInput)
-        if self.conversation_id is None:
-            title = " ".join(prompt.split())[:60]
-            self.conversation_id = self.store.create_conversation(
-                title=title, model=self.model, params=self.params.as_dict(), endpoint=self.endpoint.name
-            )
-        messages = self._history() + [ChatMessage("user", prompt)]
-        user_id = self.store.add_message(self.conversation_id, "user", prompt, parent_id=self.leaf_id)
-        self.leaf_id = user_id
-        prompt_box.clear()
-        conversation = self.query_one("#conversation", VerticalScroll)
-        await conversation.mount(MessageView("user", prompt, label="you"))
-        view = MessageView("assistant", label=f"{self.model}")
-        await conversation.mount(view)
-        conversation.anchor()
-        stream = Markdown.get_stream(view.body)
-        pending: list[str] = []
-        last_write = 0.0
+    def _connection_failed(self, reason: str) -> None:
+        self.chat.update_status("not connected")
+        self.show_welcome(reason)
 
-        async def flush() -> None:
-            nonlocal last_write
-            if pending:
-                text = visible_controls("".join(pending))
-                pending.clear()
-                await stream.write(text)
-            last_write = time.monotonic()
-
-        queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
-
-        def on_event(ev: StreamEvent) -> None:
-            queue.put_nowait(ev)
-
-        async def pump() -> None:
-            while (ev := await queue.get()) is not None:
-                if isinstance(ev, TextDelta) and ev.index == 0:
-                    pending.append(ev.text)
-                    if time.monotonic() - last_write >= STREAM_WRITE_INTERVAL:
-                        await flush()
-                elif isinstance(ev, Timing):
-                    tps = f" · {ev.tokens_per_second:.0f} tok/s" if ev.tokens_per_second else ""
-                    ttft = f"first token {ev.ttft:.2f}s · " if ev.ttft is not None else ""
-                    view.set_label(f"{self.model} · {ttft}{ev.total:.1f}s{tps}")
-
-        pumper = asyncio.create_task(pump())
+    @work(exclusive=True, group="models", exit_on_error=False)
+    async def fetch_models(self) -> None:
+        chat = self.chat
+        chat.models_loading()
         try:
-            result = await run_reply(
-                self.client, self.store, self.counter,
-                conversation_id=self.conversation_id, parent_id=user_id, messages=messages,
-                model=self.model, params=self.params, endpoint_name=self.endpoint.name, on_event=on_event,
-            )
-        except asyncio.CancelledError:
-            queue.put_nowait(None)
-            await pumper
-            await flush()
-            await stream.stop()
-            view.set_label(f"{self.model} · stopped")
-            raise
-        queue.put_nowait(None)
-        await pumper
-        await flush()
-        await stream.stop()
-        self.leaf_id = result.message_id
-        if result.status == "error":
-            view.add_class("error")
-            view.set_label(f"{self.model} · error")
-            self.notify(str(result.error), title="Request failed", severity="error", timeout=10)
-            if not result.text:
-                prompt_box.text = prompt  # nothing came back: give the prompt back to edit and resend
+            models = await self.client.list_models()
+        except APIConnectionError as exc:
+            chat.models_loaded([], error=str(exc))
+            self.show_welcome(str(exc))
+            return
+        except APIError as exc:
+            chat.models_loaded([], error=str(exc))
+            return
+        chat.models_loaded([m.id for m in models])
 
-    def action_stop(self) -> None:
-        self.workers.cancel_group(self, "reply")
+    def switch_profile(self, name: str) -> None:
+        try:
+            endpoint = build_endpoint(name, self.config)
+        except ConfigError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        if self._local is not None and endpoint.type != "local":
+            self._local.stop()
+            self._local = None
+        self.client_ready = False
+        self._model_from_profile = True
+        if endpoint.default_model:
+            self.chat.set_model(endpoint.default_model)
+        self.endpoint = endpoint
+        self.connect(endpoint)
 
-    def action_new_conversation(self) -> None:
-        self.workers.cancel_group(self, "reply")
-        self.conversation_id = None
-        self.leaf_id = None
-        self.query_one("#conversation", VerticalScroll).remove_children()
-        self.query_one("#prompt", PromptInput).focus()
+    def show_welcome(self, reason: str) -> None:
+        from chat_tui.ui.screens.welcome import WelcomeScreen
+
+        if any(isinstance(s, WelcomeScreen) for s in self.screen_stack):
+            return
+        from pathlib import Path
+
+        config_path = self.paths.config_file if self.paths else Path("config.toml")
+
+        def chosen(choice: str | None) -> None:
+            if choice == "local":
+                self.switch_profile("local")
+            elif choice is None:
+                self.exit(1)
+
+        self.push_screen(WelcomeScreen(config_path, problem=reason), chosen)
+
+    # -- conversations ----------------------------------------------------------------------------
+
+    async def action_new_conversation(self) -> None:
+        await self.chat.open_conversation(None)
+
+    def action_open_conversation(self) -> None:
+        def opened(cid: int | None) -> None:
+            if cid is not None:
+                self.run_worker(self.chat.open_conversation(cid), group="open")
+
+        self.push_screen(ConversationsScreen(self.store), opened)
+
+    @on(ConversationsScreen.Deleted)
+    async def _deleted(self, event: ConversationsScreen.Deleted) -> None:
+        if self.chat.conversation_id == event.conversation_id:
+            await self.chat.open_conversation(None)
+
+    def action_rename_conversation(self) -> None:
+        cid = self.chat.conversation_id
+        if cid is None:
+            self.notify("Send a message first: a new conversation has no title yet.", severity="warning")
+            return
+        conv = self.store.get_conversation(cid)
+
+        def renamed(title: str | None) -> None:
+            if title:
+                self.store.rename_conversation(cid, title)
+                self.chat.update_status()
+
+        self.push_screen(RenameScreen(conv.title or "" if conv else ""), renamed)
+
+    def action_delete_conversation(self) -> None:
+        cid = self.chat.conversation_id
+        if cid is None:
+            return
+        conv = self.store.get_conversation(cid)
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.store.delete_conversation(cid)
+                self.run_worker(self.chat.open_conversation(None), group="open")
+                self.notify("Conversation deleted.", timeout=2)
+
+        self.push_screen(ConfirmScreen(f"Delete “{(conv.title if conv else None) or '(untitled)'}”?"), confirmed)
+
+    def action_help(self) -> None:
+        from chat_tui.ui.screens.help import HelpScreen, bindings_table
+
+        self.push_screen(HelpScreen(bindings_table(self), config_path=self.paths.config_file if self.paths else None))
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        chat = self.chat
+        yield SystemCommand("New conversation", "Start an empty conversation", self.action_new_conversation)
+        yield SystemCommand("Open conversation", "Switch to a saved conversation", self.action_open_conversation)
+        yield SystemCommand("Rename conversation", "Change the current conversation's title", self.action_rename_conversation)
+        yield SystemCommand("Delete conversation", "Delete the current conversation (asks first)", self.action_delete_conversation)
+        yield SystemCommand("Regenerate answer", "Ask again: a new sibling answer, the old one kept", chat.action_regenerate)
+        yield SystemCommand("Stop generation", "Stop the answer being streamed (the text so far is kept)", chat.action_stop)
+        yield SystemCommand("Toggle model picker", "Show or hide the models pane (F2)", lambda: chat.action_toggle_pane("#model-picker"))
+        yield SystemCommand("Toggle parameters", "Show or hide the parameters pane (F3)", lambda: chat.action_toggle_pane("#params-pane"))
+        yield SystemCommand("Keys and help", "Every key binding and how to remap it (F1)", self.action_help)
+        for name in self.profile_names():
+            if name != self.endpoint.name:
+                yield SystemCommand(f"Switch endpoint: {name}", "Use another profile from the config", lambda n=name: self.switch_profile(n))
+
+    # -- shutdown ---------------------------------------------------------------------------------
 
     async def on_unmount(self) -> None:
         if self.client is not None:

@@ -11,7 +11,24 @@ if TYPE_CHECKING:
 def run_app(ctx: "Context") -> int:
     from chat_tui.ui.app import ChatApp
 
-    app = ChatApp(ctx.endpoint, ctx.store(), paths=ctx.paths, config=ctx.config, model=getattr(ctx.args, "model", None))
+    store = ctx.store()
+    args = ctx.args
+    cid = getattr(args, "cid", None)
+    if cid is None and getattr(args, "cont", False):
+        cid = store.last_conversation_id()
+    if cid is not None and store.get_conversation(cid) is None:
+        from chat_tui.cli import CLIError
+
+        raise CLIError(f"no conversation {cid}")
+    app = ChatApp(
+        ctx.endpoint,
+        store,
+        paths=ctx.paths,
+        config=ctx.config,
+        model=getattr(ctx.args, "model", None),
+        counter=ctx.counter(),
+        conversation_id=cid,
+    )
     try:
         app.run()
     finally:

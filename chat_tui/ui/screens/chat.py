@@ -1,0 +1,367 @@
+"""The main screen: model picker, conversation, prompt, token meter and parameters.
+
+The screen owns the conversation state and the workers it starts; all I/O goes through the
+app's client, store and token counter. Widgets report upwards with messages.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TextArea
+
+from chat_tui.api.events import StreamEvent, TextDelta, Timing
+from chat_tui.core.messages import ChatMessage
+from chat_tui.core.params import ChatParams
+from chat_tui.core.text import visible_controls
+from chat_tui.replies import run_reply
+from chat_tui.store.records import Message
+from chat_tui.ui.streaming import MarkdownFeeder
+from chat_tui.ui.threads import Tree
+from chat_tui.ui.widgets.conversation import ConversationView, MessageView, code_blocks
+from chat_tui.ui.widgets.model_picker import ModelPicker
+from chat_tui.ui.widgets.params_pane import ParamsPane
+from chat_tui.ui.widgets.prompt import PromptInput
+from chat_tui.ui.widgets.token_meter import TokenMeter
+
+
+class ChatScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "stop", "Stop", id="chat.stop"),
+        Binding("ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),
+        Binding("f2", "toggle_pane('#model-picker')", "Models", id="chat.toggle_models"),
+        Binding("f3", "toggle_pane('#params-pane')", "Params", id="chat.toggle_params"),
+        Binding("ctrl+l", "focus_prompt", "Prompt", id="chat.focus_prompt", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conversation_id: int | None = None
+        self.leaf_id: int | None = None
+        self.thread_tree = Tree([])
+        self.editing: Message | None = None
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        yield Static("", id="status-line", markup=False)
+        with Horizontal(id="panes"):
+            yield ModelPicker(
+                current_model=app.model,
+                profiles=app.profile_names(),
+                current_profile=app.endpoint.name,
+                overrides=dict(app.config.models),
+            )
+            with Vertical(id="center"):
+                yield ConversationView(id="conversation")
+                yield Static("", id="edit-banner", markup=False)
+                yield PromptInput(id="prompt")
+                yield TokenMeter(app.counter, model=app.model, overrides=dict(app.config.models))
+            yield ParamsPane(app.params, model=app.model, counter=app.counter, store=app.store, system_prompt=app.system_prompt)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.prompt.focus()
+        self.update_status()
+        self.query_one("#edit-banner").display = False
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one("#prompt", PromptInput)
+
+    @property
+    def conversation(self) -> ConversationView:
+        return self.query_one("#conversation", ConversationView)
+
+    @property
+    def meter(self) -> TokenMeter:
+        return self.query_one(TokenMeter)
+
+    def update_status(self, extra: str = "") -> None:
+        app = self.app
+        title = ""
+        if self.conversation_id is not None:
+            conv = app.store.get_conversation(self.conversation_id)
+            title = conv.title if conv and conv.title else ""
+        parts = [app.model or "(no model)", app.endpoint.name]
+        if title:
+            parts.append(title)
+        if extra:
+            parts.append(extra)
+        self.query_one("#status-line", Static).update(visible_controls(" · ".join(parts)))
+
+    # -- models and endpoints -----------------------------------------------------------------
+
+    def models_loading(self) -> None:
+        self.query_one(ModelPicker).set_models(None)
+
+    def models_loaded(self, models: list[str] | None, error: str | None = None) -> None:
+        self.query_one(ModelPicker).set_models(models or [], error=error)
+        if not self.app.model and models:
+            self.set_model(models[0])
+
+    def set_model(self, model: str) -> None:
+        app = self.app
+        app.model = model
+        self.query_one(ModelPicker).set_current(model)
+        self.query_one(ParamsPane).set_model(model)
+        self.meter.set_model(model)
+        self.update_status()
+
+    @on(ModelPicker.ModelSelected)
+    def _model_selected(self, event: ModelPicker.ModelSelected) -> None:
+        self.set_model(event.model_id)
+        self.notify(f"Model: {visible_controls(event.model_id)}", markup=False, timeout=2)
+        self.prompt.focus()
+
+    @on(ModelPicker.ProfileSelected)
+    def _profile_selected(self, event: ModelPicker.ProfileSelected) -> None:
+        if event.name != self.app.endpoint.name:
+            self.app.switch_profile(event.name)
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    @on(ParamsPane.Changed)
+    def _params_changed(self, event: ParamsPane.Changed) -> None:
+        self.app.params = event.params
+        self.meter.set_max_tokens(event.params.max_tokens or event.params.max_completion_tokens)
+
+    @on(ParamsPane.SystemPromptChanged)
+    def _system_changed(self, event: ParamsPane.SystemPromptChanged) -> None:
+        self.app.system_prompt = event.text or None
+        self.meter.set_history(self.history_messages(), self.app.system_prompt)
+
+    # -- prompt -------------------------------------------------------------------------------
+
+    @on(TextArea.Changed, "#prompt")
+    def _prompt_changed(self, event: TextArea.Changed) -> None:
+        self.meter.set_prompt(event.text_area.text)
+
+    def action_focus_prompt(self) -> None:
+        self.prompt.focus()
+
+    def history_messages(self, upto: list[Message] | None = None) -> list[ChatMessage]:
+        path = upto if upto is not None else self.thread_tree.path(self.leaf_id)
+        return [ChatMessage(m.role, m.content, m.name) for m in path if m.content and m.role in ("user", "assistant", "system")]
+
+    def replying(self) -> bool:
+        return any(w.group == "reply" and w.is_running for w in self.workers)
+
+    @on(PromptInput.Submitted)
+    async def _submitted(self, event: PromptInput.Submitted) -> None:
+        if self.replying():
+            self.notify("Still answering: press Escape to stop it first.", severity="warning")
+            return
+        if not self.app.client_ready:
+            self.notify("Not connected yet: the prompt is kept, send it again in a moment.", severity="warning")
+            return
+        if not self.app.model:
+            self.notify("Choose a model first (F2), or type any model id in the picker.", severity="warning")
+            return
+        await self.send(event.text)
+
+    async def send(self, text: str) -> None:
+        app = self.app
+        store = app.store
+        parent = self.editing.parent_id if self.editing else self.leaf_id
+        if self.conversation_id is None:
+            title = " ".join(text.split())[:60]
+            self.conversation_id = store.create_conversation(
+                title=title, model=app.model, params=app.params.as_dict(), system_prompt=app.system_prompt, endpoint=app.endpoint.name
+            )
+        else:
+            store.set_conversation_defaults(self.conversation_id, model=app.model, params=app.params.as_dict(), system_prompt=app.system_prompt)
+        path = self.thread_tree.path(parent)
+        user_id = store.add_message(self.conversation_id, "user", text, parent_id=parent)
+        self.prompt.clear()
+        self.reload_tree()
+        self.leaf_id = user_id
+        self.set_editing(None)
+        await self.conversation.show_thread(self.thread_tree.with_branches(user_id))
+        self.update_status()
+        messages = self.history_messages(path) + [ChatMessage("user", text)]
+        self.stream_reply(messages, user_id, text)
+
+    def reload_tree(self) -> None:
+        if self.conversation_id is not None:
+            self.thread_tree = Tree(self.app.store.messages(self.conversation_id))
+
+    def system_messages(self) -> list[ChatMessage]:
+        return [ChatMessage("system", self.app.system_prompt)] if self.app.system_prompt else []
+
+    @work(exclusive=True, group="reply", exit_on_error=False)
+    async def stream_reply(self, messages: list[ChatMessage], parent_id: int, prompt_text: str | None = None) -> None:
+        app = self.app
+        conversation = self.conversation
+        view = MessageView("assistant", model=app.model)
+        await conversation.mount(view)
+        conversation.anchor()
+        view.refresh_header("waiting…")
+        feeder = MarkdownFeeder(view.body)
+        meter = self.meter
+        meter.stream_started()
+        messages = self.system_messages() + messages
+
+        def on_event(event: StreamEvent) -> None:
+            if isinstance(event, TextDelta):
+                if event.index == 0:
+                    if not view.text:
+                        view.refresh_header("streaming…")
+                    view.append_text(event.text)
+                    feeder.write(event.text)
+                    meter.stream_delta(event.text)
+            elif isinstance(event, Timing):
+                meter.stream_timing(event.ttft, event.tokens_per_second)
+
+        result = None
+        try:
+            result = await run_reply(
+                app.client, app.store, app.counter,
+                conversation_id=self.conversation_id, parent_id=parent_id, messages=messages,
+                model=app.model, params=app.params, endpoint_name=app.endpoint.name, on_event=on_event,
+            )
+        finally:
+            await feeder.close()
+            self.reload_tree()
+            if result is not None:
+                self.leaf_id = result.message_id
+            else:  # cancelled: find the row run_reply created and ended
+                kids = self.thread_tree.children.get(parent_id) or []
+                if kids:
+                    self.leaf_id = kids[-1].id
+            row = self.thread_tree.by_id.get(self.leaf_id) if self.leaf_id else None
+            if row is not None and row.role == "assistant":
+                view.message = row
+                view.branch = self.thread_tree.branch(row)
+                view.finish(row, view.text)
+            usage = result.usage if result else None
+            meter.stream_finished(
+                usage.prompt_tokens if usage else None,
+                usage.completion_tokens if usage else None,
+                result.completion_tokens_local.get(0) if result else None,
+            )
+            meter.set_history(self.history_messages(), app.system_prompt)
+        if result.status == "error":
+            self.notify(str(result.error), title=_error_title(result.error), severity="error", timeout=12, markup=False)
+            if not result.text and prompt_text and not self.prompt.text.strip():
+                self.prompt.text = prompt_text  # nothing came back: the prompt is given back
+
+    def action_stop(self) -> None:
+        if self.editing is not None:
+            self.set_editing(None)
+            return
+        if self.replying():
+            self.workers.cancel_group(self, "reply")
+
+    async def action_regenerate(self) -> None:
+        if self.replying():
+            return
+        path = self.thread_tree.path(self.leaf_id)
+        while path and path[-1].role != "user":
+            path.pop()
+        if not path:
+            self.notify("Nothing to regenerate yet.", severity="warning")
+            return
+        user = path[-1]
+        self.leaf_id = user.id
+        await self.conversation.show_thread(self.thread_tree.with_branches(user.id))
+        self.stream_reply(self.history_messages(path), user.id)
+
+    # -- acting on a message --------------------------------------------------------------------
+
+    @on(MessageView.Action)
+    async def _message_action(self, event: MessageView.Action) -> None:
+        view, action = event.view, event.action
+        if action == "copy":
+            self.app.copy_to_clipboard(view.text)
+            self.notify("Message copied to the clipboard.", timeout=2)
+        elif action == "copy_code":
+            blocks = code_blocks(view.text)
+            if not blocks:
+                self.notify("This message has no code block.", severity="warning", timeout=3)
+            elif len(blocks) == 1:
+                self.app.copy_to_clipboard(blocks[0])
+                self.notify("Code block copied.", timeout=2)
+            else:
+                from chat_tui.ui.screens.dialogs import PickBlockScreen
+
+                def copy(choice: int | None) -> None:
+                    if choice is not None:
+                        self.app.copy_to_clipboard(blocks[choice])
+                        self.notify(f"Code block {choice + 1} copied.", timeout=2)
+
+                self.app.push_screen(PickBlockScreen(blocks), copy)
+        elif action == "edit":
+            if view.message is None or view.role != "user":
+                self.notify("Only your own messages can be edited.", severity="warning", timeout=3)
+                return
+            self.set_editing(view.message)
+        elif action == "sibling":
+            if view.message is None or self.replying():
+                return
+            other = self.thread_tree.sibling(view.message, event.arg)
+            if other is None:
+                return
+            self.leaf_id = self.thread_tree.latest_leaf(other.id)
+            await self.conversation.show_thread(self.thread_tree.with_branches(self.leaf_id))
+            self.meter.set_history(self.history_messages(), self.app.system_prompt)
+            for v in self.conversation.views():
+                if v.message_id == other.id:
+                    v.focus()
+        elif action == "details" and view.message is not None:
+            from chat_tui.ui.screens.dialogs import DetailsScreen
+
+            self.app.push_screen(DetailsScreen(view.message))
+
+    def set_editing(self, message: Message | None) -> None:
+        self.editing = message
+        banner = self.query_one("#edit-banner", Static)
+        banner.display = message is not None
+        if message is not None:
+            banner.update("Editing an earlier message: Enter sends it as a new branch, Escape cancels.")
+            self.prompt.text = message.content
+            self.prompt.focus()
+            self.prompt.move_cursor(self.prompt.document.end)
+
+    # -- conversations ----------------------------------------------------------------------------
+
+    async def open_conversation(self, cid: int | None) -> None:
+        self.workers.cancel_group(self, "reply")
+        self.set_editing(None)
+        app = self.app
+        self.conversation_id = cid
+        if cid is None:
+            self.thread_tree = Tree([])
+            self.leaf_id = None
+            await self.conversation.show_thread([])
+        else:
+            conv = app.store.get_conversation(cid)
+            self.reload_tree()
+            self.leaf_id = self.thread_tree.latest_leaf(None)
+            if conv is not None:
+                if conv.model:
+                    self.set_model(conv.model)
+                params = ChatParams.from_dict(conv.params) if conv.params else ChatParams()
+                app.params = params
+                app.system_prompt = conv.system_prompt
+                pane = self.query_one(ParamsPane)
+                pane.set_params(params)
+                pane.set_system_prompt(conv.system_prompt)
+            await self.conversation.show_thread(self.thread_tree.with_branches(self.leaf_id))
+        self.meter.set_history(self.history_messages(), app.system_prompt)
+        self.update_status()
+        self.prompt.focus()
+
+    def action_toggle_pane(self, selector: str) -> None:
+        pane = self.query_one(selector)
+        pane.display = not pane.display
+
+
+def _error_title(error: object) -> str:
+    title = getattr(error, "title", None)
+    return title or "Request failed"
+

@@ -1,0 +1,209 @@
+"""The conversation pane: one `MessageView` per message of the current thread.
+
+Model output is untrusted: it is rendered as Markdown only after control characters are made
+visible, never as Rich/Textual markup, and links are opened only for http(s) on a click.
+Long conversations mount lazily: the newest messages first, older ones when asked for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message as TMessage
+from textual.widgets import Button, Markdown, Static
+
+from chat_tui.core.text import visible_controls
+from chat_tui.store.records import Message
+
+INITIAL_MESSAGES = 40  # mounted when a conversation opens; older ones on demand
+PAGE = 60
+
+_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.M | re.S)
+
+
+def code_blocks(markdown: str) -> list[str]:
+    """The fenced code blocks of a Markdown text, without their fences."""
+    return [m.group(2) for m in _FENCE.finditer(markdown)]
+
+
+@dataclass(frozen=True)
+class Branch:
+    """Where a message sits among its siblings (answers to the same prompt, or edits)."""
+
+    position: int  # 1-based
+    count: int
+
+
+def header_text(message: Message | None, role: str, *, model: str | None = None, branch: Branch | None = None, note: str = "") -> Text:
+    """The line above a message: role, model, timing, status and branch position. Literal text."""
+    text = Text()
+    label = {"user": "you", "assistant": model or (message.model if message else None) or "assistant"}.get(role, role)
+    text.append(visible_controls(label), style="bold")
+    if message is not None and role == "assistant":
+        bits = []
+        if message.ttft is not None:
+            bits.append(f"first token {message.ttft:.2f}s")
+        if message.duration is not None:
+            bits.append(f"{message.duration:.1f}s")
+        tokens = message.completion_tokens if message.completion_tokens is not None else message.completion_tokens_local
+        if tokens:
+            approx = "" if message.completion_tokens is not None or message.tokens_exact else "~"
+            bits.append(f"{approx}{tokens} tokens")
+            if message.duration and message.ttft is not None and message.duration > message.ttft:
+                bits.append(f"{tokens / (message.duration - message.ttft):.0f} tok/s")
+        if message.finish_reason and message.finish_reason != "stop":
+            bits.append(f"finish: {message.finish_reason}")
+        if bits:
+            text.append("  " + " · ".join(bits), style="dim")
+        if message.status in ("cancelled", "error", "interrupted"):
+            text.append(f"  [{message.status}]", style="bold red" if message.status == "error" else "bold yellow")
+    if branch is not None and branch.count > 1:
+        text.append(f"  ‹ {branch.position}/{branch.count} ›", style="italic")
+    if note:
+        text.append(f"  {note}", style="dim")
+    return text
+
+
+class MessageView(Vertical, can_focus=True):
+    """One message. Focus it (Tab or click) to act on it: copy, edit, switch branch, details."""
+
+    BINDINGS = [
+        Binding("c", "copy", "Copy", id="message.copy"),
+        Binding("b", "copy_code", "Copy code", id="message.copy_code"),
+        Binding("e", "edit", "Edit & resend", id="message.edit"),
+        Binding("left,[", "sibling(-1)", "Prev branch", id="message.prev_branch"),
+        Binding("right,]", "sibling(1)", "Next branch", id="message.next_branch"),
+        Binding("i", "details", "Details", id="message.details"),
+    ]
+
+    class Action(TMessage):
+        """Asks the screen to act on this message (it owns the store and the thread)."""
+
+        def __init__(self, view: "MessageView", action: str, arg: int = 0) -> None:
+            super().__init__()
+            self.view = view
+            self.action = action
+            self.arg = arg
+
+    def __init__(self, role: str, text: str = "", *, message: Message | None = None, model: str | None = None, branch: Branch | None = None) -> None:
+        super().__init__(classes=f"message {role}")
+        self.role = role
+        self.message = message
+        self.model = model
+        self.branch = branch
+        self._text = text
+        self._note = ""
+        if message is not None and message.status in ("error", "cancelled", "interrupted"):
+            self.add_class(message.status)
+
+    @property
+    def message_id(self) -> int | None:
+        return self.message.id if self.message else None
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def compose(self):
+        yield Static(header_text(self.message, self.role, model=self.model, branch=self.branch), classes="header", markup=False)
+        if self.role == "assistant":
+            yield Markdown(visible_controls(self._text), classes="body", open_links=False)
+        else:
+            yield Static(Text(visible_controls(self._text)), classes="body", markup=False)
+
+    @property
+    def body(self) -> Markdown:
+        return self.query_one(".body", Markdown)
+
+    def refresh_header(self, note: str | None = None) -> None:
+        if note is not None:
+            self._note = note
+        self.query_one(".header", Static).update(
+            header_text(self.message, self.role, model=self.model, branch=self.branch, note=self._note)
+        )
+
+    def finish(self, message: Message | None, text: str) -> None:
+        """After streaming: the stored row, for the header and the actions."""
+        self.message = message
+        self._text = text
+        for status in ("error", "cancelled", "interrupted"):
+            self.set_class(bool(message and message.status == status), status)
+        self.refresh_header("")
+
+    def append_text(self, text: str) -> None:
+        self._text += text
+
+    def action_copy(self) -> None:
+        self.post_message(self.Action(self, "copy"))
+
+    def action_copy_code(self) -> None:
+        self.post_message(self.Action(self, "copy_code"))
+
+    def action_edit(self) -> None:
+        self.post_message(self.Action(self, "edit"))
+
+    def action_sibling(self, step: int) -> None:
+        self.post_message(self.Action(self, "sibling", step))
+
+    def action_details(self) -> None:
+        self.post_message(self.Action(self, "details"))
+
+    @on(Markdown.LinkClicked)
+    def _link(self, event: Markdown.LinkClicked) -> None:
+        event.stop()
+        href = event.href
+        if href.startswith(("http://", "https://")):
+            self.app.open_url(href)
+        else:
+            self.app.notify(f"Not opening a non-web link: {visible_controls(href)[:200]}", markup=False, severity="warning")
+
+
+class ConversationView(VerticalScroll):
+    """The scrollable thread. Stays anchored to the bottom while streaming unless scrolled up."""
+
+    class LoadEarlier(TMessage):
+        pass
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._hidden: list[tuple[Message, Branch | None]] = []
+
+    async def show_thread(self, messages: list[tuple[Message, Branch | None]]) -> None:
+        """Replace the content with a thread (mounting only the newest messages)."""
+        await self.remove_children()
+        self._hidden = messages[:-INITIAL_MESSAGES] if len(messages) > INITIAL_MESSAGES else []
+        shown = messages[len(self._hidden):]
+        widgets = []
+        if self._hidden:
+            widgets.append(Button(f"Show {min(PAGE, len(self._hidden))} earlier messages", id="load-earlier", variant="default"))
+        widgets += [MessageView(m.role, m.content, message=m, branch=b) for m, b in shown]
+        if widgets:
+            await self.mount_all(widgets)
+        self.anchor()
+
+    @on(Button.Pressed, "#load-earlier")
+    async def load_earlier(self, event: Button.Pressed | None = None) -> None:
+        if event is not None:
+            event.stop()
+        if not self._hidden:
+            return
+        page, self._hidden = self._hidden[-PAGE:], self._hidden[:-PAGE]
+        button = self.query_one("#load-earlier", Button)
+        views = [MessageView(m.role, m.content, message=m, branch=b) for m, b in page]
+        await self.mount_all(views, after=button)
+        if self._hidden:
+            button.label = f"Show {min(PAGE, len(self._hidden))} earlier messages"
+        else:
+            await button.remove()
+
+    @property
+    def hidden_count(self) -> int:
+        return len(self._hidden)
+
+    def views(self) -> list[MessageView]:
+        return list(self.query(MessageView))

@@ -1,0 +1,391 @@
+"""The Parameters pane: sliders and fields for `ChatParams`, the system prompt, presets.
+
+Styles: `ui/styles/params.tcss`. The host app must list it in `CSS_PATH`, e.g.
+`CSS_PATH = ["styles/app.tcss", "styles/params.tcss"]` (or use `PARAMS_TCSS`, an absolute path).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Input, Label, Static, Switch, TextArea
+
+from chat_tui.core.models_table import model_info
+from chat_tui.core.params import ChatParams, ParamError
+from chat_tui.core.tokens import TokenCounter
+from chat_tui.store import Store
+from chat_tui.ui.widgets.logit_bias import LogitBiasEditor
+from chat_tui.ui.widgets.presets import PresetsSection
+from chat_tui.ui.widgets.slider import FieldError, Slider
+
+PARAMS_TCSS = Path(__file__).resolve().parent.parent / "styles" / "params.tcss"
+
+FALLBACK_MAX_OUTPUT = 4096  # max_tokens limit for a model the table doesn't know
+STOP_FIELDS = 4
+
+# name, minimum, maximum, fine step, coarse step (max_tokens is built per model)
+FLOAT_SLIDERS = (
+    ("temperature", 0, 2, 0.05, 0.25),
+    ("top_p", 0, 1, 0.01, 0.1),
+    ("presence_penalty", -2, 2, 0.05, 0.25),
+    ("frequency_penalty", -2, 2, 0.05, 0.25),
+)
+NUMBER_FIELDS = (("seed", "random"), ("n", "1 (up to 128)"), ("top_logprobs", "0..20"))
+
+
+def max_output_tokens(model: str) -> int:
+    info = model_info(model)
+    return (info.max_output_tokens if info else None) or FALLBACK_MAX_OUTPUT
+
+
+def coarse_tokens(limit: int) -> int:
+    return max(1, round((limit - 1) / 20))  # about 5% of the range
+
+
+# -- stop sequences as typed: one field each, with backslash escapes -------------------------
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+_ESCAPE_BACK = {v: "\\" + k for k, v in _ESCAPES.items()}
+
+
+def unescape_stop(text: str) -> str:
+    r"""`\n` newline, `\t` tab, `\r` CR, `\\` backslash, `\xHH` any byte-sized character."""
+    out, i = [], 0
+    while i < len(text):
+        char = text[i]
+        if char != "\\":
+            out.append(char)
+            i += 1
+            continue
+        following = text[i + 1 : i + 2]
+        if following and following in _ESCAPES:
+            out.append(_ESCAPES[following])
+            i += 2
+        elif following == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", text[i + 2 : i + 4]):
+            out.append(chr(int(text[i + 2 : i + 4], 16)))
+            i += 4
+        else:
+            bad = "a lone \\ at the end" if not following else f"unknown escape \\{following}"
+            raise ParamError("stop", f"{bad}: use \\n, \\t, \\r, \\xHH, or \\\\ for a backslash")
+    return "".join(out)
+
+
+def escape_stop(sequence: str) -> str:
+    """The text to show for a stop sequence; `unescape_stop(escape_stop(s)) == s`."""
+    def one(char: str) -> str:
+        if char in _ESCAPE_BACK:
+            return _ESCAPE_BACK[char]
+        if ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F:
+            return f"\\x{ord(char):02x}"
+        return char
+
+    return "".join(one(c) for c in sequence)
+
+
+def _stop_list(stop: str | list[str] | None) -> list[str]:
+    return [stop] if isinstance(stop, str) else list(stop or [])
+
+
+class ParamsPane(VerticalScroll):
+    r"""The right-hand Parameters pane (id `params-pane`).
+
+    Controls: sliders for temperature, top_p, max_tokens (1..the model's output limit),
+    presence_penalty and frequency_penalty; the system prompt; four stop-sequence fields, one
+    sequence each, where `\n` is a newline, `\t` a tab, `\\` a backslash and `\xHH` any control
+    character (so "\n\n" is typed `\n\n`, and a comma is just a comma); seed; n; logprobs with
+    top_logprobs (used only while logprobs is on); the logit_bias editor; presets (only with a
+    store); "reset all" (ctrl+r, or the button) back to all defaults.
+
+    Empty field = default = not sent. A value the API would refuse shows the `ParamError`
+    message under its field, keeps the text, and leaves `params` unchanged.
+
+    Messages up: `ParamsPane.Changed(params)` after every effective change the user makes (and
+    when `set_model` clamps max_tokens), `ParamsPane.SystemPromptChanged(text | None)`.
+    `set_params`/`set_system_prompt` from code never post.
+    """
+
+    BINDINGS = [Binding("ctrl+r", "reset_all", "Reset parameters", id="params.reset_all")]
+
+    class Changed(Message):
+        def __init__(self, params: ChatParams) -> None:
+            super().__init__()
+            self.params = params
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ParamsPane.Changed)  # only the newest state matters
+
+    class SystemPromptChanged(Message):
+        def __init__(self, text: str | None) -> None:
+            super().__init__()
+            self.text = text
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ParamsPane.SystemPromptChanged)
+
+    def __init__(
+        self,
+        params: ChatParams,
+        *,
+        model: str,
+        counter: TokenCounter | None,
+        store: Store | None,
+        system_prompt: str | None = None,
+        id: str | None = "params-pane",
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self._model = model
+        self._counter = counter
+        self._store = store
+        self._params = self._clamped(params)
+        self._system_prompt = system_prompt if system_prompt and system_prompt.strip() else None
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def params(self) -> ChatParams:
+        return self._params
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def system_prompt(self) -> str | None:
+        return self._system_prompt
+
+    def set_params(self, params: ChatParams) -> None:
+        """Show `params` (max_tokens clamped to the model's limit; read `params` after). No message."""
+        self._params = self._clamped(params)
+        if self.is_mounted:
+            self._sync_widgets()
+
+    def set_system_prompt(self, text: str | None) -> None:
+        """Show `text` as the system prompt (blank = none). No message."""
+        self._system_prompt = text if text and text.strip() else None
+        if self.is_mounted:
+            self.query_one("#system-prompt", TextArea).load_text(text or "")
+
+    def set_model(self, model: str) -> None:
+        """Adopt `model`'s max_tokens range (clamping the value: posts Changed) and vocabulary."""
+        self._model = model
+        if not self.is_mounted:
+            self._params = self._clamped(self._params)
+            return
+        self._sync_range()
+        clamped = self._clamped(self._params)
+        if clamped != self._params:
+            self.query_one("#param-max_tokens", Slider).set_value(clamped.max_tokens)
+            self._commit(clamped)
+        self.query_one(LogitBiasEditor).set_model(model)
+
+    def action_reset_all(self) -> None:
+        self._replace(ChatParams())
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        p = self._params
+        yield Static("parameters", classes="pane-title", markup=False)
+        for name, lo, hi, fine, coarse in FLOAT_SLIDERS[:2]:
+            yield self._slider(name, lo, hi, fine, coarse)
+        limit = max_output_tokens(self._model)
+        yield Slider(
+            "max_tokens", minimum=1, maximum=limit, fine=1, coarse=coarse_tokens(limit), integer=True,
+            value=p.max_tokens, default_text="default (model max)", name="max_tokens", id="param-max_tokens",
+        )
+        for name, lo, hi, fine, coarse in FLOAT_SLIDERS[2:]:
+            yield self._slider(name, lo, hi, fine, coarse)
+
+        yield Label("system prompt", classes="param-label", markup=False)
+        yield TextArea(self._system_prompt or "", id="system-prompt", soft_wrap=True, compact=True)
+
+        yield Label(r"stop  (\n newline, \t tab, \\ backslash)", classes="param-label", markup=False)
+        texts = [escape_stop(s) for s in _stop_list(p.stop)] + [""] * STOP_FIELDS
+        with Grid(id="stop-grid"):
+            for i in range(STOP_FIELDS):
+                yield Input(texts[i], placeholder=f"stop {i + 1}", id=f"param-stop-{i}", classes="stop-input", compact=True)
+        yield FieldError(id="error-stop")
+
+        for name, placeholder in NUMBER_FIELDS:
+            if name == "top_logprobs":
+                with Horizontal(classes="field-row"):
+                    yield Label("logprobs", classes="field-label", markup=False)
+                    yield Switch(bool(p.logprobs), id="param-logprobs")
+            value = getattr(p, name)
+            yield Horizontal(
+                Label(name, classes="field-label", markup=False),
+                Input(
+                    "" if value is None else str(value), placeholder=placeholder, name=name,
+                    id=f"param-{name}", classes="number-input", compact=True,
+                    disabled=name == "top_logprobs" and not p.logprobs,
+                ),
+                classes="field-row",
+            )
+            yield FieldError(id=f"error-{name}")
+
+        yield LogitBiasEditor(p.logit_bias, model=self._model, counter=self._counter)
+        if self._store is not None:
+            yield PresetsSection(self._store, p)
+        yield Button("reset all", id="params-reset-all", compact=True)
+
+    def _slider(self, name: str, lo: float, hi: float, fine: float, coarse: float) -> Slider:
+        return Slider(
+            name, minimum=lo, maximum=hi, fine=fine, coarse=coarse, value=getattr(self._params, name),
+            default=ChatParams.default_of(name), name=name, id=f"param-{name}",
+        )
+
+    def on_mount(self) -> None:
+        # in case a set_* call came between compose and mount
+        self._sync_range()
+        self._sync_widgets()
+        self.query_one(LogitBiasEditor).set_model(self._model)
+        area = self.query_one("#system-prompt", TextArea)
+        if (area.text if area.text.strip() else None) != self._system_prompt:
+            area.load_text(self._system_prompt or "")
+
+    def _sync_range(self) -> None:
+        limit = max_output_tokens(self._model)
+        self.query_one("#param-max_tokens", Slider).set_range(1, limit, coarse=coarse_tokens(limit))
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _clamped(self, params: ChatParams) -> ChatParams:
+        limit = max_output_tokens(self._model)
+        if params.max_tokens is not None and params.max_tokens > limit:
+            return replace(params, max_tokens=limit)
+        return params
+
+    def _sync_widgets(self) -> None:
+        p = self._params
+        for slider in self.query(Slider):
+            if slider.name:
+                slider.set_value(getattr(p, slider.name))
+        texts = [escape_stop(s) for s in _stop_list(p.stop)] + [""] * STOP_FIELDS
+        for i in range(STOP_FIELDS):
+            self.query_one(f"#param-stop-{i}", Input).value = texts[i]
+        for name, _ in NUMBER_FIELDS:
+            value = getattr(p, name)
+            self.query_one(f"#param-{name}", Input).value = "" if value is None else str(value)
+        for name in ("stop", *(n for n, _ in NUMBER_FIELDS)):
+            self.query_one(f"#error-{name}", FieldError).show(None)
+        self.query_one("#param-logprobs", Switch).value = bool(p.logprobs)
+        self.query_one("#param-top_logprobs", Input).disabled = not p.logprobs
+        self.query_one(LogitBiasEditor).set_bias(p.logit_bias)
+        for presets in self.query(PresetsSection):
+            presets.current = p
+
+    def _commit(self, params: ChatParams) -> None:
+        if params == self._params:
+            return
+        self._params = params
+        for presets in self.query(PresetsSection):
+            presets.current = params
+        self.post_message(self.Changed(params))
+
+    def _replace(self, params: ChatParams) -> None:
+        """Apply a whole set of params as the user's action (preset load, reset all)."""
+        before = self._params
+        self.set_params(params)
+        if self._params != before:
+            self.post_message(self.Changed(self._params))
+
+    def _apply(self, name: str, value: Any, error: str | None = None) -> bool:
+        """Set one parameter; a refused value shows its message and changes nothing."""
+        try:
+            params = self._params.with_option(name, value)
+        except ParamError as exc:
+            if error:
+                self.query_one(error, FieldError).show(str(exc))
+            else:
+                self.notify(str(exc), severity="error", markup=False)
+            return False
+        if error:
+            self.query_one(error, FieldError).show(None)
+        self._commit(params)
+        return True
+
+    # -- events -----------------------------------------------------------------------------
+
+    @on(Slider.Changed)
+    def _slider_changed(self, event: Slider.Changed) -> None:
+        event.stop()
+        if event.slider.name:
+            self._apply(event.slider.name, event.value)
+
+    @on(Input.Changed, ".number-input")
+    def _number_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        name = event.input.name or ""
+        if name == "top_logprobs" and not self.query_one("#param-logprobs", Switch).value:
+            return
+        self._apply(name, event.input.value.strip() or None, f"#error-{name}")
+
+    @on(Input.Changed, ".stop-input")
+    def _stop_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        error = self.query_one("#error-stop", FieldError)
+        sequences = []
+        try:
+            for field in self.query(".stop-input").results(Input):
+                if field.value:
+                    sequences.append(unescape_stop(field.value))
+        except ParamError as exc:
+            error.show(str(exc))
+            return
+        if sequences == _stop_list(self._params.stop):
+            error.show(None)  # same sequences (a single one may be stored as a plain string)
+            return
+        self._apply("stop", sequences or None, "#error-stop")
+
+    @on(Switch.Changed, "#param-logprobs")
+    def _logprobs_changed(self, event: Switch.Changed) -> None:
+        event.stop()
+        on = event.switch.value
+        top = self.query_one("#param-top_logprobs", Input)
+        top.disabled = not on
+        if on == bool(self._params.logprobs):
+            return
+        params = self._params.with_option("logprobs", True if on else None)
+        top_error = self.query_one("#error-top_logprobs", FieldError)
+        top_error.show(None)
+        if not on:
+            params = params.with_option("top_logprobs", None)
+        else:
+            try:
+                params = params.with_option("top_logprobs", top.value.strip() or None)
+            except ParamError as exc:
+                top_error.show(str(exc))
+        self._commit(params)
+
+    @on(TextArea.Changed, "#system-prompt")
+    def _system_prompt_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        text = event.text_area.text
+        value = text if text.strip() else None
+        if value != self._system_prompt:
+            self._system_prompt = value
+            self.post_message(self.SystemPromptChanged(value))
+
+    @on(LogitBiasEditor.Changed)
+    def _bias_changed(self, event: LogitBiasEditor.Changed) -> None:
+        event.stop()
+        self._apply("logit_bias", event.bias)
+
+    @on(PresetsSection.Loaded)
+    def _preset_loaded(self, event: PresetsSection.Loaded) -> None:
+        event.stop()
+        self._replace(event.params)
+
+    @on(Button.Pressed, "#params-reset-all")
+    def _reset_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_reset_all()

@@ -1,0 +1,55 @@
+"""The prompt editor: Enter sends, Ctrl+J (or Shift+Enter where the terminal reports it) adds a line."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import TextArea
+
+SEND_KEYS = "enter"
+NEWLINE_KEYS = "ctrl+j,shift+enter"
+
+
+class PromptInput(TextArea):
+    # The keys are handled in `_on_key`, in order with the typed characters: a priority binding
+    # would run before characters still queued (a fast typist's "abc⏎" would send ""). The
+    # bindings stay declared for the footer, the help screen and remapping by id.
+    BINDINGS = [
+        Binding(SEND_KEYS, "submit", "Send", id="prompt.send"),
+        Binding(NEWLINE_KEYS, "newline", "New line", id="prompt.newline", show=False),
+    ]
+
+    class Submitted(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self, **kw) -> None:
+        kw.setdefault("soft_wrap", True)
+        kw.setdefault("show_line_numbers", False)
+        kw.setdefault("compact", True)
+        kw.setdefault("placeholder", "Message… (Enter sends, Ctrl+J new line)")
+        super().__init__(**kw)
+
+    def _keys(self, binding_id: str, default: str) -> set[str]:
+        keymap = getattr(self.app, "_keymap", None) or {}
+        return {k.strip() for k in keymap.get(binding_id, default).split(",")}
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key in self._keys("prompt.send", SEND_KEYS):
+            event.prevent_default()
+            event.stop()
+            self.action_submit()
+        elif event.key in self._keys("prompt.newline", NEWLINE_KEYS):
+            event.prevent_default()
+            event.stop()
+            self.action_newline()
+
+    def action_submit(self) -> None:
+        text = self.text
+        if text.strip():
+            self.post_message(self.Submitted(text))
+
+    def action_newline(self) -> None:
+        self.insert("\n")
