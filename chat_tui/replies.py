@@ -12,15 +12,17 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chat_tui.api.client import OpenAIClient
 from chat_tui.api.errors import APIError
 from chat_tui.api.events import Finish, LogprobsDelta, Meta, RefusalDelta, StreamEvent, TextDelta, Timing, TokenLogprob, Usage
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams
-from chat_tui.core.tokens import TokenCounter
-from chat_tui.store import Store
+
+if TYPE_CHECKING:  # not imported at run time: the UI starts faster without httpx and SQLite
+    from chat_tui.api.client import OpenAIClient
+    from chat_tui.core.tokens import TokenCounter
+    from chat_tui.store import Store
 
 FLUSH_INTERVAL = 1.0
 

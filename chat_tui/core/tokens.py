@@ -312,6 +312,7 @@ class TokenCounter:
             if loaded is None:
                 self._unavailable[encoding] = problem or "unavailable"
             else:
+                _shed_python_ranks(loaded)
                 self._encodings[encoding] = loaded
             return loaded
 
@@ -460,3 +461,33 @@ __all__ = [
     "encoding_name_for_model",
     "is_openai_tokenizer_model",
 ]
+
+
+def _shed_python_ranks(enc: "tiktoken.Encoding") -> None:
+    """Free the Python copy of the merge table (~27 MB for o200k_base).
+
+    tiktoken keeps `_mergeable_ranks` beside its Rust core, which holds its own copy and does all
+    the encoding and decoding; the Python dict only serves pickling of unregistered encodings
+    (registered ones, like ours, pickle by name). Without it a loaded o200k_base costs about
+    45 MB instead of 75 MB, which matters for a chat client that stays open all day.
+    """
+    import gc
+
+    if getattr(enc, "_mergeable_ranks", None) is not None:
+        import tiktoken.registry
+
+        if tiktoken.registry.ENCODINGS.get(enc.name) is enc:
+            del enc._mergeable_ranks
+            gc.collect()
+            _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Give freed memory back to the OS (glibc keeps it otherwise)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+

@@ -8,21 +8,23 @@ local model, loading tokenizers, warming Markdown highlighting) happens after th
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
-from chat_tui.api.client import OpenAIClient
 from chat_tui.api.errors import APIConnectionError, APIError
 from chat_tui.core.config import Config, ConfigError, Endpoint, build_endpoint, profile_names
 from chat_tui.core.params import ChatParams
 from chat_tui.core.paths import Paths
 from chat_tui.core.tokens import TokenCounter
-from chat_tui.store import Store
 from chat_tui.ui.screens.chat import ChatScreen
 from chat_tui.ui.screens.dialogs import ConfirmScreen, ConversationsScreen, RenameScreen
+
+if TYPE_CHECKING:  # imported when first used, after the first frame
+    from chat_tui.api.client import OpenAIClient
+    from chat_tui.store import Store
 
 
 class ChatApp(App[int]):
@@ -167,6 +169,8 @@ class ChatApp(App[int]):
                 self.call_from_thread(self._connection_failed, str(exc))
                 return
             endpoint = replace(endpoint, base_url=url, default_model=endpoint.default_model or self._local.model)
+        from chat_tui.api.client import OpenAIClient
+
         client = OpenAIClient(endpoint)
         self.call_from_thread(self._connected, endpoint, client)
 
@@ -300,8 +304,8 @@ class ChatApp(App[int]):
         yield SystemCommand("Delete conversation", "Delete the current conversation (asks first)", self.action_delete_conversation)
         yield SystemCommand("Regenerate answer", "Ask again: a new sibling answer, the old one kept", chat.action_regenerate)
         yield SystemCommand("Stop generation", "Stop the answer being streamed (the text so far is kept)", chat.action_stop)
-        yield SystemCommand("Toggle model picker", "Show or hide the models pane (F2)", lambda: chat.action_toggle_pane("#model-picker"))
-        yield SystemCommand("Toggle parameters", "Show or hide the parameters pane (F3)", lambda: chat.action_toggle_pane("#params-pane"))
+        yield SystemCommand("Toggle model picker", "Show or hide the models pane (F2)", lambda: chat.action_toggle_pane("#left-slot"))
+        yield SystemCommand("Toggle parameters", "Show or hide the parameters pane (F3)", lambda: chat.action_toggle_pane("#right-slot"))
         yield SystemCommand("Keys and help", "Every key binding and how to remap it (F1)", self.action_help)
         for name in self.profile_names():
             if name != self.endpoint.name:

@@ -19,11 +19,8 @@ from chat_tui.core.params import ChatParams
 from chat_tui.core.text import visible_controls
 from chat_tui.replies import run_reply
 from chat_tui.store.records import Message
-from chat_tui.ui.streaming import MarkdownFeeder
 from chat_tui.ui.threads import Tree
 from chat_tui.ui.widgets.conversation import ConversationView, MessageView, code_blocks
-from chat_tui.ui.widgets.model_picker import ModelPicker
-from chat_tui.ui.widgets.params_pane import ParamsPane
 from chat_tui.ui.widgets.prompt import PromptInput
 from chat_tui.ui.widgets.token_meter import TokenMeter
 
@@ -32,8 +29,8 @@ class ChatScreen(Screen):
     BINDINGS = [
         Binding("escape", "stop", "Stop", id="chat.stop"),
         Binding("ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),
-        Binding("f2", "toggle_pane('#model-picker')", "Models", id="chat.toggle_models"),
-        Binding("f3", "toggle_pane('#params-pane')", "Params", id="chat.toggle_params"),
+        Binding("f2", "toggle_pane('#left-slot')", "Models", id="chat.toggle_models"),
+        Binding("f3", "toggle_pane('#right-slot')", "Params", id="chat.toggle_params"),
         Binding("ctrl+l", "focus_prompt", "Prompt", id="chat.focus_prompt", show=False),
     ]
 
@@ -43,6 +40,7 @@ class ChatScreen(Screen):
         self.leaf_id: int | None = None
         self.thread_tree = Tree([])
         self.editing: Message | None = None
+        self._models: tuple[list[str] | None, str | None] = (None, None)
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -50,24 +48,45 @@ class ChatScreen(Screen):
         app = self.app
         yield Static("", id="status-line", markup=False)
         with Horizontal(id="panes"):
-            yield ModelPicker(
-                current_model=app.model,
-                profiles=app.profile_names(),
-                current_profile=app.endpoint.name,
-                overrides=dict(app.config.models),
-            )
+            yield Vertical(id="left-slot")  # the model picker, mounted after the first frame
             with Vertical(id="center"):
                 yield ConversationView(id="conversation")
                 yield Static("", id="edit-banner", markup=False)
                 yield PromptInput(id="prompt")
                 yield TokenMeter(app.counter, model=app.model, overrides=dict(app.config.models))
-            yield ParamsPane(app.params, model=app.model, counter=app.counter, store=app.store, system_prompt=app.system_prompt)
+            yield Vertical(id="right-slot")  # the parameters, mounted after the first frame
         yield Footer()
 
     def on_mount(self) -> None:
         self.prompt.focus()
         self.update_status()
         self.query_one("#edit-banner").display = False
+        # The side panes hold many widgets: mounting them after the first frame makes the prompt
+        # usable sooner (start-up is measured in benchmarks/tui.py).
+        self.call_after_refresh(self._mount_panes)
+
+    async def _mount_panes(self) -> None:
+        from chat_tui.ui.widgets.model_picker import ModelPicker
+        from chat_tui.ui.widgets.params_pane import ParamsPane
+
+        app = self.app
+        picker = ModelPicker(
+            current_model=app.model,
+            profiles=app.profile_names(),
+            current_profile=app.endpoint.name,
+            overrides=dict(app.config.models),
+        )
+        await self.query_one("#left-slot").mount(picker)
+        models, error = self._models
+        picker.set_models(models, error=error)
+        pane = ParamsPane(app.params, model=app.model, counter=app.counter, store=app.store, system_prompt=app.system_prompt)
+        await self.query_one("#right-slot").mount(pane)
+
+    def picker(self):
+        return next(iter(self.query("#model-picker")), None)
+
+    def params_pane(self):
+        return next(iter(self.query("#params-pane")), None)
 
     @property
     def prompt(self) -> PromptInput:
@@ -97,41 +116,43 @@ class ChatScreen(Screen):
     # -- models and endpoints -----------------------------------------------------------------
 
     def models_loading(self) -> None:
-        self.query_one(ModelPicker).set_models(None)
+        self._models = (None, None)
+        if picker := self.picker():
+            picker.set_models(None)
 
     def models_loaded(self, models: list[str] | None, error: str | None = None) -> None:
-        self.query_one(ModelPicker).set_models(models or [], error=error)
+        self._models = (models or [], error)
+        if picker := self.picker():
+            picker.set_models(models or [], error=error)
         if not self.app.model and models:
             self.set_model(models[0])
 
     def set_model(self, model: str) -> None:
         app = self.app
         app.model = model
-        self.query_one(ModelPicker).set_current(model)
-        self.query_one(ParamsPane).set_model(model)
+        if picker := self.picker():
+            picker.set_current(model)
+        if pane := self.params_pane():
+            pane.set_model(model)
         self.meter.set_model(model)
         self.update_status()
 
-    @on(ModelPicker.ModelSelected)
-    def _model_selected(self, event: ModelPicker.ModelSelected) -> None:
+    def on_model_picker_model_selected(self, event) -> None:
         self.set_model(event.model_id)
         self.notify(f"Model: {visible_controls(event.model_id)}", markup=False, timeout=2)
         self.prompt.focus()
 
-    @on(ModelPicker.ProfileSelected)
-    def _profile_selected(self, event: ModelPicker.ProfileSelected) -> None:
+    def on_model_picker_profile_selected(self, event) -> None:
         if event.name != self.app.endpoint.name:
             self.app.switch_profile(event.name)
 
     # -- parameters ---------------------------------------------------------------------------
 
-    @on(ParamsPane.Changed)
-    def _params_changed(self, event: ParamsPane.Changed) -> None:
+    def on_params_pane_changed(self, event) -> None:
         self.app.params = event.params
         self.meter.set_max_tokens(event.params.max_tokens or event.params.max_completion_tokens)
 
-    @on(ParamsPane.SystemPromptChanged)
-    def _system_changed(self, event: ParamsPane.SystemPromptChanged) -> None:
+    def on_params_pane_system_prompt_changed(self, event) -> None:
         self.app.system_prompt = event.text or None
         self.meter.set_history(self.history_messages(), self.app.system_prompt)
 
@@ -201,6 +222,8 @@ class ChatScreen(Screen):
         await conversation.mount(view)
         conversation.anchor()
         view.refresh_header("waiting…")
+        from chat_tui.ui.streaming import MarkdownFeeder
+
         feeder = MarkdownFeeder(view.body)
         meter = self.meter
         meter.stream_started()
@@ -348,9 +371,9 @@ class ChatScreen(Screen):
                 params = ChatParams.from_dict(conv.params) if conv.params else ChatParams()
                 app.params = params
                 app.system_prompt = conv.system_prompt
-                pane = self.query_one(ParamsPane)
-                pane.set_params(params)
-                pane.set_system_prompt(conv.system_prompt)
+                if pane := self.params_pane():
+                    pane.set_params(params)
+                    pane.set_system_prompt(conv.system_prompt)
             await self.conversation.show_thread(self.thread_tree.with_branches(self.leaf_id))
         self.meter.set_history(self.history_messages(), app.system_prompt)
         self.update_status()

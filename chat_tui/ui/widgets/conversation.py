@@ -11,11 +11,10 @@ import re
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message as TMessage
-from textual.widgets import Button, Markdown, Static
+from textual.widgets import Button, Static
 
 from chat_tui.core.text import visible_controls
 from chat_tui.store.records import Message
@@ -112,13 +111,15 @@ class MessageView(Vertical, can_focus=True):
     def compose(self):
         yield Static(header_text(self.message, self.role, model=self.model, branch=self.branch), classes="header", markup=False)
         if self.role == "assistant":
+            from textual.widgets import Markdown  # imported on first use: faster start-up
+
             yield Markdown(visible_controls(self._text), classes="body", open_links=False)
         else:
             yield Static(Text(visible_controls(self._text)), classes="body", markup=False)
 
     @property
-    def body(self) -> Markdown:
-        return self.query_one(".body", Markdown)
+    def body(self):
+        return self.query_one(".body")
 
     def refresh_header(self, note: str | None = None) -> None:
         if note is not None:
@@ -153,8 +154,7 @@ class MessageView(Vertical, can_focus=True):
     def action_details(self) -> None:
         self.post_message(self.Action(self, "details"))
 
-    @on(Markdown.LinkClicked)
-    def _link(self, event: Markdown.LinkClicked) -> None:
+    def on_markdown_link_clicked(self, event) -> None:
         event.stop()
         href = event.href
         if href.startswith(("http://", "https://")):
@@ -186,10 +186,12 @@ class ConversationView(VerticalScroll):
             await self.mount_all(widgets)
         self.anchor()
 
-    @on(Button.Pressed, "#load-earlier")
-    async def load_earlier(self, event: Button.Pressed | None = None) -> None:
-        if event is not None:
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "load-earlier":
             event.stop()
+            await self.load_earlier()
+
+    async def load_earlier(self) -> None:
         if not self._hidden:
             return
         page, self._hidden = self._hidden[-PAGE:], self._hidden[:-PAGE]

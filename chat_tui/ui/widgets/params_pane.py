@@ -112,7 +112,7 @@ class ParamsPane(VerticalScroll):
     `set_params`/`set_system_prompt` from code never post.
     """
 
-    BINDINGS = [Binding("ctrl+r", "reset_all", "Reset parameters", id="params.reset_all")]
+    BINDINGS = [Binding("ctrl+u", "reset_all", "Reset parameters", id="params.reset_all")]
 
     class Changed(Message):
         def __init__(self, params: ChatParams) -> None:
