@@ -1,9 +1,11 @@
-"""Feeding streamed text to a Markdown widget at a bounded rate.
+"""Feeding streamed text to a Markdown widget at a bounded, adaptive rate.
 
-Writing every delta costs a Markdown parse of the last block plus a re-layout and a repaint of
-the scrolling screen; at 200 tokens/s that work, not parsing, dominates. So deltas are batched
-and written at most `max_rate` times a second, and the rate adapts: when a write (layout and
-paint included) takes long, the interval grows, so the UI never falls behind the network.
+`Markdown.append` parses only the new text (O(new text)), but every append changes the widget's
+height, so the screen is laid out again and repainted; with a long answer on screen that, not
+parsing, is the cost. So deltas are batched: at most `MAX_WRITES_PER_SECOND` appends a second,
+and fewer when an append (layout and paint included) takes long, keeping the event loop free
+for keys. This is what `Markdown.get_stream` does, plus the adaptive interval and an immediate
+final write when the answer ends (the last text must show within a fraction of a second).
 """
 
 from __future__ import annotations
@@ -18,18 +20,18 @@ from chat_tui.core.text import visible_controls
 MAX_WRITES_PER_SECOND = 10
 MIN_INTERVAL = 1 / MAX_WRITES_PER_SECOND
 MAX_INTERVAL = 0.5
+LOAD_FACTOR = 2.0  # wait this many times an append's cost before the next one
 
 
 class MarkdownFeeder:
-    """Batches text into `Markdown.get_stream(widget)`; cost is O(new text) per write."""
-
     def __init__(self, widget: Markdown, *, min_interval: float = MIN_INTERVAL) -> None:
-        self._stream = Markdown.get_stream(widget)
+        self._widget = widget
         self._pending: list[str] = []
-        self._interval = min_interval
         self._min_interval = min_interval
+        self._interval = min_interval
         self._wake = asyncio.Event()
-        self._closed = False
+        self._closing = asyncio.Event()
+        self.appends = 0
         self._task = asyncio.create_task(self._run())
 
     def write(self, text: str) -> None:
@@ -38,30 +40,36 @@ class MarkdownFeeder:
             self._pending.append(text)
             self._wake.set()
 
+    async def _append_pending(self) -> float:
+        chunk = visible_controls("".join(self._pending))
+        self._pending.clear()
+        started = time.monotonic()
+        await self._widget.append(chunk)
+        refreshed = asyncio.Event()
+        self._widget.call_after_refresh(refreshed.set)
+        await refreshed.wait()
+        self.appends += 1
+        return time.monotonic() - started
+
     async def _run(self) -> None:
-        while True:
+        while not self._closing.is_set():
             await self._wake.wait()
             self._wake.clear()
-            if self._pending:
-                chunk = visible_controls("".join(self._pending))
-                self._pending.clear()
-                started = time.monotonic()
-                await self._stream.write(chunk)
-                cost = time.monotonic() - started
-                # Leave the event loop at least as much time as the write took.
-                self._interval = min(MAX_INTERVAL, max(self._min_interval, 2 * cost))
-            if self._closed:
-                return
-            await asyncio.sleep(self._interval)
+            if not self._pending:
+                continue
+            cost = await self._append_pending()
+            self._interval = min(MAX_INTERVAL, max(self._min_interval, LOAD_FACTOR * cost))
+            try:  # the pause ends early when the answer ends
+                await asyncio.wait_for(self._closing.wait(), self._interval)
+            except asyncio.TimeoutError:
+                pass
 
     async def close(self) -> None:
-        """Write what is left and stop the Markdown stream."""
-        self._closed = True
+        """Write what is left at once and stop."""
+        self._closing.set()
         self._wake.set()
         try:
             await self._task
         finally:
             if self._pending:
-                await self._stream.write(visible_controls("".join(self._pending)))
-                self._pending.clear()
-            await self._stream.stop()
+                await self._append_pending()

@@ -229,10 +229,14 @@ class ChatScreen(Screen):
         meter.stream_started()
         messages = self.system_messages() + messages
 
+        seen_text = False
+
         def on_event(event: StreamEvent) -> None:
+            nonlocal seen_text
             if isinstance(event, TextDelta):
                 if event.index == 0:
-                    if not view.text:
+                    if not seen_text:
+                        seen_text = True
                         view.refresh_header("streaming…")
                     view.append_text(event.text)
                     feeder.write(event.text)

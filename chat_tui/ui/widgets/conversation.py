@@ -95,7 +95,7 @@ class MessageView(Vertical, can_focus=True):
         self.message = message
         self.model = model
         self.branch = branch
-        self._text = text
+        self._parts = [text]  # appended to while streaming: joined on demand, not per token
         self._note = ""
         if message is not None and message.status in ("error", "cancelled", "interrupted"):
             self.add_class(message.status)
@@ -106,16 +106,18 @@ class MessageView(Vertical, can_focus=True):
 
     @property
     def text(self) -> str:
-        return self._text
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0]
 
     def compose(self):
         yield Static(header_text(self.message, self.role, model=self.model, branch=self.branch), classes="header", markup=False)
         if self.role == "assistant":
             from textual.widgets import Markdown  # imported on first use: faster start-up
 
-            yield Markdown(visible_controls(self._text), classes="body", open_links=False)
+            yield Markdown(visible_controls(self.text), classes="body", open_links=False)
         else:
-            yield Static(Text(visible_controls(self._text)), classes="body", markup=False)
+            yield Static(Text(visible_controls(self.text)), classes="body", markup=False)
 
     @property
     def body(self):
@@ -124,20 +126,21 @@ class MessageView(Vertical, can_focus=True):
     def refresh_header(self, note: str | None = None) -> None:
         if note is not None:
             self._note = note
+        # One line, fixed height (see app.tcss): no re-layout of the screen for a header change.
         self.query_one(".header", Static).update(
-            header_text(self.message, self.role, model=self.model, branch=self.branch, note=self._note)
+            header_text(self.message, self.role, model=self.model, branch=self.branch, note=self._note), layout=False
         )
 
     def finish(self, message: Message | None, text: str) -> None:
         """After streaming: the stored row, for the header and the actions."""
         self.message = message
-        self._text = text
+        self._parts = [text]
         for status in ("error", "cancelled", "interrupted"):
             self.set_class(bool(message and message.status == status), status)
         self.refresh_header("")
 
     def append_text(self, text: str) -> None:
-        self._text += text
+        self._parts.append(text)
 
     def action_copy(self) -> None:
         self.post_message(self.Action(self, "copy"))

@@ -353,9 +353,13 @@ class TokenMeter(Vertical):
 
     def _part(self, name: str, text: str | None, *, estimate: bool = False) -> None:
         part = self.query_one(f"#meter-{name}", Static)
-        part.display = text is not None
+        shown = text is not None
+        resized = part.display != shown
+        part.display = shown
         if text is not None:
-            part.update(text)
+            # The reply row has a fixed size (1fr × 1): redrawing it while streaming needs no
+            # re-layout of the screen, which is what costs CPU with a long conversation.
+            part.update(text, layout=resized or name != "reply")
             part.set_class(estimate, "-estimate")
 
     def _render_next(self) -> None:
