@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Markdown
+from chat_tui.ui.widgets.markdown_view import MarkdownView
 
 from chat_tui.api.client import OpenAIClient
 from chat_tui.core.config import Endpoint
@@ -16,6 +16,11 @@ def make_app(fake, tmp_path, **kw):
     ep = Endpoint(name="fake", base_url=fake.base_url)
     store = Store(tmp_path / "ui.db")
     return ChatApp(ep, store, client=OpenAIClient(ep), model=kw.pop("model", "gpt-4o-mini"), **kw), store
+
+
+def screen_text(app) -> str:
+    """The characters on screen, line by line."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def wait_reply(app):
@@ -35,7 +40,7 @@ async def test_type_send_and_stream(fake_openai, tmp_path):
         await pilot.pause()
         views = app.query(MessageView)
         assert [v.role for v in views] == ["user", "assistant"]
-        md = views[1].query_one(Markdown)
+        md = views[1].query_one(MarkdownView)
         assert md.source == fake_openai.answer
         assert prompt.text == ""
     req = fake_openai.last_request.json
@@ -72,7 +77,10 @@ async def test_escape_sequences_in_output_are_shown_not_executed(fake_openai, tm
         await pilot.press(*"go", "enter")
         await wait_reply(app)
         await pilot.pause()
-        md = app.query(MessageView).last().query_one(Markdown)
-        assert "\x1b" not in md.source and "\u241b[2J" in md.source and "[bold]x[/]" in md.source
+        md = app.query(MessageView).last().query_one(MarkdownView)
+        assert md.source == fake_openai.answer
+        screen = screen_text(app)  # what the terminal would show
+        assert "\x1b" not in screen and "\x07" not in screen
+        assert "clear␛[2J" in screen and "[bold]x[/]" in screen and "␛]52;c;aGk=␇" in screen
     # The stored text is the original: only the display is made safe.
     assert store.thread(store.last_conversation_id())[-1].content == fake_openai.answer

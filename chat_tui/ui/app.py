@@ -8,6 +8,7 @@ local model, loading tokenizers, warming Markdown highlighting) happens after th
 from __future__ import annotations
 
 from dataclasses import replace
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -20,7 +21,6 @@ from chat_tui.core.params import ChatParams
 from chat_tui.core.paths import Paths
 from chat_tui.core.tokens import TokenCounter
 from chat_tui.ui.screens.chat import ChatScreen
-from chat_tui.ui.screens.dialogs import ConfirmScreen, ConversationsScreen, RenameScreen
 
 if TYPE_CHECKING:  # imported when first used, after the first frame
     from chat_tui.api.client import OpenAIClient
@@ -48,7 +48,7 @@ class ChatApp(App[int]):
     def __init__(
         self,
         endpoint: Endpoint,
-        store: Store,
+        store: "Store | Callable[[], Store]",
         *,
         client: OpenAIClient | None = None,
         paths: Paths | None = None,
@@ -59,7 +59,9 @@ class ChatApp(App[int]):
     ) -> None:
         super().__init__()
         self.endpoint = endpoint
-        self.store = store
+        # A Store, or a function opening one: then SQLite is opened after the first frame.
+        self._store: Store | None = None if callable(store) else store
+        self._store_factory = store if callable(store) else None
         self.client = client
         self.paths = paths
         self.config = config or Config()
@@ -82,6 +84,12 @@ class ChatApp(App[int]):
 
     # -- start-up ------------------------------------------------------------------------------
 
+    @property
+    def store(self) -> "Store":
+        if self._store is None:
+            self._store = self._store_factory()
+        return self._store
+
     def get_default_screen(self) -> ChatScreen:
         self.chat = ChatScreen()
         return self.chat
@@ -94,6 +102,7 @@ class ChatApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
+        self.store  # open the database now that the first frame is out
         if self.client is None:
             self.connect(self.endpoint)
         else:
@@ -251,14 +260,15 @@ class ChatApp(App[int]):
         await self.chat.open_conversation(None)
 
     def action_open_conversation(self) -> None:
+        from chat_tui.ui.screens.dialogs import ConversationsScreen
+
         def opened(cid: int | None) -> None:
             if cid is not None:
                 self.run_worker(self.chat.open_conversation(cid), group="open")
 
         self.push_screen(ConversationsScreen(self.store), opened)
 
-    @on(ConversationsScreen.Deleted)
-    async def _deleted(self, event: ConversationsScreen.Deleted) -> None:
+    async def on_conversations_screen_deleted(self, event) -> None:
         if self.chat.conversation_id == event.conversation_id:
             await self.chat.open_conversation(None)
 
@@ -268,6 +278,7 @@ class ChatApp(App[int]):
             self.notify("Send a message first: a new conversation has no title yet.", severity="warning")
             return
         conv = self.store.get_conversation(cid)
+        from chat_tui.ui.screens.dialogs import RenameScreen
 
         def renamed(title: str | None) -> None:
             if title:
@@ -281,6 +292,7 @@ class ChatApp(App[int]):
         if cid is None:
             return
         conv = self.store.get_conversation(cid)
+        from chat_tui.ui.screens.dialogs import ConfirmScreen
 
         def confirmed(ok: bool | None) -> None:
             if ok:

@@ -11,15 +11,17 @@ if TYPE_CHECKING:
 def run_app(ctx: "Context") -> int:
     from chat_tui.ui.app import ChatApp
 
-    store = ctx.store()
     args = ctx.args
     cid = getattr(args, "cid", None)
-    if cid is None and getattr(args, "cont", False):
-        cid = store.last_conversation_id()
-    if cid is not None and store.get_conversation(cid) is None:
-        from chat_tui.cli import CLIError
+    store = ctx.store  # opened after the first frame, unless a conversation is asked for now
+    if cid is not None or getattr(args, "cont", False):
+        store = ctx.store()
+        if cid is None:
+            cid = store.last_conversation_id()
+        if cid is not None and store.get_conversation(cid) is None:
+            from chat_tui.cli import CLIError
 
-        raise CLIError(f"no conversation {cid}")
+            raise CLIError(f"no conversation {cid}")
     app = ChatApp(
         ctx.endpoint,
         store,

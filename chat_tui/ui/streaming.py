@@ -1,11 +1,11 @@
-"""Feeding streamed text to a Markdown widget at a bounded, adaptive rate.
+"""Feeding streamed text to a `MarkdownView` at a bounded, adaptive rate.
 
-`Markdown.append` parses only the new text (O(new text)), but every append changes the widget's
-height, so the screen is laid out again and repainted; with a long answer on screen that, not
-parsing, is the cost. So deltas are batched: at most `MAX_WRITES_PER_SECOND` appends a second,
-and fewer when an append (layout and paint included) takes long, keeping the event loop free
-for keys. This is what `Markdown.get_stream` does, plus the adaptive interval and an immediate
-final write when the answer ends (the last text must show within a fraction of a second).
+An append costs O(new text) in rendering (see markdown_view.py), but every append changes the
+view's height, so the screen is laid out again and repainted. So deltas are batched: at most
+`MAX_WRITES_PER_SECOND` appends a second, and fewer when an append (layout and paint included)
+takes long, keeping the event loop free for keys. This is what `Markdown.get_stream` does for
+Textual's Markdown, plus the adaptive interval and an immediate final write when the answer
+ends (the last text must show within a fraction of a second).
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ from __future__ import annotations
 import asyncio
 import time
 
-from textual.widgets import Markdown
+from chat_tui.ui.widgets.markdown_view import MarkdownView
 
-from chat_tui.core.text import visible_controls
-
-MAX_WRITES_PER_SECOND = 10
+MAX_WRITES_PER_SECOND = 4
 MIN_INTERVAL = 1 / MAX_WRITES_PER_SECOND
 MAX_INTERVAL = 0.5
-LOAD_FACTOR = 2.0  # wait this many times an append's cost before the next one
+LOAD_FACTOR = 3.0  # wait this many times an append's cost before the next one
 
 
 class MarkdownFeeder:
-    def __init__(self, widget: Markdown, *, min_interval: float = MIN_INTERVAL) -> None:
+    def __init__(self, widget: MarkdownView, *, min_interval: float = MIN_INTERVAL) -> None:
         self._widget = widget
         self._pending: list[str] = []
         self._min_interval = min_interval
@@ -41,7 +39,7 @@ class MarkdownFeeder:
             self._wake.set()
 
     async def _append_pending(self) -> float:
-        chunk = visible_controls("".join(self._pending))
+        chunk = "".join(self._pending)
         self._pending.clear()
         started = time.monotonic()
         await self._widget.append(chunk)

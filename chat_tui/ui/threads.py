@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from chat_tui.store.records import Message
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chat_tui.store.records import Message
 from chat_tui.ui.widgets.conversation import Branch
 
 

@@ -6,6 +6,8 @@ app's client, store and token counter. Widgets report upwards with messages.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,16 +15,16 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
-from chat_tui.api.events import StreamEvent, TextDelta, Timing
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams
 from chat_tui.core.text import visible_controls
-from chat_tui.replies import run_reply
-from chat_tui.store.records import Message
 from chat_tui.ui.threads import Tree
 from chat_tui.ui.widgets.conversation import ConversationView, MessageView, code_blocks
 from chat_tui.ui.widgets.prompt import PromptInput
 from chat_tui.ui.widgets.token_meter import TokenMeter
+
+if TYPE_CHECKING:
+    from chat_tui.store.records import Message
 
 
 class ChatScreen(Screen):
@@ -41,6 +43,7 @@ class ChatScreen(Screen):
         self.thread_tree = Tree([])
         self.editing: Message | None = None
         self._models: tuple[list[str] | None, str | None] = (None, None)
+        self._pane_choice: dict[str, bool] = {}  # panes the user showed or hid by hand
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -222,6 +225,8 @@ class ChatScreen(Screen):
         await conversation.mount(view)
         conversation.anchor()
         view.refresh_header("waiting…")
+        from chat_tui.api.events import TextDelta, Timing
+        from chat_tui.replies import run_reply  # imported on first use: faster start-up
         from chat_tui.ui.streaming import MarkdownFeeder
 
         feeder = MarkdownFeeder(view.body)
@@ -231,7 +236,7 @@ class ChatScreen(Screen):
 
         seen_text = False
 
-        def on_event(event: StreamEvent) -> None:
+        def on_event(event) -> None:
             nonlocal seen_text
             if isinstance(event, TextDelta):
                 if event.index == 0:
@@ -386,6 +391,15 @@ class ChatScreen(Screen):
     def action_toggle_pane(self, selector: str) -> None:
         pane = self.query_one(selector)
         pane.display = not pane.display
+        self._pane_choice[selector] = pane.display
+
+    def on_resize(self, event) -> None:
+        """Narrow terminals keep the conversation readable: the side panes step aside (F2/F3
+        bring them back), the parameters first."""
+        width = event.size.width
+        for selector, needed in (("#right-slot", 120), ("#left-slot", 90)):
+            if selector not in self._pane_choice:
+                self.query_one(selector).display = width >= needed
 
 
 def _error_title(error: object) -> str:

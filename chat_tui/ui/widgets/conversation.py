@@ -1,7 +1,7 @@
 """The conversation pane: one `MessageView` per message of the current thread.
 
 Model output is untrusted: it is rendered as Markdown only after control characters are made
-visible, never as Rich/Textual markup, and links are opened only for http(s) on a click.
+visible, never as Rich/Textual markup, and without live hyperlinks (see markdown_view.py).
 Long conversations mount lazily: the newest messages first, older ones when asked for.
 """
 
@@ -113,9 +113,9 @@ class MessageView(Vertical, can_focus=True):
     def compose(self):
         yield Static(header_text(self.message, self.role, model=self.model, branch=self.branch), classes="header", markup=False)
         if self.role == "assistant":
-            from textual.widgets import Markdown  # imported on first use: faster start-up
+            from chat_tui.ui.widgets.markdown_view import MarkdownView  # on first use: faster start-up
 
-            yield Markdown(visible_controls(self.text), classes="body", open_links=False)
+            yield MarkdownView(self.text, classes="body")
         else:
             yield Static(Text(visible_controls(self.text)), classes="body", markup=False)
 
@@ -157,13 +157,6 @@ class MessageView(Vertical, can_focus=True):
     def action_details(self) -> None:
         self.post_message(self.Action(self, "details"))
 
-    def on_markdown_link_clicked(self, event) -> None:
-        event.stop()
-        href = event.href
-        if href.startswith(("http://", "https://")):
-            self.app.open_url(href)
-        else:
-            self.app.notify(f"Not opening a non-web link: {visible_controls(href)[:200]}", markup=False, severity="warning")
 
 
 class ConversationView(VerticalScroll):

@@ -21,7 +21,10 @@ from textual.widgets import Button, Input, Label, Static, Switch, TextArea
 from chat_tui.core.models_table import model_info
 from chat_tui.core.params import ChatParams, ParamError
 from chat_tui.core.tokens import TokenCounter
-from chat_tui.store import Store
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chat_tui.store import Store
 from chat_tui.ui.widgets.logit_bias import LogitBiasEditor
 from chat_tui.ui.widgets.presets import PresetsSection
 from chat_tui.ui.widgets.slider import FieldError, Slider

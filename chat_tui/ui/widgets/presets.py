@@ -13,7 +13,10 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 
 from chat_tui.core.params import ChatParams, ParamError
 from chat_tui.core.text import visible_controls
-from chat_tui.store import Store
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chat_tui.store import Store
 
 
 def summary(params: dict[str, Any], width: int = 48) -> str:

@@ -28,7 +28,7 @@ from chat_tui.core.models_table import ModelInfo, estimate_cost, model_info
 from chat_tui.core.tokens import TokenCount, TokenCounter, is_openai_tokenizer_model
 
 DEBOUNCE = 0.15  # seconds of quiet typing before counting
-REDRAW_INTERVAL = 0.125  # while streaming: at most 8 redraws a second
+REDRAW_INTERVAL = 0.5  # streaming figures redraw twice a second: each redraw is a screen update
 BAR_WIDTH = 10
 # A user message costs 3 framing tokens plus its role; "user" is one token in every OpenAI
 # encoding and under chars/4 (the cookbook recipe, as in TokenCounter.count_messages).
