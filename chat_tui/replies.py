@@ -93,9 +93,13 @@ async def run_reply(
     on_event: Callable[[StreamEvent], None] | None = None,
     stream: bool = True,
     flush_interval: float = FLUSH_INTERVAL,
+    wait_for_tokenizer: bool = True,
 ) -> ReplyResult:
     """Stream (or fetch) a reply and record it. Never raises for API errors: they end the row
-    `error` and come back in the result. Cancellation ends it `cancelled` and is re-raised."""
+    `error` and come back in the result. Cancellation ends it `cancelled` and is re-raised.
+
+    `wait_for_tokenizer=False` (the UI): local token counts are skipped, not waited for, if the
+    model's encoding is still loading; an event loop must never block on it."""
     body = client.chat_body(messages, model, params, stream=stream)
     stored = sent_params(body)
     endpoint = endpoint_name
@@ -162,9 +166,9 @@ async def run_reply(
         result.error = exc
     except (asyncio.CancelledError, KeyboardInterrupt):
         result.status = "cancelled"
-        _finish(store, counter, result, messages, model, started, first_text)
+        _finish(store, counter, result, messages, model, started, first_text, wait_for_tokenizer)
         raise
-    _finish(store, counter, result, messages, model, started, first_text)
+    _finish(store, counter, result, messages, model, started, first_text, wait_for_tokenizer)
     return result
 
 
@@ -176,17 +180,23 @@ def _finish(
     model: str,
     started: float,
     first_text: float | None,
+    wait_for_tokenizer: bool = True,
 ) -> None:
     if result.timing is None:  # cancelled or failed: our own clock
         total = time.monotonic() - started
         ttft = first_text - started if first_text is not None else None
         result.timing = Timing(ttft=ttft, total=total, completion_tokens=None, tokens_per_second=None)
     if counter is not None:
-        prompt = counter.count_messages(messages, model)
-        result.prompt_tokens_local = prompt.tokens
-        result.tokens_exact = prompt.exact
-        for index, c in result.choices.items():
-            result.completion_tokens_local[index] = counter.count_completion(c.text, model).tokens
+        if wait_for_tokenizer:
+            prompt = counter.count_messages(messages, model)
+        else:
+            prompt = counter.try_count_messages(messages, model)
+        if prompt is not None:
+            result.prompt_tokens_local = prompt.tokens
+            result.tokens_exact = prompt.exact
+            for index, c in result.choices.items():
+                # the encoding is loaded now (the prompt was counted with it): this never waits
+                result.completion_tokens_local[index] = counter.count_completion(c.text, model).tokens
     usage = result.usage
     timing = result.timing
     for index, c in result.choices.items():

@@ -94,10 +94,8 @@ class ChatApp(App[int]):
         self.chat = ChatScreen()
         return self.chat
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self._apply_user_settings()
-        if self.initial_conversation is not None:
-            await self.chat.open_conversation(self.initial_conversation)
         # After the first frame: connect, load tokenizers, warm up Markdown.
         self.call_after_refresh(self._after_first_frame)
 
@@ -305,7 +303,18 @@ class ChatApp(App[int]):
     def action_help(self) -> None:
         from chat_tui.ui.screens.help import HelpScreen, bindings_table
 
-        self.push_screen(HelpScreen(bindings_table(self), config_path=self.paths.config_file if self.paths else None))
+        from chat_tui.ui.widgets.conversation import MessageView
+
+        groups = bindings_table(self)
+        if not any(title.startswith("MessageView") for title, _ in groups):
+            # Message actions apply to a focused message: list them even when none is focused.
+            keymap = getattr(self, "_keymap", {}) or {}
+            rows = [
+                (keymap.get(b.id, b.key).replace(",", ", "), b.description, b.id)
+                for b in MessageView.BINDINGS
+            ]
+            groups.append(("Messages (Tab or a click focuses one)", rows))
+        self.push_screen(HelpScreen(groups, config_path=self.paths.config_file if self.paths else None))
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)

@@ -67,6 +67,8 @@ class ChatScreen(Screen):
         # The side panes hold many widgets: mounting them after the first frame makes the prompt
         # usable sooner (start-up is measured in benchmarks/tui.py).
         self.call_after_refresh(self._mount_panes)
+        if self.app.initial_conversation is not None:
+            self.call_later(self.open_conversation, self.app.initial_conversation)
 
     async def _mount_panes(self) -> None:
         from chat_tui.ui.widgets.model_picker import ModelPicker
@@ -255,6 +257,7 @@ class ChatScreen(Screen):
                 app.client, app.store, app.counter,
                 conversation_id=self.conversation_id, parent_id=parent_id, messages=messages,
                 model=app.model, params=app.params, endpoint_name=app.endpoint.name, on_event=on_event,
+                wait_for_tokenizer=False,
             )
         finally:
             await feeder.close()

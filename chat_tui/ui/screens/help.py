@@ -30,7 +30,7 @@ def remap_text(config_path: Path | None) -> str:
     where = str(config_path) if config_path else "config.toml"
     return (
         f"To change a key, add a [keys] table to {where} mapping a binding id to keys, "
-        'e.g.\n\n  [keys]\n  "app.new" = "ctrl+o"\n  "prompt.newline" = "ctrl+j,shift+enter"\n\n'
+        'e.g.\n\n  [keys]\n  "app.new_conversation" = "ctrl+t"\n  "prompt.newline" = "ctrl+j,shift+enter"\n\n'
         "Several keys are separated by commas. Bindings without an id are Textual's own "
         "and cannot be changed."
     )
