@@ -44,6 +44,7 @@ class ChatScreen(Screen):
         self.editing: Message | None = None
         self._models: tuple[list[str] | None, str | None] = (None, None)
         self._pane_choice: dict[str, bool] = {}  # panes the user showed or hid by hand
+        self._retry_of: int | None = None  # a prompt that failed and was given back to the prompt box
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -193,7 +194,8 @@ class ChatScreen(Screen):
     async def send(self, text: str) -> None:
         app = self.app
         store = app.store
-        parent = self.editing.parent_id if self.editing else self.leaf_id
+        parent = self.editing.parent_id if self.editing else self._retry_parent()
+        self._retry_of = None
         if self.conversation_id is None:
             title = " ".join(text.split())[:60]
             self.conversation_id = store.create_conversation(
@@ -222,6 +224,7 @@ class ChatScreen(Screen):
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def stream_reply(self, messages: list[ChatMessage], parent_id: int, prompt_text: str | None = None) -> None:
         app = self.app
+        self._retry_of = None
         conversation = self.conversation
         view = MessageView("assistant", model=app.model)
         await conversation.mount(view)
@@ -284,6 +287,17 @@ class ChatScreen(Screen):
             self.notify(str(result.error), title=_error_title(result.error), severity="error", timeout=12, markup=False)
             if not result.text and prompt_text and not self.prompt.text.strip():
                 self.prompt.text = prompt_text  # nothing came back: the prompt is given back
+                self._retry_of = parent_id
+
+    def _retry_parent(self) -> int | None:
+        """Where a new prompt goes: after the shown thread, except when the last prompt failed
+        and was given back: sending it again replaces it (a sibling), so the request does not
+        carry the failed prompt and its copy as two user turns in a row."""
+        leaf = self.thread_tree.by_id.get(self.leaf_id) if self.leaf_id is not None else None
+        failed = self.thread_tree.by_id.get(self._retry_of) if self._retry_of is not None else None
+        if failed is not None and leaf is not None and leaf.parent_id == failed.id and not leaf.content:
+            return failed.parent_id
+        return self.leaf_id
 
     def action_stop(self) -> None:
         if self.editing is not None:
@@ -367,6 +381,7 @@ class ChatScreen(Screen):
     async def open_conversation(self, cid: int | None) -> None:
         self.workers.cancel_group(self, "reply")
         self.set_editing(None)
+        self._retry_of = None
         app = self.app
         self.conversation_id = cid
         if cid is None:

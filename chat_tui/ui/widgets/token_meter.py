@@ -145,8 +145,10 @@ class TokenMeter(Vertical):
         yield Static("", id="meter-reply", classes="meter-part", markup=False)
 
     def on_mount(self) -> None:
-        self._preload(self.model)
-        self._launch()
+        # Load the tokenizer after the first frame: a thread importing tiktoken while the first
+        # frame is drawn would compete with it for the GIL.
+        self.call_after_refresh(self._preload, self.model)
+        self.call_after_refresh(self._launch)
         self._render_next()
         self._render_reply()
 

@@ -1,0 +1,718 @@
+"""The chat screen's actions, driven with Pilot the way a user would (type, press, click).
+
+Every test runs the whole app against the local fake OpenAI server (tests/fake_openai.py) and
+checks three things: what the screen shows, the exact request bodies the server received, and
+the rows in the database.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import time
+
+import pytest
+from textual.widgets import Button, Input, Select, Static, Switch, TextArea
+from textual.worker import WorkerCancelled
+
+from fake_openai import Fault, FakeOpenAI
+from openapi_spec import validate_request
+
+from chat_tui.api.client import OpenAIClient
+from chat_tui.core.config import Config, build_endpoint
+from chat_tui.core.config import Endpoint
+from chat_tui.core.paths import default_paths
+from chat_tui.core.tokens import TokenCounter
+from chat_tui.store import Store
+from chat_tui.ui.app import ChatApp
+from chat_tui.ui.screens.dialogs import ConfirmScreen, ConversationsScreen, RenameScreen
+from chat_tui.ui.themes import load_theme_choice
+from chat_tui.ui.widgets.conversation import INITIAL_MESSAGES, PAGE, ConversationView, MessageView
+from chat_tui.ui.widgets.logit_bias import LogitBiasEditor
+from chat_tui.ui.widgets.markdown_view import MarkdownView
+from chat_tui.ui.widgets.prompt import PromptInput
+from chat_tui.ui.widgets.slider import BAR_ROW, Slider
+
+SIZE = (160, 50)  # wide enough for both side panes
+CHAT = "/v1/chat/completions"
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def counter(tiktoken_cache) -> TokenCounter:
+    return TokenCounter(tiktoken_cache)
+
+
+def make_app(fake: FakeOpenAI, tmp_path, counter: TokenCounter, *, client: OpenAIClient | None = None,
+             model: str = "gpt-4o-mini", **kw) -> tuple[ChatApp, Store]:
+    endpoint = kw.pop("endpoint", None) or Endpoint(name="fake", base_url=fake.base_url)
+    store = Store(tmp_path / "ui.db")
+    client = client or OpenAIClient(endpoint)
+    return ChatApp(endpoint, store, client=client, model=model, counter=counter, **kw), store
+
+
+async def settle(app: ChatApp, pilot) -> None:
+    """Wait for every worker (a newer tokenizer lookup cancels an older one) and a redraw."""
+    for _ in range(20):
+        try:
+            await app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:
+            continue
+    await pilot.pause()
+
+
+async def until(pilot, condition, what: str, timeout: float = 5.0) -> None:
+    """Let the app run until `condition()` holds (checked every 20 ms), or fail saying `what`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+async def started(app: ChatApp, pilot) -> None:
+    """The side panes are mounted (after the first frame) and the models are listed."""
+    chat = app.chat
+    await until(pilot, lambda: chat.params_pane() is not None and chat.picker() is not None, "the side panes")
+    await until(pilot, lambda: chat._models[0] is not None, "the model list")
+    await settle(app, pilot)
+
+
+async def send(app: ChatApp, pilot, text: str) -> None:
+    """Type into the prompt and press Enter, then wait for the answer to be finished."""
+    app.chat.prompt.focus()
+    await pilot.press(*text, "enter")
+    await settle(app, pilot)
+
+
+def posts(fake: FakeOpenAI) -> list:
+    return [r for r in fake.requests if r.method == "POST" and r.path == CHAT]
+
+
+def status_line(app: ChatApp) -> str:
+    return str(app.chat.query_one("#status-line", Static).render())
+
+
+def header(view: MessageView) -> str:
+    return str(view.query_one(".header", Static).render())
+
+
+def views(app: ChatApp) -> list[MessageView]:
+    return app.chat.conversation.views()
+
+
+def shown_text(view: MessageView) -> str:
+    """What a message view holds: the Markdown source of an answer, the literal text of a prompt."""
+    if view.role == "assistant":
+        return view.query_one(MarkdownView).source
+    return str(view.query_one(".body", Static).render())
+
+
+def notifications(app: ChatApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def type_into(pilot, widget: Input | TextArea, text: str) -> None:
+    """Focus a field, select what it holds and type `text` over it."""
+    widget.scroll_visible(animate=False)
+    widget.focus()
+    await pilot.pause()
+    widget.select_all()
+    await pilot.press(*text)
+    await pilot.pause()
+
+
+# -- 1. stop midway ----------------------------------------------------------------------------
+
+
+async def test_escape_stops_midway_keeps_partial_text(fake_openai, tmp_path, counter):
+    fake_openai.rate = 30  # token chunks per second
+    fake_openai.answer = " ".join(f"word{i}" for i in range(300))  # 10 s at that rate
+    total_chunks = 300
+    app, store = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press(*"Tell me a long story", "enter")
+        # Wait until a few words are on screen, not for a fixed time.
+        await until(pilot, lambda: len(views(app)) == 2 and views(app)[1].text.count("word") >= 5, "some streamed text")
+        assert app.chat.replying()
+        stopped_at = time.monotonic()
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not app.chat.replying()
+
+        answer = views(app)[1]
+        partial = answer.text
+        assert answer.has_class("cancelled")
+        assert "[cancelled]" in header(answer)
+        assert shown_text(answer) == partial
+        assert app.chat.prompt.text == ""  # the prompt was sent; nothing to give back
+
+    (request,) = posts(fake_openai)
+    assert request.disconnected, "the server should have seen the client leave"
+    assert request.t_finish is not None and request.t_finish - stopped_at < 0.5
+    assert request.chunks_sent < total_chunks
+    thread = store.thread(store.last_conversation_id())
+    assert [m.role for m in thread] == ["user", "assistant"]
+    row = thread[1]
+    assert row.status == "cancelled"
+    assert row.content == partial
+    assert 5 <= row.content.count("word") < total_chunks
+    assert fake_openai.answer.startswith(row.content)
+
+
+# -- 2. regenerate -----------------------------------------------------------------------------
+
+
+async def test_regenerate_adds_a_sibling_answer_and_switches_between_them(fake_openai, tmp_path, counter):
+    numbers = itertools.count(1)
+    fake_openai.answer = lambda body: f"Answer number {next(numbers)}"
+    app, store = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await send(app, pilot, "Pick a number")
+        assert shown_text(views(app)[1]) == "Answer number 1"
+        assert "‹" not in header(views(app)[1])  # one answer: no branch indicator
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        user_view, answer_view = views(app)
+        assert shown_text(answer_view) == "Answer number 2"
+        assert "‹ 2/2 ›" in header(answer_view)
+
+        # Focus the answer (a click) and go back to the first one.
+        await pilot.click(answer_view)
+        await pilot.pause()
+        assert app.focused is answer_view
+        await pilot.press("left")
+        await pilot.pause()
+        user_view, answer_view = views(app)
+        assert shown_text(answer_view) == "Answer number 1"
+        assert "‹ 1/2 ›" in header(answer_view)
+        assert app.focused is answer_view  # the focus follows the shown branch
+        await pilot.press("]")  # the other key for "next branch"
+        await pilot.pause()
+        assert shown_text(views(app)[1]) == "Answer number 2"
+        await pilot.press("[")
+        await pilot.pause()
+        assert shown_text(views(app)[1]) == "Answer number 1"
+
+        # The conversation goes on from the branch on screen.
+        await send(app, pilot, "Another")
+
+    first, second, third = posts(fake_openai)
+    assert first.json["messages"] == [{"role": "user", "content": "Pick a number"}]
+    assert second.json == first.json  # the same request, asked again
+    assert third.json["messages"] == [
+        {"role": "user", "content": "Pick a number"},
+        {"role": "assistant", "content": "Answer number 1"},
+        {"role": "user", "content": "Another"},
+    ]
+    cid = store.last_conversation_id()
+    user = store.thread(cid)[0]
+    answers = store.children(user.id)
+    assert [(a.role, a.content, a.status) for a in answers] == [
+        ("assistant", "Answer number 1", "complete"),
+        ("assistant", "Answer number 2", "complete"),
+    ]
+    assert {a.parent_id for a in answers} == {user.id}
+
+
+# -- 3. edit and resend ------------------------------------------------------------------------
+
+
+async def test_edit_and_resend_makes_a_sibling_prompt(fake_openai, tmp_path, counter):
+    app, store = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await send(app, pilot, "What is 2+2?")
+        await send(app, pilot, "And 3+3?")
+        assert [v.role for v in views(app)] == ["user", "assistant", "user", "assistant"]
+        first_user = views(app)[0]
+        original = first_user.message
+
+        await pilot.click(first_user)
+        await pilot.pause()
+        assert app.focused is first_user
+        await pilot.press("e")
+        await pilot.pause()
+        prompt = app.chat.prompt
+        banner = app.chat.query_one("#edit-banner", Static)
+        assert prompt.text == "What is 2+2?"
+        assert banner.display and "Editing an earlier message" in str(banner.render())
+        assert app.focused is prompt
+
+        # Escape leaves edit mode; `e` again, then change the text and send it.
+        await pilot.press("escape")
+        assert not banner.display and app.chat.editing is None
+        await pilot.click(first_user)
+        await pilot.press("e")
+        await pilot.pause()
+        assert banner.display
+        await pilot.press(*["backspace"] * 4, *"5+5?", "enter")
+        await settle(app, pilot)
+        assert not banner.display
+        assert [shown_text(v) for v in views(app)] == ["What is 5+5?", "Echo: What is 5+5?"]
+        assert "‹ 2/2 ›" in header(views(app)[0])
+
+        # Back to the original branch: the old thread is intact.
+        await pilot.click(views(app)[0])
+        await pilot.press("left")
+        await pilot.pause()
+        assert [shown_text(v) for v in views(app)] == ["What is 2+2?", "Echo: What is 2+2?", "And 3+3?", "Echo: And 3+3?"]
+
+    last = posts(fake_openai)[-1]
+    assert last.json["messages"] == [{"role": "user", "content": "What is 5+5?"}]
+    sent = str(last.json)
+    assert "2+2" not in sent and "3+3" not in sent
+    roots = [m for m in store.messages(original.conversation_id) if m.parent_id is None]
+    assert [(m.role, m.content) for m in roots] == [("user", "What is 2+2?"), ("user", "What is 5+5?")]
+    assert roots[0].id == original.id
+    (reply,) = store.children(roots[1].id)
+    assert reply.content == "Echo: What is 5+5?" and reply.status == "complete"
+    assert len(store.messages(original.conversation_id)) == 6
+
+
+async def test_edit_a_later_prompt_sends_only_the_history_before_it(fake_openai, tmp_path, counter):
+    app, store = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await send(app, pilot, "one")
+        await send(app, pilot, "two")
+        await send(app, pilot, "three")
+        second_user = views(app)[2]
+        original = second_user.message
+        # Keyboard only: Tab order runs through the messages; shift+tab walks back up from the prompt.
+        for _ in range(10):
+            if app.focused is second_user:
+                break
+            await pilot.press("shift+tab")
+        assert app.focused is second_user
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.chat.prompt.text == "two"
+        await pilot.press("backspace", "backspace", "backspace", *"TWO", "enter")
+        await settle(app, pilot)
+
+    assert posts(fake_openai)[-1].json["messages"] == [
+        {"role": "user", "content": "one"},
+        {"role": "assistant", "content": "Echo: one"},
+        {"role": "user", "content": "TWO"},
+    ]
+    siblings = store.children(original.parent_id)
+    assert [(m.role, m.content) for m in siblings] == [("user", "two"), ("user", "TWO")]
+
+
+# -- 4. every parameter ------------------------------------------------------------------------
+
+
+async def test_every_parameter_from_the_pane_is_sent_exactly(fake_openai, tmp_path, counter):
+    fake_openai.answer = "Short and sweet."
+    app, store = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        pane = app.chat.params_pane()
+
+        async def keys(selector: str, *pressed: str) -> None:
+            slider = pane.query_one(selector, Slider)
+            slider.scroll_visible(animate=False)
+            slider.focus()
+            await pilot.press(*pressed)
+
+        await keys("#param-temperature", *["left"] * 6)  # 1.0 -> 0.7
+        await keys("#param-top_p", "pagedown")  # 1.0 -> 0.9
+        await keys("#param-max_tokens", "home", "pageup")  # 1 -> 1 + 5% of 16384
+        # presence_penalty with the mouse: the left end of the bar is the minimum, then a coarse step
+        await pilot.click("#param-presence_penalty", offset=(0, BAR_ROW))
+        await keys("#param-presence_penalty", "shift+right")  # -2 -> -1.75
+        await keys("#param-frequency_penalty", "right", "right")  # 0 -> 0.1
+        await pilot.pause()
+
+        await type_into(pilot, pane.query_one("#system-prompt", TextArea), "Be brief.")
+        await type_into(pilot, pane.query_one("#param-stop-0", Input), "END")
+        await type_into(pilot, pane.query_one("#param-stop-1", Input), r"\n\n")
+        await type_into(pilot, pane.query_one("#param-seed", Input), "42")
+        await type_into(pilot, pane.query_one("#param-n", Input), "2")
+        switch = pane.query_one("#param-logprobs", Switch)
+        switch.scroll_visible(animate=False)
+        await pilot.pause()
+        await pilot.click(switch)
+        await pilot.pause()
+        assert switch.value
+        await type_into(pilot, pane.query_one("#param-top_logprobs", Input), "3")
+
+        # logit_bias: type a word, see its token, Enter in the bias field adds it (bias -100).
+        editor = pane.query_one(LogitBiasEditor)
+        await type_into(pilot, editor.query_one("#lb-text", Input), "hello")
+        await settle(app, pilot)
+        assert "1 token (o200k_base)" in str(editor.query_one("#lb-status", Static).render())
+        bias_field = editor.query_one("#lb-bias", Input)
+        bias_field.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert editor.bias == {"24912": -100}
+
+        assert app.system_prompt == "Be brief."
+        await send(app, pilot, "Hello?")
+        answer = views(app)[1]
+        assert shown_text(answer) == "[0] Short and sweet."
+        assert "‹ 1/2 ›" in header(answer)  # n=2: the second choice is a sibling
+
+    (request,) = posts(fake_openai)
+    body = request.json
+    assert body == {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello?"}],
+        "temperature": 0.7,
+        "top_p": 0.9,
+        "n": 2,
+        "stop": ["END", "\n\n"],
+        "max_tokens": 820,
+        "presence_penalty": -1.75,
+        "frequency_penalty": 0.1,
+        "logit_bias": {"24912": -100},
+        "logprobs": True,
+        "top_logprobs": 3,
+        "seed": 42,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    validate_request("CreateChatCompletionRequest", body)
+
+    cid = store.last_conversation_id()
+    user = store.thread(cid)[0]
+    answers = store.children(user.id)  # n=2: one row per choice, siblings
+    assert len(answers) == 2
+    expected_params = {k: v for k, v in body.items() if k != "messages"}
+    assert [row.content for row in answers] == ["[0] Short and sweet.", "[1] Short and sweet."]  # the fake numbers choices
+    for row in answers:
+        assert row.params == expected_params
+        assert row.status == "complete"
+        assert row.logprobs  # logprobs were asked for and stored
+    conversation = store.get_conversation(cid)
+    assert conversation.system_prompt == "Be brief."
+    assert conversation.params == {k: v for k, v in expected_params.items() if k not in ("model", "stream", "stream_options")}
+
+
+# -- 5. model and endpoint -------------------------------------------------------------------
+
+
+async def test_switch_model_from_the_picker(fake_openai, tmp_path, counter):
+    app, store = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        assert status_line(app).startswith("gpt-4o-mini · fake")
+        await pilot.click("#model-picker-filter")
+        await pilot.press(*"4o")
+        await pilot.pause()
+        picker = app.chat.picker()
+        assert sorted(picker.shown_models) == ["gpt-4o", "gpt-4o-mini"]
+        await pilot.press("home", *"gpt-")  # "gpt-4o": an exact id wins over a longer one
+        await pilot.pause()
+        assert picker.highlighted_model == "gpt-4o"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.model == "gpt-4o"
+        assert status_line(app).startswith("gpt-4o · fake")
+        assert app.focused is app.chat.prompt  # back to typing
+        await send(app, pilot, "Which model?")
+        assert views(app)[1].model == "gpt-4o" or views(app)[1].message.model == "gpt-4o"
+    assert posts(fake_openai)[-1].json["model"] == "gpt-4o"
+    assert store.thread(store.last_conversation_id())[1].model == "gpt-4o"
+
+
+async def test_switch_endpoint_profile_from_the_picker(fake_openai, tmp_path, counter):
+    with FakeOpenAI(models=["other-model"]) as other:
+        config = Config(profiles={
+            "first": {"base_url": fake_openai.base_url, "model": "gpt-4o-mini"},
+            "second": {"base_url": other.base_url, "model": "other-model"},
+        })
+        endpoint = build_endpoint("first", config)
+        app, store = make_app(fake_openai, tmp_path, counter, endpoint=endpoint, config=config)
+        async with app.run_test(size=SIZE) as pilot:
+            await started(app, pilot)
+            await send(app, pilot, "to the first")
+            assert status_line(app).startswith("gpt-4o-mini · first")
+
+            select = app.chat.picker().query_one("#model-picker-profile", Select)
+            await pilot.click(select)
+            await pilot.pause()
+            assert select.expanded
+            await pilot.press(*"second")  # type to search the options
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert select.value == "second"
+            assert app.endpoint.name == "second" and app.client_ready
+            assert app.model == "other-model"
+            assert status_line(app).startswith("other-model · second")
+            assert app.chat.picker().shown_models == ["other-model"]  # the new endpoint's list
+            await send(app, pilot, "to the second")
+            assert shown_text(views(app)[-1]) == "Echo: to the second"
+        assert [r.json["messages"][-1]["content"] for r in posts(fake_openai)] == ["to the first"]
+        (request,) = posts(other)
+        assert request.json["model"] == "other-model"
+        assert request.json["messages"][-1] == {"role": "user", "content": "to the second"}
+    rows = store.thread(store.last_conversation_id())
+    assert [(m.role, m.endpoint) for m in rows if m.role == "assistant"] == [("assistant", "first"), ("assistant", "second")]
+
+
+# -- 6. theme -----------------------------------------------------------------------------------
+
+
+async def test_theme_chosen_in_the_command_palette_is_remembered(fake_openai, tmp_path, counter):
+    paths = default_paths({"CHAT_TUI_HOME": str(tmp_path / "home")})
+    app, store = make_app(fake_openai, tmp_path, counter, paths=paths)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        before = app.theme
+        assert before != "nord"
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"theme")
+        await pilot.pause(0.2)
+        await pilot.press("enter")  # "Change theme"
+        await pilot.pause(0.2)
+        await pilot.press(*"nord")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.theme == "nord"
+    assert load_theme_choice(paths.data_dir) == "nord"
+
+    again, _ = make_app(fake_openai, tmp_path, counter, paths=paths)
+    async with again.run_test(size=SIZE) as pilot:
+        assert again.theme == "nord"
+
+
+# -- 7. errors ----------------------------------------------------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+ERRORS = {
+    "401": ([Fault("status", status=401, path=CHAT)], "gpt-4o-mini", ["Invalid API key (HTTP 401)", "Incorrect API key"], 1),
+    "unknown model": ([], "gpt-nonexistent", ["Not found (HTTP 404)", "The model 'gpt-nonexistent' does not exist"], 1),
+    "context length": ([Fault("status", status=400, path=CHAT)], "gpt-4o-mini", ["Context length exceeded (HTTP 400)", "maximum context length"], 1),
+    "429 retries exhausted": (
+        [Fault("status", status=429, path=CHAT, headers={"retry-after-ms": "20"}) for _ in range(3)],
+        "gpt-4o-mini", ["Rate limited (HTTP 429)", "Rate limit reached"], 3,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+async def test_api_errors_are_shown_and_the_prompt_is_given_back(fake_openai, tmp_path, counter, case):
+    faults, model, expected, attempts = ERRORS[case]
+    fake_openai.enqueue_fault(*faults)
+    app, store = make_app(fake_openai, tmp_path, counter, model=model)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await send(app, pilot, "please answer")
+        assert app.chat.prompt.text == "please answer"
+        shown = notifications(app)
+        assert any(all(bit in message for bit in expected) for message in shown), shown
+        answer = views(app)[-1]
+        assert answer.has_class("error") and "[error]" in header(answer)
+    assert len(posts(fake_openai)) == attempts
+    row = store.thread(store.last_conversation_id())[-1]
+    assert row.role == "assistant" and row.status == "error" and row.content == ""
+    assert expected[0] in row.error
+
+
+async def test_unreachable_endpoint_is_shown_and_the_prompt_is_given_back(fake_openai, tmp_path, counter):
+    endpoint = Endpoint(name="fake", base_url=fake_openai.base_url)
+    client = OpenAIClient(endpoint, backoff_base=0.01, backoff_max=0.02)
+    app, store = make_app(fake_openai, tmp_path, counter, client=client, endpoint=endpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        fake_openai.stop()  # the port is closed now: connections are refused
+        await send(app, pilot, "anyone there?")
+        assert app.chat.prompt.text == "anyone there?"
+        shown = notifications(app)
+        assert any("Cannot connect" in m and "cannot connect to http://127.0.0.1" in m for m in shown), shown
+    row = store.thread(store.last_conversation_id())[-1]
+    assert row.status == "error" and "Cannot connect" in row.error
+
+
+# -- 8. conversations ---------------------------------------------------------------------------
+
+
+async def test_new_open_rename_and_delete_conversations(fake_openai, tmp_path, counter):
+    app, store = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await send(app, pilot, "Alpha question")
+        alpha = app.chat.conversation_id
+        assert "Alpha question" in status_line(app)
+
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert views(app) == [] and app.chat.conversation_id is None
+        assert "Alpha" not in status_line(app)
+        await send(app, pilot, "Beta question")
+        beta = app.chat.conversation_id
+        assert beta != alpha
+        assert posts(fake_openai)[-1].json["messages"] == [{"role": "user", "content": "Beta question"}]
+
+        # Open the older one from the list: newest first, filtered by typing.
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationsScreen)
+        listing = app.screen.query_one("#conversations")
+        assert listing.option_count == 2
+        assert "Beta question" in str(listing.get_option_at_index(0).prompt)
+        await pilot.press(*"alpha")
+        await pilot.pause()
+        assert listing.option_count == 1
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.chat.conversation_id == alpha
+        assert [shown_text(v) for v in views(app)] == ["Alpha question", "Echo: Alpha question"]
+
+        # Rename (F4): the title in the database and in the status line.
+        await pilot.press("f4")
+        await pilot.pause()
+        assert isinstance(app.screen, RenameScreen)
+        assert app.screen.query_one("#title", Input).value == "Alpha question"
+        # The old title is selected, so typing replaces it.
+        await pilot.press(*"Renamed chat", "enter")
+        await pilot.pause()
+        assert store.get_conversation(alpha).title == "Renamed chat"
+        assert "Renamed chat" in status_line(app)
+        assert "Alpha question" not in status_line(app)
+
+        # Delete asks first: Cancel keeps it, Delete removes it.
+        await pilot.press("ctrl+delete")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.click("#no")
+        await pilot.pause()
+        assert store.get_conversation(alpha) is not None
+        await pilot.press("ctrl+delete")
+        await pilot.pause()
+        assert "Renamed chat" in str(app.screen.query_one(Static).render())
+        await pilot.click("#yes")
+        await settle(app, pilot)
+        assert store.get_conversation(alpha) is None
+        assert store.messages(alpha) == []
+        assert app.chat.conversation_id is None and views(app) == []
+        assert [c.id for c in store.list_conversations()] == [beta]
+
+
+# -- 9. copy ------------------------------------------------------------------------------------
+
+
+ANSWER_WITH_CODE = "Here you go:\n\n```python\nprint(\"hi\")\nx = 1\n```\n\nThat prints hi."
+
+
+async def test_copy_message_and_code_block(fake_openai, tmp_path, counter):
+    fake_openai.answer = ANSWER_WITH_CODE
+    app, _ = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await send(app, pilot, "code please")
+        answer = views(app)[1]
+        await pilot.click(answer)
+        await pilot.pause()
+        assert app.focused is answer
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.clipboard == ANSWER_WITH_CODE
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.clipboard == 'print("hi")\nx = 1\n'
+        assert "Code block copied." in notifications(app)
+        # A message with no code block says so and leaves the clipboard alone.
+        await pilot.click(views(app)[0])
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.clipboard == 'print("hi")\nx = 1\n'
+        assert "This message has no code block." in notifications(app)
+
+
+# -- 10. a long conversation ---------------------------------------------------------------------
+
+
+async def test_long_conversation_opens_fast_and_loads_earlier_messages(fake_openai, tmp_path, counter):
+    app, store = make_app(fake_openai, tmp_path, counter)
+    cid = store.create_conversation(title="Long one", model="gpt-4o-mini")
+    parent = None
+    ids = []
+    for i in range(1000):
+        role = "user" if i % 2 == 0 else "assistant"
+        parent = store.add_message(cid, role, f"message {i}", parent_id=parent)
+        ids.append(parent)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        t0 = time.perf_counter()
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        await pilot.press("enter")
+        await until(pilot, lambda: app.chat.conversation_id == cid and len(views(app)) == INITIAL_MESSAGES, "the conversation")
+        await pilot.pause()
+        elapsed = time.perf_counter() - t0
+        assert elapsed < 1.0, f"opening took {elapsed:.2f} s"
+
+        conversation = app.chat.conversation
+        assert [v.message_id for v in views(app)] == ids[-INITIAL_MESSAGES:]
+        assert conversation.hidden_count == 1000 - INITIAL_MESSAGES
+        button = conversation.query_one("#load-earlier", Button)
+        assert str(button.label) == f"Show {PAGE} earlier messages"
+        conversation.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.click(button)
+        await pilot.pause()
+        assert [v.message_id for v in views(app)] == ids[-(INITIAL_MESSAGES + PAGE):]
+        assert conversation.hidden_count == 1000 - INITIAL_MESSAGES - PAGE
+
+        # The conversation goes on from its newest message.
+        await send(app, pilot, "and now?")
+    body = posts(fake_openai)[-1].json
+    assert len(body["messages"]) == 1001
+    assert body["messages"][0] == {"role": "user", "content": "message 0"}
+    assert body["messages"][-1] == {"role": "user", "content": "and now?"}
+
+
+async def test_resending_a_prompt_given_back_after_an_error_sends_it_once(fake_openai, tmp_path, counter):
+    fake_openai.enqueue_fault(Fault("status", status=400, path=CHAT))
+    app, store = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await send(app, pilot, "hi?")
+        assert app.chat.prompt.text == "hi?"
+        await pilot.press("enter")  # the server has recovered: send it again
+        await settle(app, pilot)
+        assert [shown_text(v) for v in views(app)] == ["hi?", "Echo: hi?"]
+        assert "‹ 2/2 ›" in header(views(app)[0])  # the failed attempt stays, as a branch
+    failed, retried = posts(fake_openai)
+    assert retried.json["messages"] == failed.json["messages"] == [{"role": "user", "content": "hi?"}]
+    rows = store.messages(store.last_conversation_id())
+    first, failed_answer, second, answer = rows
+    assert (first.parent_id, second.parent_id) == (None, None)  # siblings: the retry replaced the failed prompt
+    assert (failed_answer.parent_id, failed_answer.status) == (first.id, "error")
+    assert (answer.parent_id, answer.status, answer.content) == (second.id, "complete", "Echo: hi?")
+
+
+async def test_a_follow_up_after_a_failed_regenerate_keeps_the_answered_prompt(fake_openai, tmp_path, counter):
+    """Only a prompt given back is replaced: after a failed regenerate the prompt had an answer."""
+    app, store = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await send(app, pilot, "a")
+        fake_openai.enqueue_fault(Fault("status", status=500, path=CHAT), Fault("status", status=500, path=CHAT),
+                                  Fault("status", status=500, path=CHAT))
+        app.client.backoff_base = 0.001
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert app.chat.prompt.text == ""
+        await send(app, pilot, "b")
+    assert posts(fake_openai)[-1].json["messages"] == [
+        {"role": "user", "content": "a"}, {"role": "user", "content": "b"},
+    ]
