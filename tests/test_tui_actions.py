@@ -135,7 +135,7 @@ async def test_escape_stops_midway_keeps_partial_text(fake_openai, tmp_path, cou
     app, store = make_app(fake_openai, tmp_path, counter)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await pilot.press(*"Tell me a long story", "enter")
+        await pilot.press(*"story", "enter")
         # Wait until a few words are on screen, not for a fixed time.
         await until(pilot, lambda: len(views(app)) == 2 and views(app)[1].text.count("word") >= 5, "some streamed text")
         assert app.chat.replying()
@@ -173,7 +173,7 @@ async def test_regenerate_adds_a_sibling_answer_and_switches_between_them(fake_o
     app, store = make_app(fake_openai, tmp_path, counter)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await send(app, pilot, "Pick a number")
+        await send(app, pilot, "pick")
         assert shown_text(views(app)[1]) == "Answer number 1"
         assert "‹" not in header(views(app)[1])  # one answer: no branch indicator
 
@@ -201,15 +201,15 @@ async def test_regenerate_adds_a_sibling_answer_and_switches_between_them(fake_o
         assert shown_text(views(app)[1]) == "Answer number 1"
 
         # The conversation goes on from the branch on screen.
-        await send(app, pilot, "Another")
+        await send(app, pilot, "more")
 
     first, second, third = posts(fake_openai)
-    assert first.json["messages"] == [{"role": "user", "content": "Pick a number"}]
+    assert first.json["messages"] == [{"role": "user", "content": "pick"}]
     assert second.json == first.json  # the same request, asked again
     assert third.json["messages"] == [
-        {"role": "user", "content": "Pick a number"},
+        {"role": "user", "content": "pick"},
         {"role": "assistant", "content": "Answer number 1"},
-        {"role": "user", "content": "Another"},
+        {"role": "user", "content": "more"},
     ]
     cid = store.last_conversation_id()
     user = store.thread(cid)[0]
@@ -228,8 +228,8 @@ async def test_edit_and_resend_makes_a_sibling_prompt(fake_openai, tmp_path, cou
     app, store = make_app(fake_openai, tmp_path, counter)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await send(app, pilot, "What is 2+2?")
-        await send(app, pilot, "And 3+3?")
+        await send(app, pilot, "2+2?")
+        await send(app, pilot, "3+3?")
         assert [v.role for v in views(app)] == ["user", "assistant", "user", "assistant"]
         first_user = views(app)[0]
         original = first_user.message
@@ -241,7 +241,7 @@ async def test_edit_and_resend_makes_a_sibling_prompt(fake_openai, tmp_path, cou
         await pilot.pause()
         prompt = app.chat.prompt
         banner = app.chat.query_one("#edit-banner", Static)
-        assert prompt.text == "What is 2+2?"
+        assert prompt.text == "2+2?"
         assert banner.display and "Editing an earlier message" in str(banner.render())
         assert app.focused is prompt
 
@@ -255,24 +255,24 @@ async def test_edit_and_resend_makes_a_sibling_prompt(fake_openai, tmp_path, cou
         await pilot.press(*["backspace"] * 4, *"5+5?", "enter")
         await settle(app, pilot)
         assert not banner.display
-        assert [shown_text(v) for v in views(app)] == ["What is 5+5?", "Echo: What is 5+5?"]
+        assert [shown_text(v) for v in views(app)] == ["5+5?", "Echo: 5+5?"]
         assert "‹ 2/2 ›" in header(views(app)[0])
 
         # Back to the original branch: the old thread is intact.
         await pilot.click(views(app)[0])
         await pilot.press("left")
         await pilot.pause()
-        assert [shown_text(v) for v in views(app)] == ["What is 2+2?", "Echo: What is 2+2?", "And 3+3?", "Echo: And 3+3?"]
+        assert [shown_text(v) for v in views(app)] == ["2+2?", "Echo: 2+2?", "3+3?", "Echo: 3+3?"]
 
     last = posts(fake_openai)[-1]
-    assert last.json["messages"] == [{"role": "user", "content": "What is 5+5?"}]
+    assert last.json["messages"] == [{"role": "user", "content": "5+5?"}]
     sent = str(last.json)
     assert "2+2" not in sent and "3+3" not in sent
     roots = [m for m in store.messages(original.conversation_id) if m.parent_id is None]
-    assert [(m.role, m.content) for m in roots] == [("user", "What is 2+2?"), ("user", "What is 5+5?")]
+    assert [(m.role, m.content) for m in roots] == [("user", "2+2?"), ("user", "5+5?")]
     assert roots[0].id == original.id
     (reply,) = store.children(roots[1].id)
-    assert reply.content == "Echo: What is 5+5?" and reply.status == "complete"
+    assert reply.content == "Echo: 5+5?" and reply.status == "complete"
     assert len(store.messages(original.conversation_id)) == 6
 
 
@@ -280,9 +280,9 @@ async def test_edit_a_later_prompt_sends_only_the_history_before_it(fake_openai,
     app, store = make_app(fake_openai, tmp_path, counter)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await send(app, pilot, "one")
-        await send(app, pilot, "two")
-        await send(app, pilot, "three")
+        await send(app, pilot, "a")
+        await send(app, pilot, "b")
+        await send(app, pilot, "c")
         second_user = views(app)[2]
         original = second_user.message
         # Keyboard only: Tab order runs through the messages; shift+tab walks back up from the prompt.
@@ -293,17 +293,17 @@ async def test_edit_a_later_prompt_sends_only_the_history_before_it(fake_openai,
         assert app.focused is second_user
         await pilot.press("e")
         await pilot.pause()
-        assert app.chat.prompt.text == "two"
-        await pilot.press("backspace", "backspace", "backspace", *"TWO", "enter")
+        assert app.chat.prompt.text == "b"
+        await pilot.press("backspace", "B", "enter")
         await settle(app, pilot)
 
     assert posts(fake_openai)[-1].json["messages"] == [
-        {"role": "user", "content": "one"},
-        {"role": "assistant", "content": "Echo: one"},
-        {"role": "user", "content": "TWO"},
+        {"role": "user", "content": "a"},
+        {"role": "assistant", "content": "Echo: a"},
+        {"role": "user", "content": "B"},
     ]
     siblings = store.children(original.parent_id)
-    assert [(m.role, m.content) for m in siblings] == [("user", "two"), ("user", "TWO")]
+    assert [(m.role, m.content) for m in siblings] == [("user", "b"), ("user", "B")]
 
 
 # -- 4. every parameter ------------------------------------------------------------------------
@@ -322,7 +322,7 @@ async def test_every_parameter_from_the_pane_is_sent_exactly(fake_openai, tmp_pa
             slider.focus()
             await pilot.press(*pressed)
 
-        await keys("#param-temperature", *["left"] * 6)  # 1.0 -> 0.7
+        await keys("#param-temperature", "pagedown", "left")  # 1.0 -> 0.75 -> 0.7
         await keys("#param-top_p", "pagedown")  # 1.0 -> 0.9
         await keys("#param-max_tokens", "home", "pageup")  # 1 -> 1 + 5% of 16384
         # presence_penalty with the mouse: the left end of the bar is the minimum, then a coarse step
@@ -356,7 +356,7 @@ async def test_every_parameter_from_the_pane_is_sent_exactly(fake_openai, tmp_pa
         assert editor.bias == {"24912": -100}
 
         assert app.system_prompt == "Be brief."
-        await send(app, pilot, "Hello?")
+        await send(app, pilot, "Hi")
         answer = views(app)[1]
         assert shown_text(answer) == "[0] Short and sweet."
         assert "‹ 1/2 ›" in header(answer)  # n=2: the second choice is a sibling
@@ -365,7 +365,7 @@ async def test_every_parameter_from_the_pane_is_sent_exactly(fake_openai, tmp_pa
     body = request.json
     assert body == {
         "model": "gpt-4o-mini",
-        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello?"}],
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
         "temperature": 0.7,
         "top_p": 0.9,
         "n": 2,
@@ -418,8 +418,9 @@ async def test_switch_model_from_the_picker(fake_openai, tmp_path, counter):
         assert app.model == "gpt-4o"
         assert status_line(app).startswith("gpt-4o · fake")
         assert app.focused is app.chat.prompt  # back to typing
-        await send(app, pilot, "Which model?")
-        assert views(app)[1].model == "gpt-4o" or views(app)[1].message.model == "gpt-4o"
+        await send(app, pilot, "hm")
+        assert views(app)[1].message.model == "gpt-4o"
+        assert header(views(app)[1]).startswith("gpt-4o ")
     assert posts(fake_openai)[-1].json["model"] == "gpt-4o"
     assert store.thread(store.last_conversation_id())[1].model == "gpt-4o"
 
@@ -434,7 +435,7 @@ async def test_switch_endpoint_profile_from_the_picker(fake_openai, tmp_path, co
         app, store = make_app(fake_openai, tmp_path, counter, endpoint=endpoint, config=config)
         async with app.run_test(size=SIZE) as pilot:
             await started(app, pilot)
-            await send(app, pilot, "to the first")
+            await send(app, pilot, "one")
             assert status_line(app).startswith("gpt-4o-mini · first")
 
             select = app.chat.picker().query_one("#model-picker-profile", Select)
@@ -449,12 +450,12 @@ async def test_switch_endpoint_profile_from_the_picker(fake_openai, tmp_path, co
             assert app.model == "other-model"
             assert status_line(app).startswith("other-model · second")
             assert app.chat.picker().shown_models == ["other-model"]  # the new endpoint's list
-            await send(app, pilot, "to the second")
-            assert shown_text(views(app)[-1]) == "Echo: to the second"
-        assert [r.json["messages"][-1]["content"] for r in posts(fake_openai)] == ["to the first"]
+            await send(app, pilot, "two")
+            assert shown_text(views(app)[-1]) == "Echo: two"
+        assert [r.json["messages"][-1]["content"] for r in posts(fake_openai)] == ["one"]
         (request,) = posts(other)
         assert request.json["model"] == "other-model"
-        assert request.json["messages"][-1] == {"role": "user", "content": "to the second"}
+        assert request.json["messages"][-1] == {"role": "user", "content": "two"}
     rows = store.thread(store.last_conversation_id())
     assert [(m.role, m.endpoint) for m in rows if m.role == "assistant"] == [("assistant", "first"), ("assistant", "second")]
 
@@ -514,8 +515,8 @@ async def test_api_errors_are_shown_and_the_prompt_is_given_back(fake_openai, tm
     app, store = make_app(fake_openai, tmp_path, counter, model=model)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await send(app, pilot, "please answer")
-        assert app.chat.prompt.text == "please answer"
+        await send(app, pilot, "hi?")
+        assert app.chat.prompt.text == "hi?"
         shown = notifications(app)
         assert any(all(bit in message for bit in expected) for message in shown), shown
         answer = views(app)[-1]
@@ -533,8 +534,8 @@ async def test_unreachable_endpoint_is_shown_and_the_prompt_is_given_back(fake_o
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
         fake_openai.stop()  # the port is closed now: connections are refused
-        await send(app, pilot, "anyone there?")
-        assert app.chat.prompt.text == "anyone there?"
+        await send(app, pilot, "hi?")
+        assert app.chat.prompt.text == "hi?"
         shown = notifications(app)
         assert any("Cannot connect" in m and "cannot connect to http://127.0.0.1" in m for m in shown), shown
     row = store.thread(store.last_conversation_id())[-1]
@@ -548,18 +549,18 @@ async def test_new_open_rename_and_delete_conversations(fake_openai, tmp_path, c
     app, store = make_app(fake_openai, tmp_path, counter)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await send(app, pilot, "Alpha question")
+        await send(app, pilot, "alpha")
         alpha = app.chat.conversation_id
-        assert "Alpha question" in status_line(app)
+        assert "alpha" in status_line(app)
 
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert views(app) == [] and app.chat.conversation_id is None
-        assert "Alpha" not in status_line(app)
-        await send(app, pilot, "Beta question")
+        assert "alpha" not in status_line(app)
+        await send(app, pilot, "beta")
         beta = app.chat.conversation_id
         assert beta != alpha
-        assert posts(fake_openai)[-1].json["messages"] == [{"role": "user", "content": "Beta question"}]
+        assert posts(fake_openai)[-1].json["messages"] == [{"role": "user", "content": "beta"}]
 
         # Open the older one from the list: newest first, filtered by typing.
         await pilot.press("ctrl+o")
@@ -567,26 +568,26 @@ async def test_new_open_rename_and_delete_conversations(fake_openai, tmp_path, c
         assert isinstance(app.screen, ConversationsScreen)
         listing = app.screen.query_one("#conversations")
         assert listing.option_count == 2
-        assert "Beta question" in str(listing.get_option_at_index(0).prompt)
-        await pilot.press(*"alpha")
+        assert "beta" in str(listing.get_option_at_index(0).prompt)
+        await pilot.press(*"al")
         await pilot.pause()
         assert listing.option_count == 1
         await pilot.press("enter")
         await settle(app, pilot)
         assert app.chat.conversation_id == alpha
-        assert [shown_text(v) for v in views(app)] == ["Alpha question", "Echo: Alpha question"]
+        assert [shown_text(v) for v in views(app)] == ["alpha", "Echo: alpha"]
 
         # Rename (F4): the title in the database and in the status line.
         await pilot.press("f4")
         await pilot.pause()
         assert isinstance(app.screen, RenameScreen)
-        assert app.screen.query_one("#title", Input).value == "Alpha question"
+        assert app.screen.query_one("#title", Input).value == "alpha"
         # The old title is selected, so typing replaces it.
-        await pilot.press(*"Renamed chat", "enter")
+        await pilot.press(*"Renamed", "enter")
         await pilot.pause()
-        assert store.get_conversation(alpha).title == "Renamed chat"
-        assert "Renamed chat" in status_line(app)
-        assert "Alpha question" not in status_line(app)
+        assert store.get_conversation(alpha).title == "Renamed"
+        assert "Renamed" in status_line(app)
+        assert "alpha" not in status_line(app)
 
         # Delete asks first: Cancel keeps it, Delete removes it.
         await pilot.press("ctrl+delete")
@@ -597,7 +598,7 @@ async def test_new_open_rename_and_delete_conversations(fake_openai, tmp_path, c
         assert store.get_conversation(alpha) is not None
         await pilot.press("ctrl+delete")
         await pilot.pause()
-        assert "Renamed chat" in str(app.screen.query_one(Static).render())
+        assert "Renamed" in str(app.screen.query_one(Static).render())
         await pilot.click("#yes")
         await settle(app, pilot)
         assert store.get_conversation(alpha) is None
@@ -617,7 +618,7 @@ async def test_copy_message_and_code_block(fake_openai, tmp_path, counter):
     app, _ = make_app(fake_openai, tmp_path, counter)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await send(app, pilot, "code please")
+        await send(app, pilot, "code")
         answer = views(app)[1]
         await pilot.click(answer)
         await pilot.pause()
@@ -673,11 +674,11 @@ async def test_long_conversation_opens_fast_and_loads_earlier_messages(fake_open
         assert conversation.hidden_count == 1000 - INITIAL_MESSAGES - PAGE
 
         # The conversation goes on from its newest message.
-        await send(app, pilot, "and now?")
+        await send(app, pilot, "go")
     body = posts(fake_openai)[-1].json
     assert len(body["messages"]) == 1001
     assert body["messages"][0] == {"role": "user", "content": "message 0"}
-    assert body["messages"][-1] == {"role": "user", "content": "and now?"}
+    assert body["messages"][-1] == {"role": "user", "content": "go"}
 
 
 async def test_resending_a_prompt_given_back_after_an_error_sends_it_once(fake_openai, tmp_path, counter):
@@ -699,20 +700,3 @@ async def test_resending_a_prompt_given_back_after_an_error_sends_it_once(fake_o
     assert (failed_answer.parent_id, failed_answer.status) == (first.id, "error")
     assert (answer.parent_id, answer.status, answer.content) == (second.id, "complete", "Echo: hi?")
 
-
-async def test_a_follow_up_after_a_failed_regenerate_keeps_the_answered_prompt(fake_openai, tmp_path, counter):
-    """Only a prompt given back is replaced: after a failed regenerate the prompt had an answer."""
-    app, store = make_app(fake_openai, tmp_path, counter)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(app, pilot)
-        await send(app, pilot, "a")
-        fake_openai.enqueue_fault(Fault("status", status=500, path=CHAT), Fault("status", status=500, path=CHAT),
-                                  Fault("status", status=500, path=CHAT))
-        app.client.backoff_base = 0.001
-        await pilot.press("ctrl+r")
-        await settle(app, pilot)
-        assert app.chat.prompt.text == ""
-        await send(app, pilot, "b")
-    assert posts(fake_openai)[-1].json["messages"] == [
-        {"role": "user", "content": "a"}, {"role": "user", "content": "b"},
-    ]

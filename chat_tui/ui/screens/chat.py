@@ -62,6 +62,7 @@ class ChatScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._fit_panes(self.app.size.width)
         self.prompt.focus()
         self.update_status()
         self.query_one("#edit-banner").display = False
@@ -412,9 +413,11 @@ class ChatScreen(Screen):
         self._pane_choice[selector] = pane.display
 
     def on_resize(self, event) -> None:
+        self._fit_panes(event.size.width)
+
+    def _fit_panes(self, width: int) -> None:
         """Narrow terminals keep the conversation readable: the side panes step aside (F2/F3
         bring them back), the parameters first."""
-        width = event.size.width
         for selector, needed in (("#right-slot", 120), ("#left-slot", 90)):
             if selector not in self._pane_choice:
                 self.query_one(selector).display = width >= needed
