@@ -78,6 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--stats", action="store_true", help="print timing and token stats to stderr")
     ask.add_argument("--no-save", action="store_true", help="do not save to the database")
 
+    cmp_ = subs.add_parser("compare", parents=[common], help="one prompt, 2-4 lanes (models or parameters) at once")
+    cmp_.add_argument("prompt", nargs="*", help="the prompt (stdin is read when piped)")
+    cmp_.add_argument("--lane", action="append", default=[], metavar="SPEC",
+                      help="a lane: NAME=VALUE[,NAME=VALUE…] over the base settings, e.g. 'temperature=1.4,seed=7' or 'model=gpt-4o-mini'")
+    cmp_.add_argument("--sweep", metavar="NAME=V1,V2,…", help="one lane per value, e.g. temperature=0,0.7,1.4")
+    cmp_.add_argument("-s", "--system", help="system prompt")
+    cmp_.add_argument("-o", "--option", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                      help="base parameter every lane starts from")
+    cmp_.add_argument("--blind", action="store_true", help="label lanes A, B, C… instead of their settings")
+    cmp_.add_argument("--no-stream", action="store_true")
+    cmp_.add_argument("--json", action="store_true", help="one JSON document: every lane's settings, text, usage, timings, status")
+
     comp = subs.add_parser("complete", parents=[common], help="legacy /v1/completions (prompt, suffix, echo, logprobs, best_of)")
     comp.add_argument("prompt", nargs="*", help="the prompt (stdin is read when piped)")
     comp.add_argument("-o", "--option", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[])

@@ -94,6 +94,7 @@ async def run_reply(
     stream: bool = True,
     flush_interval: float = FLUSH_INTERVAL,
     wait_for_tokenizer: bool = True,
+    on_row: Callable[[int], None] | None = None,
 ) -> ReplyResult:
     """Stream (or fetch) a reply and record it. Never raises for API errors: they end the row
     `error` and come back in the result. Cancellation ends it `cancelled` and is re-raised.
@@ -108,6 +109,8 @@ async def run_reply(
         return store.begin_assistant(conversation_id, parent_id=parent_id, model=model, params=stored, endpoint=endpoint)
 
     choices: dict[int, Choice] = {0: Choice(0, new_row())}
+    if on_row is not None:
+        on_row(choices[0].message_id)
     result = ReplyResult(choices=choices, status="streaming", body=body)
     started = last_flush = time.monotonic()
     first_text: float | None = None

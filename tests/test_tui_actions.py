@@ -8,10 +8,10 @@ the rows in the database.
 from __future__ import annotations
 
 import itertools
-import socket
 import time
 
 import pytest
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Button, Input, Select, Static, Switch, TextArea
 from textual.worker import WorkerCancelled
 
@@ -19,18 +19,17 @@ from fake_openai import Fault, FakeOpenAI
 from openapi_spec import validate_request
 
 from chat_tui.api.client import OpenAIClient
-from chat_tui.core.config import Config, build_endpoint
-from chat_tui.core.config import Endpoint
+from chat_tui.core.config import Config, Endpoint, build_endpoint
 from chat_tui.core.paths import default_paths
 from chat_tui.core.tokens import TokenCounter
 from chat_tui.store import Store
 from chat_tui.ui.app import ChatApp
 from chat_tui.ui.screens.dialogs import ConfirmScreen, ConversationsScreen, RenameScreen
 from chat_tui.ui.themes import load_theme_choice
-from chat_tui.ui.widgets.conversation import INITIAL_MESSAGES, PAGE, ConversationView, MessageView
+from chat_tui.ui.widgets.conversation import INITIAL_MESSAGES, PAGE, MessageView
 from chat_tui.ui.widgets.logit_bias import LogitBiasEditor
 from chat_tui.ui.widgets.markdown_view import MarkdownView
-from chat_tui.ui.widgets.prompt import PromptInput
+from chat_tui.ui.widgets.model_picker import LOADING
 from chat_tui.ui.widgets.slider import BAR_ROW, Slider
 
 SIZE = (160, 50)  # wide enough for both side panes
@@ -77,13 +76,14 @@ async def started(app: ChatApp, pilot) -> None:
     """The side panes are mounted (after the first frame) and the models are listed."""
     chat = app.chat
     await until(pilot, lambda: chat.params_pane() is not None and chat.picker() is not None, "the side panes")
-    await until(pilot, lambda: chat._models[0] is not None, "the model list")
+    await until(pilot, lambda: str(chat.picker().status.render()) != LOADING, "the model list")
     await settle(app, pilot)
 
 
 async def send(app: ChatApp, pilot, text: str) -> None:
     """Type into the prompt and press Enter, then wait for the answer to be finished."""
-    app.chat.prompt.focus()
+    if app.focused is not app.chat.prompt:
+        await pilot.press("ctrl+l")  # back to the prompt
     await pilot.press(*text, "enter")
     await settle(app, pilot)
 
@@ -115,12 +115,19 @@ def notifications(app: ChatApp) -> list[str]:
     return [n.message for n in app._notifications]
 
 
-async def type_into(pilot, widget: Input | TextArea, text: str) -> None:
-    """Focus a field, select what it holds and type `text` over it."""
-    widget.scroll_visible(animate=False)
-    widget.focus()
+async def click(pilot, widget, offset: tuple[int, int] = (0, 0)) -> None:
+    """Scroll a widget into view (as with the mouse wheel) and click it."""
+    widget.scroll_visible(animate=False, immediate=True)
     await pilot.pause()
-    widget.select_all()
+    assert await pilot.click(widget, offset=offset), f"the click missed {widget!r}"
+    await pilot.pause()
+
+
+async def type_into(pilot, widget: Input | TextArea, text: str) -> None:
+    """Click an empty field and type into it."""
+    assert not widget.text if isinstance(widget, TextArea) else not widget.value
+    await click(pilot, widget)
+    assert pilot.app.focused is widget
     await pilot.press(*text)
     await pilot.pause()
 
@@ -318,15 +325,15 @@ async def test_every_parameter_from_the_pane_is_sent_exactly(fake_openai, tmp_pa
 
         async def keys(selector: str, *pressed: str) -> None:
             slider = pane.query_one(selector, Slider)
-            slider.scroll_visible(animate=False)
-            slider.focus()
+            await click(pilot, slider)  # the label row: focuses, changes nothing
+            assert app.focused is slider
             await pilot.press(*pressed)
 
         await keys("#param-temperature", "pagedown", "left")  # 1.0 -> 0.75 -> 0.7
         await keys("#param-top_p", "pagedown")  # 1.0 -> 0.9
         await keys("#param-max_tokens", "home", "pageup")  # 1 -> 1 + 5% of 16384
         # presence_penalty with the mouse: the left end of the bar is the minimum, then a coarse step
-        await pilot.click("#param-presence_penalty", offset=(0, BAR_ROW))
+        await click(pilot, pane.query_one("#param-presence_penalty"), offset=(0, BAR_ROW))
         await keys("#param-presence_penalty", "shift+right")  # -2 -> -1.75
         await keys("#param-frequency_penalty", "right", "right")  # 0 -> 0.1
         await pilot.pause()
@@ -337,10 +344,7 @@ async def test_every_parameter_from_the_pane_is_sent_exactly(fake_openai, tmp_pa
         await type_into(pilot, pane.query_one("#param-seed", Input), "42")
         await type_into(pilot, pane.query_one("#param-n", Input), "2")
         switch = pane.query_one("#param-logprobs", Switch)
-        switch.scroll_visible(animate=False)
-        await pilot.pause()
-        await pilot.click(switch)
-        await pilot.pause()
+        await click(pilot, switch)
         assert switch.value
         await type_into(pilot, pane.query_one("#param-top_logprobs", Input), "3")
 
@@ -350,7 +354,8 @@ async def test_every_parameter_from_the_pane_is_sent_exactly(fake_openai, tmp_pa
         await settle(app, pilot)
         assert "1 token (o200k_base)" in str(editor.query_one("#lb-status", Static).render())
         bias_field = editor.query_one("#lb-bias", Input)
-        bias_field.focus()
+        assert bias_field.value == "-100"
+        await click(pilot, bias_field)
         await pilot.press("enter")
         await pilot.pause()
         assert editor.bias == {"24912": -100}
@@ -466,35 +471,43 @@ async def test_switch_endpoint_profile_from_the_picker(fake_openai, tmp_path, co
 async def test_theme_chosen_in_the_command_palette_is_remembered(fake_openai, tmp_path, counter):
     paths = default_paths({"CHAT_TUI_HOME": str(tmp_path / "home")})
     app, store = make_app(fake_openai, tmp_path, counter, paths=paths)
+
+    def palette_options() -> list[str]:
+        lists = app.screen.query(CommandList)
+        if not lists:
+            return []
+        listing = lists.first()
+        return [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+
+    def highlighted() -> str | None:
+        lists = app.screen.query(CommandList)
+        if not lists or lists.first().highlighted is None:
+            return None
+        return str(lists.first().highlighted_option.prompt)
+
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        before = app.theme
-        assert before != "nord"
+        assert app.theme != "nord"
         await pilot.press("ctrl+p")
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the command palette")
         await pilot.press(*"theme")
-        await pilot.pause(0.2)
-        await pilot.press("enter")  # "Change theme"
-        await pilot.pause(0.2)
+        await until(pilot, lambda: (highlighted() or "").startswith("Theme"), "the theme command")
+        await pilot.press("enter")  # the theme list, also a palette
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette) and len(palette_options()) > 5, "the theme list")
         await pilot.press(*"nord")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: highlighted() == "nord", "nord highlighted")
         await pilot.press("enter")
-        await pilot.pause()
+        await until(pilot, lambda: not isinstance(app.screen, CommandPalette), "the palette to close")
         assert app.theme == "nord"
     assert load_theme_choice(paths.data_dir) == "nord"
 
+    # The next start uses it.
     again, _ = make_app(fake_openai, tmp_path, counter, paths=paths)
-    async with again.run_test(size=SIZE) as pilot:
+    async with again.run_test(size=SIZE):
         assert again.theme == "nord"
 
 
 # -- 7. errors ----------------------------------------------------------------------------------
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 ERRORS = {
@@ -606,6 +619,27 @@ async def test_new_open_rename_and_delete_conversations(fake_openai, tmp_path, c
         assert app.chat.conversation_id is None and views(app) == []
         assert [c.id for c in store.list_conversations()] == [beta]
 
+        # From the list: open the other one, then Delete it there (the filter has the focus).
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.chat.conversation_id == beta and len(views(app)) == 2
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        await pilot.press("delete")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "beta" in str(app.screen.query_one(Static).render())
+        await pilot.click("#yes")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConversationsScreen)
+        assert app.screen.query_one("#conversations").option_count == 0
+        await pilot.press("escape")
+        await pilot.pause()
+        assert store.list_conversations() == []
+        assert app.chat.conversation_id is None and views(app) == []  # it was the open one
+
 
 # -- 9. copy ------------------------------------------------------------------------------------
 
@@ -652,13 +686,14 @@ async def test_long_conversation_opens_fast_and_loads_earlier_messages(fake_open
         ids.append(parent)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        t0 = time.perf_counter()
         await pilot.press("ctrl+o")
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, ConversationsScreen), "the conversation list")
+        t0 = time.perf_counter()  # from Enter on the list to the thread on screen
         await pilot.press("enter")
         await until(pilot, lambda: app.chat.conversation_id == cid and len(views(app)) == INITIAL_MESSAGES, "the conversation")
         await pilot.pause()
         elapsed = time.perf_counter() - t0
+        print(f"open: {elapsed:.3f} s")
         assert elapsed < 1.0, f"opening took {elapsed:.2f} s"
 
         conversation = app.chat.conversation

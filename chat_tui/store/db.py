@@ -23,6 +23,7 @@ from sqlite_utils import Database
 
 from chat_tui.core.messages import ROLES
 from chat_tui.store import liveness
+from chat_tui.store.compare_runs import CompareRunsMixin
 from chat_tui.store.encoding import lenient_json, now, params_json
 from chat_tui.store.errors import NotFoundError, StoreError
 from chat_tui.store.fts import fts_query
@@ -49,7 +50,7 @@ EXPORT_VERSION = 1
 _UNSET: Any = object()  # "argument not given", since None means "clear"
 
 
-class Store:
+class Store(CompareRunsMixin):
     """The chat database at ``path``, created and upgraded as needed."""
 
     def __init__(self, path: str | Path) -> None:

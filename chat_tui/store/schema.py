@@ -176,9 +176,43 @@ def _v1(db: Database) -> None:
         db.execute(statement)
 
 
+_V2 = [
+    f"""
+CREATE TABLE compare_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    user_message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    blind INTEGER NOT NULL DEFAULT 0,
+    picked_message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    note TEXT,
+    created_at TEXT NOT NULL DEFAULT {_NOW}
+)""",
+    """
+CREATE TABLE compare_lanes (
+    run_id INTEGER NOT NULL REFERENCES compare_runs(id) ON DELETE CASCADE,
+    lane INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    preset TEXT,
+    model TEXT NOT NULL,
+    params TEXT NOT NULL,
+    message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    PRIMARY KEY (run_id, lane)
+)""",
+    "CREATE INDEX compare_runs_by_conversation ON compare_runs(conversation_id)",
+    "CREATE INDEX compare_lanes_by_message ON compare_lanes(message_id)",
+]
+
+
+def _v2(db: Database) -> None:
+    """Compare runs: one prompt, 2-4 lanes (model + parameters), each lane's answer a sibling
+    message of the same user message; the lane picked (and a note) when the user picks one."""
+    for statement in _V2:
+        db.execute(statement)
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
 
 
 def user_version(db: Database) -> int:

@@ -177,8 +177,20 @@ class ConversationsScreen(_Modal):
             self.dismiss(int(listing.get_option_at_index(listing.highlighted).id))
 
     def on_key(self, event) -> None:
-        if event.key in ("down", "up") and self.focused is self.query_one("#filter"):
+        field = self.query_one("#filter", Input)
+        if event.key in ("down", "up") and self.focused is field:
             self.query_one("#conversations", OptionList).focus()
+        elif (
+            self.focused is field
+            and any(b.action == "delete" for b in self._bindings.key_to_bindings.get(event.key, ()))
+            and field.selection.is_empty
+            and field.cursor_position >= len(field.value)
+        ):
+            # The filter has focus when the list opens, and its own Delete would do nothing here:
+            # the key deletes the highlighted conversation, as the label says.
+            event.stop()
+            event.prevent_default()
+            self.action_delete()
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:

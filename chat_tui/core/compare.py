@@ -1,0 +1,181 @@
+"""Compare mode, the logic: lanes (a model and parameters each), sweeps, what differs between
+lanes, word-level differences and similarity of answers, and log-probability summaries."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from chat_tui.core.params import ChatParams, ParamError, parse_option_value
+
+MAX_LANES = 4
+LOW_CONFIDENCE = 0.5  # a token sampled with probability under this counts as low-confidence
+
+# `a=1,b=[1,2]`: split on commas that start a new `name=`, so JSON values may hold commas.
+_PAIR_SPLIT = re.compile(r",(?=\s*[A-Za-z_][A-Za-z0-9_]*\s*=)")
+
+
+class LaneError(ValueError):
+    """A lane or sweep specification is malformed."""
+
+
+@dataclass(frozen=True)
+class Lane:
+    model: str
+    params: ChatParams = field(default_factory=ChatParams)
+    label: str = ""
+    preset: str | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """Model and every parameter that will be sent."""
+        return {"model": self.model, **self.params.as_dict()}
+
+
+def _pairs(spec: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in _PAIR_SPLIT.split(spec.strip()):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise LaneError(f"expected name=value in {part.strip()!r} (e.g. temperature=0.7,seed=1)")
+        name, value = part.split("=", 1)
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def lane_from_spec(spec: str, base_model: str, base: ChatParams) -> Lane:
+    """`temperature=1.4,seed=7` or `model=gpt-4o-mini`: the base settings with these changed."""
+    model = base_model
+    params = base
+    try:
+        for name, raw in _pairs(spec):
+            if name == "model":
+                model = raw
+            else:
+                params = params.with_option(name, parse_option_value(raw))
+        params = params.validated()
+    except ParamError as exc:
+        raise LaneError(f"lane {spec!r}: {exc}") from None
+    if not model:
+        raise LaneError(f"lane {spec!r}: no model (pass -m or model=...)")
+    return Lane(model=model, params=params)
+
+
+def sweep(spec: str, base_model: str, base: ChatParams) -> list[Lane]:
+    """`temperature=0,0.7,1.4` or `seed=1,2,3` or `model=a,b`: one lane per value."""
+    if "=" not in spec:
+        raise LaneError(f"expected name=v1,v2,... in {spec!r} (e.g. temperature=0,0.7,1.4)")
+    name, values = spec.split("=", 1)
+    name = name.strip()
+    items = [v.strip() for v in values.split(",") if v.strip()]
+    if len(items) < 2:
+        raise LaneError(f"a sweep needs at least two values, got {spec!r}")
+    return [lane_from_spec(f"{name}={v}", base_model, base) for v in items]
+
+
+def check_lanes(lanes: Sequence[Lane]) -> None:
+    if not 1 <= len(lanes) <= MAX_LANES:
+        raise LaneError(f"compare runs 2 to {MAX_LANES} lanes, got {len(lanes)}")
+
+
+def labelled(lanes: Sequence[Lane], *, blind: bool = False) -> list[Lane]:
+    """Lanes with labels: A, B, C… (blind) or what differs from the first lane."""
+    out = []
+    diffs = differing(lanes)
+    for i, (lane, diff) in enumerate(zip(lanes, diffs)):
+        if blind:
+            label = chr(ord("A") + i)
+        else:
+            label = lane.preset or (", ".join(f"{k}={_short(v)}" for k, v in diff.items()) if diff else (f"{lane.model}" if i == 0 else "same"))
+        out.append(Lane(model=lane.model, params=lane.params, label=label, preset=lane.preset))
+    return out
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else text[:23] + "…"
+
+
+def differing(lanes: Sequence[Lane]) -> list[dict[str, Any]]:
+    """For each lane, the settings that differ from the first lane (the first: all but defaults)."""
+    if not lanes:
+        return []
+    first = lanes[0].settings()
+    out = []
+    for i, lane in enumerate(lanes):
+        settings = lane.settings()
+        if i == 0:
+            out.append({k: v for k, v in settings.items() if k != "model" and not _all_same(lanes, k)} | ({"model": lane.model} if not _all_same(lanes, "model") else {}))
+            continue
+        keys = sorted(set(first) | set(settings), key=lambda k: (k != "model", k))
+        out.append({k: settings.get(k, "default") for k in keys if settings.get(k) != first.get(k)})
+    return out
+
+
+def _all_same(lanes: Sequence[Lane], key: str) -> bool:
+    values = [lane.settings().get(key) for lane in lanes]
+    return all(v == values[0] for v in values)
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+_WORD = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def word_diff(a: str, b: str) -> list[tuple[str, str]]:
+    """Word-level differences from a to b: ("equal" | "delete" | "insert", text) runs."""
+    wa, wb = words(a), words(b)
+    ops: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(a=wa, b=wb, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            ops.append(("equal", "".join(wa[i1:i2])))
+        else:
+            if i2 > i1:
+                ops.append(("delete", "".join(wa[i1:i2])))
+            if j2 > j1:
+                ops.append(("insert", "".join(wb[j1:j2])))
+    return ops
+
+
+def similarity(a: str, b: str) -> float:
+    """0..1: how much of the two answers' words are the same, in order."""
+    wa = [w for w in words(a) if not w.isspace()]
+    wb = [w for w in words(b) if not w.isspace()]
+    if not wa and not wb:
+        return 1.0
+    return difflib.SequenceMatcher(a=wa, b=wb, autojunk=False).ratio()
+
+
+@dataclass(frozen=True)
+class LogprobSummary:
+    tokens: int
+    mean_logprob: float
+    low_share: float  # tokens whose probability is under LOW_CONFIDENCE
+
+    @property
+    def perplexity(self) -> float:
+        return math.exp(-self.mean_logprob)
+
+    def __str__(self) -> str:
+        return f"mean logprob {self.mean_logprob:.2f} · {self.low_share:.0%} low-confidence · ppl {self.perplexity:.2f}"
+
+
+def logprob_summary(items: Iterable[Any]) -> LogprobSummary | None:
+    """Items: dicts with "logprob" (as stored) or objects with `.logprob` (stream events)."""
+    values = []
+    for item in items or ():
+        lp = item.get("logprob") if isinstance(item, dict) else getattr(item, "logprob", None)
+        if isinstance(lp, (int, float)) and math.isfinite(lp):
+            values.append(float(lp))
+    if not values:
+        return None
+    low = sum(1 for lp in values if math.exp(lp) < LOW_CONFIDENCE)
+    return LogprobSummary(len(values), sum(values) / len(values), low / len(values))
