@@ -178,8 +178,57 @@ def parse_option_value(raw: str) -> Any:
         return raw
 
 
+class _Params:
+    """What chat and legacy completion parameters share: set, validate, list what is sent."""
+
+    RULES: dict[str, Any]
+    extra: dict[str, Any]
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls) if f.name != "extra"]  # type: ignore[arg-type]
+
+    @classmethod
+    def default_of(cls, name: str) -> Any:
+        return cls.RULES[name][1]
+
+    def with_option(self, name: str, value: Any):
+        """A copy with one parameter set (validated); `None` resets it to its default."""
+        _check_unknown(name, self.RULES)
+        if name in EXTENSION_PARAMS:
+            extra = dict(self.extra)
+            if value is None:
+                extra.pop(name, None)
+            else:
+                extra[name] = _extension(name, value)
+            return replace(self, extra=extra)  # type: ignore[type-var]
+        if value is not None:
+            value = self.RULES[name][0](value)
+        return replace(self, **{name: value})  # type: ignore[type-var]
+
+    @classmethod
+    def from_options(cls, options: Iterable[tuple[str, Any]]):
+        params = cls()
+        for name, value in options:
+            params = params.with_option(name, value)
+        return params.validated()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None):
+        return cls.from_options((data or {}).items())
+
+    def validated(self):
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """Only the parameters that are set (the ones that will be sent)."""
+        out = {k: v for k, v in asdict(self).items() if v is not None and k != "extra"}  # type: ignore[call-overload]
+        out.update(self.extra)
+        return out
+
+
 @dataclass(frozen=True)
-class ChatParams:
+class ChatParams(_Params):
     """Parameters of a chat completion. `None` = default = not sent."""
 
     temperature: float | None = None
@@ -200,39 +249,6 @@ class ChatParams:
 
     RULES = _CHAT_RULES
 
-    @classmethod
-    def names(cls) -> list[str]:
-        return [f.name for f in fields(cls) if f.name != "extra"]
-
-    @classmethod
-    def default_of(cls, name: str) -> Any:
-        return cls.RULES[name][1]
-
-    def with_option(self, name: str, value: Any) -> "ChatParams":
-        """A copy with one parameter set (validated); `None` resets it to its default."""
-        _check_unknown(name, self.RULES)
-        if name in EXTENSION_PARAMS:
-            extra = dict(self.extra)
-            if value is None:
-                extra.pop(name, None)
-            else:
-                extra[name] = _extension(name, value)
-            return replace(self, extra=extra)
-        if value is not None:
-            value = self.RULES[name][0](value)
-        return replace(self, **{name: value})
-
-    @classmethod
-    def from_options(cls, options: Iterable[tuple[str, Any]]) -> "ChatParams":
-        params = cls()
-        for name, value in options:
-            params = params.with_option(name, value)
-        return params.validated()
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "ChatParams":
-        return cls.from_options((data or {}).items())
-
     def merged(self, other: "ChatParams") -> "ChatParams":
         """`other`'s set values override ours."""
         changes = {k: v for k, v in other.as_dict().items() if k != "extra"}
@@ -245,12 +261,6 @@ class ChatParams:
         if self.max_tokens is not None and self.max_completion_tokens is not None:
             raise ParamError("max_tokens", "set max_tokens or max_completion_tokens, not both")
         return self
-
-    def as_dict(self) -> dict[str, Any]:
-        """Only the parameters that are set (the ones that will be sent)."""
-        out = {k: v for k, v in asdict(self).items() if v is not None and k != "extra"}
-        out.update(self.extra)
-        return out
 
     def body(
         self,
@@ -278,7 +288,7 @@ class ChatParams:
 
 
 @dataclass(frozen=True)
-class CompletionParams:
+class CompletionParams(_Params):
     """Parameters of a legacy `/v1/completions` request."""
 
     temperature: float | None = None
@@ -298,17 +308,6 @@ class CompletionParams:
     extra: dict[str, Any] = field(default_factory=dict)
 
     RULES = _COMPLETION_RULES
-
-    names = ChatParams.names.__func__  # type: ignore[attr-defined]
-    with_option = ChatParams.with_option
-    as_dict = ChatParams.as_dict
-
-    @classmethod
-    def from_options(cls, options: Iterable[tuple[str, Any]]) -> "CompletionParams":
-        params = cls()
-        for name, value in options:
-            params = params.with_option(name, value)
-        return params.validated()
 
     def validated(self) -> "CompletionParams":
         if self.best_of is not None and self.best_of < (self.n or 1):
