@@ -276,7 +276,7 @@ async def test_help_screen_shows_remapped_keys(tmp_path):
         assert app.ran == []  # escape closed the help, it did not reach host.stop
 
 
-@pytest.mark.parametrize("button, expected", [("#welcome-local", "local"), ("#welcome-quit", None)])
+@pytest.mark.parametrize("button, expected", [("#welcome-local", "local"), ("#welcome-quit", "quit")])
 async def test_welcome_buttons(tmp_path, button, expected):
     app = Host()
     results: list[str | None] = []

@@ -212,7 +212,10 @@ class ChatApp(App[int]):
             models = await self.client.list_models()
         except APIConnectionError as exc:
             chat.models_loaded([], error=str(exc))
-            self.show_welcome(str(exc))
+            if self.store.last_conversation_id() is None:  # first run: explain how to connect
+                self.show_welcome(str(exc))
+            else:
+                self.notify(str(exc), title="Endpoint unreachable", severity="error", timeout=10, markup=False)
             return
         except APIError as exc:
             chat.models_loaded([], error=str(exc))
@@ -247,7 +250,7 @@ class ChatApp(App[int]):
         def chosen(choice: str | None) -> None:
             if choice == "local":
                 self.switch_profile("local")
-            elif choice is None:
+            elif choice == "quit":
                 self.exit(1)
 
         self.push_screen(WelcomeScreen(config_path, problem=reason), chosen)

@@ -203,7 +203,9 @@ class ChatScreen(Screen):
                 title=title, model=app.model, params=app.params.as_dict(), system_prompt=app.system_prompt, endpoint=app.endpoint.name
             )
         else:
-            store.set_conversation_defaults(self.conversation_id, model=app.model, params=app.params.as_dict(), system_prompt=app.system_prompt)
+            store.set_conversation_defaults(
+                self.conversation_id, model=app.model, params=app.params.as_dict(), system_prompt=app.system_prompt, endpoint=app.endpoint.name
+            )
         path = self.thread_tree.path(parent)
         user_id = store.add_message(self.conversation_id, "user", text, parent_id=parent)
         self.prompt.clear()

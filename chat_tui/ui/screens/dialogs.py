@@ -96,6 +96,9 @@ class ConfirmScreen(_Modal):
                 yield Button(self.yes, variant="error", id="yes")
                 yield Button("Cancel", id="no")
 
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()  # Enter right away must not delete
+
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -57,10 +57,11 @@ def welcome_sections(config_path: Path) -> list[tuple[str, str]]:
 
 
 class WelcomeScreen(ModalScreen[str | None]):
-    """Explains how to connect; "Use local model" dismisses with "local", "Quit" with None."""
+    """Explains how to connect. "Use local model" dismisses with "local", "Quit" with "quit",
+    Escape with None (close it and stay: the endpoint can still be changed from the picker)."""
 
     BINDINGS = [
-        Binding("escape", "quit_app", "Quit", id="welcome.quit"),
+        Binding("escape", "close", "Close", id="welcome.close"),
     ]
 
     def __init__(self, config_path: Path, *, problem: str | None = None) -> None:
@@ -91,7 +92,7 @@ class WelcomeScreen(ModalScreen[str | None]):
 
     @on(Button.Pressed, "#welcome-quit")
     def quit_app(self) -> None:
-        self.dismiss(None)
+        self.dismiss("quit")
 
-    def action_quit_app(self) -> None:
+    def action_close(self) -> None:
         self.dismiss(None)
