@@ -52,7 +52,7 @@ def test_headers_show_only_what_differs():
 
 def test_word_diff_and_similarity():
     ops = word_diff("the quick brown fox", "the slow brown fox jumps")
-    assert ("delete", "quick") in ops and ("insert", "slow") in ops and ("insert", " jumps") in ops
+    assert ops == [("equal", "the "), ("delete", "quick "), ("insert", "slow "), ("equal", "brown fox "), ("insert", "jumps")]
     assert "".join(t for op, t in ops if op != "delete") == "the slow brown fox jumps"
     assert similarity("a b c d", "a b c d") == 1.0
     assert 0.4 < similarity("the quick brown fox", "the slow brown dog") < 0.6
@@ -82,7 +82,7 @@ def test_migration_from_version_1_keeps_data(tmp_path):
     con.commit()
     con.close()
     with Store(path) as store:
-        assert store.schema_version == len(MIGRATIONS) == 2
+        assert store.schema_version == len(MIGRATIONS) >= 2
         assert store.thread(cid)[0].content == "kept"
         uid = store.thread(cid)[0].id
         run = store.record_compare(cid, uid, [{"label": "A", "model": "m", "params": {"temperature": 0}}], blind=True)

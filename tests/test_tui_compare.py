@@ -210,6 +210,23 @@ async def test_escape_stops_all_lanes_then_goes_back(fake_openai, tmp_path, coun
         assert isinstance(app.screen, ChatScreen)
 
 
+async def test_closing_mid_stream_keeps_the_partial_answers(fake_openai, tmp_path, counter):
+    fake_openai.rate = 20
+    fake_openai.answer = " ".join(f"w{i}" for i in range(40))
+    app, store = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_compare(pilot)
+        set_up(screen, sweep="seed=1,2")
+        await pilot.press("f5")
+        await until(pilot, lambda: all(c.text for c in screen.columns), "text in both lanes")
+        user_id = screen.user_id
+        await screen.action_close()
+        await settle(pilot)
+        assert isinstance(app.screen, ChatScreen)
+    kids = store.children(user_id)
+    assert [m.status for m in kids] == ["cancelled", "cancelled"] and all(m.content for m in kids)
+
+
 async def test_rerun_one_lane_adds_a_sibling_and_moves_the_lane(fake_openai, tmp_path, counter):
     answers = iter(["first A", "first B", "second B"])
     fake_openai.answer = lambda body: next(answers)
@@ -376,9 +393,9 @@ async def test_diff_view_shows_inserted_and_deleted_words(fake_openai, tmp_path,
         diff = app.screen
         assert isinstance(diff, DiffScreen)
         content = diff.query_one("#diff-text").render()
-        assert str(content) == "The catdog sat on the mat."
+        assert str(content) == "The cat dog sat on the mat."
         styled = {str(content)[s.start:s.end]: str(s.style) for s in content.spans}
-        assert "strike" in styled["cat"] and "underline" in styled["dog"]
+        assert "strike" in styled["cat "] and "underline" in styled["dog "]
         expected = f"{similarity('The cat sat on the mat.', 'The dog sat on the mat.'):.2f}"  # 6 of 7 words
         assert f"similarity {expected}" in str(diff.query_one("#diff-title").render())
         assert f"1–2 {expected}" in str(diff.query_one("#diff-pairs").render())
@@ -408,7 +425,7 @@ def test_lane_specs_round_trip_and_single_lane_rules(tmp_path):
         build_lanes([], "", "m", base, store)
     with pytest.raises(ValueError, match="no preset"):
         build_lanes(["preset=missing", "seed=1"], "", "m", base, store)
-    with pytest.raises(ValueError, match="2 to 4 lanes, got 5"):
+    with pytest.raises(ValueError, match="1 to 4 lanes.*got 5"):
         build_lanes(["seed=1", "seed=2"], "temperature=0,1,2", "m", base, store)
 
 
@@ -495,3 +512,32 @@ def test_snapshot_probability_view(snap_compare, fake_openai, tmp_path):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=probabilities)
+
+
+async def test_f8_opens_compare_with_the_typed_prompt_and_p_shows_probabilities(fake_openai, tmp_path, tiktoken_cache):
+    """Wiring: F8 from the chat opens compare mode on the prompt being typed; `p` on a chat
+    answer sent with logprobs opens the probability view."""
+    from chat_tui.core.tokens import TokenCounter
+    from chat_tui.ui.screens.compare import CompareScreen
+    from chat_tui.ui.widgets.conversation import MessageView
+    from chat_tui.ui.widgets.probability import ProbabilityScreen
+
+    app, store = make_app(fake_openai, tmp_path, TokenCounter(tiktoken_cache))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.params = app.params.with_option("logprobs", True).with_option("top_logprobs", 2)
+        await pilot.press(*"hi", "enter")
+        await settle(pilot)
+        answer = [v for v in app.chat.conversation.views() if v.role == "assistant"][-1]
+        answer.focus()
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, ProbabilityScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        app.chat.prompt.text = "compare this"
+        app.chat.prompt.focus()
+        await pilot.press("f8")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        assert isinstance(answer, MessageView)

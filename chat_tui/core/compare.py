@@ -78,7 +78,7 @@ def sweep(spec: str, base_model: str, base: ChatParams) -> list[Lane]:
 
 def check_lanes(lanes: Sequence[Lane]) -> None:
     if not 1 <= len(lanes) <= MAX_LANES:
-        raise LaneError(f"compare runs 2 to {MAX_LANES} lanes, got {len(lanes)}")
+        raise LaneError(f"compare runs 1 to {MAX_LANES} lanes (one lane: against the current settings), got {len(lanes)}")
 
 
 def labelled(lanes: Sequence[Lane], *, blind: bool = False) -> list[Lane]:
@@ -122,33 +122,43 @@ def _all_same(lanes: Sequence[Lane], key: str) -> bool:
 
 # -- answers ---------------------------------------------------------------------------------
 
-_WORD = re.compile(r"\s+|\w+|[^\w\s]")
+_TOKEN = re.compile(r"(\w+|[^\w\s])(\s*)")
+
+
+def _tokens(text: str) -> tuple[str, list[str], list[str]]:
+    """(leading whitespace, words, the same words with their trailing whitespace)."""
+    lead = text[: len(text) - len(text.lstrip())]
+    found = _TOKEN.findall(text)
+    return lead, [w for w, _ in found], [w + ws for w, ws in found]
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(text)
+    return _tokens(text)[1]
 
 
 def word_diff(a: str, b: str) -> list[tuple[str, str]]:
-    """Word-level differences from a to b: ("equal" | "delete" | "insert", text) runs."""
-    wa, wb = words(a), words(b)
-    ops: list[tuple[str, str]] = []
+    """Word-level differences from a to b: ("equal" | "delete" | "insert", text) runs.
+
+    Words are compared without their whitespace (which is carried along in the output), so a
+    3,000-word answer diffs in well under a second and "fox" at the end matches "fox " inside."""
+    _, wa, ta = _tokens(a)
+    lead, wb, tb = _tokens(b)
+    ops: list[tuple[str, str]] = [("equal", lead)] if lead else []
     matcher = difflib.SequenceMatcher(a=wa, b=wb, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            ops.append(("equal", "".join(wa[i1:i2])))
+            ops.append(("equal", "".join(tb[j1:j2])))
         else:
             if i2 > i1:
-                ops.append(("delete", "".join(wa[i1:i2])))
+                ops.append(("delete", "".join(ta[i1:i2])))
             if j2 > j1:
-                ops.append(("insert", "".join(wb[j1:j2])))
+                ops.append(("insert", "".join(tb[j1:j2])))
     return ops
 
 
 def similarity(a: str, b: str) -> float:
     """0..1: how much of the two answers' words are the same, in order."""
-    wa = [w for w in words(a) if not w.isspace()]
-    wb = [w for w in words(b) if not w.isspace()]
+    wa, wb = words(a), words(b)
     if not wa and not wb:
         return 1.0
     return difflib.SequenceMatcher(a=wa, b=wb, autojunk=False).ratio()

@@ -326,6 +326,7 @@ class ChatApp(App[int]):
         yield SystemCommand("Open conversation", "Switch to a saved conversation", self.action_open_conversation)
         yield SystemCommand("Rename conversation", "Change the current conversation's title", self.action_rename_conversation)
         yield SystemCommand("Delete conversation", "Delete the current conversation (asks first)", self.action_delete_conversation)
+        yield SystemCommand("Compare mode", "One prompt, 2-4 lanes (models or parameters) side by side (F8)", chat.action_compare)
         yield SystemCommand("Regenerate answer", "Ask again: a new sibling answer, the old one kept", chat.action_regenerate)
         yield SystemCommand("Stop generation", "Stop the answer being streamed (the text so far is kept)", chat.action_stop)
         yield SystemCommand("Toggle model picker", "Show or hide the models pane (F2)", lambda: chat.action_toggle_pane("#left-slot"))

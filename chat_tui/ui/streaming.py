@@ -44,8 +44,11 @@ class MarkdownFeeder:
         started = time.monotonic()
         await self._widget.append(chunk)
         refreshed = asyncio.Event()
-        self._widget.call_after_refresh(refreshed.set)
-        await refreshed.wait()
+        if self._widget.call_after_refresh(refreshed.set):
+            try:  # a widget removed meanwhile is never refreshed: don't wait for it forever
+                await asyncio.wait_for(refreshed.wait(), 1.0)
+            except asyncio.TimeoutError:
+                pass
         self.appends += 1
         return time.monotonic() - started
 

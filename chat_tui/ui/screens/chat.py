@@ -33,6 +33,7 @@ class ChatScreen(Screen):
         Binding("ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),
         Binding("f2", "toggle_pane('#left-slot')", "Models", id="chat.toggle_models"),
         Binding("f3", "toggle_pane('#right-slot')", "Params", id="chat.toggle_params"),
+        Binding("f8", "compare", "Compare", id="chat.compare"),
         Binding("ctrl+l", "focus_prompt", "Prompt", id="chat.focus_prompt", show=False),
     ]
 
@@ -302,6 +303,19 @@ class ChatScreen(Screen):
             return failed.parent_id
         return self.leaf_id
 
+    def action_compare(self) -> None:
+        """Compare mode: the prompt being typed, 2-4 lanes side by side."""
+        if self.replying():
+            self.notify("Still answering: press Escape to stop it first.", severity="warning")
+            return
+        from chat_tui.ui.screens.compare import CompareScreen
+
+        def done(picked: int | None) -> None:
+            if picked is not None:
+                self.prompt.clear()
+
+        self.app.push_screen(CompareScreen(self.prompt.text), done)
+
     def action_stop(self) -> None:
         if self.editing is not None:
             self.set_editing(None)
@@ -364,6 +378,15 @@ class ChatScreen(Screen):
             for v in self.conversation.views():
                 if v.message_id == other.id:
                     v.focus()
+        elif action == "probabilities":
+            if view.message is None or not view.message.logprobs:
+                self.notify("This answer has no log-probabilities: turn on logprobs in the parameters (F3).", severity="warning", timeout=4)
+                return
+            from chat_tui.core.compare import logprob_summary
+            from chat_tui.ui.widgets.probability import ProbabilityScreen
+
+            summary = logprob_summary(view.message.logprobs)
+            self.app.push_screen(ProbabilityScreen(view.message.logprobs, title=view.message.model or "", summary=str(summary) if summary else None))
         elif action == "details" and view.message is not None:
             from chat_tui.ui.screens.dialogs import DetailsScreen
 

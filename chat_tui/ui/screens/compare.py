@@ -245,7 +245,12 @@ class CompareScreen(Screen[int | None]):
     # -- state --------------------------------------------------------------------------------
 
     def running(self) -> bool:
+        """Some lane's request is still going."""
         return any(not task.done() for task in self._tasks.values())
+
+    def _busy(self) -> bool:
+        """Running, or a run just started whose requests are not out yet."""
+        return self.running() or any(w.group == "compare" and w.is_running for w in self.workers)
 
     def focused_lane(self) -> LaneColumn | None:
         node = self.focused
@@ -276,7 +281,7 @@ class CompareScreen(Screen[int | None]):
 
     async def action_run(self) -> None:
         app = self.app
-        if self.running():
+        if self._busy():
             self.notify("Still running: Escape stops every lane.", severity="warning")
             return
         if not getattr(app, "client_ready", app.client is not None) or app.client is None:
@@ -342,6 +347,8 @@ class CompareScreen(Screen[int | None]):
         app = self.app
         container = self.query_one("#lanes", Horizontal)
         container.remove_class("-widened")
+        # Headers line up: one more line for all when any lane shows a logprob summary.
+        container.set_class(any(lane.params.logprobs for lane in lanes), "-logprobs")
         await container.remove_children()
         self.columns = [
             LaneColumn(i, lane, blind=self.blind, counter=app.counter, overrides=dict(app.config.models),
@@ -415,6 +422,7 @@ class CompareScreen(Screen[int | None]):
             columns[index].on_stream_event(event)
 
         outcome = None
+        failed = False
         try:
             outcome = await run_compare(
                 app.client, app.store, app.counter,
@@ -425,13 +433,14 @@ class CompareScreen(Screen[int | None]):
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # not an API error (those end in the lane): say so, keep the rest
+            failed = True
             self.notify(visible_controls(str(exc)), title="Compare failed", severity="error", markup=False)
         finally:
             if outcome is not None:
                 self.run_id = outcome.run_id
             else:
                 self._current_run()
-            await self._await_columns(columns)
+            await self._await_columns(columns, "error" if failed else "cancelled")
         self._finished()
 
     async def _run_choices(self, lane: Lane, cid: int, user_id: int) -> None:
@@ -483,7 +492,7 @@ class CompareScreen(Screen[int | None]):
             if result is not None:
                 ids = {i: c.message_id for i, c in result.choices.items()}
                 status = result.status
-                error = str(result.error) if result.error else (None if task.cancelled() else None)
+                error = str(result.error) if result.error else None
             else:
                 status = "cancelled" if task.cancelled() else "error"
                 error = None if task.cancelled() else str(task.exception())
@@ -496,8 +505,12 @@ class CompareScreen(Screen[int | None]):
             await asyncio.gather(*(c.finishing for c in columns), return_exceptions=True)
         self._finished()
 
+    def _open(self) -> bool:
+        """Still on the screen stack (a closed screen's lanes may still be ending)."""
+        return self.is_attached and self in self.app.screen_stack
+
     def _finished(self) -> None:
-        if self.running():
+        if self.running() or not self._open():
             return
         for col in self.columns:
             col.refresh_header(force=True)
@@ -510,7 +523,7 @@ class CompareScreen(Screen[int | None]):
         pairs = []
         for i in range(len(texts)):
             for j in range(i + 1, len(texts)):
-                if texts[i] or texts[j]:
+                if texts[i] and texts[j]:  # a lane with no answer (failed, stopped at once) is left out
                     pairs.append((labels[i], labels[j], similarity(texts[i], texts[j])))
         self.app.call_from_thread(self._set_similarities, pairs)
 
@@ -519,6 +532,8 @@ class CompareScreen(Screen[int | None]):
         self._show_summary()
 
     def _show_summary(self) -> None:
+        if not self._open():
+            return
         text = Text(no_wrap=True, overflow="ellipsis")
         app = self.app
         if self.columns:
@@ -532,7 +547,7 @@ class CompareScreen(Screen[int | None]):
                 text.append(f" · {streaming} running · Escape stops all, s the focused lane")
             if self._similarities:
                 text.append(" · similarity ")
-                text.append("  ".join(f"{visible_controls(a)}–{visible_controls(b)} {s:.2f}" for a, b, s in self._similarities))
+                text.append(" · ".join(f"{visible_controls(a)}–{visible_controls(b)} {s:.2f}" for a, b, s in self._similarities))
         wins = app.store.preset_wins()
         if wins:
             text.append(" · " if text.plain else "")
@@ -579,7 +594,7 @@ class CompareScreen(Screen[int | None]):
         col = self._lane_or_warn()
         if col is None:
             return
-        if col.running:
+        if col.running or (col.finishing is not None and not col.finishing.done()):
             self.notify("This lane is still running: s stops it first.", severity="warning", timeout=3)
             return
         if self.user_id is None or self._current_run() is None:
@@ -704,7 +719,8 @@ class CompareScreen(Screen[int | None]):
             return
         from chat_tui.ui.widgets.probability import ProbabilityScreen
 
-        title = f"Token probabilities · {col.label}" + ("" if self.blind else f" · {col.lane.model}")
+        name = col.title if self.n_mode and not self.blind else f"lane {col.title}"
+        title = f"Token probabilities · {name}" + ("" if self.blind else f" · {col.lane.model}")
         summary = col.stats.logprob_summary()
         self.app.push_screen(ProbabilityScreen(list(col.logprobs), title=title, summary=f"{len(col.logprobs)} tokens · {summary}" if summary else None))
 
@@ -784,7 +800,7 @@ class DiffScreen(ModalScreen[None]):
             with VerticalScroll(id="diff-scroll"):
                 yield Static(Text("comparing…", style="dim"), id="diff-text", markup=False)
             yield Static("", id="diff-pairs", markup=False)
-            yield Static(Text("←/→ compare lane 1 with another lane · Escape closes", style="dim"), id="diff-hint", markup=False)
+            yield Static(Text("←/→ compare the first lane with another one · Escape closes", style="dim"), id="diff-hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#diff-scroll").focus()
@@ -800,9 +816,10 @@ class DiffScreen(ModalScreen[None]):
     def _compute(self, other: int) -> None:
         # word_diff is quadratic in the worst case: off the event loop.
         ops = word_diff(self.texts[0], self.texts[other])
+        texts = self.texts
         pairs = [
-            (self.labels[i], self.labels[j], similarity(self.texts[i], self.texts[j]))
-            for i in range(len(self.texts)) for j in range(i + 1, len(self.texts))
+            (self.labels[i], self.labels[j], similarity(texts[i], texts[j]))
+            for i in range(len(texts)) for j in range(i + 1, len(texts)) if texts[i] and texts[j]
         ]
         self.app.call_from_thread(self._show, other, ops, pairs)
 

@@ -78,6 +78,7 @@ class MessageView(Vertical, can_focus=True):
         Binding("left,[", "sibling(-1)", "Prev branch", id="message.prev_branch"),
         Binding("right,]", "sibling(1)", "Next branch", id="message.next_branch"),
         Binding("i", "details", "Details", id="message.details"),
+        Binding("p", "probabilities", "Probabilities", id="message.probabilities"),
     ]
 
     class Action(TMessage):
@@ -153,6 +154,9 @@ class MessageView(Vertical, can_focus=True):
 
     def action_sibling(self, step: int) -> None:
         self.post_message(self.Action(self, "sibling", step))
+
+    def action_probabilities(self) -> None:
+        self.post_message(self.Action(self, "probabilities"))
 
     def action_details(self) -> None:
         self.post_message(self.Action(self, "details"))

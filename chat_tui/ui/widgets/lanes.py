@@ -12,9 +12,10 @@ control characters made visible, never as markup.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -123,13 +124,14 @@ def header_lines(stats: LaneStats, label: str, *, blind: bool, overrides: dict[s
     if rate:
         bits.append(f"{rate:.0f} tok/s")
     tokens, approx = stats.completion_tokens()
-    if tokens is not None:
+    if tokens is not None and (tokens or stats.status == "complete"):
         bits.append(f"{'~' if approx else ''}{tokens} tok")
     if not blind:
         cost = stats.cost(overrides, include_prompt=not shared_request)
         if cost is not None:
             bits.append(("~" if approx else "") + _money(cost))
-    text.append("\n" + (" · ".join(bits) if bits else "waiting for the first token…"))
+    idle = "waiting for the first token…" if stats.status in ("waiting", "streaming") else "no answer"
+    text.append("\n" + (" · ".join(bits) if bits else idle))
     text.append("\n" + stats.status, style="italic")
     if stats.finish_reason:
         text.append(" · finish " + visible_controls(stats.finish_reason))
@@ -181,6 +183,7 @@ class LaneColumn(Vertical, can_focus=True):
         self.overrides = overrides or {}
         self.shared_request = shared_request  # n > 1: every lane is a choice of one request
         self.choice = choice  # which choice of its request this column shows
+        self.numbered = not shared_request  # "choice 2" needs no lane number in front
         self.want_logprobs = bool(lane.params.logprobs)
         self.stats = LaneStats(model=lane.model)
         self.message_id: int | None = None
@@ -239,9 +242,16 @@ class LaneColumn(Vertical, can_focus=True):
         """A/B/C in blind mode, else the lane's number."""
         return self.lane.label if self.blind else str(self.index + 1)
 
+    @property
+    def title(self) -> str:
+        """The header's name for the lane: A/B/C (blind), "choice 2" (n > 1), else its number and
+        what differs (the first lane's label is its model when only the others change something)."""
+        if self.blind or self.numbered is False:
+            return self.label
+        return f"{self.index + 1}" + (f" {self.label}" if self.label and self.label != self.lane.model else "")
+
     def _header(self) -> Text:
-        label = self.label if self.blind else f"{self.index + 1} {self.label}"
-        return header_lines(self.stats, label, blind=self.blind, overrides=self.overrides,
+        return header_lines(self.stats, self.title, blind=self.blind, overrides=self.overrides,
                             want_logprobs=self.want_logprobs, shared_request=self.shared_request)
 
     # -- a run --------------------------------------------------------------------------------
@@ -334,13 +344,19 @@ class LaneColumn(Vertical, can_focus=True):
             return
         self._dirty = False
         self._count_pending()
-        if self.is_mounted:
+        if self._on_screen():
             self.query_one(".lane-header", Static).update(self._header(), layout=False)
             self._follow()
+
+    def _on_screen(self) -> bool:
+        """Mounted and not being torn down (a closed screen's columns may still get events)."""
+        return self.is_attached and bool(self.query(".lane-header"))
 
     def _follow(self) -> None:
         """Keep the newest text in view once the answer is taller than the column (anchoring
         earlier would push a short answer to the bottom). Scrolling up releases it."""
+        if not self._on_screen():
+            return
         body = self.query_one(".lane-body", VerticalScroll)
         if self._following and not body.is_anchored and body.max_scroll_y > 0:
             body.anchor()
@@ -350,7 +366,12 @@ class LaneColumn(Vertical, can_focus=True):
         """The lane ended: write the last text at once, show the final stats and status."""
         feeder, self._feeder = self._feeder, None
         if feeder is not None:
-            await feeder.close()
+            # A column no longer on screen (the screen was closed mid-stream) never refreshes,
+            # and the feeder waits for a refresh after its last append: do not wait for ever.
+            try:
+                await asyncio.wait_for(feeder.close(), None if self.is_attached else 0.5)
+            except asyncio.TimeoutError:
+                pass
         stats = self.stats
         if message_id is not None:
             self.message_id = message_id
@@ -370,14 +391,14 @@ class LaneColumn(Vertical, can_focus=True):
             stats.ttft = stats.live_ttft()
         if error:
             stats.error = error
-            box = self.query_one(".lane-error", Static)
-            box.update(Text(visible_controls(error)))
-            box.display = True
+            self.show_error(error)
         self._set_status(status)
         self.refresh_header(force=True)
         self.call_after_refresh(self._follow)
 
     def show_error(self, message: str) -> None:
+        if not self._on_screen():
+            return
         box = self.query_one(".lane-error", Static)
         box.update(Text(visible_controls(message)))
         box.display = True
