@@ -93,7 +93,11 @@ class MarkdownView(Vertical):
         self._tail += text
         frozen: list[str] = []
         while len(self._tail) > FREEZE_AT:
-            index, closing, reopening = split_point(self._tail)
+            # Cut near FREEZE_AT, not at the last possible place: a burst of text becomes several
+            # small segments, each cheap to render (and re-render on resize), not one big one.
+            index, closing, reopening = split_point(self._tail[: 2 * FREEZE_AT])
+            if index <= 0:
+                index, closing, reopening = split_point(self._tail)
             if index <= 0:
                 break
             head = self._tail[:index] + closing
