@@ -373,50 +373,159 @@ def cmd_tokens(ctx: Context) -> int:
 
 
 def cmd_history(ctx: Context) -> int:
+    from chat_tui.store import history
+
     action = ctx.args.history_command
     store = ctx.store()
     args = ctx.args
-    if action == "list":
-        rows = store.list_conversations(limit=args.limit)
+    if action in ("list", "search"):
+        filters = _history_filter(args)
+        try:
+            rows = history.history_page(store, query=args.query if action == "search" else None,
+                                        filters=filters, limit=args.limit)
+        except ValueError as exc:
+            raise CLIError(str(exc), 2) from None
+        if action == "list":
+            if args.json:
+                dump_json([_plain(r) for r in rows])
+            for r in [] if args.json else rows:
+                mark = "*" if r.pinned else ("a" if r.archived else " ")
+                print(f"{r.id:>6}{mark} {_date(r.updated_at)}  {(r.model or '-'):<24} {r.message_count:>4} msgs  {_oneline(r.title or r.preview or None)}")
+            return 0
         if args.json:
-            dump_json([_plain(r) for r in rows])
+            dump_json([{**_plain(r), "conversation_id": r.id, "message_id": r.hit_message_id} for r in rows])
         else:
-            for r in rows:
-                print(f"{r.id:>6}  {_date(r.updated_at)}  {(r.model or '-'):<24} {r.message_count:>4} msgs  {_oneline(r.title)}")
-        return 0
-    if action == "search":
-        hits = store.search(args.query, limit=args.limit)
-        if args.json:
-            dump_json([_plain(h) for h in hits])
-        else:
-            if not hits:
+            if not rows:
                 print(f"chat-tui: no messages match {args.query!r}", file=sys.stderr)
-            for h in hits:
-                print(f"{h.conversation_id:>6}  {_oneline(h.title)}\n        {_oneline(h.snippet)}")
+            for r in rows:
+                print(f"{r.id:>6}  {_oneline(r.title or r.preview or None)}\n        {_oneline(r.snippet)}")
         return 0
-    conversation = store.get_conversation(args.id)
-    if conversation is None:
-        raise CLIError(f"no conversation {args.id}")
+    if action == "import":
+        return _history_import(ctx)
+    if action == "export":
+        return _history_export(ctx)
+    if action == "delete":
+        return _history_delete(ctx)
+    if action in ("pin", "unpin", "archive", "unarchive"):
+        for cid in args.ids:
+            _conversation(store, cid)
+        for cid in args.ids:
+            if action in ("pin", "unpin"):
+                history.set_pinned(store, cid, action == "pin")
+            else:
+                history.set_archived(store, cid, action == "archive")
+            done = {"pin": "pinned", "unpin": "unpinned", "archive": "archived", "unarchive": "unarchived"}[action]
+            print(f"{done} conversation {cid}")
+        return 0
+    conversation = _conversation(store, args.id)
     if action == "show":
         if args.json:
             dump_json(store.export_conversation(args.id))
         else:
             _out(_markdown(store, conversation))
         return 0
-    if action == "export":
-        text = (
-            json.dumps(store.export_conversation(args.id), ensure_ascii=False, indent=2) + "\n"
-            if args.format == "json"
-            else _markdown(store, conversation)
-        )
-        if args.output:
-            from pathlib import Path
-
-            Path(args.output).write_text(text, encoding="utf-8")
-        else:
-            _out(text)
-        return 0
     raise CLIError(f"unknown history action {action}", 2)
+
+
+def _conversation(store: Any, cid: int) -> Any:
+    conversation = store.get_conversation(cid)
+    if conversation is None or conversation.deleted_at is not None:
+        raise CLIError(f"no conversation {cid}")
+    return conversation
+
+
+def _history_filter(args: Any) -> Any:
+    import re
+
+    from chat_tui.store.history import HistoryFilter
+
+    params = []
+    for expr in args.param:
+        m = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|!=|==|=|<|>)\s*(\S.*?)\s*", expr)
+        if not m:
+            raise CLIError(f"--param {expr!r}: expected NAME OP VALUE, e.g. 'temperature>1'", 2)
+        name, op, value = m.groups()
+        try:
+            number: Any = json.loads(value)
+        except ValueError:
+            number = value
+        params.append((name, op, number))
+    return HistoryFilter(
+        model=getattr(args, "model", None), endpoint=args.filter_endpoint, since=args.since,
+        until=args.until, params=tuple(params), include_archived=args.archived,
+        pinned_only=args.pinned,
+    )
+
+
+def _history_export(ctx: Context) -> int:
+    from chat_tui.store.importer import export_conversations
+
+    args, store = ctx.args, ctx.store()
+    conversations = [_conversation(store, cid) for cid in args.ids]
+    if args.format == "json":
+        data = (store.export_conversation(args.ids[0]) if len(args.ids) == 1
+                else export_conversations(store, args.ids))
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = "\n---\n\n".join(_markdown(store, c) for c in conversations)
+    if args.output:
+        from pathlib import Path
+
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        _out(text)
+    return 0
+
+
+def _history_import(ctx: Context) -> int:
+    from chat_tui.store.importer import ImportError_, import_file
+
+    args, store = ctx.args, ctx.store()
+    progress = None
+    if sys.stderr.isatty() and not args.json:
+        def progress(done: int, total: int) -> None:
+            print(f"\rchat-tui: importing… {done * 100 // max(total, 1)}%",
+                  end="" if done < total else "\n", file=sys.stderr, flush=True)
+    try:
+        report = import_file(store, args.file, progress=progress)
+    except ImportError_ as exc:
+        raise CLIError(str(exc)) from None
+    if args.json:
+        dump_json({
+            "format": report.format, "imported": report.imported, "updated": report.updated,
+            "messages": report.messages, "conversation_ids": report.conversation_ids,
+            "skipped": [{"conversation": label, "reason": reason} for label, reason in report.skipped],
+        })
+        return 0
+    line = f"imported {report.imported} conversations ({report.messages} messages)"
+    if report.updated:
+        line += f", added new messages to {report.updated}"
+    line += f", skipped {len(report.skipped)}"
+    if report.skipped:
+        shown = report.skipped[:10]
+        line += ": " + "; ".join(f"{label} ({reason})" for label, reason in shown)
+        if len(report.skipped) > len(shown):
+            line += f"; … and {len(report.skipped) - len(shown)} more"
+    print(line)
+    return 0
+
+
+def _history_delete(ctx: Context) -> int:
+    args, store = ctx.args, ctx.store()
+    conversations = [_conversation(store, cid) for cid in args.ids]
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CLIError("refusing to delete without confirmation: pass --yes (stdin is not a terminal)", 2)
+        names = ", ".join(f"{c.id} ({_oneline(c.title)})" for c in conversations)
+        print(f"Delete {'conversation' if len(conversations) == 1 else 'conversations'} {names} for good? [y/N] ",
+              end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            print("chat-tui: nothing deleted", file=sys.stderr)
+            return 1
+    for c in conversations:
+        store.delete_conversation(c.id)
+    print(f"deleted {len(conversations)} {'conversation' if len(conversations) == 1 else 'conversations'}")
+    return 0
 
 
 def _plain(obj: Any) -> dict[str, Any]:

@@ -71,14 +71,14 @@ def fts_integrity_ok(store: Store) -> None:
 EXPECTED_COLUMNS = {
     "conversations": [
         "id", "title", "created_at", "updated_at", "model", "params", "system_prompt",
-        "endpoint",
+        "endpoint", "pinned", "archived", "deleted_at", "source", "source_id",
     ],
     "messages": [
         "id", "conversation_id", "parent_id", "role", "name", "content", "created_at",
         "updated_at", "model", "params", "endpoint", "status", "error", "finish_reason",
         "prompt_tokens", "completion_tokens", "prompt_tokens_local",
         "completion_tokens_local", "tokens_exact", "ttft", "duration", "system_fingerprint",
-        "logprobs", "writer_pid",
+        "logprobs", "writer_pid", "source_id",
     ],
     "presets": ["id", "name", "params", "created_at", "updated_at"],
 }

@@ -179,14 +179,18 @@ class Store(CompareRunsMixin):
                 coalesce((SELECT substr(m.content, 1, 100) FROM messages m
                           WHERE m.conversation_id = c.id AND m.role = 'user'
                           ORDER BY m.id LIMIT 1), '') AS preview
-            FROM conversations c ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?
+            FROM conversations c WHERE c.deleted_at IS NULL
+            ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?
             """,
             (limit, offset),
         )
         return [summary_from_row(r) for r in rows]
 
     def last_conversation_id(self) -> int | None:
-        rows = self._rows("SELECT id FROM conversations ORDER BY updated_at DESC, id DESC LIMIT 1")
+        rows = self._rows(
+            "SELECT id FROM conversations WHERE deleted_at IS NULL"
+            " ORDER BY updated_at DESC, id DESC LIMIT 1"
+        )
         return rows[0]["id"] if rows else None
 
     def rename_conversation(self, cid: int, title: str | None) -> None:
@@ -448,7 +452,7 @@ class Store(CompareRunsMixin):
             FROM messages_fts
             JOIN messages m ON m.id = messages_fts.rowid
             JOIN conversations c ON c.id = m.conversation_id
-            WHERE messages_fts MATCH ?
+            WHERE messages_fts MATCH ? AND c.deleted_at IS NULL
             ORDER BY messages_fts.rank, m.id DESC
             LIMIT ? OFFSET ?
             """,
@@ -464,6 +468,7 @@ class Store(CompareRunsMixin):
         try:
             conversation = self.get_conversation(cid)
             messages = self.messages(cid)
+            runs = self.compare_runs(cid)
         finally:
             conn.execute("COMMIT")
         if conversation is None:
@@ -475,6 +480,7 @@ class Store(CompareRunsMixin):
             "exported_at": now(),
             "conversation": asdict(conversation),
             "messages": [asdict(m) for m in messages],
+            "compare_runs": [asdict(r) for r in runs],
         }
 
     # Presets

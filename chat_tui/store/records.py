@@ -29,6 +29,12 @@ class Conversation:
     params: dict[str, Any] = field(hash=False)
     system_prompt: str | None
     endpoint: str | None
+    # Schema version 3 (the history browser and imports).
+    pinned: bool = False
+    archived: bool = False
+    deleted_at: str | None = None  # soft-deleted, awaiting purge (or undo)
+    source: str | None = None  # imported from: "chatgpt", "chat-tui"; None if made here
+    source_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,7 @@ class Message:
     system_fingerprint: str | None = None
     logprobs: Any = field(default=None, hash=False)
     writer_pid: int | None = None
+    source_id: str | None = None  # id in the source an imported message came from
 
     def to_chat_message(self) -> ChatMessage:
         """The message as it is sent back to the API in a later request."""
@@ -117,7 +124,8 @@ def _json(text: str | None) -> Any:
 
 
 def conversation_from_row(row: dict[str, Any]) -> Conversation:
-    return Conversation(**{**row, "params": _json(row["params"]) or {}})
+    flags = {k: bool(row[k]) for k in ("pinned", "archived") if k in row}
+    return Conversation(**{**row, "params": _json(row["params"]) or {}, **flags})
 
 
 def summary_from_row(row: dict[str, Any]) -> ConversationSummary:

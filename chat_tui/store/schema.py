@@ -41,6 +41,14 @@ Conventions
   ``logprobs`` (JSON, as received); ``writer_pid`` (process id of the chat-tui that
   streamed the reply; used to detect replies orphaned by a crash).
 
+History columns (version 3)
+  ``conversations.pinned`` and ``archived`` (``0``/``1``); ``deleted_at`` (set by a soft
+  delete, which the app can undo until it closes; such rows are purged at exit and start and
+  never listed or searched); ``source`` (``chatgpt``, ``chat-tui``: where an imported
+  conversation came from, NULL if made here) and ``source_id`` (its id there; unique per
+  source). ``messages.source_id``: the imported message's id in its source, unique per
+  conversation, so a re-import adds only messages not seen before.
+
 ``presets`` - named parameter sets.
   ``id``; ``name`` (unique, case-sensitive); ``params`` (JSON object); ``created_at``;
   ``updated_at``.
@@ -50,7 +58,8 @@ Conventions
   external-content table over the view ``messages_searchable``, kept in sync by triggers on
   ``messages``. Rows appear in the index when they finish, so the once-a-second partial
   flushes of a streaming reply never re-tokenize its text. ``rowid`` is ``messages.id``.
-  Tokenizer: ``porter unicode61 remove_diacritics 2``. In Datasette, search messages with
+  Tokenizer: ``porter unicode61 remove_diacritics 2``; prefix indexes for 3 and 4
+  characters (since version 3). In Datasette, search messages with
   ``/db/messages?_search=word&_fts_table=messages_fts&_fts_pk=id``.
 
 ``PRAGMA user_version`` is the schema version: the number of migrations applied.
@@ -210,9 +219,70 @@ def _v2(db: Database) -> None:
         db.execute(statement)
 
 
+_V3_COLUMNS = [
+    ("conversations", "pinned", "INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1))"),
+    ("conversations", "archived", "INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1))"),
+    ("conversations", "deleted_at", "TEXT"),  # soft delete: purged when the app closes
+    ("conversations", "source", "TEXT"),  # where an import came from: chatgpt, chat-tui
+    ("conversations", "source_id", "TEXT"),  # its id there
+    ("messages", "source_id", "TEXT"),  # the imported message's id in its source
+]
+
+_V3_INDEXES = [
+    # An import recognises what it imported before, so importing a file twice adds nothing.
+    """CREATE UNIQUE INDEX IF NOT EXISTS conversations_by_source
+        ON conversations (source, source_id) WHERE source_id IS NOT NULL""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS messages_by_source
+        ON messages (conversation_id, source_id) WHERE source_id IS NOT NULL""",
+    # The history browser: pinned first, then newest updated (conversations_by_updated),
+    # optionally of one model or endpoint or within a date range; each an index scan in
+    # display order that stops after a page.
+    """CREATE INDEX IF NOT EXISTS conversations_pinned
+        ON conversations (updated_at, id) WHERE pinned = 1""",
+    """CREATE INDEX IF NOT EXISTS conversations_by_model
+        ON conversations (model, updated_at, id)""",
+    """CREATE INDEX IF NOT EXISTS conversations_by_endpoint
+        ON conversations (endpoint, updated_at, id)""",
+    """CREATE INDEX IF NOT EXISTS conversations_deleted
+        ON conversations (deleted_at) WHERE deleted_at IS NOT NULL""",
+]
+
+
+# The same index as in version 1 plus prefix indexes: without them `kal*` merges the
+# doclists of every word starting with "kal" before returning a row (0.6 s at a million
+# messages), with them it reads one list. 3 and 4 letters are what search-as-you-type asks
+# most; each costs about as much space as the plain index. The triggers and the view refer
+# to the table by name and stay as they are; 'rebuild' takes ~15 s per million messages.
+_V3_FTS = [
+    "DROP TABLE messages_fts",
+    """
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    content,
+    content="messages_searchable",
+    content_rowid="id",
+    tokenize="porter unicode61 remove_diacritics 2",
+    prefix="3 4"
+)""",
+    "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')",
+]
+
+
+def _v3(db: Database) -> None:
+    """History browser: pinned, archived, soft delete (``deleted_at``), import provenance
+    (``source``, ``source_id`` on conversations, ``source_id`` on messages), indexes for
+    listing and filtering, and 3- and 4-character prefix indexes in ``messages_fts``."""
+    for table, column, definition in _V3_COLUMNS:
+        # A column already there is skipped, so a file whose version number was lowered by
+        # hand (as tests of older migrations do) still upgrades.
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    for statement in _V3_INDEXES + _V3_FTS:
+        db.execute(statement)
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3]
 
 
 def user_version(db: Database) -> int:
