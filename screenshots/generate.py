@@ -23,9 +23,18 @@ from fake_openai import FakeOpenAI  # noqa: E402
 SIZE = (160, 46)
 
 
-async def shoot(name: str, prepare=None, *, open_demo: bool = True) -> Path:
+COMPARE_ANSWERS = {
+    0: "Binary search halves the range each step.\n\n- sorted input\n- O(log n) comparisons",
+    0.7: "Use **bisect**: it halves the range at every step, so a million items need 20 comparisons.",
+    1.4: "Think of a dictionary: open it in the middle, then keep halving. That is `bisect_left`.",
+}
+
+
+async def shoot(name: str, prepare=None, *, open_demo: bool = True, answer=None) -> Path:
     with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
         app = demo_app(fake, Path(tmp) / "demo.db", open_demo=open_demo)
+        if answer is not None:
+            fake.answer = answer
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             if prepare is not None:
@@ -51,10 +60,31 @@ async def main() -> None:
         await pilot.press(*"END")
         screen.query_one("#param-temperature").focus()
 
+    async def compare(pilot):
+        from textual.widgets import Input
+
+        from chat_tui.ui.screens.compare import CompareScreen
+
+        screen = CompareScreen("Explain binary search in one paragraph.")
+        await pilot.app.push_screen(screen)
+        await pilot.pause()
+        screen.query_one("#sweep-spec", Input).value = "temperature=0,0.7,1.4"
+        await pilot.press("f5")
+        for _ in range(4):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+        for i, col in enumerate(screen.columns):  # fixed timings: the picture is the same every run
+            col.stats.ttft = 0.21 + i / 100
+            col.stats.total = 1.5
+            col.stats.tokens_per_second = 42.0 + i
+            col.refresh_header(force=True)
+        screen.columns[1].focus()
+
     shots = [
         await shoot("main-chat"),
         await shoot("model-picker", picker),
         await shoot("parameters", params),
+        await shoot("compare", compare, answer=lambda body: COMPARE_ANSWERS[body.get("temperature")]),
     ]
     for path in shots:
         print(path.relative_to(HERE.parent))

@@ -41,6 +41,7 @@ class ChatApp(App[int]):
         Binding("f1", "help", "Help", id="app.help"),
         Binding("ctrl+n", "new_conversation", "New", id="app.new_conversation"),
         Binding("ctrl+o", "open_conversation", "Open", id="app.open_conversation"),
+        Binding("f9", "history", "History", id="app.history"),
         Binding("f4", "rename_conversation", "Rename", id="app.rename_conversation", show=False),
         Binding("ctrl+delete", "delete_conversation", "Delete chat", id="app.delete_conversation", show=False),
     ]
@@ -100,7 +101,9 @@ class ChatApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        self.store  # open the database now that the first frame is out
+        from chat_tui.store.history import purge_deleted
+
+        purge_deleted(self.store)  # conversations deleted (undoably) in an earlier session
         if self.client is None:
             self.connect(self.endpoint)
         else:
@@ -260,6 +263,17 @@ class ChatApp(App[int]):
     async def action_new_conversation(self) -> None:
         await self.chat.open_conversation(None)
 
+    def action_history(self) -> None:
+        """Search, filter, pin, archive, import and export every saved conversation."""
+        from chat_tui.ui.screens.history import HistoryScreen
+
+        def chosen(result: tuple[int, int | None] | None) -> None:
+            if result is not None:
+                cid, message_id = result
+                self.run_worker(self.chat.open_conversation(cid, at_message=message_id), group="open")
+
+        self.push_screen(HistoryScreen(), chosen)
+
     def action_open_conversation(self) -> None:
         from chat_tui.ui.screens.dialogs import ConversationsScreen
 
@@ -324,6 +338,7 @@ class ChatApp(App[int]):
         chat = self.chat
         yield SystemCommand("New conversation", "Start an empty conversation", self.action_new_conversation)
         yield SystemCommand("Open conversation", "Switch to a saved conversation", self.action_open_conversation)
+        yield SystemCommand("History", "Search, filter, pin, archive, import and export every conversation (F9)", self.action_history)
         yield SystemCommand("Rename conversation", "Change the current conversation's title", self.action_rename_conversation)
         yield SystemCommand("Delete conversation", "Delete the current conversation (asks first)", self.action_delete_conversation)
         yield SystemCommand("Compare mode", "One prompt, 2-4 lanes (models or parameters) side by side (F8)", chat.action_compare)
@@ -339,6 +354,10 @@ class ChatApp(App[int]):
     # -- shutdown ---------------------------------------------------------------------------------
 
     async def on_unmount(self) -> None:
+        if self._store is not None:
+            from chat_tui.store.history import purge_deleted
+
+            purge_deleted(self._store)  # deletes are undoable until the app closes
         if self.client is not None:
             await self.client.aclose()
 

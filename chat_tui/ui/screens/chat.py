@@ -404,7 +404,9 @@ class ChatScreen(Screen):
 
     # -- conversations ----------------------------------------------------------------------------
 
-    async def open_conversation(self, cid: int | None) -> None:
+    async def open_conversation(self, cid: int | None, at_message: int | None = None) -> None:
+        """Show a conversation: its newest branch, or the branch through `at_message` (a search
+        hit), which is then scrolled into view."""
         self.workers.cancel_group(self, "reply")
         self.set_editing(None)
         self._retry_of = None
@@ -417,7 +419,9 @@ class ChatScreen(Screen):
         else:
             conv = app.store.get_conversation(cid)
             self.reload_tree()
-            self.leaf_id = self.thread_tree.latest_leaf(None)
+            if at_message is not None and at_message not in self.thread_tree.by_id:
+                at_message = None
+            self.leaf_id = self.thread_tree.latest_leaf(at_message)
             if conv is not None:
                 if conv.model:
                     self.set_model(conv.model)
@@ -428,6 +432,8 @@ class ChatScreen(Screen):
                     pane.set_params(params)
                     pane.set_system_prompt(conv.system_prompt)
             await self.conversation.show_thread(self.thread_tree.with_branches(self.leaf_id))
+            if at_message is not None:
+                await self.conversation.reveal(at_message)
         self.meter.set_history(self.history_messages(), app.system_prompt)
         self.update_status()
         self.prompt.focus()

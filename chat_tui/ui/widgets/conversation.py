@@ -203,6 +203,17 @@ class ConversationView(VerticalScroll):
         else:
             await button.remove()
 
+    async def reveal(self, message_id: int) -> None:
+        """Mount earlier pages until the message is shown, then scroll to it."""
+        while True:
+            view = next((v for v in self.views() if v.message_id == message_id), None)
+            if view is not None or not self._hidden:
+                break
+            await self.load_earlier()
+        if view is not None:
+            self.release_anchor()
+            self.call_after_refresh(self.scroll_to_widget, view, top=True, animate=False)
+
     @property
     def hidden_count(self) -> int:
         return len(self._hidden)

@@ -1,0 +1,470 @@
+"""The history browser (issue 5): search and filter every saved conversation, open, rename,
+delete (undoable), pin, archive, export and import.
+
+Queries run in a thread worker that opens its own `Store` on the same file (SQLite connections
+belong to one thread), so typing never waits on the database; each query carries a generation
+number and results of an older one are dropped. Rows come 50 at a time into one OptionList;
+the next page loads when the cursor nears the end, so a database of any size costs the same.
+
+Everything read from the database (titles, snippets, model ids) is shown as literal text with
+control characters made visible.
+
+Dismisses with ``(conversation_id, message_id | None)`` to open (the message is the search
+hit, if any), or None.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widgets import Checkbox, Footer, Input, Label, OptionList, ProgressBar
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from chat_tui.core.models_table import estimate_cost, model_info
+from chat_tui.core.text import visible_controls
+from chat_tui.store import Store
+from chat_tui.store.errors import StoreError
+from chat_tui.store.history import (
+    HistoryFilter,
+    HistoryRow,
+    count_history,
+    history_page,
+    set_archived,
+    set_pinned,
+    soft_delete,
+    undo_delete,
+)
+from chat_tui.store.importer import ImportError_, ImportReport, import_file
+
+PAGE = 50  # rows per query
+NEAR_END = 10  # load the next page when the cursor is this close to the last row
+DEBOUNCE = 0.15  # seconds of quiet typing before a query runs
+COUNT_CAP = 1000
+_PARAM = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|!=|==|<|>|=)\s*(-?(?:\d+\.?\d*|\.\d+))\s*\Z")
+
+
+def parse_params(text: str) -> tuple[tuple[str, str, float], ...]:
+    """``"temperature>1, top_p<=0.5"`` -> ``(("temperature", ">", 1.0), ("top_p", "<=", 0.5))``.
+
+    Raises ValueError naming the bad part.
+    """
+    out = []
+    for part in text.replace(";", ",").split(","):
+        if not part.strip():
+            continue
+        m = _PARAM.match(part)
+        if m is None:
+            raise ValueError(f"parameter filter {part.strip()!r}: expected like temperature>1")
+        out.append((m.group(1), m.group(2), float(m.group(3))))
+    return tuple(out)
+
+
+def as_you_type(text: str) -> str | None:
+    """The query for what is typed so far: the last word is a prefix (``gira`` finds giraffe)."""
+    text = text.strip()
+    if not text:
+        return None
+    if text[-1].isalnum() and text.count('"') % 2 == 0:
+        return text + "*"
+    return text
+
+
+def _one_line(text: str) -> str:
+    return visible_controls(" ".join(text.split()))
+
+
+def _tokens(n: int | None) -> str:
+    if n is None:
+        return "?"
+    return f"{n / 1000:.1f}k" if n >= 10_000 else str(n)
+
+
+class ImportPathScreen(ModalScreen[str | None]):
+    """Ask for the file to import."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="history.import_cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Import conversations: a chat-tui .json export or ChatGPT's .zip / conversations.json")
+            yield Input(placeholder="path to the file (Enter imports, Escape cancels)", id="import-path")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        if value:
+            self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HistoryScreen(Screen[tuple[int, int | None] | None]):
+    """Browse, search and manage every saved conversation."""
+
+    CSS_PATH = "../styles/history.tcss"
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="history.close"),
+        Binding("enter", "open", "Open", id="history.open"),
+        Binding("slash", "focus_search", "Search", id="history.search", show=False),
+        Binding("r", "rename", "Rename", id="history.rename"),
+        Binding("d,delete", "delete", "Delete", id="history.delete"),
+        Binding("u", "undo", "Undo delete", id="history.undo"),
+        Binding("p", "pin", "Pin", id="history.pin"),
+        Binding("a", "archive", "Archive", id="history.archive"),
+        Binding("x", "export", "Export", id="history.export"),
+        Binding("i", "import", "Import", id="history.import"),
+    ]
+
+    def __init__(self, query: str = "") -> None:
+        super().__init__()
+        self.initial_query = query
+        self.rows: list[HistoryRow] = []
+        self.generation = 0
+        self.exhausted = False
+        self._busy = False
+        self.deleted: list[int] = []  # soft-deleted here, newest last, for `u`
+        self._timer: Timer | None = None
+        self._query: str | None = None
+        self._filter = HistoryFilter()
+        self._keep: int | None = None  # conversation to highlight after a reload
+        self._models: dict[str, Any] = {}
+        self._open_after_reload = False  # Enter pressed before the typed query had run
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="history-top"):
+            yield Input(self.initial_query, placeholder="Search every conversation (words, \"a phrase\", prefix*)", id="history-search")
+            with Horizontal(id="history-filters"):
+                yield Input(placeholder="model", id="history-model")
+                yield Input(placeholder="endpoint", id="history-endpoint")
+                yield Input(placeholder="since YYYY-MM-DD", id="history-since")
+                yield Input(placeholder="until YYYY-MM-DD", id="history-until")
+                yield Input(placeholder="params, e.g. temperature>1", id="history-params")
+                yield Checkbox("Archived", id="history-archived")
+            yield Label("", id="history-status")
+            yield ProgressBar(id="history-progress", show_eta=False)
+        yield OptionList(id="history-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#history-progress").display = False
+        self.query_one("#history-search", Input).focus()
+        self.reload()
+
+    # -- querying ----------------------------------------------------------------------------
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        if event.input.id and event.input.id.startswith("history-"):
+            self._debounce()
+
+    @on(Checkbox.Changed, "#history-archived")
+    def _archived_view(self) -> None:
+        self.reload()
+
+    def _debounce(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE, self.reload)
+
+    def _read_filter(self) -> HistoryFilter:
+        def value(name: str) -> str | None:
+            return self.query_one(f"#history-{name}", Input).value.strip() or None
+
+        archived = self.query_one("#history-archived", Checkbox).value
+        return HistoryFilter(
+            model=value("model"), endpoint=value("endpoint"), since=value("since"), until=value("until"),
+            params=parse_params(value("params") or ""), archived_only=archived,
+        )
+
+    def reload(self, keep: int | None = None, *, refresh: bool = False) -> None:
+        """Run the query from the inputs again, from the first row.
+
+        `refresh` (after a change to a row): fetch as many rows as are shown, so the cursor
+        stays put; `keep`: the conversation to highlight then.
+        """
+        self._timer = None
+        try:
+            self._filter = self._read_filter()
+        except ValueError as exc:
+            self._status(Text(str(exc), style="bold red"))
+            return
+        self._query = as_you_type(self.query_one("#history-search", Input).value)
+        self._keep = keep
+        self.generation += 1
+        self._busy = True
+        limit = max(PAGE, len(self.rows)) if refresh else PAGE
+        self._fetch(self.app.store.path, self.generation, self._query, self._filter, 0, limit, count=True)
+
+    def _load_more(self) -> None:
+        if self._busy or self.exhausted:
+            return
+        self._busy = True
+        self._fetch(self.app.store.path, self.generation, self._query, self._filter, len(self.rows), PAGE, count=False)
+
+    @work(thread=True, exclusive=True, group="history-query", exit_on_error=False)
+    def _fetch(self, db_path: Path, gen: int, query: str | None, filters: HistoryFilter, offset: int, limit: int,
+               count: bool) -> None:
+        # Runs in a thread: touches no widget and no app state, only its own connection.
+        worker = get_current_worker()
+        try:
+            with Store(db_path) as store:
+                rows = history_page(store, query=query, filters=filters, limit=limit, offset=offset)
+                if worker.is_cancelled:
+                    return
+                self.app.call_from_thread(self._show, gen, offset, limit, rows)
+                if count:
+                    n = count_history(store, query, filters, cap=COUNT_CAP)
+                    if not worker.is_cancelled:
+                        self.app.call_from_thread(self._show_count, gen, n)
+        except Exception as exc:  # a bad date, a locked file…: say so, keep the list
+            self.app.call_from_thread(self._failed, gen, str(exc))
+
+    def _failed(self, gen: int, reason: str) -> None:
+        if gen == self.generation:
+            self._busy = False
+            self._status(Text(reason, style="bold red"))
+
+    def _show(self, gen: int, offset: int, limit: int, rows: list[HistoryRow]) -> None:
+        if gen != self.generation or not self.is_mounted:
+            return  # a newer query is under way
+        listing = self.query_one("#history-list", OptionList)
+        if offset == 0:
+            previous = listing.highlighted
+            self.rows = list(rows)
+            listing.clear_options()
+        else:
+            previous = None
+            self.rows.extend(rows)
+        listing.add_options([self._option(r) for r in rows])
+        self.exhausted = len(rows) < limit
+        self._busy = False
+        if offset == 0 and self.rows:
+            index = 0
+            if self._keep is not None:
+                index = next((i for i, r in enumerate(self.rows) if r.id == self._keep), previous or 0)
+            listing.highlighted = min(index, len(self.rows) - 1)
+        if offset == 0 and self._open_after_reload:
+            self._open_after_reload = False
+            self.action_open()
+            return
+        if listing.highlighted is not None and listing.highlighted >= len(self.rows) - NEAR_END:
+            self._load_more()
+
+    def _show_count(self, gen: int, n: int) -> None:
+        if gen != self.generation:
+            return
+        shown = f"{COUNT_CAP}+" if n >= COUNT_CAP else str(n)
+        what = "matching conversations" if self._query else "conversations"
+        self._status(Text(f"{shown} {what}", style="dim"))
+
+    def _status(self, text: Text) -> None:
+        self.query_one("#history-status", Label).update(text)
+
+    @on(OptionList.OptionHighlighted, "#history-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_index >= len(self.rows) - NEAR_END:
+            self._load_more()
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def _cost(self, row: HistoryRow) -> float | None:
+        if not row.model or (row.prompt_tokens is None and row.completion_tokens is None):
+            return None
+        if row.model not in self._models:
+            self._models[row.model] = model_info(row.model, getattr(self.app, "config", None) and self.app.config.models)
+        return estimate_cost(self._models[row.model], row.prompt_tokens or 0, row.completion_tokens or 0)
+
+    def _option(self, row: HistoryRow) -> Option:
+        title = row.title or row.preview or "(untitled)"
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append("★ " if row.pinned else "  ", style="bold yellow")
+        line.append(f"{_one_line(title)[:58]:<58} ", style="bold" if row.title else "italic")
+        line.append(f"{_one_line(row.model or '-')[:22]:<22} ", style="cyan")
+        line.append(f"{row.message_count:>5} msgs  {str(row.updated_at)[:16].replace('T', ' ')}  ")
+        line.append(f"{_tokens(row.prompt_tokens)}→{_tokens(row.completion_tokens)} tok", style="dim")
+        cost = self._cost(row)
+        if cost is not None:
+            line.append(f"  ${cost:.4f}", style="dim")
+        if row.archived:
+            line.append("  [archived]", style="dim")
+        if row.segments:
+            line.append("\n    ")
+            for text, match in row.segments:
+                line.append(_one_line(text) if text.strip() else " ", style="bold reverse" if match else "dim")
+        return Option(line, id=str(row.id))
+
+    # -- the highlighted row -----------------------------------------------------------------
+
+    def current(self) -> HistoryRow | None:
+        index = self.query_one("#history-list", OptionList).highlighted
+        if index is None or not 0 <= index < len(self.rows):
+            return None
+        return self.rows[index]
+
+    def on_key(self, event) -> None:
+        if event.key in ("down", "up", "pagedown", "pageup") and isinstance(self.focused, Input):
+            event.stop()
+            event.prevent_default()
+            self.query_one("#history-list", OptionList).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "history-search":
+            self.action_open()
+        elif event.input.id and event.input.id.startswith("history-"):
+            self.reload()
+            self.query_one("#history-list", OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#history-list")
+    def _selected(self) -> None:
+        self.action_open()
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_focus_search(self) -> None:
+        self.query_one("#history-search", Input).focus()
+
+    def action_open(self) -> None:
+        if self._timer is not None:  # Enter typed right after the query: run it first
+            self._timer.stop()
+            self.reload()
+            self._open_after_reload = True
+            return
+        row = self.current()
+        if row is not None:
+            self.dismiss((row.id, row.hit_message_id))
+
+    def action_rename(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        from chat_tui.ui.screens.dialogs import RenameScreen
+
+        def renamed(title: str | None) -> None:
+            if title:
+                self.app.store.rename_conversation(row.id, title)
+                self.reload(keep=row.id, refresh=True)
+
+        self.app.push_screen(RenameScreen(row.title or ""), renamed)
+
+    def action_delete(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        if soft_delete(self.app.store, row.id):
+            self.deleted.append(row.id)
+            title = _one_line(row.title or row.preview or "(untitled)")[:40]
+            self.notify(f"Deleted “{title}”. Undone with u.", markup=False)
+        self.reload(refresh=True)
+
+    def action_undo(self) -> None:
+        while self.deleted:
+            cid = self.deleted.pop()
+            if undo_delete(self.app.store, cid):
+                self.notify("Conversation restored.")
+                self.reload(keep=cid, refresh=True)
+                return
+        self.notify("Nothing to undo.", severity="warning")
+
+    def action_pin(self) -> None:
+        row = self.current()
+        if row is not None:
+            set_pinned(self.app.store, row.id, not row.pinned)
+            self.reload(keep=row.id, refresh=True)
+
+    def action_archive(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        set_archived(self.app.store, row.id, not row.archived)
+        self.notify("Unarchived." if row.archived else "Archived (tick “Archived” to see the archive).", markup=False)
+        self.reload(keep=row.id, refresh=True)
+
+    def action_export(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        store = self.app.store
+        document = store.export_conversation(row.id)
+        base = Path.cwd() / f"chat-tui-{row.id}"
+        json_path = _free(base.with_suffix(".json"))
+        json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        md_path = _free(base.with_suffix(".md"))
+        md_path.write_text(_markdown(row.title or row.preview or "(untitled)", store.thread(row.id)), encoding="utf-8")
+        self.notify(f"Exported to {md_path} and {json_path}", markup=False)
+
+    def action_import(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                bar = self.query_one("#history-progress", ProgressBar)
+                bar.update(total=None, progress=0)
+                bar.display = True
+                self._import(self.app.store.path, Path(path).expanduser(), bar)
+
+        self.app.push_screen(ImportPathScreen(), chosen)
+
+    @work(thread=True, exclusive=True, group="history-import", exit_on_error=False)
+    def _import(self, db_path: Path, path: Path, bar: ProgressBar) -> None:
+        call = self.app.call_from_thread
+
+        def progress(done: int, total: int) -> None:
+            call(bar.update, total=max(total, 1), progress=done)
+
+        try:
+            with Store(db_path) as store:
+                report = import_file(store, path, progress=progress)
+        except (ImportError_, StoreError, OSError, ValueError) as exc:
+            call(self._import_done, None, f"Import failed, nothing was imported: {exc}")
+            return
+        call(self._import_done, report, None)
+
+    def _import_done(self, report: ImportReport | None, error: str | None) -> None:
+        self.query_one("#history-progress").display = False
+        if report is None:
+            self.notify(visible_controls(error or ""), title="Import", severity="error", markup=False, timeout=10)
+            return
+        summary = f"Imported {report.imported} conversations ({report.messages} messages)"
+        if report.updated:
+            summary += f", updated {report.updated}"
+        if report.skipped:
+            reasons = "; ".join(f"{_one_line(label)[:30]}: {_one_line(reason)[:60]}" for label, reason in report.skipped[:5])
+            more = f" (+{len(report.skipped) - 5} more)" if len(report.skipped) > 5 else ""
+            summary += f". Skipped {len(report.skipped)}: {reasons}{more}"
+        self.notify(summary + ".", title="Import", markup=False, timeout=8,
+                    severity="warning" if report.skipped else "information")
+        self.reload()
+
+
+def _free(path: Path) -> Path:
+    """`path`, or `name-2.ext`, `name-3.ext`… if it exists: never overwrite a file."""
+    n = 2
+    candidate = path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
+def _markdown(title: str, thread: list[Any]) -> str:
+    parts = [f"# {title}", ""]
+    for m in thread:
+        who = m.role + (f" ({m.model})" if getattr(m, "model", None) else "")
+        parts += [f"## {who}", "", m.content or "", ""]
+    return "\n".join(parts)
