@@ -482,11 +482,7 @@ class CompareScreen(Screen[int | None]):
         for i in range(len(columns)):
             self._tasks[i] = task
         try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            raise
+            await _wait_cancelling(task)
         finally:
             result = task.result() if task.done() and not task.cancelled() and task.exception() is None else None
             if result is not None:
@@ -633,12 +629,7 @@ class CompareScreen(Screen[int | None]):
         columns = {index: col}
         self._tasks[index] = task
         task.add_done_callback(lambda t: self._lane_done(columns[index], t))
-        try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            raise
+        await _wait_cancelling(task)
         await self._await_columns([col])
         self._finished()
 
@@ -851,3 +842,14 @@ class DiffScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+async def _wait_cancelling(task: asyncio.Task) -> None:
+    """Wait for a lane's task; if we are cancelled meanwhile, cancel it too and let it finish
+    (its row ends `cancelled`) before passing the cancellation on."""
+    try:
+        await asyncio.wait({task})
+    except asyncio.CancelledError:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise
