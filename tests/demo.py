@@ -69,16 +69,33 @@ def demo_app(fake, db_path, *, open_demo: bool = True, config: Config | None = N
     return ChatApp(endpoint, store, client=OpenAIClient(endpoint), model="gpt-4o-mini", conversation_id=cid, config=config)
 
 
-async def settle(pilot) -> None:
-    """Wait until every worker is done and the screen is drawn (tokenizer loaded, panes mounted)."""
+async def settle_workers(pilot) -> None:
+    """Wait for every worker (an exclusive worker replaced by a newer one is fine) and a redraw."""
     from textual.worker import WorkerCancelled
 
-    app = pilot.app
-    for _ in range(4):
+    for _ in range(20):
         try:
-            await app.workers.wait_for_complete()
-        except WorkerCancelled:  # an exclusive worker replaced by a newer one: fine
-            pass
-        await pilot.pause()
-    app.screen.query_one("#prompt").focus()
+            await pilot.app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:
+            continue
+    await pilot.pause()
+
+
+async def until(pilot, condition, what: str, timeout: float = 5.0) -> None:
+    """Let the app run until `condition()` holds (checked every 20 ms), or fail saying `what`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+async def settle(pilot) -> None:
+    """Wait until every worker is done and the screen is drawn (tokenizer loaded, panes mounted)."""
+    for _ in range(4):
+        await settle_workers(pilot)
+    pilot.app.screen.query_one("#prompt").focus()
     await pilot.pause()

@@ -14,7 +14,8 @@ import pytest
 from textual.command import CommandList, CommandPalette
 from textual.errors import NoWidget
 from textual.widgets import Button, Input, Select, Static, Switch, TextArea
-from textual.worker import WorkerCancelled
+
+from demo import settle_workers, until
 
 from fake_openai import Fault, FakeOpenAI
 from openapi_spec import validate_request
@@ -54,23 +55,7 @@ def make_app(fake: FakeOpenAI, tmp_path, counter: TokenCounter, *, client: OpenA
 
 
 async def settle(app: ChatApp, pilot) -> None:
-    """Wait for every worker (a newer tokenizer lookup cancels an older one) and a redraw."""
-    for _ in range(20):
-        try:
-            await app.workers.wait_for_complete()
-            break
-        except WorkerCancelled:
-            continue
-    await pilot.pause()
-
-
-async def until(pilot, condition, what: str, timeout: float = 5.0) -> None:
-    """Let the app run until `condition()` holds (checked every 20 ms), or fail saying `what`."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
+    await settle_workers(pilot)
 
 
 async def started(app: ChatApp, pilot) -> None:

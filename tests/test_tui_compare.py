@@ -8,13 +8,12 @@ server received (and when), and the rows in the database.
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 from textual.widgets import Input, Switch, TextArea
-from textual.worker import WorkerCancelled
 
 from demo import demo_app, settle as settle_demo
+from demo import settle_workers as settle, until
 from fake_openai import Fault, FakeOpenAI, _alternatives, _logprob, split_tokens
 from openapi_spec import validate_request
 
@@ -47,24 +46,6 @@ def make_app(fake: FakeOpenAI, tmp_path, counter: TokenCounter, *, retries: int 
     store = Store(tmp_path / "compare.db")
     client = OpenAIClient(endpoint, max_retries=retries)
     return ChatApp(endpoint, store, client=client, model="gpt-4o-mini", counter=counter), store
-
-
-async def settle(pilot) -> None:
-    for _ in range(20):
-        try:
-            await pilot.app.workers.wait_for_complete()
-            break
-        except WorkerCancelled:
-            continue
-    await pilot.pause()
-
-
-async def until(pilot, condition, what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
 
 
 async def open_compare(pilot, prompt: str = "Compare this", **kw) -> CompareScreen:

@@ -254,17 +254,8 @@ async def test_paging_loads_more_on_scroll(fake_openai, tmp_path) -> None:
 async def test_f9_opens_history_and_enter_opens_the_hit_branch(fake_openai, tmp_path):
     """Wiring: F9 opens the history; Enter on a search hit opens its conversation on the branch
     holding the hit, even when it is not the newest branch."""
-    from textual.worker import WorkerCancelled
-
     from demo import demo_app
-
-    async def settle(pilot):
-        for _ in range(4):
-            try:
-                await pilot.app.workers.wait_for_complete()
-            except WorkerCancelled:
-                pass
-            await pilot.pause()
+    from demo import settle_workers as settle
 
     app = demo_app(fake_openai, tmp_path / "h.db", open_demo=False)
     store = app.store
