@@ -60,7 +60,7 @@ def main() -> None:
         time.sleep(0.3)
         tmux("send-keys", "-t", "b", "Enter")
         if wait_for(lambda s: "streaming" in s or "reply:" in s, 30) is None:
-            raise SystemExit("no streaming seen")
+            raise SystemExit("no streaming seen:\n" + screen())
         time.sleep(1.0)
         latencies = []
         typed = ""

@@ -101,3 +101,23 @@ async def test_pasted_text_is_kept_whole(fake_openai, tmp_path):
         await pilot.press("enter")
         await wait_reply(app)
     assert fake_openai.last_request.json["messages"][-1]["content"] == pasted
+
+
+async def test_prompt_sent_before_the_endpoint_is_ready_goes_out_when_it_is(fake_openai, tmp_path):
+    """Enter while the endpoint is still connecting (the local model loading, say) does not lose
+    or refuse the prompt: it is sent as soon as the client is ready."""
+    ep = Endpoint(name="fake", base_url=fake_openai.base_url)
+    app = ChatApp(ep, Store(tmp_path / "ui.db"), model="gpt-4o-mini")
+    app.connect = lambda endpoint: None  # hold the connection back
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"early bird", "enter")
+        await pilot.pause()
+        assert any("Connecting" in n.message for n in app._notifications)
+        assert app.query_one(PromptInput).text == "early bird"
+        assert [r for r in fake_openai.requests if r.method == "POST"] == []
+        app._connected(ep, OpenAIClient(ep))
+        await wait_reply(app)
+        await pilot.pause()
+        await wait_reply(app)
+    posts = [r for r in fake_openai.requests if r.method == "POST"]
+    assert len(posts) == 1 and posts[0].json["messages"][-1]["content"] == "early bird"

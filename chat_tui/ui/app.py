@@ -96,6 +96,11 @@ class ChatApp(App[int]):
         return self.chat
 
     def on_mount(self) -> None:
+        import asyncio
+
+        self.ready_event = asyncio.Event()
+        if self.client_ready:
+            self.ready_event.set()
         self._apply_user_settings()
         # After the first frame: connect, load tokenizers, warm up Markdown.
         self.call_after_refresh(self._after_first_frame)
@@ -151,6 +156,16 @@ class ChatApp(App[int]):
                 get_lexer_by_name(name)
         except Exception:
             pass
+        self.call_from_thread(self._freeze_startup_objects)
+
+    def _freeze_startup_objects(self) -> None:
+        """Move everything alive after start-up (modules, widgets, tokenizer tables) out of the
+        garbage collector's reach: full collections then scan only what the chat creates, so
+        they no longer pause a keypress while an answer streams."""
+        import gc
+
+        gc.collect()
+        gc.freeze()
 
     # -- endpoint and models ---------------------------------------------------------------------
 
@@ -192,6 +207,7 @@ class ChatApp(App[int]):
         self.endpoint = endpoint
         self.client = client
         self.client_ready = True
+        self.ready_event.set()
         if old is not None and old is not client:
             self.run_worker(old.aclose(), group="close")
         if endpoint.default_model and (not self.model or self._model_from_profile):
@@ -235,6 +251,7 @@ class ChatApp(App[int]):
             self._local.stop()
             self._local = None
         self.client_ready = False
+        self.ready_event.clear()
         self._model_from_profile = True
         if endpoint.default_model:
             self.chat.set_model(endpoint.default_model)

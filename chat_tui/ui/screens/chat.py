@@ -186,12 +186,22 @@ class ChatScreen(Screen):
             self.notify("Still answering: press Escape to stop it first.", severity="warning")
             return
         if not self.app.client_ready:
-            self.notify("Not connected yet: the prompt is kept, send it again in a moment.", severity="warning")
+            if not any(w.group == "pending-send" and w.is_running for w in self.workers):
+                self.notify("Connecting… your message goes out as soon as the endpoint is ready.", timeout=3)
+                self.send_when_ready(event.text)
             return
         if not self.app.model:
             self.notify("Choose a model first (F2), or type any model id in the picker.", severity="warning")
             return
         await self.send(event.text)
+
+    @work(exclusive=True, group="pending-send", exit_on_error=False)
+    async def send_when_ready(self, text: str) -> None:
+        """Typed before the endpoint was ready (the local model still loading, say): send it then.
+        The prompt keeps the text until it is sent."""
+        await self.app.ready_event.wait()
+        if self.prompt.text == text and self.app.model and not self.replying():
+            await self.send(text)
 
     async def send(self, text: str) -> None:
         app = self.app
