@@ -82,7 +82,6 @@ def one_run(a, home: str, log: Path) -> dict:
                 break
             # A key while streaming: F2 hides/shows the setup area ("sweep" label).
             if len(key_latencies) < a.keys and time.monotonic() - last_key > 0.25 and started + 0.05 < time.time():
-                sent = time.monotonic()
                 t("send-keys", "-t", "c", "F2")
                 setup_shown = not setup_shown
                 took = t.wait(lambda s, shown=setup_shown: ("sweep" in s) == shown, 5, poll=0.002)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from tui import PORT, PROMPT, Server, chat_tui_cmd  # noqa: E402
+from tui import PROMPT, Server, chat_tui_cmd  # noqa: E402
 
 SOCKET = f"ct-keys-{int(time.time())}"
 

@@ -47,6 +47,7 @@ async def _ask(ctx: Context, prompt: str, options: Any) -> int:
     from chat_tui.core.messages import ChatMessage
     from chat_tui.core.params import ChatParams, ParamError
     from chat_tui.replies import run_reply
+    from chat_tui.store.records import request_history
 
     args = ctx.args
     store = ctx.store()
@@ -80,7 +81,7 @@ async def _ask(ctx: Context, prompt: str, options: Any) -> int:
         user_id = store.add_message(cid, "user", prompt, parent_id=parent_id)
 
         messages = [ChatMessage("system", system)] if system else []
-        messages += [ChatMessage(m.role, m.content, m.name) for m in history if m.role in ("user", "assistant", "system") and m.content]
+        messages += request_history(history)
         messages.append(ChatMessage("user", prompt))
 
         stream = not (args.no_stream or args.json)

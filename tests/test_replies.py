@@ -132,6 +132,7 @@ async def test_n_choices_become_sibling_rows(fake_openai, store, counter):
     kids = store.children(uid)
     assert [k.content for k in kids] == [f"[{i}] Echo: Hello there" for i in range(3)]
     assert all(k.status == "complete" and k.parent_id == uid for k in kids)
+    assert result.status == "complete" and result.message_id == kids[0].id and sorted(result.choices) == [0, 1, 2]
     assert kids[0].params["n"] == 3
     lp = kids[1].logprobs
     assert lp[0]["token"] == "[1] " and len(lp[0]["top"]) == 2

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Static, TextArea
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams
 from chat_tui.core.text import visible_controls
+from chat_tui.store.records import request_history
 from chat_tui.ui.threads import Tree
 from chat_tui.ui.widgets.conversation import ConversationView, MessageView, code_blocks
 from chat_tui.ui.widgets.prompt import PromptInput
@@ -175,7 +176,7 @@ class ChatScreen(Screen):
 
     def history_messages(self, upto: list[Message] | None = None) -> list[ChatMessage]:
         path = upto if upto is not None else self.thread_tree.path(self.leaf_id)
-        return [ChatMessage(m.role, m.content, m.name) for m in path if m.content and m.role in ("user", "assistant", "system")]
+        return request_history(path)
 
     def replying(self) -> bool:
         return any(w.group == "reply" and w.is_running for w in self.workers)
