@@ -395,3 +395,24 @@ def test_best_of_must_cover_n():
         CompletionParams.from_options([("n", 3), ("best_of", 2)])
     with pytest.raises(ParamError, match="logprobs"):
         CompletionParams.from_options([("logprobs", 6)])
+
+
+async def test_last_event_without_a_trailing_blank_line_still_counts():
+    """A server that ends the body right after its finish chunk (no blank line, no [DONE]): the
+    event is dispatched at the end of the stream and counted like any other, so the answer is
+    complete and its text is in the timing."""
+    import httpx
+
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]}
+    body = ("data: " + __import__("json").dumps(chunk)).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    ep = Endpoint(name="mock", base_url="http://mock.invalid/v1")
+    async with OpenAIClient(ep, transport=httpx.MockTransport(handler)) as client:
+        events = await collect(client.stream_chat(HELLO, "m", ChatParams()))
+    assert text_of(events) == "Hi"
+    assert [e.reason for e in events if isinstance(e, Finish)] == ["stop"]
+    assert events[-1].chunks == 1 and events[-1].ttft is not None

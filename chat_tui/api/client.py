@@ -30,7 +30,7 @@ from chat_tui.api.errors import (
     error_from_payload,
     error_from_response,
 )
-from chat_tui.api.events import Finish, Meta, RefusalDelta, StreamEvent, TextDelta, Timing, Usage
+from chat_tui.api.events import Finish, RefusalDelta, StreamEvent, TextDelta, Timing, Usage
 from chat_tui.api.sse import SSEDecoder
 from chat_tui.api.stream import ChatStreamParser, parse_chat_response, parse_completion_response
 from chat_tui.core.config import Endpoint
@@ -295,69 +295,92 @@ class OpenAIClient:
         on_retry: RetryHook | None,
     ) -> AsyncIterator[StreamEvent]:
         path, query = self._url(what, model)
-        start = time.monotonic()
+        tally = _Tally(time.monotonic())
         response = await self._send("POST", path, query=query, body=body, stream=True, on_retry=on_retry)
-        ttft: float | None = None
-        chunks = 0
-        usage_tokens: int | None = None
+        ctype = response.headers.get("content-type", "")
+        if "json" in ctype and "event-stream" not in ctype:
+            events = _whole_events(response, parse_whole)  # some servers ignore `stream: true`
+        else:
+            events = _sse_events(response, tally)
         try:
-            ctype = response.headers.get("content-type", "")
-            if "json" in ctype and "event-stream" not in ctype:
-                # Some servers ignore `stream: true` and answer whole.
-                raw = await response.aread()
-                try:
-                    data = json.loads(raw)
-                except ValueError:
-                    raise StreamError(f"expected an event stream, got: {raw[:200]!r}") from None
-                if isinstance(data, dict) and "error" in data:
-                    raise error_from_payload(data, status=response.status_code)
-                for event in parse_whole(data):
-                    if isinstance(event, TextDelta):
-                        chunks += 1
-                        ttft = ttft if ttft is not None else time.monotonic() - start
-                    elif isinstance(event, Usage):
-                        usage_tokens = event.completion_tokens
-                    yield event
-            else:
-                decoder = SSEDecoder()
-                parser = ChatStreamParser()
-                finished: set[int] = set()
-                body_chunks = response.aiter_bytes()
-                try:
-                    async for data in body_chunks:
-                        for sse in decoder.feed(data):
-                            for event in parser.feed(sse):
-                                if isinstance(event, (TextDelta, RefusalDelta)):
-                                    chunks += 1
-                                    if ttft is None:
-                                        ttft = time.monotonic() - start
-                                elif isinstance(event, Usage):
-                                    usage_tokens = event.completion_tokens
-                                elif isinstance(event, Finish):
-                                    finished.add(event.index)
-                                yield event
-                        if parser.done:
-                            await _drain(body_chunks)
-                            break
-                    else:
-                        for sse in decoder.close(dispatch_incomplete=True):
-                            for event in parser.feed(sse):
-                                yield event
-                except httpx.TimeoutException:
-                    raise APITimeoutError(
-                        f"the server stopped sending for too long ({_received(chunks)})"
-                    ) from None
-                except httpx.HTTPError as exc:
-                    raise StreamError(f"the connection dropped mid-answer ({_received(chunks)}): {_reason(exc)}") from None
-                if not parser.done and not finished:
-                    raise StreamError(f"the stream ended before the answer was complete ({_received(chunks)})")
+            async for event in events:
+                tally.see(event)
+                yield event
         finally:
+            await events.aclose()
             await response.aclose()
-        total = time.monotonic() - start
-        tokens = usage_tokens if usage_tokens is not None else chunks
-        gen_time = total - (ttft or 0.0)
+        yield tally.timing()
+
+
+class _Tally:
+    """What a stream has delivered so far: for timing, tokens/s and error messages."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.ttft: float | None = None
+        self.chunks = 0
+        self.usage_tokens: int | None = None
+        self.finished: set[int] = set()
+
+    def see(self, event: StreamEvent) -> None:
+        if isinstance(event, (TextDelta, RefusalDelta)):
+            self.chunks += 1
+            if self.ttft is None:
+                self.ttft = time.monotonic() - self.start
+        elif isinstance(event, Usage):
+            self.usage_tokens = event.completion_tokens
+        elif isinstance(event, Finish):
+            self.finished.add(event.index)
+
+    def received(self) -> str:
+        return "nothing received" if not self.chunks else f"{self.chunks} chunks received"
+
+    def timing(self) -> Timing:
+        total = time.monotonic() - self.start
+        tokens = self.usage_tokens if self.usage_tokens is not None else self.chunks
+        gen_time = total - (self.ttft or 0.0)
         tps = tokens / gen_time if tokens and gen_time > 0 else None
-        yield Timing(ttft=ttft, total=total, completion_tokens=usage_tokens, tokens_per_second=tps, chunks=chunks)
+        return Timing(ttft=self.ttft, total=total, completion_tokens=self.usage_tokens, tokens_per_second=tps, chunks=self.chunks)
+
+
+async def _whole_events(
+    response: httpx.Response, parse_whole: Callable[[dict[str, Any]], list[StreamEvent]]
+) -> AsyncIterator[StreamEvent]:
+    raw = await response.aread()
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise StreamError(f"expected an event stream, got: {raw[:200]!r}") from None
+    if isinstance(data, dict) and "error" in data:
+        raise error_from_payload(data, status=response.status_code)
+    for event in parse_whole(data):
+        yield event
+
+
+async def _sse_events(response: httpx.Response, tally: _Tally) -> AsyncIterator[StreamEvent]:
+    """Events of an SSE body. `tally` is updated by the consumer as each event is taken, so it
+    is current whenever this generator resumes."""
+    decoder = SSEDecoder()
+    parser = ChatStreamParser()
+    body_chunks = response.aiter_bytes()
+    try:
+        async for data in body_chunks:
+            for sse in decoder.feed(data):
+                for event in parser.feed(sse):
+                    yield event
+            if parser.done:
+                await _drain(body_chunks)
+                break
+        else:
+            for sse in decoder.close(dispatch_incomplete=True):
+                for event in parser.feed(sse):
+                    yield event
+    except httpx.TimeoutException:
+        raise APITimeoutError(f"the server stopped sending for too long ({tally.received()})") from None
+    except httpx.HTTPError as exc:
+        raise StreamError(f"the connection dropped mid-answer ({tally.received()}): {_reason(exc)}") from None
+    if not parser.done and not tally.finished:
+        raise StreamError(f"the stream ended before the answer was complete ({tally.received()})")
 
 
 async def _drain(body_chunks: AsyncIterator[bytes], limit: float = 1.0) -> None:
@@ -372,10 +395,6 @@ async def _drain(body_chunks: AsyncIterator[bytes], limit: float = 1.0) -> None:
         await asyncio.wait_for(rest(), limit)
     except (asyncio.TimeoutError, httpx.HTTPError):
         pass
-
-
-def _received(chunks: int) -> str:
-    return "nothing received" if not chunks else f"{chunks} chunks received"
 
 
 def _reason(exc: BaseException) -> str:
