@@ -28,8 +28,9 @@ def _out(text: str) -> None:
 
 
 def _title_from(prompt: str) -> str:
-    line = " ".join(prompt.split())
-    return line[:60] + ("…" if len(line) > 60 else "")
+    from chat_tui.core.titles import title_from_prompt  # the same provisional title as the app's
+
+    return title_from_prompt(prompt)
 
 
 # -- ask -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from demo import demo_app, settle  # noqa: E402
+from demo import demo_app, seed_history, settle, until  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 
 SIZE = (160, 46)
@@ -30,9 +30,11 @@ COMPARE_ANSWERS = {
 }
 
 
-async def shoot(name: str, prepare=None, *, open_demo: bool = True, answer=None) -> Path:
+async def shoot(name: str, prepare=None, *, open_demo: bool = True, answer=None, seed=None) -> Path:
     with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
         app = demo_app(fake, Path(tmp) / "demo.db", open_demo=open_demo)
+        if seed is not None:
+            seed(app.store)
         if answer is not None:
             fake.answer = answer
         async with app.run_test(size=SIZE) as pilot:
@@ -80,11 +82,20 @@ async def main() -> None:
             col.refresh_header(force=True)
         screen.columns[1].focus()
 
+    async def history(pilot):
+        await pilot.press("f9")
+        screen = pilot.app.screen
+        await until(pilot, lambda: "conversations" in str(screen.query_one("#history-status").render()), "the list")
+        await pilot.press(*"list")
+        await until(pilot, lambda: "3 matching" in str(screen.query_one("#history-status").render()), "the search")
+        await pilot.press("down")  # into the list: the footer shows its keys
+
     shots = [
         await shoot("main-chat"),
         await shoot("model-picker", picker),
         await shoot("parameters", params),
         await shoot("compare", compare, answer=lambda body: COMPARE_ANSWERS[body.get("temperature")]),
+        await shoot("history", history, open_demo=False, seed=seed_history),
     ]
     for path in shots:
         print(path.relative_to(HERE.parent))

@@ -57,7 +57,58 @@ def seed_demo(store: Store) -> int:
         "complete", finish_reason="stop", prompt_tokens=251, completion_tokens=58, completion_tokens_local=58,
         tokens_exact=True, ttft=0.22, duration=0.91,
     )
+    # A fixed date, so the sidebar's conversation list never depends on today.
+    store.db.execute("UPDATE conversations SET created_at = ?, updated_at = ? WHERE id = ?", (DEMO_STAMP, DEMO_STAMP, cid))
     return cid
+
+
+DEMO_STAMP = "2025-03-15T10:12:00.000Z"
+
+
+# Conversations for the history screen: (title, model, temperature, question, answer, prompt
+# tokens, completion tokens, updated at). Fixed timestamps, so the dates shown never depend on today.
+HISTORY = [
+    ("Binary search in Python", "gpt-4o-mini", 0.3, QUESTION,
+     "Use binary search: `bisect_left` from the standard library halves the range at every step.",
+     27, 213, "2025-03-14T09:26:00.000Z"),
+    ("Rust lifetimes, explained", "gpt-4o", 0.7, "Why does the borrow checker reject this function?",
+     "The returned reference may outlive `s`: give both the same lifetime `'a`.", 412, 388,
+     "2025-03-13T18:02:00.000Z"),
+    ("Sorting a million integers", "gpt-4.1-mini", 1.0, "Fastest way to sort a million 32-bit integers?",
+     "A radix sort on the binary digits, eight bits per pass: four passes, no comparisons.", 35, 161,
+     "2025-03-12T11:47:00.000Z"),
+    (None, "llama3.2:3b", 0.8, "what is the difference between a list and a tuple?",
+     "A tuple cannot be changed after it is made; a list can.", 19, 44, "2025-03-10T21:15:00.000Z"),
+    ("SQL window functions", "o3-mini", 1.0, "Running total per customer in SQL?",
+     "SUM(amount) OVER (PARTITION BY customer ORDER BY day): a window, not a GROUP BY.", 58, 1204,
+     "2025-03-08T08:30:00.000Z"),
+    ("Haiku about autumn", "gpt-4o", 1.3, "A haiku about autumn leaves, please.",
+     "Red leaves let go, / the wind keeps no list of names, / the path fills with light.", 16, 21,
+     "2025-02-27T16:40:00.000Z"),
+    ("Git: undo the last commit", "gpt-4o-mini", 0.2, "How do I undo my last commit but keep the changes?",
+     "`git reset --soft HEAD~1`: the commit goes, its changes stay staged.", 22, 37,
+     "2025-02-20T10:05:00.000Z"),
+    ("Lisbon in three days", "gpt-4.1-mini", 0.9, "Plan three days in Lisbon for a first visit.",
+     "Day 1: Alfama and the castle; day 2: Belém; day 3: Sintra by train.", 24, 530,
+     "2025-02-02T12:00:00.000Z"),
+]
+
+
+def seed_history(store: Store) -> list[int]:
+    """The HISTORY conversations, the first one pinned, with fixed dates; returns their ids."""
+    from chat_tui.store.history import set_pinned
+
+    ids = []
+    for title, model, temperature, question, answer, prompt, completion, stamp in HISTORY:
+        cid = store.create_conversation(title=title, model=model, endpoint="demo")
+        user = store.add_message(cid, "user", question)
+        reply = store.begin_assistant(cid, parent_id=user, model=model, params={"model": model, "temperature": temperature}, endpoint="demo")
+        store.finish_assistant(reply, answer, "complete", finish_reason="stop", prompt_tokens=prompt, completion_tokens=completion)
+        store.db.execute("UPDATE conversations SET created_at = ?, updated_at = ? WHERE id = ?", (stamp, stamp, cid))
+        store.db.execute("UPDATE messages SET created_at = ?, updated_at = ? WHERE conversation_id = ?", (stamp, stamp, cid))
+        ids.append(cid)
+    set_pinned(store, ids[0], True)
+    return ids
 
 
 def demo_app(fake, db_path, *, open_demo: bool = True, config: Config | None = None) -> ChatApp:
@@ -94,8 +145,15 @@ async def until(pilot, condition, what: str, timeout: float = 5.0) -> None:
 
 
 async def settle(pilot) -> None:
-    """Wait until every worker is done and the screen is drawn (tokenizer loaded, panes mounted)."""
+    """Wait until every worker is done and the screen is drawn (tokenizer loaded, panes mounted,
+    the sidebar's conversation list read)."""
     for _ in range(4):
         await settle_workers(pilot)
-    pilot.app.screen.query_one("#prompt").focus()
+    listing = pilot.app.chat.conversation_list()
+    if listing is not None and not listing.idle:  # a debounced reload still to come
+        await until(pilot, lambda: listing.idle, "the conversation list")
+        await settle_workers(pilot)
+    prompt = pilot.app.screen.query_one("#prompt")
+    prompt.focus()
+    prompt.cursor_blink = False  # a steady cursor: a snapshot must not depend on how long this took
     await pilot.pause()

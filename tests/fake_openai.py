@@ -22,7 +22,8 @@ Inspection: requests (RecordedRequest list), last_request, connection_count, fau
 wait_for_requests(n, timeout), wait_for(predicate, timeout), reset().
 
 Faults are queued with `enqueue_fault(Fault(...))`; each request takes the first queued fault
-that matches it (`Fault.path`, None = any request). Kinds:
+that matches it (`Fault.path`, None = any request; `Fault.when`, a predicate on the JSON body,
+e.g. one that picks out an auto-title request). Kinds:
 
     status           answer `status` (default 500) with `headers` and a JSON `body`
                      (default: OpenAI's error object for that status)
@@ -147,12 +148,15 @@ class Fault:
     delay: float = 0.0  # slow_first_byte: seconds before the status line
     path: str | None = None  # only requests to this path ("/v1/chat/completions"); None = any
     reset: bool = False  # drop: abort with TCP RST instead of a plain close
+    when: Callable[[Any], bool] | None = None  # only requests whose JSON body this accepts
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
 
-    def matches(self, path: str) -> bool:
+    def matches(self, path: str, body: Any = None) -> bool:
+        if self.when is not None and not self.when(body):
+            return False
         return self.path is None or self.path.rstrip("/") == path.rstrip("/")
 
 
@@ -500,7 +504,7 @@ class FakeOpenAI:
     def _record(self, rec: RecordedRequest) -> None:
         with self._cond:
             for i, fault in enumerate(self._faults):
-                if fault.matches(rec.path):
+                if fault.matches(rec.path, rec.json):
                     rec.fault = self._faults.pop(i)
                     break
             self._requests.append(rec)

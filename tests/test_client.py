@@ -416,3 +416,30 @@ async def test_last_event_without_a_trailing_blank_line_still_counts():
     assert text_of(events) == "Hi"
     assert [e.reason for e in events if isinstance(e, Finish)] == ["stop"]
     assert events[-1].chunks == 1 and events[-1].ttft is not None
+
+
+async def test_gzip_encoded_stream_is_decoded():
+    """Identity bodies are read raw (faster); a proxy that gzips the event stream still works."""
+    import gzip
+    import json
+
+    import httpx
+
+    chunks = [{"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]} for word in ("Hel", "lo")]
+    sse = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    packed = gzip.compress(sse.encode())
+
+    class Body(httpx.AsyncByteStream):
+        async def __aiter__(self):
+            for i in range(0, len(packed), 7):  # split anywhere, as a network would
+                yield packed[i:i + 7]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+        return httpx.Response(200, headers=headers, stream=Body())
+
+    ep = Endpoint(name="mock", base_url="http://mock.invalid/v1")
+    async with OpenAIClient(ep, transport=httpx.MockTransport(handler)) as client:
+        events = await collect(client.stream_chat(HELLO, "m", ChatParams()))
+    assert text_of(events) == "Hello"

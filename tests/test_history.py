@@ -71,7 +71,7 @@ def test_version_2_database_upgrades_with_its_rows(tmp_path: Path) -> None:
     conn.close()
 
     with Store(path) as store:
-        assert store.schema_version == len(schema.MIGRATIONS) == 3
+        assert store.schema_version == len(schema.MIGRATIONS)
         c = store.get_conversation(1)
         assert (c.title, c.model, c.pinned, c.archived, c.deleted_at, c.source) == (
             "old one", "gpt-4", False, False, None, None)
@@ -491,6 +491,22 @@ def test_export_import_round_trip(store: Store, tmp_path: Path) -> None:
         assert_same_tree(store, cid, fresh, report.conversation_ids[0])
         assert_same_tree(store, plain, fresh, report.conversation_ids[1])
         assert import_data(fresh, multi["conversations"]).imported == 0  # the plain-list form
+
+
+def test_import_keeps_creation_order_across_branches(store: Store, tmp_path: Path) -> None:
+    """A regeneration made after an edit is still the newest message (and leaf) once imported:
+    the new ids follow the old ones, not a walk of the tree."""
+    cid = store.create_conversation(title="order")
+    u1 = store.add_message(cid, "user", "first question")
+    store.add_message(cid, "assistant", "first answer", parent_id=u1)
+    u2 = store.add_message(cid, "user", "edited question")
+    store.add_message(cid, "assistant", "answer to the edit", parent_id=u2)
+    store.add_message(cid, "assistant", "regenerated first answer", parent_id=u1)
+    with Store(tmp_path / "fresh.db") as fresh:
+        new = import_data(fresh, store.export_conversation(cid)).conversation_ids[0]
+        assert [m.content for m in fresh.messages(new)] == [m.content for m in store.messages(cid)]
+        assert [m.content for m in fresh.thread(new)] == ["first question", "regenerated first answer"]
+        assert_same_tree(store, cid, fresh, new)
 
 
 def test_bad_chat_tui_export_imports_nothing(store: Store) -> None:

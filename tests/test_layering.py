@@ -17,10 +17,10 @@ def test_core_api_store_do_not_import_textual_or_rich():
         "            raise ImportError('blocked: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
         "import chat_tui.core.config, chat_tui.core.params, chat_tui.core.tokens, chat_tui.core.models_table\n"
-        "import chat_tui.core.messages, chat_tui.core.paths, chat_tui.core.text\n"
+        "import chat_tui.core.messages, chat_tui.core.paths, chat_tui.core.text, chat_tui.core.titles\n"
         "import chat_tui.api.client, chat_tui.api.sse, chat_tui.api.stream, chat_tui.api.local_server\n"
         "import chat_tui.store\n"
-        "import chat_tui.replies, chat_tui.commands\n"
+        "import chat_tui.replies, chat_tui.commands, chat_tui.titling\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -3,7 +3,7 @@ with --snapshot-update: `pytest tests/test_snapshots.py --snapshot-report` write
 
 from __future__ import annotations
 
-from demo import demo_app, settle
+from demo import demo_app, seed_history, settle, settle_workers, until
 from fake_openai import Fault
 
 SIZE = (160, 48)
@@ -59,5 +59,60 @@ def test_error_state(snap_compare, fake_openai, tmp_path):
         await settle(pilot)
         await pilot.press(*"Hello?", "enter")
         await settle(pilot)
+        await fixed_dates(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=fail)
+
+
+async def fixed_dates(pilot, stamp: str = "2025-03-15T10:12:00.000Z") -> None:
+    """Conversations made during the test get a fixed date: the sidebar list shows it, and it
+    must not depend on the time the test runs."""
+    app = pilot.app
+    app.store.db.execute("UPDATE conversations SET created_at = ?, updated_at = ?", (stamp, stamp))
+    app.chat.refresh_conversation_list()
+    listing = app.chat.conversation_list()
+    await until(pilot, lambda: listing.idle and all(r.updated_at == stamp for r in listing.rows), "the fixed dates")
+    await settle(pilot)
+
+
+async def open_history(pilot):
+    """F9, then wait until the first page and the count are on screen."""
+    await settle(pilot)
+    await pilot.press("f9")
+    await until(pilot, lambda: "conversations" in str(pilot.app.screen.query_one("#history-status").render()),
+                "the history count")
+    return pilot.app.screen
+
+
+def test_history_listing(snap_compare, fake_openai, tmp_path):
+    """Pinned first (★), then newest; an untitled one shows its first question in italics."""
+    app = demo_app(fake_openai, tmp_path / "s.db", open_demo=False)
+    seed_history(app.store)
+
+    async def browse(pilot):
+        screen = await open_history(pilot)
+        assert [r.title for r in screen.rows][:2] == ["Binary search in Python", "Rust lifetimes, explained"]
+        await pilot.press("down", "down")  # into the list, then the second row
+        assert screen.current().title == "Rust lifetimes, explained"
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=browse)
+
+
+def test_history_search_snippets(snap_compare, fake_openai, tmp_path):
+    """A typed word narrows the list; each row shows the matching excerpt, the match highlighted."""
+    app = demo_app(fake_openai, tmp_path / "s.db", open_demo=False)
+    seed_history(app.store)
+
+    async def search(pilot):
+        screen = await open_history(pilot)
+        await pilot.press(*"binary")
+        await until(pilot, lambda: screen._query == "binary*" and screen.rows and all(r.segments for r in screen.rows),
+                    "the search results")
+        await until(pilot, lambda: "matching" in str(screen.query_one("#history-status").render()), "the count")
+        await settle_workers(pilot)
+        assert sorted(r.title for r in screen.rows) == ["Binary search in Python", "Sorting a million integers"]
+        shown = [screen.query_one("#history-list").get_option_at_index(i).prompt.plain for i in range(2)]
+        assert any("on the binary digits" in text for text in shown)  # spaces kept around the match
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=search)

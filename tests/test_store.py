@@ -71,7 +71,7 @@ def fts_integrity_ok(store: Store) -> None:
 EXPECTED_COLUMNS = {
     "conversations": [
         "id", "title", "created_at", "updated_at", "model", "params", "system_prompt",
-        "endpoint", "pinned", "archived", "deleted_at", "source", "source_id",
+        "endpoint", "pinned", "archived", "deleted_at", "source", "source_id", "title_source",
     ],
     "messages": [
         "id", "conversation_id", "parent_id", "role", "name", "content", "created_at",

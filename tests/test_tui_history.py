@@ -12,7 +12,7 @@ import json
 from textual.widgets import Input, OptionList, ProgressBar
 from textual.worker import WorkerCancelled
 
-from demo import demo_app, settle
+from demo import demo_app, settle, until
 
 from chat_tui.store import Store
 from chat_tui.store.importer import export_conversations
@@ -90,7 +90,7 @@ async def test_search_as_you_type_and_open_at_hit(fake_openai, tmp_path) -> None
         row = screen.rows[0]
         assert any(match and "giraffe" in text.lower() for text, match in row.segments)
         prompt = listing.get_option_at_index(0).prompt
-        assert "giraffe" in prompt.plain and any("reverse" in str(span.style) for span in prompt.spans)
+        assert "A giraffe is very tall" in prompt.plain and any("reverse" in str(span.style) for span in prompt.spans)
         assert "1 matching" in str(screen.query_one("#history-status").render())
         await pilot.press("enter")
         await pilot.pause()
@@ -274,3 +274,127 @@ async def test_f9_opens_history_and_enter_opens_the_hit_branch(fake_openai, tmp_
         assert app.chat.conversation_id == cid and app.chat.leaf_id == old
         texts = [v.text for v in app.chat.conversation.views()]
         assert "the zebra answer" in texts and "a newer answer" not in texts
+
+
+# -- export, then import elsewhere, through the screen --------------------------------------------
+
+
+def branched(store: Store) -> int:
+    """A system prompt, an edited user message (two sibling user turns, each answered) and a
+    regenerated answer (two sibling replies) made last, after the edit, so creation order and
+    tree order differ; params, statuses and token counts on the replies."""
+    cid = store.create_conversation(title="Branch test", model="gpt-4o", params={"temperature": 0.7},
+                                    system_prompt="Answer in one word.", endpoint="demo")
+    system = store.add_message(cid, "system", "Answer in one word.")
+    first = store.add_message(cid, "user", "Name a colour", parent_id=system)
+    blue = store.begin_assistant(cid, parent_id=first, model="gpt-4o", params={"model": "gpt-4o", "temperature": 0.7}, endpoint="demo")
+    store.finish_assistant(blue, "Blue", "complete", finish_reason="stop", prompt_tokens=14, completion_tokens=1,
+                           tokens_exact=True, ttft=0.25, duration=0.5, system_fingerprint="fp_a")
+    edited = store.add_message(cid, "user", "Name a shape", parent_id=system)
+    circle = store.begin_assistant(cid, parent_id=edited, model="o3-mini", params={"model": "o3-mini", "seed": 7}, endpoint="demo")
+    store.finish_assistant(circle, "Circ", "complete", finish_reason="length", completion_tokens=1)
+    follow = store.add_message(cid, "user", "Another?", parent_id=circle)
+    square = store.begin_assistant(cid, parent_id=follow, model="o3-mini", params={"model": "o3-mini"}, endpoint="demo")
+    store.finish_assistant(square, "Square", "error", error="HTTP 500")
+    again = store.begin_assistant(cid, parent_id=first, model="gpt-4o", params={"model": "gpt-4o", "temperature": 1.4}, endpoint="demo")
+    store.finish_assistant(again, "Chartreuse, obviously", "cancelled")
+    return cid
+
+
+TREE_FIELDS = ("role", "name", "content", "model", "params", "endpoint", "status", "error", "finish_reason",
+               "prompt_tokens", "completion_tokens", "tokens_exact", "ttft", "duration", "system_fingerprint",
+               "created_at", "updated_at")
+
+
+def tree_of(store: Store, cid: int) -> tuple[list, list[tuple[int, ...]]]:
+    """The conversation as nested (fields, [children in sibling order]) from its roots, and the
+    tree position (sibling indices from the root) of each message in creation order."""
+    messages = store.messages(cid)
+    kids: dict[int | None, list] = {}
+    for m in messages:
+        kids.setdefault(m.parent_id, []).append(m)
+    where: dict[int, tuple[int, ...]] = {}
+
+    def build(parent: int | None, at: tuple[int, ...]) -> list:
+        out = []
+        for i, m in enumerate(kids.get(parent, [])):
+            where[m.id] = (*at, i)
+            out.append(({k: getattr(m, k) for k in TREE_FIELDS}, build(m.id, (*at, i))))
+        return out
+
+    nested = build(None, ())
+    assert len(where) == len(messages)  # every message hangs from a root
+    return nested, [where[m.id] for m in messages]
+
+
+def db_counts(store: Store) -> tuple[int, int]:
+    q = store.db.execute
+    return q("SELECT count(*) FROM conversations").fetchone()[0], q("SELECT count(*) FROM messages").fetchone()[0]
+
+
+async def import_through_screen(pilot, path: str) -> None:
+    """`i`, type the path, Enter; then wait for the import worker and its report."""
+    app = pilot.app
+    before = len(notes(app))
+    await pilot.press("i")
+    await until(pilot, lambda: isinstance(app.screen, ImportPathScreen), "the import dialog")
+    await pilot.press(*path)
+    assert app.screen.query_one(Input).value == path
+    await pilot.press("enter")
+    await until(pilot, lambda: len(notes(app)) > before, "the import report")
+    await wait(pilot)
+
+
+async def test_export_then_import_elsewhere_round_trips_branches(fake_openai, tmp_path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)  # `x` writes to the working directory
+    source = demo_app(fake_openai, tmp_path / "a.db", open_demo=False)
+    cid = branched(source.store)
+    original = source.store.get_conversation(cid)
+    tree, order = tree_of(source.store, cid)
+    thread = [m.content for m in source.store.thread(cid)]
+    assert thread == ["Answer in one word.", "Name a colour", "Chartreuse, obviously"]  # newest leaf
+    async with source.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f9")
+        await wait(pilot)
+        screen = source.screen
+        assert isinstance(screen, HistoryScreen) and titles(screen) == ["Branch test"]
+        await pilot.press("down")  # from the search box to the list
+        assert screen.focused is screen.query_one("#history-list")
+        await pilot.press("x")
+        await until(pilot, lambda: any("Exported to" in n.message for n in notes(source)), "the export")
+    exported = out / f"chat-tui-{cid}.json"
+    assert sorted(p.name for p in out.iterdir()) == [f"chat-tui-{cid}.json", f"chat-tui-{cid}.md"]
+    assert len(json.loads(exported.read_text())["messages"]) == 8
+
+    target = demo_app(fake_openai, tmp_path / "b.db", open_demo=False)
+    assert db_counts(target.store) == (0, 0)
+    async with target.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f9")
+        await wait(pilot)
+        screen = target.screen
+        assert isinstance(screen, HistoryScreen) and screen.rows == []
+        await pilot.press("down")
+        await import_through_screen(pilot, exported.name)  # relative to where it was written
+        report = notes(target)[-1]
+        assert report.message == "Imported 1 conversations (8 messages)." and report.severity == "information"
+        assert titles(screen) == ["Branch test"]
+        assert db_counts(target.store) == (1, 8)
+        new = screen.rows[0].id
+        copy = target.store.get_conversation(new)
+        for k in ("title", "created_at", "updated_at", "model", "params", "system_prompt", "endpoint", "pinned", "archived"):
+            assert getattr(copy, k) == getattr(original, k), k
+        assert (copy.source, copy.source_id) == ("chat-tui", f"{cid}@{original.created_at}")
+        assert tree_of(target.store, new) == (tree, order)
+        assert [m.content for m in target.store.thread(new)] == thread
+
+        # The same file again: nothing added, and the report says which one was skipped and why.
+        await import_through_screen(pilot, exported.name)
+        report = notes(target)[-1]
+        assert report.message == "Imported 0 conversations (0 messages). Skipped 1: Branch test: already imported."
+        assert report.severity == "warning"
+        assert db_counts(target.store) == (1, 8)
+        assert titles(screen) == ["Branch test"]

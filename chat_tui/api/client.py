@@ -150,8 +150,10 @@ class OpenAIClient:
         body: dict[str, Any] | None = None,
         stream: bool = False,
         on_retry: RetryHook | None = None,
+        max_retries: int | None = None,
     ) -> httpx.Response:
         """Send with retries until a 2xx response's headers arrive; raise a typed error otherwise."""
+        retries = self.max_retries if max_retries is None else max_retries
         attempt = 0
         while True:
             request = self._http.build_request(method, path, params=query or None, json=body)
@@ -176,7 +178,7 @@ class OpenAIClient:
                     response.headers.get("content-type", ""),
                     retry_after=_retry_after(response.headers),
                 )
-            if not error.retryable or attempt >= self.max_retries:
+            if not error.retryable or attempt >= retries:
                 raise error
             wait = error.retry_after
             if wait is None or wait > MAX_RETRY_AFTER:
@@ -244,9 +246,19 @@ class OpenAIClient:
             use_max_completion_tokens=uses_max_completion_tokens(model),
         )
 
-    async def chat(self, messages: Iterable[ChatMessage], model: str, params: ChatParams, *, on_retry: RetryHook | None = None) -> Response:
+    async def chat(
+        self,
+        messages: Iterable[ChatMessage],
+        model: str,
+        params: ChatParams,
+        *,
+        on_retry: RetryHook | None = None,
+        max_retries: int | None = None,
+    ) -> Response:
+        """A whole (non-streamed) answer. `max_retries` overrides the client's for this request
+        (0 for a request not worth waiting for, such as an auto-title)."""
         body = self.chat_body(messages, model, params, stream=False)
-        return await self._whole("chat/completions", model, body, parse_chat_response, on_retry)
+        return await self._whole("chat/completions", model, body, parse_chat_response, on_retry, max_retries=max_retries)
 
     def stream_chat(
         self,
@@ -274,10 +286,18 @@ class OpenAIClient:
 
     # -- shared machinery -------------------------------------------------------------------
 
-    async def _whole(self, what: str, model: str, body: dict[str, Any], parse: Callable[[dict[str, Any]], list[StreamEvent]], on_retry: RetryHook | None) -> Response:
+    async def _whole(
+        self,
+        what: str,
+        model: str,
+        body: dict[str, Any],
+        parse: Callable[[dict[str, Any]], list[StreamEvent]],
+        on_retry: RetryHook | None,
+        max_retries: int | None = None,
+    ) -> Response:
         path, query = self._url(what, model)
         start = time.monotonic()
-        data = await self._json("POST", path, query=query, body=body, on_retry=on_retry)
+        data = await self._json("POST", path, query=query, body=body, on_retry=on_retry, max_retries=max_retries)
         total = time.monotonic() - start
         events = parse(data)
         usage = next((e for e in events if isinstance(e, Usage)), None)
@@ -362,7 +382,11 @@ async def _sse_events(response: httpx.Response, tally: _Tally) -> AsyncIterator[
     is current whenever this generator resumes."""
     decoder = SSEDecoder()
     parser = ChatStreamParser()
-    body_chunks = response.aiter_bytes()
+    # An identity-encoded body is read raw: one generator layer less per chunk, and a server
+    # sends each event as its own chunk (measured: benchmarks/compare.py).
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    raw = encoding in ("", "identity") and not response.is_stream_consumed
+    body_chunks = response.aiter_raw() if raw else response.aiter_bytes()
     try:
         async for data in body_chunks:
             for sse in decoder.feed(data):

@@ -50,6 +50,7 @@ class ChatStreamParser:
     def __init__(self) -> None:
         self.done = False
         self.meta: Meta | None = None
+        self._meta_key: tuple[Any, ...] | None = None  # the facts as last sent: most chunks repeat them
 
     def feed(self, sse: ServerSentEvent) -> list[StreamEvent]:
         if self.done:
@@ -71,10 +72,13 @@ class ChatStreamParser:
             err.body = data
             raise err
         events: list[StreamEvent] = []
-        meta = _merge_meta(self.meta, obj)
-        if meta is not None and meta != self.meta:
-            self.meta = meta
-            events.append(meta)
+        key = (obj.get("id"), obj.get("model"), obj.get("created"), obj.get("system_fingerprint"))
+        if key != self._meta_key:
+            self._meta_key = key
+            meta = _merge_meta(self.meta, obj)
+            if meta is not None and meta != self.meta:
+                self.meta = meta
+                events.append(meta)
         _choice_events(obj.get("choices"), "delta", events)
         usage = _usage(obj.get("usage"))
         if usage is not None:

@@ -25,6 +25,11 @@ Example `config.toml` (in the config dir, see `paths.py`)::
     context_window = 32768
     input_price = 0.5                          # USD per 1M tokens
     output_price = 1.5
+
+    [titles]                                   # auto-titles from the first exchange
+    enabled = true                             # default true
+    local = false                              # also for local endpoints (default false)
+    model = "gpt-4o-mini"                      # default: the conversation's model
 """
 
 from __future__ import annotations
@@ -75,12 +80,48 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class TitleSettings:
+    """Auto-titles: after the first answer of a new conversation, one small request on the same
+    endpoint asks for a short title (`[titles]` in the config file)."""
+
+    enabled: bool = True
+    local: bool = False  # local endpoints (llama.cpp, Ollama...) too: their compute is the user's
+    model: str | None = None  # None: the conversation's model
+
+    def applies_to(self, endpoint: Endpoint) -> bool:
+        return self.enabled and (self.local or not endpoint.is_local)
+
+
+TITLE_KEYS = ("enabled", "local", "model")
+
+
+def _title_settings(raw: Any, path: Path) -> TitleSettings:
+    if raw is None:
+        return TitleSettings()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: [titles] must be a table (enabled, local, model)")
+    unknown = sorted(set(raw) - set(TITLE_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: [titles]: unknown key {unknown[0]!r} (known: {', '.join(TITLE_KEYS)})")
+    for key in ("enabled", "local"):
+        if key in raw and not isinstance(raw[key], bool):
+            raise ConfigError(f"{path}: [titles] {key} must be true or false, not {raw[key]!r}")
+    model = raw.get("model")
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise ConfigError(f"{path}: [titles] model must be a model id (a non-empty string), not {model!r}")
+    return TitleSettings(
+        enabled=raw.get("enabled", True), local=raw.get("local", False), model=model.strip() if model else None
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     default_profile: str | None = None
     models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     keys: Mapping[str, str] = field(default_factory=dict)
     theme: str | None = None
+    titles: TitleSettings = field(default_factory=TitleSettings)
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
@@ -118,12 +159,14 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: default_profile {default!r} is not a defined profile")
     models = data.get("models", {})
     keys = data.get("keys", {})
+    titles = _title_settings(data.get("titles"), path)
     return Config(
         profiles=profiles,
         default_profile=default,
         models=models if isinstance(models, dict) else {},
         keys=keys if isinstance(keys, dict) else {},
         theme=data.get("theme"),
+        titles=titles,
         path=path,
         raw=data,
     )

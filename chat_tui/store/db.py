@@ -41,7 +41,7 @@ from chat_tui.store.records import (
     search_hit_from_row,
     summary_from_row,
 )
-from chat_tui.store.schema import FINAL_STATUSES, check_not_too_new, migrate, user_version
+from chat_tui.store.schema import FINAL_STATUSES, TITLE_SOURCES, check_not_too_new, migrate, user_version
 
 BUSY_TIMEOUT = 5.0  # seconds a write waits for another process's transaction
 EXPORT_FORMAT = "chat-tui-conversation"
@@ -155,13 +155,18 @@ class Store(CompareRunsMixin):
         params: dict[str, Any] | None = None,
         system_prompt: str | None = None,
         endpoint: str | None = None,
+        title_source: str = "prompt",
     ) -> int:
+        """A new conversation. ``title_source`` says who set ``title`` (see schema.py): the
+        default, ``prompt``, marks it provisional, so `set_auto_title` may replace it."""
+        if title_source not in TITLE_SOURCES:
+            raise ValueError(f"title_source must be one of {TITLE_SOURCES}, not {title_source!r}")
         stamp = now()
         with self._write() as db:
             cur = db.execute(
                 "INSERT INTO conversations (title, created_at, updated_at, model, params,"
-                " system_prompt, endpoint) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (title, stamp, stamp, model, params_json(params), system_prompt, endpoint),
+                " system_prompt, endpoint, title_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (title, stamp, stamp, model, params_json(params), system_prompt, endpoint, title_source),
             )
             return int(cur.lastrowid)
 
@@ -194,7 +199,20 @@ class Store(CompareRunsMixin):
         return rows[0]["id"] if rows else None
 
     def rename_conversation(self, cid: int, title: str | None) -> None:
-        self.set_conversation_defaults(cid, title=title)
+        """The user's own title: an auto-title never replaces it."""
+        self.set_conversation_defaults(cid, title=title, title_source="user")
+
+    def set_auto_title(self, cid: int, title: str) -> bool:
+        """Replace the provisional title cut from the prompt with a generated one. Nothing
+        changes (False) if the title was set any other way meanwhile (a rename, an earlier
+        auto-title) or the conversation is gone; checked and written in one UPDATE."""
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE conversations SET title = ?, title_source = 'auto'"
+                " WHERE id = ? AND title_source = 'prompt'",
+                (title, cid),
+            )
+            return cur.rowcount > 0
 
     def set_conversation_defaults(
         self,
@@ -205,12 +223,15 @@ class Store(CompareRunsMixin):
         system_prompt: str | None = _UNSET,
         endpoint: str | None = _UNSET,
         title: str | None = _UNSET,
+        title_source: str | None = _UNSET,
     ) -> None:
         """Change only the fields given; pass None to clear one (params None means {})."""
+        if title_source is not _UNSET and title_source not in (*TITLE_SOURCES, None):
+            raise ValueError(f"title_source must be one of {TITLE_SOURCES}, not {title_source!r}")
         changes = {
             k: v
             for k, v in dict(model=model, system_prompt=system_prompt, endpoint=endpoint,
-                             title=title).items()
+                             title=title, title_source=title_source).items()
             if v is not _UNSET
         }
         if params is not _UNSET:

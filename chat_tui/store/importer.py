@@ -29,7 +29,8 @@ Formats read:
   ids are renumbered, the tree kept), compare runs included; a reply exported while still
   streaming comes back ``interrupted``. Provenance is the exported conversation's own
   ``source``/``source_id`` if it was itself imported, else ``("chat-tui", "<id>@<created_at>")``,
-  so importing an export into the database it came from is recognised too.
+  so importing an export into the database it came from is recognised too. Every imported
+  conversation's ``title_source`` is ``import``, so an auto-title never replaces its title.
 * ChatGPT ``conversations.json``: a list of conversations, each with a ``mapping`` of nodes
   (``message``, ``parent``, ``children``). The whole tree is kept (regenerations and edits
   are sibling branches). Nodes with no message, hidden ones
@@ -526,7 +527,8 @@ def _chat_tui_plan(document: Any, where: str) -> _Plan:
             "system_fingerprint": _need(m, "system_fingerprint", (str,), mw, optional=True),
             "logprobs": lenient_json(m.get("logprobs")),
         }
-    # Parents first (an export lists them by id, which already is such an order).
+    # Parents first, otherwise by id: the new ids keep the creation order (a regeneration
+    # made after an edit stays the newest leaf), not just each message's place in the tree.
     children: dict[int | None, list[int]] = {}
     for mid, row in by_id.items():
         parent = row.pop("parent_id")
@@ -534,11 +536,13 @@ def _chat_tui_plan(document: Any, where: str) -> _Plan:
             raise ImportError_(f"{where}: message {mid}: parent {parent} is not in the file")
         row["parent_key"] = None if parent is None else by_id[parent]["key"]
         children.setdefault(parent, []).append(mid)
-    messages, stack = [], sorted(children.get(None, []), reverse=True)
-    while stack:
-        mid = stack.pop()
+    messages, ready = [], list(children.get(None, []))
+    heapq.heapify(ready)
+    while ready:
+        mid = heapq.heappop(ready)
         messages.append(by_id[mid])
-        stack.extend(sorted(children.get(mid, []), reverse=True))
+        for child in children.get(mid, []):
+            heapq.heappush(ready, child)
     if len(messages) != len(by_id):
         raise ImportError_(f"{where}: its messages' parents form a cycle")
     keys = [m["key"] for m in messages]
@@ -602,7 +606,7 @@ _MESSAGE_COLUMNS = (
 )
 _CONVERSATION_COLUMNS = (
     "id", "title", "created_at", "updated_at", "model", "params", "system_prompt", "endpoint",
-    "pinned", "archived", "source", "source_id",
+    "pinned", "archived", "source", "source_id", "title_source",
 )
 _INSERT_MESSAGE = (f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)})"
                    f" VALUES ({', '.join('?' * len(_MESSAGE_COLUMNS))})")
@@ -694,7 +698,8 @@ def _write(store: Store, plans: Iterator[tuple[Any, int]], total: int,
                 c = plan.columns
                 conv_rows.append((cid, c["title"], c["created_at"], c["updated_at"], c["model"],
                                   c["params"], c["system_prompt"], c["endpoint"], c["pinned"],
-                                  c["archived"], plan.source, plan.source_id))
+                                  c["archived"], plan.source, plan.source_id,
+                                  "import"))  # never replaced by an auto-title
                 report.imported += 1
             elif added:
                 report.updated += 1

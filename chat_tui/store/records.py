@@ -36,6 +36,8 @@ class Conversation:
     deleted_at: str | None = None  # soft-deleted, awaiting purge (or undo)
     source: str | None = None  # imported from: "chatgpt", "chat-tui"; None if made here
     source_id: str | None = None
+    # Schema version 4: who set the title, "prompt" | "auto" | "user" | "import" (None: older).
+    title_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,12 @@ History columns (version 3)
   source). ``messages.source_id``: the imported message's id in its source, unique per
   conversation, so a re-import adds only messages not seen before.
 
+Title source (version 4)
+  ``conversations.title_source``: who set the title. ``prompt`` (cut from the first prompt,
+  provisional: an auto-title may replace it), ``auto`` (generated from the first exchange),
+  ``user`` (renamed by hand; never replaced), ``import`` (came with an import); NULL for
+  conversations made before version 4, which are left as they are.
+
 ``presets`` - named parameter sets.
   ``id``; ``name`` (unique, case-sensitive); ``params`` (JSON object); ``created_at``;
   ``updated_at``.
@@ -280,9 +286,25 @@ def _v3(db: Database) -> None:
         db.execute(statement)
 
 
+TITLE_SOURCES = ("prompt", "auto", "user", "import")
+
+
+def _v4(db: Database) -> None:
+    """Auto-titles: ``conversations.title_source``, so a generated title replaces only the
+    provisional one cut from the prompt, never a title the user gave. Imported conversations
+    are marked ``import``; older ones stay NULL (unknown) and are never re-titled."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
+    if "title_source" not in columns:
+        db.execute(
+            "ALTER TABLE conversations ADD COLUMN title_source TEXT"
+            f" CHECK (title_source IS NULL OR title_source IN {TITLE_SOURCES!r})"
+        )
+    db.execute("UPDATE conversations SET title_source = 'import' WHERE source IS NOT NULL AND title_source IS NULL")
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4]
 
 
 def user_version(db: Database) -> int:

@@ -33,6 +33,7 @@ class ChatApp(App[int]):
         "styles/app.tcss",
         "styles/params.tcss",
         "styles/picker.tcss",
+        "styles/conversation_list.tcss",
         "styles/meter.tcss",
         "styles/screens.tcss",
     ]
@@ -288,6 +289,7 @@ class ChatApp(App[int]):
             if result is not None:
                 cid, message_id = result
                 self.run_worker(self.chat.open_conversation(cid, at_message=message_id), group="open")
+            self.chat.refresh_conversation_list()  # renamed, pinned, archived, deleted, imported…
 
         self.push_screen(HistoryScreen(), chosen)
 
@@ -303,6 +305,7 @@ class ChatApp(App[int]):
     async def on_conversations_screen_deleted(self, event) -> None:
         if self.chat.conversation_id == event.conversation_id:
             await self.chat.open_conversation(None)
+        self.chat.refresh_conversation_list()
 
     def action_rename_conversation(self) -> None:
         cid = self.chat.conversation_id
@@ -316,6 +319,7 @@ class ChatApp(App[int]):
             if title:
                 self.store.rename_conversation(cid, title)
                 self.chat.update_status()
+                self.chat.refresh_conversation_list()
 
         self.push_screen(RenameScreen(conv.title or "" if conv else ""), renamed)
 
@@ -330,6 +334,7 @@ class ChatApp(App[int]):
             if ok:
                 self.store.delete_conversation(cid)
                 self.run_worker(self.chat.open_conversation(None), group="open")
+                self.chat.refresh_conversation_list()
                 self.notify("Conversation deleted.", timeout=2)
 
         self.push_screen(ConfirmScreen(f"Delete “{(conv.title if conv else None) or '(untitled)'}”?"), confirmed)
@@ -362,6 +367,7 @@ class ChatApp(App[int]):
         yield SystemCommand("Regenerate answer", "Ask again: a new sibling answer, the old one kept", chat.action_regenerate)
         yield SystemCommand("Stop generation", "Stop the answer being streamed (the text so far is kept)", chat.action_stop)
         yield SystemCommand("Toggle model picker", "Show or hide the models pane (F2)", lambda: chat.action_toggle_pane("#left-slot"))
+        yield SystemCommand("Conversation list", "Move to the sidebar's list of conversations (F5)", chat.action_focus_conversations)
         yield SystemCommand("Toggle parameters", "Show or hide the parameters pane (F3)", lambda: chat.action_toggle_pane("#right-slot"))
         yield SystemCommand("Keys and help", "Every key binding and how to remap it (F1)", self.action_help)
         for name in self.profile_names():

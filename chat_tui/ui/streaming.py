@@ -1,4 +1,4 @@
-"""Feeding streamed text to a `MarkdownView` at a bounded, adaptive rate.
+"""Feeding streamed text to `MarkdownView`s at a bounded, adaptive rate.
 
 An append costs O(new text) in rendering (see markdown_view.py), but every append changes the
 view's height, so the screen is laid out again and repainted. So deltas are batched: at most
@@ -6,6 +6,10 @@ view's height, so the screen is laid out again and repainted. So deltas are batc
 takes long, keeping the event loop free for keys. This is what `Markdown.get_stream` does for
 Textual's Markdown, plus the adaptive interval and an immediate final write when the answer
 ends (the last text must show within a fraction of a second).
+
+Several answers streaming at once (compare mode's lanes) share one `FeedClock`: on each beat
+every view with new text is appended to, and the screen is laid out once for all of them, not
+once per view (measured in benchmarks/compare.py).
 """
 
 from __future__ import annotations
@@ -18,59 +22,110 @@ from chat_tui.ui.widgets.markdown_view import MarkdownView
 MAX_WRITES_PER_SECOND = 4
 MIN_INTERVAL = 1 / MAX_WRITES_PER_SECOND
 MAX_INTERVAL = 0.5
-LOAD_FACTOR = 3.0  # wait this many times an append's cost before the next one
+LOAD_FACTOR = 3.0  # wait this many times a beat's cost before the next one
+REFRESH_WAIT = 1.0  # a view removed meanwhile is never refreshed: don't wait for it forever
 
 
-class MarkdownFeeder:
-    def __init__(self, widget: MarkdownView, *, min_interval: float = MIN_INTERVAL) -> None:
-        self._widget = widget
-        self._pending: list[str] = []
+class FeedClock:
+    """The beat on which feeders append their pending text; one layout per beat."""
+
+    def __init__(self, *, min_interval: float = MIN_INTERVAL) -> None:
         self._min_interval = min_interval
-        self._interval = min_interval
+        self.interval = min_interval
+        self._dirty: dict[MarkdownFeeder, None] = {}  # feeders with pending text, in order
         self._wake = asyncio.Event()
-        self._closing = asyncio.Event()
-        self.appends = 0
-        self._task = asyncio.create_task(self._run())
+        self._task: asyncio.Task | None = None
+        self.beats = 0
 
-    def write(self, text: str) -> None:
-        """Queue text; never blocks the caller."""
-        if text:
-            self._pending.append(text)
-            self._wake.set()
+    def _pending(self, feeder: MarkdownFeeder) -> None:
+        self._dirty[feeder] = None
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
 
-    async def _append_pending(self) -> float:
-        chunk = "".join(self._pending)
-        self._pending.clear()
+    def _forget(self, feeder: MarkdownFeeder) -> None:
+        self._dirty.pop(feeder, None)
+
+    async def _beat(self) -> float:
+        batch = list(self._dirty)
+        self._dirty.clear()
         started = time.monotonic()
-        await self._widget.append(chunk)
-        refreshed = asyncio.Event()
-        if self._widget.call_after_refresh(refreshed.set):
-            try:  # a widget removed meanwhile is never refreshed: don't wait for it forever
-                await asyncio.wait_for(refreshed.wait(), 1.0)
-            except asyncio.TimeoutError:
-                pass
-        self.appends += 1
+        widget = None
+        for feeder in batch:
+            if await feeder.flush():
+                widget = feeder.widget
+        if widget is not None:
+            refreshed = asyncio.Event()
+            if widget.call_after_refresh(refreshed.set):
+                try:
+                    await asyncio.wait_for(refreshed.wait(), REFRESH_WAIT)
+                except asyncio.TimeoutError:
+                    pass
+        self.beats += 1
         return time.monotonic() - started
 
     async def _run(self) -> None:
-        while not self._closing.is_set():
-            await self._wake.wait()
+        while self._dirty:
+            cost = await self._beat()
+            self.interval = min(MAX_INTERVAL, max(self._min_interval, LOAD_FACTOR * cost))
             self._wake.clear()
-            if not self._pending:
-                continue
-            cost = await self._append_pending()
-            self._interval = min(MAX_INTERVAL, max(self._min_interval, LOAD_FACTOR * cost))
-            try:  # the pause ends early when the answer ends
-                await asyncio.wait_for(self._closing.wait(), self._interval)
-            except asyncio.TimeoutError:
+            await asyncio.sleep(self.interval)  # the pause bounds the rate: not an event to wait for
+            if not self._dirty:
+                try:  # idle: wait for text, but stop when none comes (the task restarts on demand)
+                    await asyncio.wait_for(self._wake.wait(), MAX_INTERVAL)
+                except asyncio.TimeoutError:
+                    return
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
                 pass
 
+
+class MarkdownFeeder:
+    """Streams text into one `MarkdownView`, on its own clock or a shared one."""
+
+    def __init__(self, widget: MarkdownView, *, clock: FeedClock | None = None, min_interval: float = MIN_INTERVAL) -> None:
+        self.widget = widget
+        self._clock = clock or FeedClock(min_interval=min_interval)
+        self._own_clock = clock is None
+        self._pending: list[str] = []
+        self._lock = asyncio.Lock()  # appends to the view happen in order, one at a time
+        self._closed = False
+        self.appends = 0
+
+    def write(self, text: str) -> None:
+        """Queue text; never blocks the caller."""
+        if text and not self._closed:
+            self._pending.append(text)
+            self._clock._pending(self)
+
+    async def flush(self) -> bool:
+        """Append what is pending now; whether anything was."""
+        async with self._lock:
+            if not self._pending:
+                return False
+            chunk = "".join(self._pending)
+            self._pending.clear()
+            await self.widget.append(chunk)
+            self.appends += 1
+            return True
+
     async def close(self) -> None:
-        """Write what is left at once and stop."""
-        self._closing.set()
-        self._wake.set()
+        """Write what is left at once (the end of an answer shows without waiting for a beat)."""
+        self._closed = True
+        self._clock._forget(self)
         try:
-            await self._task
+            if await self.flush():
+                refreshed = asyncio.Event()
+                if self.widget.call_after_refresh(refreshed.set):
+                    try:
+                        await asyncio.wait_for(refreshed.wait(), REFRESH_WAIT)
+                    except asyncio.TimeoutError:
+                        pass
         finally:
-            if self._pending:
-                await self._append_pending()
+            if self._own_clock:
+                await self._clock.stop()

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Static, TextArea
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams
 from chat_tui.core.text import visible_controls
+from chat_tui.core.titles import title_from_prompt
 from chat_tui.store.records import request_history
 from chat_tui.ui.threads import Tree
 from chat_tui.ui.widgets.conversation import ConversationView, MessageView, code_blocks
@@ -34,6 +35,7 @@ class ChatScreen(Screen):
         Binding("ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),
         Binding("f2", "toggle_pane('#left-slot')", "Models", id="chat.toggle_models"),
         Binding("f3", "toggle_pane('#right-slot')", "Params", id="chat.toggle_params"),
+        Binding("f5", "focus_conversations", "Chats", id="chat.focus_conversations"),
         Binding("f8", "compare", "Compare", id="chat.compare"),
         Binding("ctrl+l", "focus_prompt", "Prompt", id="chat.focus_prompt", show=False),
     ]
@@ -54,7 +56,7 @@ class ChatScreen(Screen):
         app = self.app
         yield Static("", id="status-line", markup=False)
         with Horizontal(id="panes"):
-            yield Vertical(id="left-slot")  # the model picker, mounted after the first frame
+            yield Vertical(id="left-slot")  # the model picker and conversations, mounted after the first frame
             with Vertical(id="center"):
                 yield ConversationView(id="conversation")
                 yield Static("", id="edit-banner", markup=False)
@@ -85,7 +87,12 @@ class ChatScreen(Screen):
             current_profile=app.endpoint.name,
             overrides=dict(app.config.models),
         )
-        await self.query_one("#left-slot").mount(picker)
+        from chat_tui.ui.widgets.conversation_list import ConversationList
+
+        # The list's query runs in a thread worker, started before the parameters pane mounts:
+        # the first page arrives without blocking the prompt.
+        conversations = ConversationList(app.store.path, current=self.conversation_id, overrides=dict(app.config.models))
+        await self.query_one("#left-slot").mount(picker, conversations)
         models, error = self._models
         picker.set_models(models, error=error)
         pane = ParamsPane(app.params, model=app.model, counter=app.counter, store=app.store, system_prompt=app.system_prompt)
@@ -96,6 +103,9 @@ class ChatScreen(Screen):
 
     def params_pane(self):
         return next(iter(self.query("#params-pane")), None)
+
+    def conversation_list(self):
+        return next(iter(self.query("#conversation-list")), None)
 
     @property
     def prompt(self) -> PromptInput:
@@ -210,9 +220,8 @@ class ChatScreen(Screen):
         parent = self.editing.parent_id if self.editing else self._retry_parent()
         self._retry_of = None
         if self.conversation_id is None:
-            title = " ".join(text.split())[:60]
             self.conversation_id = store.create_conversation(
-                title=title, model=app.model, params=app.params.as_dict(), system_prompt=app.system_prompt, endpoint=app.endpoint.name
+                title=title_from_prompt(text), model=app.model, params=app.params.as_dict(), system_prompt=app.system_prompt, endpoint=app.endpoint.name
             )
         else:
             store.set_conversation_defaults(
@@ -226,6 +235,7 @@ class ChatScreen(Screen):
         self.set_editing(None)
         await self.conversation.show_thread(self.thread_tree.with_branches(user_id))
         self.update_status()
+        self.refresh_conversation_list()  # a new one, or this one moved to the top
         messages = self.history_messages(path) + [ChatMessage("user", text)]
         self.stream_reply(messages, user_id, text)
 
@@ -298,11 +308,43 @@ class ChatScreen(Screen):
                 result.completion_tokens_local.get(0) if result else None,
             )
             meter.set_history(self.history_messages(), app.system_prompt)
+            self.refresh_conversation_list()  # new totals and updated_at
         if result.status == "error":
             self.notify(str(result.error), title=_error_title(result.error), severity="error", timeout=12, markup=False)
             if not result.text and prompt_text and not self.prompt.text.strip():
                 self.prompt.text = prompt_text  # nothing came back: the prompt is given back
                 self._retry_of = parent_id
+        elif result.status == "complete" and result.text and self.conversation_id is not None:
+            self.start_auto_title(self.conversation_id, result.message_id, result.body.get("model") or app.model)
+
+    def start_auto_title(self, conversation_id: int, answer_id: int, model: str) -> None:
+        """After the first answer of a new conversation, a title from that exchange (issue 5), if
+        `[titles]` allows it for this endpoint. Its own worker: the prompt stays free and
+        `replying()` does not count it; the provisional title stays if it fails."""
+        from chat_tui.titling import first_exchange
+
+        app = self.app
+        settings = app.config.titles
+        if app.client is None or not settings.applies_to(app.endpoint):
+            return
+        exchange = first_exchange(app.store, conversation_id, answer_id)
+        if exchange is not None:
+            self._auto_title(app.client, conversation_id, settings.model or model, *exchange)
+
+    @work(group="title", exit_on_error=False)
+    async def _auto_title(self, client, conversation_id: int, model: str, prompt: str, answer: str) -> None:
+        import inspect
+
+        from chat_tui.titling import auto_title
+
+        # The conversation may no longer be shown (switched, deleted): the title still goes to its
+        # row; only the status line and the list follow.
+        if await auto_title(client, self.app.store, conversation_id, model, prompt, answer) is None:
+            return
+        self.update_status()
+        refresh = getattr(self, "refresh_conversation_list", None)
+        if refresh is not None and inspect.isawaitable(done := refresh()):
+            await done
 
     def _retry_parent(self) -> int | None:
         """Where a new prompt goes: after the shown thread, except when the last prompt failed
@@ -324,6 +366,7 @@ class ChatScreen(Screen):
         def done(picked: int | None) -> None:
             if picked is not None:
                 self.prompt.clear()
+            self.refresh_conversation_list()  # a comparison saves its prompt and answers
 
         self.app.push_screen(CompareScreen(self.prompt.text), done)
 
@@ -447,6 +490,33 @@ class ChatScreen(Screen):
                 await self.conversation.reveal(at_message)
         self.meter.set_history(self.history_messages(), app.system_prompt)
         self.update_status()
+        self.refresh_conversation_list()
+        self.prompt.focus()
+
+    def refresh_conversation_list(self) -> None:
+        """Conversations, their order or titles may have changed: mark the open one and read
+        the sidebar list again (debounced, in a thread; its cursor stays on its conversation)."""
+        if listing := self.conversation_list():
+            listing.set_current(self.conversation_id)
+            listing.refresh_rows()
+
+    def action_focus_conversations(self) -> None:
+        """Focus the conversation list, showing the left pane if it was hidden."""
+        pane = self.query_one("#left-slot")
+        if not pane.display:
+            pane.display = True
+            self._pane_choice["#left-slot"] = True
+        listing = self.conversation_list()
+        if listing is None or not listing.focus_list():
+            self.notify("No conversations yet.", timeout=2)
+
+    def on_conversation_list_opened(self, event) -> None:
+        if event.conversation_id == self.conversation_id:
+            self.prompt.focus()  # already open: reopening would stop a reply being written
+        else:
+            self.run_worker(self.open_conversation(event.conversation_id), group="open")
+
+    def on_conversation_list_left(self, event) -> None:
         self.prompt.focus()
 
     def action_toggle_pane(self, selector: str) -> None:

@@ -39,6 +39,7 @@ from chat_tui.core.compare import MAX_LANES, Lane, LaneError, check_lanes, label
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams, ParamError
 from chat_tui.core.text import visible_controls
+from chat_tui.core.titles import title_from_prompt
 from chat_tui.ui.widgets.lanes import LaneColumn
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ class CompareScreen(Screen[int | None]):
         self.columns: list[LaneColumn] = []
         self._tasks: dict[int, asyncio.Task] = {}
         self._similarities: list[tuple[str, str, float]] = []
+        self._clock = None  # the lanes' shared FeedClock, made on the first run
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -220,6 +222,10 @@ class CompareScreen(Screen[int | None]):
         prompt = self.query_one("#compare-prompt", TextArea)
         prompt.focus()
         prompt.move_cursor(prompt.document.end)
+
+    async def on_unmount(self) -> None:
+        if self._clock is not None:
+            await self._clock.stop()
 
     def _chat(self):
         chat = getattr(self.app, "chat", None)
@@ -335,7 +341,7 @@ class CompareScreen(Screen[int | None]):
             return self.conversation_id, self.user_id
         if self.conversation_id is None:
             self.conversation_id = store.create_conversation(
-                title=" ".join(text.split())[:60], model=app.model, params=app.params.as_dict(),
+                title=title_from_prompt(text), model=app.model, params=app.params.as_dict(),
                 system_prompt=app.system_prompt, endpoint=app.endpoint.name,
             )
             self.update_status()
@@ -350,9 +356,13 @@ class CompareScreen(Screen[int | None]):
         # Headers line up: one more line for all when any lane shows a logprob summary.
         container.set_class(any(lane.params.logprobs for lane in lanes), "-logprobs")
         await container.remove_children()
+        if self._clock is None:
+            from chat_tui.ui.streaming import FeedClock
+
+            self._clock = FeedClock()
         self.columns = [
             LaneColumn(i, lane, blind=self.blind, counter=app.counter, overrides=dict(app.config.models),
-                       shared_request=n_mode, choice=i if n_mode else 0)
+                       shared_request=n_mode, choice=i if n_mode else 0, clock=self._clock)
             for i, lane in enumerate(lanes)
         ]
         await container.mount_all(self.columns)

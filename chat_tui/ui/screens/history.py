@@ -31,7 +31,6 @@ from textual.widgets import Checkbox, Footer, Input, Label, OptionList, Progress
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from chat_tui.core.models_table import estimate_cost, model_info
 from chat_tui.core.text import visible_controls
 from chat_tui.store import Store
 from chat_tui.store.errors import StoreError
@@ -46,6 +45,7 @@ from chat_tui.store.history import (
     undo_delete,
 )
 from chat_tui.store.importer import ImportError_, ImportReport, import_file
+from chat_tui.ui.conversation_rows import CostEstimator, one_line, short_tokens
 
 PAGE = 50  # rows per query
 NEAR_END = 10  # load the next page when the cursor is this close to the last row
@@ -78,16 +78,6 @@ def as_you_type(text: str) -> str | None:
     if text[-1].isalnum() and text.count('"') % 2 == 0:
         return text + "*"
     return text
-
-
-def _one_line(text: str) -> str:
-    return visible_controls(" ".join(text.split()))
-
-
-def _tokens(n: int | None) -> str:
-    if n is None:
-        return "?"
-    return f"{n / 1000:.1f}k" if n >= 10_000 else str(n)
 
 
 class ImportPathScreen(ModalScreen[str | None]):
@@ -139,7 +129,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         self._query: str | None = None
         self._filter = HistoryFilter()
         self._keep: int | None = None  # conversation to highlight after a reload
-        self._models: dict[str, Any] = {}
+        self._cost: CostEstimator | None = None
         self._open_after_reload = False  # Enter pressed before the typed query had run
 
     # -- layout ------------------------------------------------------------------------------
@@ -281,21 +271,17 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
 
     # -- rendering ---------------------------------------------------------------------------
 
-    def _cost(self, row: HistoryRow) -> float | None:
-        if not row.model or (row.prompt_tokens is None and row.completion_tokens is None):
-            return None
-        if row.model not in self._models:
-            self._models[row.model] = model_info(row.model, getattr(self.app, "config", None) and self.app.config.models)
-        return estimate_cost(self._models[row.model], row.prompt_tokens or 0, row.completion_tokens or 0)
-
     def _option(self, row: HistoryRow) -> Option:
         title = row.title or row.preview or "(untitled)"
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append("★ " if row.pinned else "  ", style="bold yellow")
-        line.append(f"{_one_line(title)[:58]:<58} ", style="bold" if row.title else "italic")
-        line.append(f"{_one_line(row.model or '-')[:22]:<22} ", style="cyan")
+        line.append(f"{one_line(title)[:58]:<58} ", style="bold" if row.title else "italic")
+        line.append(f"{one_line(row.model or '-')[:22]:<22} ", style="cyan")
         line.append(f"{row.message_count:>5} msgs  {str(row.updated_at)[:16].replace('T', ' ')}  ")
-        line.append(f"{_tokens(row.prompt_tokens)}→{_tokens(row.completion_tokens)} tok", style="dim")
+        line.append(f"{short_tokens(row.prompt_tokens)}→{short_tokens(row.completion_tokens)} tok", style="dim")
+        if self._cost is None:
+            config = getattr(self.app, "config", None)
+            self._cost = CostEstimator(config.models if config else None)
         cost = self._cost(row)
         if cost is not None:
             line.append(f"  ${cost:.4f}", style="dim")
@@ -304,7 +290,8 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         if row.segments:
             line.append("\n    ")
             for text, match in row.segments:
-                line.append(_one_line(text) if text.strip() else " ", style="bold reverse" if match else "dim")
+                # Whitespace runs as one space, but kept at the edges: "on the " + "binary" + " digits".
+                line.append(visible_controls(re.sub(r"\s+", " ", text)), style="bold reverse" if match else "dim")
         return Option(line, id=str(row.id))
 
     # -- the highlighted row -----------------------------------------------------------------
@@ -370,7 +357,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
             return
         if soft_delete(self.app.store, row.id):
             self.deleted.append(row.id)
-            title = _one_line(row.title or row.preview or "(untitled)")[:40]
+            title = one_line(row.title or row.preview or "(untitled)")[:40]
             self.notify(f"Deleted “{title}”. Undone with u.", markup=False)
         self.reload(refresh=True)
 
@@ -444,7 +431,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         if report.updated:
             summary += f", updated {report.updated}"
         if report.skipped:
-            reasons = "; ".join(f"{_one_line(label)[:30]}: {_one_line(reason)[:60]}" for label, reason in report.skipped[:5])
+            reasons = "; ".join(f"{one_line(label)[:30]}: {one_line(reason)[:60]}" for label, reason in report.skipped[:5])
             more = f" (+{len(report.skipped) - 5} more)" if len(report.skipped) > 5 else ""
             summary += f". Skipped {len(report.skipped)}: {reasons}{more}"
         self.notify(summary + ".", title="Import", markup=False, timeout=8,

@@ -31,7 +31,7 @@ from chat_tui.ui.widgets.markdown_view import MarkdownView
 
 if TYPE_CHECKING:
     from chat_tui.core.tokens import TokenCounter
-    from chat_tui.ui.streaming import MarkdownFeeder
+    from chat_tui.ui.streaming import FeedClock, MarkdownFeeder
 
 STATUS_MARK = {"waiting": "…", "streaming": "●", "complete": "✓", "cancelled": "■", "error": "✗"}
 LANE_STATUSES = tuple(STATUS_MARK)
@@ -174,8 +174,10 @@ class LaneColumn(Vertical, can_focus=True):
         overrides: dict[str, Any] | None = None,
         shared_request: bool = False,
         choice: int = 0,
+        clock: "FeedClock | None" = None,
     ) -> None:
         super().__init__(classes="lane-column -waiting", id=f"lane-{index}")
+        self.clock = clock  # shared by the lanes of a screen: one layout per beat for all
         self.index = index
         self.lane = lane
         self.blind = blind
@@ -276,7 +278,7 @@ class LaneColumn(Vertical, can_focus=True):
         error = self.query_one(".lane-error", Static)
         error.display = False
         self._set_status("waiting")
-        self._feeder = MarkdownFeeder(self.answer_view)
+        self._feeder = MarkdownFeeder(self.answer_view, clock=self.clock)
         body.anchor(False)
         self._following = True
         self.refresh_header(force=True)

@@ -6,6 +6,8 @@ widgets), and every append lays all of them out again; measured here, one 31 kB 
 finished parts of the text are *frozen* into a segment once (at a blank line outside a code
 fence, every ~2 kB), and only the unfinished tail is re-rendered on each append. So an append
 costs O(new text + a bounded tail), and the screen holds a few dozen widgets, not hundreds.
+Each segment is rendered once per width (`RenderedMarkdown`): Textual renders a Rich renderable
+twice per change, once to measure its height and once to paint it.
 
 Safety: the text is untrusted. Control characters are made visible before rendering, Rich's
 Markdown never interprets console markup, and hyperlinks are off (a `file://` link stays text).
@@ -16,8 +18,14 @@ from __future__ import annotations
 import re
 
 from rich.markdown import Markdown as RichMarkdown
+from rich.segment import Segment
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.styles import RulesMap
+from textual.strip import Strip
+from textual.style import Style
+from textual._context import active_app
+from textual.visual import RenderOptions, Visual
 from textual.widgets import Static
 
 from chat_tui.core.text import visible_controls
@@ -29,8 +37,44 @@ CODE_THEME = "monokai"
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 
 
-def render(text: str) -> RichMarkdown:
-    return RichMarkdown(visible_controls(text), code_theme=CODE_THEME, hyperlinks=False)
+def render(text: str) -> RenderedMarkdown:
+    return RenderedMarkdown(RichMarkdown(visible_controls(text), code_theme=CODE_THEME, hyperlinks=False))
+
+
+class RenderedMarkdown(Visual):
+    """A Rich Markdown document as a Visual that renders once per width.
+
+    Textual's own wrapper for Rich renderables renders the whole document to measure its height
+    and again to paint it; here the lines of the first render are kept and painted.
+    """
+
+    def __init__(self, markdown: RichMarkdown) -> None:
+        self.markdown = markdown
+        self._width = -1
+        self._strips: list[Strip] = []
+
+    def _render(self, width: int) -> list[Strip]:
+        if width != self._width:
+            app = active_app.get()
+            options = app.console_options.update(highlight=False, width=width, height=None)
+            segments = app.console.render(self.markdown, options)
+            lines = Segment.split_and_crop_lines(segments, width, include_new_lines=False, pad=False)
+            self._strips = [Strip(line) for line in lines]
+            self._width = width
+        return self._strips
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return container_width
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return len(self._render(width))
+
+    def render_strips(self, width: int, height: int | None, style: Style, options: RenderOptions) -> list[Strip]:
+        strips = self._render(width)
+        if height is not None:
+            strips = strips[:height]
+        base = style.rich_style
+        return [strip.apply_style(base) for strip in strips]
 
 
 def split_point(text: str) -> tuple[int, str, str]:
