@@ -443,3 +443,15 @@ async def test_gzip_encoded_stream_is_decoded():
     async with OpenAIClient(ep, transport=httpx.MockTransport(handler)) as client:
         events = await collect(client.stream_chat(HELLO, "m", ChatParams()))
     assert text_of(events) == "Hello"
+
+
+def test_plain_http_endpoint_loads_no_certificates_https_verifies():
+    import ssl
+
+    from chat_tui.api.client import _tls_verify
+
+    local = _tls_verify("http://127.0.0.1:8080/v1")
+    assert isinstance(local, ssl.SSLContext) and local.verify_mode == ssl.CERT_REQUIRED
+    assert local.cert_store_stats()["x509_ca"] == 0  # nothing trusted: an https redirect fails
+    assert _tls_verify("HTTP://localhost/v1") is not True
+    assert _tls_verify("https://api.openai.com/v1") is True

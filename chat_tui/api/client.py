@@ -14,6 +14,7 @@ import email.utils
 import json
 import random
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -83,6 +84,15 @@ def _retry_after(headers: httpx.Headers) -> float | None:
         return max(0.0, parsed.timestamp() - time.time())
 
 
+def _tls_verify(base_url: str) -> bool | ssl.SSLContext:
+    """Certificate checking for the endpoint. A plain-HTTP endpoint (a local server) gets a TLS
+    context with no trusted certificates: loading the CA bundle costs ~30 ms and ~3 MB for
+    nothing, and a redirect to https then fails verification instead of going unchecked."""
+    if base_url.lower().startswith("http://"):
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return True
+
+
 class OpenAIClient:
     def __init__(
         self,
@@ -113,6 +123,7 @@ class OpenAIClient:
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8, keepalive_expiry=60),
             transport=transport,
             trust_env=not endpoint.is_local,  # a proxy must not intercept a loopback server
+            verify=_tls_verify(endpoint.base_url),
         )
 
     async def aclose(self) -> None:

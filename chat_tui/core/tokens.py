@@ -473,21 +473,12 @@ def _shed_python_ranks(enc: "tiktoken.Encoding") -> None:
     """
     import gc
 
+    from chat_tui.core.memory import trim_heap
+
     if getattr(enc, "_mergeable_ranks", None) is not None:
         import tiktoken.registry
 
         if tiktoken.registry.ENCODINGS.get(enc.name) is enc:
             del enc._mergeable_ranks
             gc.collect()
-            _trim_heap()
-
-
-def _trim_heap() -> None:
-    """Give freed memory back to the OS (glibc keeps it otherwise)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
+            trim_heap()

@@ -15,7 +15,6 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
-from chat_tui.api.errors import APIConnectionError, APIError
 from chat_tui.core.config import Config, ConfigError, Endpoint, build_endpoint, profile_names
 from chat_tui.core.params import ChatParams
 from chat_tui.core.paths import Paths
@@ -165,8 +164,11 @@ class ChatApp(App[int]):
         they no longer pause a keypress while an answer streams."""
         import gc
 
+        from chat_tui.core.memory import trim_heap
+
         gc.collect()
         gc.freeze()
+        trim_heap()  # what start-up's threads freed (tokenizer loading above all)
 
     # -- endpoint and models ---------------------------------------------------------------------
 
@@ -226,6 +228,8 @@ class ChatApp(App[int]):
 
     @work(exclusive=True, group="models", exit_on_error=False)
     async def fetch_models(self) -> None:
+        from chat_tui.api.errors import APIConnectionError, APIError
+
         chat = self.chat
         chat.models_loading()
         try:

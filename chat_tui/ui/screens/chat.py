@@ -18,8 +18,6 @@ from textual.widgets import Footer, Static, TextArea
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams
 from chat_tui.core.text import visible_controls
-from chat_tui.core.titles import title_from_prompt
-from chat_tui.store.records import request_history
 from chat_tui.ui.threads import Tree
 from chat_tui.ui.widgets.conversation import ConversationView, MessageView, code_blocks
 from chat_tui.ui.widgets.prompt import PromptInput
@@ -185,6 +183,8 @@ class ChatScreen(Screen):
         self.prompt.focus()
 
     def history_messages(self, upto: list[Message] | None = None) -> list[ChatMessage]:
+        from chat_tui.store.records import request_history  # on first use: faster start-up
+
         path = upto if upto is not None else self.thread_tree.path(self.leaf_id)
         return request_history(path)
 
@@ -220,6 +220,8 @@ class ChatScreen(Screen):
         parent = self.editing.parent_id if self.editing else self._retry_parent()
         self._retry_of = None
         if self.conversation_id is None:
+            from chat_tui.core.titles import title_from_prompt
+
             self.conversation_id = store.create_conversation(
                 title=title_from_prompt(text), model=app.model, params=app.params.as_dict(), system_prompt=app.system_prompt, endpoint=app.endpoint.name
             )

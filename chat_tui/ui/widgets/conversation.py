@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.binding import Binding
@@ -17,7 +18,9 @@ from textual.message import Message as TMessage
 from textual.widgets import Button, Static
 
 from chat_tui.core.text import visible_controls
-from chat_tui.store.records import Message
+
+if TYPE_CHECKING:
+    from chat_tui.store.records import Message
 
 INITIAL_MESSAGES = 40  # mounted when a conversation opens; older ones on demand
 PAGE = 60

@@ -45,7 +45,7 @@ class RenderedMarkdown(Visual):
     """A Rich Markdown document as a Visual that renders once per width.
 
     Textual's own wrapper for Rich renderables renders the whole document to measure its height
-    and again to paint it; here the lines of the first render are kept and painted.
+    and again to paint it; here the lines of the measuring render are kept until they are painted.
     """
 
     def __init__(self, markdown: RichMarkdown) -> None:
@@ -71,6 +71,9 @@ class RenderedMarkdown(Visual):
 
     def render_strips(self, width: int, height: int | None, style: Style, options: RenderOptions) -> list[Strip]:
         strips = self._render(width)
+        # The widget keeps the painted lines itself: holding a second copy here would double the
+        # memory of every answer on screen (the widget's content height stays cached by width).
+        self._width, self._strips = -1, []
         if height is not None:
             strips = strips[:height]
         base = style.rich_style
