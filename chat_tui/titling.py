@@ -12,7 +12,6 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from chat_tui.api.errors import APIError
 from chat_tui.core.titles import clean_title, title_messages, title_params
 
 if TYPE_CHECKING:  # not imported at run time: the UI starts faster without httpx and SQLite
@@ -65,7 +64,7 @@ async def auto_title(
         title = await request_title(client, model, prompt, answer, timeout=timeout)
     # APIError and timeouts above all, but also a client closed by an endpoint switch meanwhile.
     # Cancellation (the app quitting) is not an Exception and goes through.
-    except (APIError, asyncio.TimeoutError, Exception) as exc:
+    except Exception as exc:
         log.debug("auto-title for conversation %s failed: %s: %s", conversation_id, type(exc).__name__, exc)
         return None
     if title is None:

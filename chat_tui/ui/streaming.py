@@ -26,6 +26,17 @@ LOAD_FACTOR = 3.0  # wait this many times a beat's cost before the next one
 REFRESH_WAIT = 1.0  # a view removed meanwhile is never refreshed: don't wait for it forever
 
 
+async def _refreshed(widget: MarkdownView) -> None:
+    """Wait until the screen has been refreshed after a change to `widget` (at most REFRESH_WAIT:
+    a view removed meanwhile is never refreshed)."""
+    refreshed = asyncio.Event()
+    if widget.call_after_refresh(refreshed.set):
+        try:
+            await asyncio.wait_for(refreshed.wait(), REFRESH_WAIT)
+        except asyncio.TimeoutError:
+            pass
+
+
 class FeedClock:
     """The beat on which feeders append their pending text; one layout per beat."""
 
@@ -55,12 +66,7 @@ class FeedClock:
             if await feeder.flush():
                 widget = feeder.widget
         if widget is not None:
-            refreshed = asyncio.Event()
-            if widget.call_after_refresh(refreshed.set):
-                try:
-                    await asyncio.wait_for(refreshed.wait(), REFRESH_WAIT)
-                except asyncio.TimeoutError:
-                    pass
+            await _refreshed(widget)
         self.beats += 1
         return time.monotonic() - started
 
@@ -120,12 +126,7 @@ class MarkdownFeeder:
         self._clock._forget(self)
         try:
             if await self.flush():
-                refreshed = asyncio.Event()
-                if self.widget.call_after_refresh(refreshed.set):
-                    try:
-                        await asyncio.wait_for(refreshed.wait(), REFRESH_WAIT)
-                    except asyncio.TimeoutError:
-                        pass
+                await _refreshed(self.widget)
         finally:
             if self._own_clock:
                 await self._clock.stop()

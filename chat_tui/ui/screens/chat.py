@@ -335,8 +335,6 @@ class ChatScreen(Screen):
 
     @work(group="title", exit_on_error=False)
     async def _auto_title(self, client, conversation_id: int, model: str, prompt: str, answer: str) -> None:
-        import inspect
-
         from chat_tui.titling import auto_title
 
         # The conversation may no longer be shown (switched, deleted): the title still goes to its
@@ -344,9 +342,7 @@ class ChatScreen(Screen):
         if await auto_title(client, self.app.store, conversation_id, model, prompt, answer) is None:
             return
         self.update_status()
-        refresh = getattr(self, "refresh_conversation_list", None)
-        if refresh is not None and inspect.isawaitable(done := refresh()):
-            await done
+        self.refresh_conversation_list()
 
     def _retry_parent(self) -> int | None:
         """Where a new prompt goes: after the shown thread, except when the last prompt failed
