@@ -221,6 +221,7 @@ class TokenCounter:
         self._unavailable: dict[str, str] = {}  # encoding -> why
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._prepare_lock = threading.Lock()
         self._verified: set[tuple[str, str]] = set()  # (cache dir, url) known good
 
     # -- installing files -------------------------------------------------------------------
@@ -244,7 +245,8 @@ class TokenCounter:
         Idempotent; after the first call in a process it only checks a set.
         """
         cache_dir = self.effective_cache_dir()
-        return {name: self._ensure_files(name, cache_dir) for name in ("o200k_base", "cl100k_base")}
+        with self._prepare_lock:  # one thread installs and hashes; the others find it done
+            return {name: self._ensure_files(name, cache_dir) for name in ("o200k_base", "cl100k_base")}
 
     def _ensure_files(self, encoding: str, cache_dir: Path, *, recheck: bool = False) -> str | None:
         """Make every file of `encoding` valid in `cache_dir`; None if done, else the reason.
