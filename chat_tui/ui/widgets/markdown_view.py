@@ -1,13 +1,17 @@
-"""Markdown for long, streamed answers: a few rendered segments instead of one widget per block.
+"""Markdown for long, streamed answers: one widget drawing a few rendered blocks, line by line.
 
 Textual's `Markdown` widget makes a widget for every block (an 8,000-token answer: ~580
 widgets), and every append lays all of them out again; measured here, one 31 kB answer costs
-0.9 s to mount. This view renders Markdown with Rich into a handful of `Static` segments:
-finished parts of the text are *frozen* into a segment once (at a blank line outside a code
-fence, every ~2 kB), and only the unfinished tail is re-rendered on each append. So an append
-costs O(new text + a bounded tail), and the screen holds a few dozen widgets, not hundreds.
-Each segment is rendered once per width (`RenderedMarkdown`): Textual renders a Rich renderable
-twice per change, once to measure its height and once to paint it.
+0.9 s to mount. This view renders Markdown with Rich into a handful of blocks: finished parts of
+the text are *frozen* into a block once (at a blank line outside a code fence, every ~2 kB), and
+only the unfinished tail is re-rendered on each append. So an append costs O(new text + a
+bounded tail).
+
+It is one widget with Textual's line API (`render_line`), like Textual's own `Log`: there are no
+child widgets to mount, measure and lay out, and painting asks only for the lines on screen. An
+earlier version mounted one `Static` per block: in compare mode (four answers streaming side by
+side) laying out and painting those widget stacks blocked the event loop for 100-300 ms at a
+time (benchmarks/compare.py).
 
 Safety: the text is untrusted. Control characters are made visible before rendering, Rich's
 Markdown never interprets console markup, and hyperlinks are off (a `file://` link stays text).
@@ -16,68 +20,61 @@ Markdown never interprets console markup, and hyperlinks are off (a `file://` li
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.css.styles import RulesMap
-from textual.strip import Strip
-from textual.style import Style
+from rich.style import Style as RichStyle
 from textual._context import active_app
-from textual.visual import RenderOptions, Visual
-from textual.widgets import Static
+from textual.geometry import Region, Size
+from textual.reactive import Reactive
+from textual.strip import Strip
+from textual.widget import Widget
 
 from chat_tui.core.text import visible_controls
 
-FREEZE_AT = 2048  # characters of tail before a finished part is frozen into a segment
+FREEZE_AT = 2048  # characters of tail before a finished part is frozen into a block
 FENCE_SPLIT_AT = 8192  # a code block longer than this is split at a line (closed and reopened)
 CODE_THEME = "monokai"
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 
 
-def render(text: str) -> RenderedMarkdown:
-    return RenderedMarkdown(RichMarkdown(visible_controls(text), code_theme=CODE_THEME, hyperlinks=False))
+def render_lines(text: str, width: int, style: RichStyle | None = None) -> list[Strip]:
+    """`text` as Markdown, rendered to lines of `width` cells (the app's console: main thread)."""
+    if not text or width <= 0:
+        return []
+    app = active_app.get()
+    markdown = RichMarkdown(visible_controls(text), code_theme=CODE_THEME, hyperlinks=False)
+    options = app.console.options.update(highlight=False, width=width, height=None)
+    segments = app.console.render(markdown, options)
+    if style:
+        segments = Segment.apply_style(segments, style)
+    lines = Segment.split_and_crop_lines(segments, width, include_new_lines=False, pad=False)
+    return [Strip(line) for line in lines]
 
 
-class RenderedMarkdown(Visual):
-    """A Rich Markdown document as a Visual that renders once per width.
+class Block:
+    """A part of the text and its lines, rendered once per width and base style."""
 
-    Textual's own wrapper for Rich renderables renders the whole document to measure its height
-    and again to paint it; here the lines of the measuring render are kept until they are painted.
-    """
+    __slots__ = ("text", "_key", "lines")
 
-    def __init__(self, markdown: RichMarkdown) -> None:
-        self.markdown = markdown
-        self._width = -1
-        self._strips: list[Strip] = []
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._key: tuple[int, RichStyle | None] | None = None
+        self.lines: list[Strip] = []
 
-    def _render(self, width: int) -> list[Strip]:
-        if width != self._width:
-            app = active_app.get()
-            options = app.console_options.update(highlight=False, width=width, height=None)
-            segments = app.console.render(self.markdown, options)
-            lines = Segment.split_and_crop_lines(segments, width, include_new_lines=False, pad=False)
-            self._strips = [Strip(line) for line in lines]
-            self._width = width
-        return self._strips
+    def render(self, width: int, style: RichStyle | None) -> list[Strip]:
+        key = (width, style)
+        if key != self._key:
+            self.lines = render_lines(self.text, width, style)
+            self._key = key
+        return self.lines
 
-    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
-        return container_width
-
-    def get_height(self, rules: RulesMap, width: int) -> int:
-        return len(self._render(width))
-
-    def render_strips(self, width: int, height: int | None, style: Style, options: RenderOptions) -> list[Strip]:
-        strips = self._render(width)
-        # The widget keeps the painted lines itself: holding a second copy here would double the
-        # memory of every answer on screen (the widget's content height stays cached by width).
-        self._width, self._strips = -1, []
-        if height is not None:
-            strips = strips[:height]
-        base = style.rich_style
-        return [strip.apply_style(base) for strip in strips]
+    def set_text(self, text: str) -> None:
+        if text != self.text:
+            self.text = text
+            self._key = None
 
 
 def split_point(text: str) -> tuple[int, str, str]:
@@ -115,16 +112,27 @@ def split_point(text: str) -> tuple[int, str, str]:
     return last_blank, "", ""
 
 
-class MarkdownView(Vertical):
+class MarkdownView(Widget):
     """Append-only Markdown. `append()` is cheap; `source` is the whole text."""
 
+    DEFAULT_CSS = """
+    MarkdownView {
+        height: auto;
+    }
+    """
     DEFAULT_CLASSES = "markdown-view"
+    # Hyperlinks are never rendered (see render_lines), and with link styling on Textual copies
+    # every painted line once more just to look for links.
+    auto_links = Reactive(False)
 
     def __init__(self, text: str = "", **kw) -> None:
         super().__init__(**kw)
-        self._segments: list[str] = []  # frozen, rendered once
-        self._tail = ""
+        self._frozen: list[Block] = []  # rendered once per width
+        self._tail = Block("")  # re-rendered on every append
         self._parts: list[str] = []  # the exact source, appended to
+        self._layout_key: tuple[int, RichStyle | None] | None = None
+        self._starts: list[int] = []  # first line of each block, at `_layout_key`
+        self._height = 0
         self._freeze(text)
 
     @property
@@ -133,35 +141,88 @@ class MarkdownView(Vertical):
             self._parts = ["".join(self._parts)]
         return self._parts[0] if self._parts else ""
 
-    def _freeze(self, text: str) -> list[str]:
-        """Add text; return the newly frozen segments' texts (the tail is kept in `_tail`)."""
+    @property
+    def block_count(self) -> int:
+        """Blocks rendered separately (frozen ones and the tail)."""
+        return len(self._frozen) + 1
+
+    def _freeze(self, text: str) -> int:
+        """Add text; return how many blocks were newly frozen (the rest stays in the tail)."""
         if text:
             self._parts.append(text)
-        self._tail += text
-        frozen: list[str] = []
-        while len(self._tail) > FREEZE_AT:
+        tail = self._tail.text + text
+        frozen = 0
+        while len(tail) > FREEZE_AT:
             # Cut near FREEZE_AT, not at the last possible place: a burst of text becomes several
-            # small segments, each cheap to render (and re-render on resize), not one big one.
-            index, closing, reopening = split_point(self._tail[: 2 * FREEZE_AT])
+            # small blocks, each cheap to render (and re-render on resize), not one big one.
+            index, closing, reopening = split_point(tail[: 2 * FREEZE_AT])
             if index <= 0:
-                index, closing, reopening = split_point(self._tail)
+                index, closing, reopening = split_point(tail)
             if index <= 0:
                 break
-            head = self._tail[:index] + closing
-            self._tail = reopening + self._tail[index:]
+            head = tail[:index] + closing
+            tail = reopening + tail[index:]
             if head.strip():
-                frozen.append(head)
-        self._segments += frozen
+                self._frozen.append(Block(head))
+                frozen += 1
+        self._tail.set_text(tail)
         return frozen
 
-    def compose(self) -> ComposeResult:
-        for text in self._segments:
-            yield Static(render(text), classes="md-segment")
-        yield Static(render(self._tail), classes="md-tail")
+    # -- layout and painting (Textual's line API) -----------------------------------------------
+
+    def _base_style(self) -> RichStyle | None:
+        try:
+            return self.rich_style
+        except Exception:  # not attached to an app yet
+            return None
+
+    def _measure(self, width: int) -> int:
+        """Render what is not rendered at `width` yet; the height in lines."""
+        key = (width, self._base_style())
+        starts = self._starts
+        blocks = len(self._frozen) + 1
+        if key != self._layout_key or len(starts) != blocks:
+            # Blocks rendered at this key keep their lines: only new or changed ones render.
+            keep = len(starts) - 1 if key == self._layout_key else 0
+            del starts[max(keep, 0):]
+            line = starts[-1] + len(self._frozen[len(starts) - 1].lines) if starts else 0
+            for block in self._frozen[len(starts):]:
+                starts.append(line)
+                line += len(block.render(*key))
+            starts.append(line)  # the tail's first line
+            self._layout_key = key
+        self._height = starts[-1] + len(self._tail.render(*key))
+        return self._height
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return container.width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self._measure(width)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        self._measure(width)
+        if y < 0 or y >= self._height:
+            return Strip.blank(width, self._base_style())
+        index = bisect_right(self._starts, y) - 1
+        block = self._frozen[index] if index < len(self._frozen) else self._tail
+        return block.lines[y - self._starts[index]]
+
+    # -- streaming ----------------------------------------------------------------------------
 
     async def append(self, text: str) -> None:
-        frozen = self._freeze(text)
-        tail = self.query_one(".md-tail", Static)
-        if frozen:
-            await self.mount_all([Static(render(t), classes="md-segment") for t in frozen], before=tail)
-        tail.update(render(self._tail))
+        """Add text: new frozen blocks and the tail are rendered at the next paint."""
+        if not text:
+            return
+        old_height = self._height
+        first_changed = self._starts[-1] if self._starts else 0  # the tail's first line
+        self._freeze(text)
+        if not self.is_mounted or self._layout_key is None:
+            self.refresh(layout=True)
+            return
+        height = self._measure(self._layout_key[0])
+        if height != old_height:
+            self.refresh(layout=True)  # the size changes: the whole widget is repainted anyway
+        else:
+            self.refresh(Region(0, first_changed, self._layout_key[0], max(height - first_changed, 1)))
