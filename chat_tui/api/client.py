@@ -42,6 +42,7 @@ from chat_tui.core.params import ChatParams, CompletionParams
 RetryHook = Callable[[APIError, float, int], Awaitable[None] | None]
 
 MAX_RETRY_AFTER = 60.0  # a longer server-requested wait falls back to our own backoff
+PAUSE_EVERY = 32  # server-sent events handed over between turns of the event loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,11 +399,18 @@ async def _sse_events(response: httpx.Response, tally: _Tally) -> AsyncIterator[
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     raw = encoding in ("", "identity") and not response.is_stream_consumed
     body_chunks = response.aiter_raw() if raw else response.aiter_bytes()
+    since_pause = 0
     try:
         async for data in body_chunks:
             for sse in decoder.feed(data):
                 for event in parser.feed(sse):
                     yield event
+                since_pause += 1
+            if since_pause >= PAUSE_EVERY:
+                # httpx hands over every event already buffered (a 64 kB read holds ~400 chunks)
+                # without giving the event loop a turn: in a UI, keys and painting would wait.
+                since_pause = 0
+                await asyncio.sleep(0)
             if parser.done:
                 await _drain(body_chunks)
                 break

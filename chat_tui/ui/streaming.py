@@ -62,7 +62,9 @@ class FeedClock:
         self._dirty.clear()
         started = time.monotonic()
         widget = None
-        for feeder in batch:
+        for i, feeder in enumerate(batch):
+            if i:
+                await asyncio.sleep(0)  # a key waiting since the last view's append goes first
             if await feeder.flush():
                 widget = feeder.widget
         if widget is not None:

@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams
 from chat_tui.core.text import visible_controls
 from chat_tui.ui.threads import Tree
 from chat_tui.ui.widgets.conversation import ConversationView, MessageView, code_blocks
+from chat_tui.ui.widgets.footer import ChatFooter
 from chat_tui.ui.widgets.prompt import PromptInput
 from chat_tui.ui.widgets.token_meter import TokenMeter
 
@@ -61,7 +62,7 @@ class ChatScreen(Screen):
                 yield PromptInput(id="prompt")
                 yield TokenMeter(app.counter, model=app.model, overrides=dict(app.config.models))
             yield Vertical(id="right-slot")  # the parameters, mounted after the first frame
-        yield Footer()
+        yield ChatFooter()
 
     def on_mount(self) -> None:
         self._fit_panes(self.app.size.width)

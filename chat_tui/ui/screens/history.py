@@ -27,7 +27,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Checkbox, Footer, Input, Label, OptionList, ProgressBar
+from textual.widgets import Checkbox, Input, Label, OptionList, ProgressBar
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -46,6 +46,7 @@ from chat_tui.store.history import (
 )
 from chat_tui.store.importer import ImportError_, ImportReport, import_file
 from chat_tui.ui.conversation_rows import CostEstimator, one_line, short_tokens
+from chat_tui.ui.widgets.footer import ChatFooter
 
 PAGE = 50  # rows per query
 NEAR_END = 10  # load the next page when the cursor is this close to the last row
@@ -147,7 +148,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
             yield Label("", id="history-status")
             yield ProgressBar(id="history-progress", show_eta=False)
         yield OptionList(id="history-list")
-        yield Footer()
+        yield ChatFooter()
 
     def on_mount(self) -> None:
         self.query_one("#history-progress").display = False

@@ -235,8 +235,11 @@ class LaneColumn(Vertical, can_focus=True):
 
     def _set_status(self, status: str) -> None:
         self.stats.status = status
-        for name in LANE_STATUSES:
-            self.set_class(name == status, f"-{name}")
+        wanted = f"-{status}"
+        if wanted not in self.classes:
+            # One class change, so the lane is restyled once, not once per status class.
+            others = [name for name in self.classes if name[1:] not in LANE_STATUSES]
+            self.set_classes([*others, wanted])
         self._dirty = True
 
     @property

@@ -19,6 +19,7 @@ Markdown never interprets console markup, and hyperlinks are off (a `file://` li
 
 from __future__ import annotations
 
+import asyncio
 import re
 from bisect import bisect_right
 
@@ -218,11 +219,19 @@ class MarkdownView(Widget):
         old_height = self._height
         first_changed = self._starts[-1] if self._starts else 0  # the tail's first line
         self._freeze(text)
-        if not self.is_mounted or self._layout_key is None:
+        key = self._layout_key
+        if not self.is_mounted or key is None:
             self.refresh(layout=True)
             return
-        height = self._measure(self._layout_key[0])
+        for block in self._frozen[len(self._starts) - 1 :]:
+            # A burst freezes several blocks: render them one at a time, letting keys in between.
+            block.render(*key)
+            await asyncio.sleep(0)
+        if key != self._layout_key:  # laid out at another width meanwhile
+            key = self._layout_key
+            first_changed = 0
+        height = self._measure(key[0])
         if height != old_height:
             self.refresh(layout=True)  # the size changes: the whole widget is repainted anyway
         else:
-            self.refresh(Region(0, first_changed, self._layout_key[0], max(height - first_changed, 1)))
+            self.refresh(Region(0, first_changed, key[0], max(height - first_changed, 1)))

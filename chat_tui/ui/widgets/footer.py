@@ -1,0 +1,54 @@
+"""Textual's `Footer`, rebuilt only when the keys it shows change.
+
+Textual's footer rebuilds all of its key widgets every time a screen says its bindings may have
+changed (a focus change, `refresh_bindings()`), once per call, even when nothing it shows is
+different. Each rebuild mounts a dozen `FooterKey`s and restyles each of them: ~25 ms. In compare
+mode that happened five times while four answers streamed (benchmarks/compare.py), on the event
+loop that paints the answers. This footer compares what it would show with what it shows, and
+rebuilds once, after the next refresh, however many calls came in between.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.widgets import Footer
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+
+class ChatFooter(Footer):
+    """The key bindings of the screen, as Textual's footer shows them."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._shown: tuple | None = None
+        self._rebuild_pending = False
+
+    def _signature(self, screen: Screen) -> tuple:
+        """What the footer would show now: each shown binding with its state."""
+        palette = screen.app.COMMAND_PALETTE_BINDING
+        return tuple(
+            (key, binding.action, binding.description, enabled, tooltip)
+            for key, (_node, binding, enabled, tooltip) in screen.active_bindings.items()
+            if binding.show or key == palette
+        )
+
+    def bindings_changed(self, screen: Screen) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+            return
+        if not self._rebuild_pending:
+            self._rebuild_pending = True
+            self.call_after_refresh(self._rebuild)
+
+    async def _rebuild(self) -> None:
+        self._rebuild_pending = False
+        if not self.is_attached:
+            return
+        signature = self._signature(self.screen)
+        if signature == self._shown:
+            return
+        self._shown = signature
+        await self.recompose()
