@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from chat_tui.ui.streaming import FeedClock, MarkdownFeeder
 
 STATUS_MARK = {"waiting": "…", "streaming": "●", "complete": "✓", "cancelled": "■", "error": "✗"}
-LANE_STATUSES = tuple(STATUS_MARK)
 
 
 @dataclass
@@ -176,7 +175,7 @@ class LaneColumn(Vertical, can_focus=True):
         choice: int = 0,
         clock: "FeedClock | None" = None,
     ) -> None:
-        super().__init__(classes="lane-column -waiting", id=f"lane-{index}")
+        super().__init__(classes="lane-column", id=f"lane-{index}")
         self.clock = clock  # shared by the lanes of a screen: one layout per beat for all
         self.index = index
         self.lane = lane
@@ -202,7 +201,7 @@ class LaneColumn(Vertical, can_focus=True):
     # -- layout -------------------------------------------------------------------------------
 
     def compose(self):
-        yield Static(self._header(), classes="lane-header", markup=False)
+        yield Static(self._header(), classes=f"lane-header -{self.stats.status}", markup=False)
         yield Static("", classes="lane-error", markup=False)
         with VerticalScroll(classes="lane-body"):
             yield MarkdownView(classes="lane-answer")
@@ -235,12 +234,11 @@ class LaneColumn(Vertical, can_focus=True):
 
     def _set_status(self, status: str) -> None:
         self.stats.status = status
-        wanted = f"-{status}"
-        if wanted not in self.classes:
-            # One class change, so the lane is restyled once, not once per status class.
-            others = [name for name in self.classes if name[1:] not in LANE_STATUSES]
-            self.set_classes([*others, wanted])
         self._dirty = True
+        if self._on_screen():
+            # The status colours the header only: restyling just the header keeps the rest of
+            # the lane (its answer above all) from being repainted.
+            self.query_one(".lane-header", Static).set_classes(f"lane-header -{status}")
 
     @property
     def short_label(self) -> str:
@@ -281,7 +279,7 @@ class LaneColumn(Vertical, can_focus=True):
         error = self.query_one(".lane-error", Static)
         error.display = False
         self._set_status("waiting")
-        self._feeder = MarkdownFeeder(self.answer_view, clock=self.clock)
+        self._feeder = MarkdownFeeder(self.answer_view, clock=self.clock, after_append=self._follow_appended)
         body.anchor(False)
         self._following = True
         self.refresh_header(force=True)
@@ -356,6 +354,15 @@ class LaneColumn(Vertical, can_focus=True):
     def _on_screen(self) -> bool:
         """Mounted and not being torn down (a closed screen's columns may still get events)."""
         return self.is_attached and bool(self.query(".lane-header"))
+
+    def _follow_appended(self) -> None:
+        """Right after an append, before the screen is laid out: follow the end as soon as the
+        answer is taller than the column, so a burst never paints the top of it first."""
+        if not self._following or not self._on_screen():
+            return
+        body = self.query_one(".lane-body", VerticalScroll)
+        if not body.is_anchored and self.answer_view.line_count > body.scrollable_content_region.height:
+            body.anchor()
 
     def _follow(self) -> None:
         """Keep the newest text in view once the answer is taller than the column (anchoring

@@ -2,10 +2,10 @@
 
 Textual's `Markdown` widget makes a widget for every block (an 8,000-token answer: ~580
 widgets), and every append lays all of them out again; measured here, one 31 kB answer costs
-0.9 s to mount. This view renders Markdown with Rich into a handful of blocks: finished parts of
-the text are *frozen* into a block once (at a blank line outside a code fence, every ~2 kB), and
-only the unfinished tail is re-rendered on each append. So an append costs O(new text + a
-bounded tail).
+0.9 s to mount. This view renders Markdown with Rich into a handful of blocks (see
+markdown_blocks.py): finished parts of the text are *frozen* into a block once (at a blank line
+outside a code fence, every ~2 kB), and only the unfinished tail is re-rendered on each append.
+So an append costs O(new text + a bounded tail).
 
 It is one widget with Textual's line API (`render_line`), like Textual's own `Log`: there are no
 child widgets to mount, measure and lay out, and painting asks only for the lines on screen. An
@@ -13,104 +13,29 @@ earlier version mounted one `Static` per block: in compare mode (four answers st
 side) laying out and painting those widget stacks blocked the event loop for 100-300 ms at a
 time (benchmarks/compare.py).
 
-Safety: the text is untrusted. Control characters are made visible before rendering, Rich's
-Markdown never interprets console markup, and hyperlinks are off (a `file://` link stays text).
+Only what can be seen is rendered at once: the tail and the blocks before it up to a screenful.
+Older blocks get an estimated height (`estimate_lines`) and are rendered when painted; shortly
+after the text stops growing, they are measured one per turn of the event loop, so heights are
+exact before anyone scrolls there (a block above the viewport that changes height keeps the
+view in place). A burst of text at the end of a fast stream thus costs a screenful of rendering,
+not the whole answer, on the way to the last line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from bisect import bisect_right
 
-from rich.markdown import Markdown as RichMarkdown
-from rich.segment import Segment
 from rich.style import Style as RichStyle
-from textual._context import active_app
+from textual.containers import ScrollableContainer
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from chat_tui.core.text import visible_controls
+from chat_tui.ui.markdown_blocks import Block, freeze
 
-FREEZE_AT = 2048  # characters of tail before a finished part is frozen into a block
-FENCE_SPLIT_AT = 8192  # a code block longer than this is split at a line (closed and reopened)
-CODE_THEME = "monokai"
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-
-
-def render_lines(text: str, width: int, style: RichStyle | None = None) -> list[Strip]:
-    """`text` as Markdown, rendered to lines of `width` cells (the app's console: main thread)."""
-    if not text or width <= 0:
-        return []
-    app = active_app.get()
-    markdown = RichMarkdown(visible_controls(text), code_theme=CODE_THEME, hyperlinks=False)
-    options = app.console.options.update(highlight=False, width=width, height=None)
-    segments = app.console.render(markdown, options)
-    if style:
-        segments = Segment.apply_style(segments, style)
-    lines = Segment.split_and_crop_lines(segments, width, include_new_lines=False, pad=False)
-    return [Strip(line) for line in lines]
-
-
-class Block:
-    """A part of the text and its lines, rendered once per width and base style."""
-
-    __slots__ = ("text", "_key", "lines")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._key: tuple[int, RichStyle | None] | None = None
-        self.lines: list[Strip] = []
-
-    def render(self, width: int, style: RichStyle | None) -> list[Strip]:
-        key = (width, style)
-        if key != self._key:
-            self.lines = render_lines(self.text, width, style)
-            self._key = key
-        return self.lines
-
-    def set_text(self, text: str) -> None:
-        if text != self.text:
-            self.text = text
-            self._key = None
-
-
-def split_point(text: str) -> tuple[int, str, str]:
-    """Where `text` can be cut into a finished head and an open tail.
-
-    Returns (index, closing, reopening): head = text[:index] + closing, tail = reopening +
-    text[index:]. index 0 means no cut. Cuts fall on a blank line outside a code fence; inside a
-    very long fence, at a line end, closing the fence and reopening it in the tail.
-    """
-    fence: str | None = None  # the opening marker while inside a fence
-    fence_line = ""
-    last_blank = 0
-    last_line_end_in_fence = 0
-    pos = 0
-    for line in text.splitlines(keepends=True):
-        end = pos + len(line)
-        stripped = line.rstrip("\r\n")
-        match = _FENCE.match(stripped)
-        if fence is None:
-            if match:
-                fence, fence_line = match.group(1), stripped.lstrip()
-            elif not stripped.strip() and line.endswith("\n"):
-                last_blank = end
-        else:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) and not match.group(2).strip():
-                fence = None
-                # A blank line may follow; until then the point after the fence is a fine cut.
-                if line.endswith("\n"):
-                    last_blank = end
-            elif line.endswith("\n"):
-                last_line_end_in_fence = end
-        pos = end
-    if fence is not None and len(text) - last_blank > FENCE_SPLIT_AT and last_line_end_in_fence > last_blank:
-        return last_line_end_in_fence, fence + "\n", fence_line + "\n"
-    return last_blank, "", ""
+MEASURE_AFTER = 0.4  # seconds without new text before older blocks get their exact heights
 
 
 class MarkdownView(Widget):
@@ -128,13 +53,16 @@ class MarkdownView(Widget):
 
     def __init__(self, text: str = "", **kw) -> None:
         super().__init__(**kw)
-        self._frozen: list[Block] = []  # rendered once per width
-        self._tail = Block("")  # re-rendered on every append
+        self._frozen: list[Block] = []  # finished parts: rendered once per width
+        self._tail = Block("")  # the open end: re-rendered on every append
         self._parts: list[str] = []  # the exact source, appended to
-        self._layout_key: tuple[int, RichStyle | None] | None = None
-        self._starts: list[int] = []  # first line of each block, at `_layout_key`
+        self._version = 0  # bumped when the text or a block's height changes
+        self._layout: tuple[int, RichStyle | None, int] | None = None  # what `_starts` is for
+        self._starts: list[int] = []  # first line of each frozen block, then of the tail
         self._height = 0
-        self._freeze(text)
+        self._measure_timer = None
+        self._style: RichStyle | None = None
+        self._add(text)
 
     @property
     def source(self) -> str:
@@ -147,91 +75,186 @@ class MarkdownView(Widget):
         """Blocks rendered separately (frozen ones and the tail)."""
         return len(self._frozen) + 1
 
-    def _freeze(self, text: str) -> int:
+    def _add(self, text: str) -> int:
         """Add text; return how many blocks were newly frozen (the rest stays in the tail)."""
-        if text:
-            self._parts.append(text)
-        tail = self._tail.text + text
-        frozen = 0
-        while len(tail) > FREEZE_AT:
-            # Cut near FREEZE_AT, not at the last possible place: a burst of text becomes several
-            # small blocks, each cheap to render (and re-render on resize), not one big one.
-            index, closing, reopening = split_point(tail[: 2 * FREEZE_AT])
-            if index <= 0:
-                index, closing, reopening = split_point(tail)
-            if index <= 0:
-                break
-            head = tail[:index] + closing
-            tail = reopening + tail[index:]
-            if head.strip():
-                self._frozen.append(Block(head))
-                frozen += 1
+        if not text:
+            return 0
+        self._parts.append(text)
+        heads, tail = freeze(self._tail.text + text)
+        self._frozen += [Block(head) for head in heads]
         self._tail.set_text(tail)
-        return frozen
+        self._version += 1
+        return len(heads)
 
     # -- layout and painting (Textual's line API) -----------------------------------------------
 
     def _base_style(self) -> RichStyle | None:
-        try:
-            return self.rich_style
-        except Exception:  # not attached to an app yet
-            return None
+        """The widget's colours, under the Markdown's own (asked once per style change: Textual
+        works it out from every ancestor on each call)."""
+        if self._style is None:
+            try:
+                self._style = self.rich_style
+            except Exception:  # not attached to an app yet
+                return None
+        return self._style
 
-    def _measure(self, width: int) -> int:
-        """Render what is not rendered at `width` yet; the height in lines."""
-        key = (width, self._base_style())
+    def notify_style_update(self) -> None:
+        self._style = None
+        super().notify_style_update()
+
+    @property
+    def line_count(self) -> int:
+        """Lines at the last layout (estimated for blocks not rendered yet)."""
+        return self._height
+
+    def _screenful(self) -> int:
+        try:
+            return self.app.size.height
+        except Exception:
+            return 50
+
+    def _lay_out(self, width: int) -> int:
+        """Line offsets of the blocks at `width` (rendering the last screenful); the height."""
+        style = self._base_style()
+        key = (width, style, self._version)
+        if key == self._layout:
+            return self._height
+        # What the view can show at most is a screenful from its end: render that much now.
+        covered = len(self._tail.render(width, style))
+        need = self._screenful()
+        for block in reversed(self._frozen):
+            if covered >= need:
+                break
+            covered += len(block.render(width, style))
         starts = self._starts
-        blocks = len(self._frozen) + 1
-        if key != self._layout_key or len(starts) != blocks:
-            # Blocks rendered at this key keep their lines: only new or changed ones render.
-            keep = len(starts) - 1 if key == self._layout_key else 0
-            del starts[max(keep, 0):]
-            line = starts[-1] + len(self._frozen[len(starts) - 1].lines) if starts else 0
-            for block in self._frozen[len(starts):]:
-                starts.append(line)
-                line += len(block.render(*key))
-            starts.append(line)  # the tail's first line
-            self._layout_key = key
-        self._height = starts[-1] + len(self._tail.render(*key))
+        starts.clear()
+        line = 0
+        for block in self._frozen:
+            starts.append(line)
+            line += block.height(width)
+        starts.append(line)
+        self._height = line + len(self._tail.lines)
+        self._layout = key
         return self._height
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return container.width
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return self._measure(width)
+        height = self._lay_out(width)
+        if any(block.exact_height(width) is None for block in self._frozen):
+            self._measure_later()
+        return height
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        self._measure(width)
+        self._lay_out(width)
+        style = self._layout[1] if self._layout else None
         if y < 0 or y >= self._height:
-            return Strip.blank(width, self._base_style())
+            return Strip.blank(width, style)
         index = bisect_right(self._starts, y) - 1
-        block = self._frozen[index] if index < len(self._frozen) else self._tail
-        return block.lines[y - self._starts[index]]
+        if index >= len(self._frozen):
+            lines = self._tail.lines
+        else:
+            block = self._frozen[index]
+            if not block.rendered(width, style):
+                # Scrolled to before its turn: render it now; a height other than the estimate
+                # moves what follows, so lay out again.
+                assumed = block.height(width)
+                block.render(width, style)
+                if len(block.lines) != assumed:
+                    self._version += 1
+                    self.call_later(self.refresh, layout=True)
+                    self._lay_out(width)
+            lines = block.lines
+        offset = y - self._starts[index]
+        return lines[offset] if offset < len(lines) else Strip.blank(width, style)
+
+    # -- exact heights for the blocks nobody has looked at yet ----------------------------------
+
+    def _measure_later(self) -> None:
+        if self._measure_timer is None:
+            self._measure_timer = self.set_timer(MEASURE_AFTER, self._measure_blocks)
+        else:
+            self._measure_timer.reset()
+
+    async def _measure_blocks(self) -> None:
+        """Render each estimated block once to learn its height, newest first, one per turn.
+
+        The offsets in use stay as they are until the end (a paint meanwhile shows what it
+        showed); then one layout, and the scroll position moves by as many lines as the blocks
+        above the viewport grew, so the text being read stays where it is."""
+        self._measure_timer = None
+        if self._layout is None:
+            return
+        width = self._layout[0]
+        view_top = self._viewport_top()
+        shift = 0
+        changed = False
+        for index in range(len(self._frozen) - 1, -1, -1):
+            if not self.is_attached or self._layout is None or self._layout[0] != width:
+                return  # removed, or laid out at another width: a later pass will do it
+            if index >= len(self._frozen):
+                continue
+            block = self._frozen[index]
+            if block.exact_height(width) is not None:
+                continue
+            estimate = block.height(width)
+            exact = block.measure(width, self._layout[1])
+            if exact != estimate:
+                changed = True
+                if view_top is not None and index + 1 < len(self._starts) and self._starts[index + 1] <= view_top:
+                    shift += exact - estimate  # wholly above the first line on screen
+            await asyncio.sleep(0)  # keys and painting go first
+        if changed:
+            self._version += 1
+            self.refresh(layout=True)
+            container = self._scroller()
+            if shift and container is not None and not container.is_anchored:
+                # Set before the layout that makes room for it (scroll_to would clamp it to the
+                # old height): the content moves and the view with it, in the same frame.
+                y = max(0, container.scroll_y + shift)
+                container.set_reactive(Widget.scroll_y, y)
+                container.set_reactive(Widget.scroll_target_y, y)
+                container.vertical_scrollbar.position = y
+
+    def _scroller(self) -> ScrollableContainer | None:
+        return next((a for a in self.ancestors if isinstance(a, ScrollableContainer)), None)
+
+    def _viewport_top(self) -> int | None:
+        """The first of this view's lines that its scrolling container shows (None: unknown)."""
+        container = self._scroller()
+        region = self.region
+        if container is None or not region.height:
+            return None
+        return container.content_region.y - region.y
 
     # -- streaming ----------------------------------------------------------------------------
 
     async def append(self, text: str) -> None:
-        """Add text: new frozen blocks and the tail are rendered at the next paint."""
+        """Add text; what shows of it is rendered now, a block per turn of the event loop."""
         if not text:
             return
         old_height = self._height
         first_changed = self._starts[-1] if self._starts else 0  # the tail's first line
-        self._freeze(text)
-        key = self._layout_key
-        if not self.is_mounted or key is None:
+        frozen = self._add(text)
+        layout = self._layout
+        if not self.is_mounted or layout is None:
             self.refresh(layout=True)
             return
-        for block in self._frozen[len(self._starts) - 1 :]:
-            # A burst freezes several blocks: render them one at a time, letting keys in between.
-            block.render(*key)
+        width, style, _ = layout
+        covered = len(self._tail.render(width, style))
+        for block in reversed(self._frozen[len(self._frozen) - frozen :]):
+            # A burst freezes several blocks: render those in view, one at a time, letting keys
+            # in between; the rest are estimated.
+            if covered >= self._screenful():
+                break
+            covered += len(block.render(width, style))
             await asyncio.sleep(0)
-        if key != self._layout_key:  # laid out at another width meanwhile
-            key = self._layout_key
-            first_changed = 0
-        height = self._measure(key[0])
+        if self._layout is None or self._layout[0] != width:  # laid out at another width meanwhile
+            width, first_changed = self.size.width, 0
+        height = self._lay_out(width)
         if height != old_height:
             self.refresh(layout=True)  # the size changes: the whole widget is repainted anyway
         else:
-            self.refresh(Region(0, first_changed, key[0], max(height - first_changed, 1)))
+            self.refresh(Region(0, first_changed, width, max(height - first_changed, 1)))

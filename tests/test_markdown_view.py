@@ -1,0 +1,211 @@
+"""MarkdownView: blocks cut at the right places, rendered lazily, heights estimated then exact,
+and what is on screen never moves when an estimate is corrected."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.segment import Segment
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+
+from chat_tui.ui import markdown_blocks
+from chat_tui.ui.markdown_blocks import CODE_THEME, FENCE_SPLIT_AT, FREEZE_AT, estimate_lines, freeze, split_point
+from chat_tui.ui.widgets.markdown_view import MarkdownView
+
+WORDS = "stream widget buffer session cache latency token keyboard queue thread model terminal".split()
+
+
+def document(sections: int = 24, seed: int = 7) -> str:
+    """A long answer with every kind of block Rich renders differently."""
+    rnd = random.Random(seed)
+
+    def sentence() -> str:
+        return " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(6, 18))).capitalize() + "."
+
+    parts = ["# A long answer\n"]
+    for n in range(sections):
+        parts.append(f"## Section {n}\n")
+        parts.append(" ".join(sentence() for _ in range(rnd.randint(2, 6))) + "\n")
+        kind = n % 4
+        if kind == 0:
+            body = "\n".join(f"    x{i} = {' + '.join(rnd.choice(WORDS) for _ in range(rnd.randint(1, 9)))}" for i in range(rnd.randint(3, 9)))
+            parts.append(f"```python\ndef f():\n{body}\n```\n")
+        elif kind == 1:
+            parts.append("\n".join(f"- {sentence()}" for _ in range(rnd.randint(2, 5))) + "\n")
+        elif kind == 2:
+            rows = "\n".join(f"| {rnd.choice(WORDS)} | {rnd.randint(1, 9999)} |" for _ in range(rnd.randint(2, 6)))
+            parts.append(f"| name | value |\n| --- | ---: |\n{rows}\n")
+        else:
+            parts.append("\n".join(f"{i}. {sentence()}" for i in range(1, rnd.randint(3, 5))) + "\n")
+    return "\n".join(parts)
+
+
+def rich_lines(text: str, width: int) -> list[str]:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    segments = console.render(Markdown(text, code_theme=CODE_THEME, hyperlinks=False), console.options.update(width=width))
+    return ["".join(s.text for s in line).rstrip() for line in Segment.split_and_crop_lines(segments, width, pad=False)]
+
+
+# -- cutting the text into blocks ---------------------------------------------------------------
+
+
+def test_freeze_cuts_at_blank_lines_outside_code_and_keeps_every_character():
+    text = document(sections=40)
+    heads, tail = freeze(text)
+    assert len(heads) >= len(text) // (2 * FREEZE_AT)
+    assert "".join(heads) + tail == text  # no fence was long enough to be split
+    for head in heads:
+        assert head.endswith("\n\n") or head.endswith("```\n")  # a paragraph or a fence ends there
+        assert head.count("```") % 2 == 0  # never inside a code block
+        assert len(head) <= 2 * FREEZE_AT
+
+
+def test_a_very_long_code_block_is_closed_and_reopened():
+    code = "\n".join(f"line_{i} = {i} * 2" for i in range(1200))
+    text = f"Intro.\n\n```python\n{code}\n"  # still open: the answer is streaming
+    assert len(text) > FENCE_SPLIT_AT
+    index, closing, reopening = split_point(text)
+    assert closing == "```\n" and reopening == "```python\n"
+    head, tail = text[:index] + closing, reopening + text[index:]
+    assert head.count("```") == 2 and tail.startswith("```python\n")
+    assert (head[: -len(closing)] + tail[len(reopening):]) == text
+
+
+def test_no_cut_inside_a_short_open_fence():
+    text = "Before.\n\n```\ncode\n\nmore code\n"
+    assert split_point(text) == (len("Before.\n\n"), "", "")
+
+
+# -- estimated heights ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [30, 46, 80, 120, 156])
+def test_estimates_are_close_to_what_rich_renders(width):
+    heads, tail = freeze(document())
+    blocks = [*heads, tail]
+    real = [len(rich_lines(b, width)) for b in blocks]
+    estimated = [estimate_lines(b, width) for b in blocks]
+    assert abs(sum(estimated) - sum(real)) <= 0.08 * sum(real), (sum(estimated), sum(real))
+    for e, r in zip(estimated, real):
+        assert abs(e - r) <= max(3, 0.2 * r), (e, r)
+
+
+# -- the widget -----------------------------------------------------------------------------------
+
+
+class ViewApp(App):
+    CSS = "VerticalScroll { height: 1fr; } MarkdownView { height: auto; }"
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield MarkdownView(self.text)
+
+
+def shown(app: App) -> list[str]:
+    """The view's lines on screen (without the scroll bar, which moves as heights change)."""
+    width = app.query_one(MarkdownView).size.width
+    return [strip.text[:width].rstrip() for strip in app.screen._compositor.render_strips()]
+
+
+async def wait_for(pilot, condition, what: str) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_only_a_screenful_is_rendered_then_every_height_becomes_exact():
+    text = document(sections=80)
+    app = ViewApp(text)
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(MarkdownView)
+        scroller = app.query_one(VerticalScroll)
+        await pilot.pause()
+        blocks = view._frozen
+        width = view.size.width  # the scroll bar takes its share
+        assert len(blocks) > 8
+        # The first frame renders the last screenful only (and what is painted: the top).
+        rendered = [b.exact_height(width) is not None for b in blocks]
+        assert not all(rendered) and rendered[-1]
+        # Left alone, every block is measured, a block per turn of the event loop.
+        await wait_for(pilot, lambda: all(b.exact_height(width) is not None for b in view._frozen), "the measure pass")
+        await pilot.pause()
+        expected = rich_lines(text, width)
+        assert view.line_count == sum(len(rich_lines(b.text, width)) for b in [*blocks, view._tail])
+        # Whatever the view scrolls to shows the document's own lines.
+        scroller.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert shown(app)[-1] == rich_lines(view._tail.text, width)[-1]
+        scroller.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        assert shown(app)[:3] == expected[:3]
+
+
+async def test_text_being_read_stays_put_when_estimates_above_it_are_corrected(monkeypatch):
+    # Deliberately poor estimates, so that correcting them moves everything below.
+    monkeypatch.setattr(markdown_blocks, "estimate_lines", lambda text, width: 2)
+    text = document(sections=30)
+    app = ViewApp(text)
+    async with app.run_test(size=(80, 16)) as pilot:
+        view = app.query_one(MarkdownView)
+        scroller = app.query_one(VerticalScroll)
+        view._measure_later = lambda: None  # no pass on its own: the test starts it
+        await pilot.pause()
+        scroller.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        # Read somewhere near the end, with estimated blocks above.
+        scroller.scroll_to(y=scroller.scroll_y - 10, animate=False, immediate=True)
+        await pilot.pause()
+        before = shown(app)
+        width = view.size.width
+        assert any(b.exact_height(width) is None for b in view._frozen)
+        await view._measure_blocks()
+        await pilot.pause()
+        await pilot.pause()
+        assert all(b.exact_height(width) is not None for b in view._frozen)
+        assert shown(app) == before
+
+
+async def test_appending_a_burst_renders_the_end_and_follows_it():
+    app = ViewApp("")
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(MarkdownView)
+        scroller = app.query_one(VerticalScroll)
+        scroller.anchor()
+        text = document(sections=30)
+        await view.append(text[:100])
+        await pilot.pause()
+        await view.append(text[100:])
+        await pilot.pause()
+        await pilot.pause()
+        assert view.source == text
+        width = view.size.width
+        assert not all(b.exact_height(width) is not None for b in view._frozen)  # the top is estimated
+        lines = rich_lines(view._tail.text, width)
+        assert shown(app)[-1] == lines[-1]
+
+
+async def test_a_new_width_renders_again():
+    text = document(sections=8)
+    app = ViewApp(text)
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.query_one(MarkdownView)
+        await pilot.pause()
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        await pilot.pause()
+        scroller = app.query_one(VerticalScroll)
+        scroller.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        width = view.size.width
+        assert shown(app)[:2] == rich_lines(text, width)[:2]
