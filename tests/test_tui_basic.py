@@ -121,3 +121,27 @@ async def test_prompt_sent_before_the_endpoint_is_ready_goes_out_when_it_is(fake
         await wait_reply(app)
     posts = [r for r in fake_openai.requests if r.method == "POST"]
     assert len(posts) == 1 and posts[0].json["messages"][-1]["content"] == "early bird"
+
+
+async def test_a_follow_up_is_added_to_the_thread_on_screen(fake_openai, tmp_path):
+    """Continuing a conversation adds the new messages to what is shown, nothing is mounted
+    again, and the request carries the whole thread."""
+    fake_openai.answer = "An answer."
+    app, store = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"first", "enter")
+        await wait_reply(app)
+        await pilot.pause()
+        before = list(app.query(MessageView))
+        await pilot.press(*"second", "enter")
+        await wait_reply(app)
+        await pilot.pause()
+        after = list(app.query(MessageView))
+        assert after[:2] == before  # the same widgets, not a rebuilt thread
+        assert [(v.role, v.text) for v in after] == [
+            ("user", "first"), ("assistant", "An answer."), ("user", "second"), ("assistant", "An answer.")
+        ]
+        thread = store.thread(store.last_conversation_id())
+        assert [v.message_id for v in after] == [m.id for m in thread]
+        assert after[-1].message.status == "complete"
+    assert [m["content"] for m in fake_openai.last_request.json["messages"]] == ["first", "An answer.", "second"]

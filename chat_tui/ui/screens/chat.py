@@ -6,6 +6,7 @@ app's client, store and token counter. Widgets report upwards with messages.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -230,17 +231,27 @@ class ChatScreen(Screen):
             store.set_conversation_defaults(
                 self.conversation_id, model=app.model, params=app.params.as_dict(), system_prompt=app.system_prompt, endpoint=app.endpoint.name
             )
+        shown = self.conversation.views()
+        # Continuing the thread on screen (the usual case): add the new message to it. A new
+        # branch (an edit, a retried prompt) shows its thread afresh.
+        continuing = self.editing is None and (shown[-1].message_id == parent if shown else parent is None)
         path = self.thread_tree.path(parent)
         user_id = store.add_message(self.conversation_id, "user", text, parent_id=parent)
         self.prompt.clear()
         self.reload_tree()
         self.leaf_id = user_id
         self.set_editing(None)
-        await self.conversation.show_thread(self.thread_tree.with_branches(user_id))
+        messages = self.history_messages(path) + [ChatMessage("user", text)]
+        if continuing:
+            row = self.thread_tree.by_id[user_id]
+            mounted = self.conversation.mount(MessageView("user", text, message=row, branch=self.thread_tree.branch(row)))
+            self.stream_reply(messages, user_id, text)  # the request goes out while the screen updates
+            await mounted
+        else:
+            await self.conversation.show_thread(self.thread_tree.with_branches(user_id))
+            self.stream_reply(messages, user_id, text)
         self.update_status()
         self.refresh_conversation_list()  # a new one, or this one moved to the top
-        messages = self.history_messages(path) + [ChatMessage("user", text)]
-        self.stream_reply(messages, user_id, text)
 
     def reload_tree(self) -> None:
         if self.conversation_id is not None:
@@ -254,44 +265,54 @@ class ChatScreen(Screen):
         app = self.app
         self._retry_of = None
         conversation = self.conversation
-        view = MessageView("assistant", model=app.model)
-        await conversation.mount(view)
-        conversation.anchor()
-        view.refresh_header("waiting…")
         from chat_tui.api.events import TextDelta, Timing
         from chat_tui.replies import run_reply  # imported on first use: faster start-up
         from chat_tui.ui.streaming import MarkdownFeeder
 
-        feeder = MarkdownFeeder(view.body)
+        view = MessageView("assistant", model=app.model)
+        mounted = conversation.mount(view)
+        conversation.anchor()
         meter = self.meter
         meter.stream_started()
         messages = self.system_messages() + messages
-
-        seen_text = False
+        feeder: MarkdownFeeder | None = None
+        early: list[str] = []  # text that came before the view was mounted
 
         def on_event(event) -> None:
-            nonlocal seen_text
             if isinstance(event, TextDelta):
                 if event.index == 0:
-                    if not seen_text:
-                        seen_text = True
+                    if feeder is None:
+                        early.append(event.text)
+                    elif not early and not view.has_text:
                         view.refresh_header("streaming…")
                     view.append_text(event.text)
-                    feeder.write(event.text)
+                    if feeder is not None:
+                        feeder.write(event.text)
                     meter.stream_delta(event.text)
             elif isinstance(event, Timing):
                 meter.stream_timing(event.ttft, event.tokens_per_second)
 
+        # The request goes out first; the answer's view is mounted while it is on its way.
+        reply = asyncio.ensure_future(run_reply(
+            app.client, app.store, app.counter,
+            conversation_id=self.conversation_id, parent_id=parent_id, messages=messages,
+            model=app.model, params=app.params, endpoint_name=app.endpoint.name, on_event=on_event,
+            wait_for_tokenizer=False,
+        ))
         result = None
         try:
-            result = await run_reply(
-                app.client, app.store, app.counter,
-                conversation_id=self.conversation_id, parent_id=parent_id, messages=messages,
-                model=app.model, params=app.params, endpoint_name=app.endpoint.name, on_event=on_event,
-                wait_for_tokenizer=False,
-            )
+            await mounted
+            view.refresh_header("streaming…" if early else "waiting…")
+            feeder = MarkdownFeeder(view.body)
+            for text in early:
+                feeder.write(text)
+            result = await reply  # cancelling this worker cancels the reply with it
         finally:
-            await feeder.close()
+            if not reply.done():  # cancelled while the view was being mounted
+                reply.cancel()
+                await asyncio.gather(reply, return_exceptions=True)
+            if feeder is not None:
+                await feeder.close()
             self.reload_tree()
             if result is not None:
                 self.leaf_id = result.message_id
