@@ -474,3 +474,31 @@ def test_import_and_count_in_a_fresh_offline_process(tmp_path):
         env=env, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+# -- loading with a lower memory peak ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["o200k_base", "cl100k_base"])
+def test_lean_parse_builds_exactly_tiktokens_table(cold, encoding):
+    from chat_tui.core.bpe_load import parse_ranks
+
+    TokenCounter(cold).prepare()  # installs the files into the (empty) cache, offline
+    url, sha256 = ENCODING_FILES[encoding][0]
+    contents = tiktoken.load.read_file_cached(url, sha256)  # the installed file, hash checked
+    assert parse_ranks(contents) == tiktoken.load.load_tiktoken_bpe(url, sha256)
+
+
+def test_lean_parse_reads_crlf_and_refuses_a_bad_line():
+    from chat_tui.core.bpe_load import parse_ranks
+
+    assert parse_ranks(b"IQ== 0\r\nIg== 1\r\n\r\n") == {b"!": 0, b'"': 1}
+    with pytest.raises(ValueError, match="Error parsing line"):
+        parse_ranks(b"IQ== 0\nnot-a-rank\n")
+
+
+def test_loading_restores_tiktokens_own_parser(cold):
+    original = openai_public.load_tiktoken_bpe
+    counter = TokenCounter(cold)
+    assert counter.count_text("tiktoken is great!", "gpt-4o") == TokenCount(6, True, "o200k_base")
+    assert openai_public.load_tiktoken_bpe is original

@@ -305,10 +305,10 @@ class TokenCounter:
                 return loaded
             problem = self._ensure_files(encoding, self.effective_cache_dir(), recheck=True)
             if problem is None:
-                import tiktoken  # imported late: it is only needed once a file is in place
+                from chat_tui.core.bpe_load import get_encoding  # tiktoken, imported late
 
                 try:
-                    loaded = tiktoken.get_encoding(encoding)
+                    loaded = get_encoding(encoding)
                 except Exception as exc:  # noqa: BLE001 - any failure means "estimate"
                     problem = f"tiktoken failed to load {encoding}: {exc}"
             if loaded is None:

@@ -15,7 +15,6 @@ from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.style import Style as RichStyle
 from textual._context import active_app
-from textual.strip import Strip
 
 from chat_tui.core.text import visible_controls
 
@@ -28,8 +27,16 @@ _LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d{1,9}[.)])\s+")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 
 
-def render_lines(text: str, width: int, style: RichStyle | None = None) -> list[Strip]:
-    """`text` as Markdown, rendered to lines of `width` cells (the app's console: main thread)."""
+Line = list[Segment]
+
+
+def render_lines(text: str, width: int, style: RichStyle | None = None) -> list[Line]:
+    """`text` as Markdown, rendered to lines of `width` cells (the app's console: main thread).
+
+    Plain lists of segments, not Textual `Strip`s: a strip carries seven caches of its own, and
+    each line painted leaves the strips derived from it (styled, filtered, cut at the columns'
+    edges) in them for as long as it lives. Kept for every line of every answer, that was ~6 MB
+    after one 8,000-token answer; the view wraps a line in a fresh strip when it is painted."""
     if not text or width <= 0:
         return []
     app = active_app.get()
@@ -38,8 +45,7 @@ def render_lines(text: str, width: int, style: RichStyle | None = None) -> list[
     segments = app.console.render(markdown, options)
     if style:
         segments = Segment.apply_style(segments, style)
-    lines = Segment.split_and_crop_lines(segments, width, include_new_lines=False, pad=False)
-    return [Strip(line) for line in lines]
+    return list(Segment.split_and_crop_lines(segments, width, include_new_lines=False, pad=False))
 
 
 def estimate_lines(text: str, width: int) -> int:
@@ -100,14 +106,14 @@ class Block:
     def __init__(self, text: str) -> None:
         self.text = text
         self._key: tuple[int, RichStyle | None] | None = None
-        self.lines: list[Strip] = []
+        self.lines: list[Line] = []
         self._heights: dict[int, int] = {}  # exact, by width
         self._estimates: dict[int, int] = {}
 
     def rendered(self, width: int, style: RichStyle | None) -> bool:
         return self._key == (width, style)
 
-    def render(self, width: int, style: RichStyle | None) -> list[Strip]:
+    def render(self, width: int, style: RichStyle | None) -> list[Line]:
         key = (width, style)
         if key != self._key:
             self.lines = render_lines(self.text, width, style)

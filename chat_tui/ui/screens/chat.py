@@ -70,13 +70,13 @@ class ChatScreen(Screen):
         self.prompt.focus()
         self.update_status()
         self.query_one("#edit-banner").display = False
-        # The side panes hold many widgets: mounting them after the first frame makes the prompt
-        # usable sooner (start-up is measured in benchmarks/tui.py).
-        self.call_after_refresh(self._mount_panes)
+        # The side panes hold many widgets: the app mounts them after the first frame, once the
+        # tokenizer has loaded (see ChatApp.warm_up), so the prompt is usable sooner.
         if self.app.initial_conversation is not None:
             self.call_later(self.open_conversation, self.app.initial_conversation)
 
-    async def _mount_panes(self) -> None:
+    async def mount_panes(self) -> None:
+        """The model picker and conversation list (left) and the parameters (right)."""
         from chat_tui.ui.widgets.model_picker import ModelPicker
         from chat_tui.ui.widgets.params_pane import ParamsPane
 

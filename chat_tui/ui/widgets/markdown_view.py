@@ -168,7 +168,7 @@ class MarkdownView(Widget):
                     self._lay_out(width)
             lines = block.lines
         offset = y - self._starts[index]
-        return lines[offset] if offset < len(lines) else Strip.blank(width, style)
+        return Strip(lines[offset]) if offset < len(lines) else Strip.blank(width, style)
 
     # -- exact heights for the blocks nobody has looked at yet ----------------------------------
 
