@@ -43,11 +43,16 @@ class Server:
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            if self.p.poll() is not None:  # e.g. the port is taken by a server left running
+                raise RuntimeError(f"fake server exited (is port {PORT} in use?)")
             try:
                 socket.create_connection(("127.0.0.1", PORT), 0.1).close()
-                return
             except OSError:
                 time.sleep(0.05)
+                continue
+            time.sleep(0.1)
+            if self.p.poll() is None:
+                return
         raise RuntimeError("fake server did not start")
 
     def stop(self) -> None:

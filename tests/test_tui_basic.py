@@ -109,6 +109,7 @@ async def test_prompt_sent_before_the_endpoint_is_ready_goes_out_when_it_is(fake
     ep = Endpoint(name="fake", base_url=fake_openai.base_url)
     app = ChatApp(ep, Store(tmp_path / "ui.db"), model="gpt-4o-mini")
     app.connect = lambda endpoint: None  # hold the connection back
+    app._client_for = lambda endpoint: None
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press(*"early bird", "enter")
         await pilot.pause()
