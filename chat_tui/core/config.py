@@ -35,7 +35,6 @@ Example `config.toml` (in the config dir, see `paths.py`)::
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -131,6 +130,8 @@ def load_config(path: Path) -> Config:
     if not path.exists():
         return Config(path=path)
     try:
+        import tomllib  # only when there is a config file
+
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None

@@ -10,8 +10,6 @@ other encoding is "unavailable": its counts become estimates, and nothing touche
 from __future__ import annotations
 
 import functools
-import gzip
-import hashlib
 import importlib.util
 import math
 import os
@@ -188,6 +186,8 @@ def _bundled_data_dirs() -> list[Path]:
 
 
 def _sha256_matches(path: Path, expected: str) -> bool:
+    import hashlib  # imported on use: faster start-up
+
     try:
         data = path.read_bytes()
     except OSError:
@@ -254,6 +254,8 @@ class TokenCounter:
         `recheck` hashes again even if verified before: right before tiktoken reads a file, since
         tiktoken answers a bad file by deleting it and downloading a new one.
         """
+        import hashlib  # imported on use: faster start-up
+
         files = ENCODING_FILES.get(encoding)
         if files is None:
             return f"unknown encoding {encoding}"
@@ -271,6 +273,9 @@ class TokenCounter:
 
     @staticmethod
     def _install(url: str, sha256: str, path: Path) -> str | None:
+        import gzip  # these only when installing or checking files (faster start-up)
+        import hashlib
+
         bundled = _BUNDLED.get(url)
         if bundled is None:
             return f"{url.rsplit('/', 1)[-1]} is not in the cache and can't be downloaded offline"
