@@ -118,7 +118,7 @@ def main() -> None:
             tui_bench("startup", "chat-tui", chat_tui_cmd(home), ready, a.startup_n, runs, ["--pre-cmd", pre])
         finally:
             srv.stop()
-    for scenario in a.scenarios.split(","):
+    for scenario in filter(None, a.scenarios.split(",")):
         tokens, rate = scenario.split(":")
         log = out / f"server-{tokens}-{rate}.jsonl"
         srv = Server(a.server_python, int(tokens), float(rate), log)
