@@ -36,7 +36,8 @@ def render_lines(text: str, width: int, style: RichStyle | None = None) -> list[
     Plain lists of segments, not Textual `Strip`s: a strip carries seven caches of its own, and
     each line painted leaves the strips derived from it (styled, filtered, cut at the columns'
     edges) in them for as long as it lives. Kept for every line of every answer, that was ~6 MB
-    after one 8,000-token answer; the view wraps a line in a fresh strip when it is painted."""
+    after one 8,000-token answer; the view wraps the lines it paints in strips it keeps for the
+    last few hundred lines painted (see markdown_view.py)."""
     if not text or width <= 0:
         return []
     app = active_app.get()
@@ -101,12 +102,13 @@ class Block:
     """A part of the text: its lines at one width and style, and its exact height per width once
     rendered (kept after the lines are dropped)."""
 
-    __slots__ = ("text", "_key", "lines", "_heights", "_estimates")
+    __slots__ = ("text", "_key", "lines", "generation", "_heights", "_estimates")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._key: tuple[int, RichStyle | None] | None = None
         self.lines: list[Line] = []
+        self.generation = 0  # bumped whenever `lines` are replaced
         self._heights: dict[int, int] = {}  # exact, by width
         self._estimates: dict[int, int] = {}
 
@@ -117,6 +119,7 @@ class Block:
         key = (width, style)
         if key != self._key:
             self.lines = render_lines(self.text, width, style)
+            self.generation += 1
             self._key = key
             self._heights[width] = len(self.lines)
         return self.lines
@@ -141,6 +144,7 @@ class Block:
             keep = self._key
             lines = self.lines
             exact = len(self.render(width, style))
+            self.generation += 1
             if keep is not None:
                 self._key, self.lines = keep, lines
             else:
@@ -152,6 +156,7 @@ class Block:
             self.text = text
             self._key = None
             self.lines = []
+            self.generation += 1
             self._heights.clear()
             self._estimates.clear()
 

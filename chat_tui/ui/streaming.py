@@ -134,12 +134,14 @@ class MarkdownFeeder:
             return True
 
     async def close(self) -> None:
-        """Write what is left at once (the end of an answer shows without waiting for a beat)."""
+        """Write what is left at once (the end of an answer shows without waiting for a beat).
+
+        It is painted with whatever else changes meanwhile (the answer's header, its status):
+        one frame for all of it, not one for the text and another for the rest."""
         self._closed = True
         self._clock._forget(self)
         try:
-            if await self.flush():
-                await _refreshed(self.widget)
+            await self.flush()
         finally:
             if self._own_clock:
                 await self._clock.stop()

@@ -12,7 +12,6 @@ control characters made visible, never as markup.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -378,12 +377,7 @@ class LaneColumn(Vertical, can_focus=True):
         """The lane ended: write the last text at once, show the final stats and status."""
         feeder, self._feeder = self._feeder, None
         if feeder is not None:
-            # A column no longer on screen (the screen was closed mid-stream) never refreshes,
-            # and the feeder waits for a refresh after its last append: do not wait for ever.
-            try:
-                await asyncio.wait_for(feeder.close(), None if self.is_attached else 0.5)
-            except asyncio.TimeoutError:
-                pass
+            await feeder.close()
         stats = self.stats
         if message_id is not None:
             self.message_id = message_id

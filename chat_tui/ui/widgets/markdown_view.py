@@ -27,6 +27,7 @@ import asyncio
 from bisect import bisect_right
 
 from rich.style import Style as RichStyle
+from textual.cache import LRUCache
 from textual.containers import ScrollableContainer
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
@@ -36,6 +37,13 @@ from textual.widget import Widget
 from chat_tui.ui.markdown_blocks import Block, freeze
 
 MEASURE_AFTER = 0.4  # seconds without new text before older blocks get their exact heights
+
+# The strips handed to Textual for painting, shared by every view and kept for the last lines
+# painted only. Textual caches what it derives from a strip (cut at the columns' edges, styled,
+# filtered) in the strip itself, so a line painted again (the screen laid out anew, four lanes
+# repainted at the end of a comparison) is nearly free; kept for every line of every answer,
+# those caches cost ~6 MB per 8,000-token answer.
+_PAINTED: LRUCache[tuple[Block, int, int], Strip] = LRUCache(256)
 
 
 class MarkdownView(Widget):
@@ -154,7 +162,7 @@ class MarkdownView(Widget):
             return Strip.blank(width, style)
         index = bisect_right(self._starts, y) - 1
         if index >= len(self._frozen):
-            lines = self._tail.lines
+            block = self._tail
         else:
             block = self._frozen[index]
             if not block.rendered(width, style):
@@ -166,9 +174,14 @@ class MarkdownView(Widget):
                     self._version += 1
                     self.call_later(self.refresh, layout=True)
                     self._lay_out(width)
-            lines = block.lines
         offset = y - self._starts[index]
-        return Strip(lines[offset]) if offset < len(lines) else Strip.blank(width, style)
+        if offset >= len(block.lines):
+            return Strip.blank(width, style)
+        key = (block, block.generation, offset)
+        strip = _PAINTED.get(key)
+        if strip is None:
+            strip = _PAINTED[key] = Strip(block.lines[offset])
+        return strip
 
     # -- exact heights for the blocks nobody has looked at yet ----------------------------------
 
