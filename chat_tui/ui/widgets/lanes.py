@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from chat_tui.api.events import Finish, LogprobsDelta, Meta, RefusalDelta, TextDelta, Timing, TokenLogprob, Usage
 from chat_tui.core.compare import LOW_CONFIDENCE, Lane, LogprobSummary
 from chat_tui.core.models_table import estimate_cost, model_info
 from chat_tui.core.text import visible_controls
-from chat_tui.ui.widgets.markdown_view import MarkdownView
+from chat_tui.ui.widgets.markdown_view import MarkdownScroll
 
 if TYPE_CHECKING:
     from chat_tui.core.tokens import TokenCounter
@@ -192,7 +192,6 @@ class LaneColumn(Vertical, can_focus=True):
         self._uncounted: list[str] = []
         self._uncounted_chunks = 0
         self._dirty = True
-        self._following = False
         self._feeder: MarkdownFeeder | None = None
         self.finishing: Any = None  # the task running finish(), set by the screen
         self.set_class(self.want_logprobs, "-logprobs")
@@ -202,12 +201,10 @@ class LaneColumn(Vertical, can_focus=True):
     def compose(self):
         yield Static(self._header(), classes=f"lane-header -{self.stats.status}", markup=False)
         yield Static("", classes="lane-error", markup=False)
-        with VerticalScroll(classes="lane-body"):
-            yield MarkdownView(classes="lane-answer")
+        yield MarkdownScroll(classes="lane-answer")
 
     def on_mount(self) -> None:
         self.query_one(".lane-error").display = False
-        self.query_one(".lane-body").can_focus = False
 
     @property
     def label(self) -> str:
@@ -228,8 +225,8 @@ class LaneColumn(Vertical, can_focus=True):
         return self.stats.status in ("waiting", "streaming")
 
     @property
-    def answer_view(self) -> MarkdownView:
-        return self.query_one(".lane-answer", MarkdownView)
+    def answer_view(self) -> MarkdownScroll:
+        return self.query_one(".lane-answer", MarkdownScroll)
 
     def _set_status(self, status: str) -> None:
         self.stats.status = status
@@ -264,10 +261,9 @@ class LaneColumn(Vertical, can_focus=True):
 
         if self._feeder is not None:
             await self._feeder.close()
-        body = self.query_one(".lane-body", VerticalScroll)
         if self._parts:  # a re-run: a fresh view (the old answer is kept in the database)
-            await body.remove_children()
-            await body.mount(MarkdownView(classes="lane-answer"))
+            await self.answer_view.remove()
+            await self.mount(MarkdownScroll(classes="lane-answer"), after=self.query_one(".lane-error"))
         self._parts = []
         self._uncounted = []
         self._uncounted_chunks = 0
@@ -278,9 +274,10 @@ class LaneColumn(Vertical, can_focus=True):
         error = self.query_one(".lane-error", Static)
         error.display = False
         self._set_status("waiting")
-        self._feeder = MarkdownFeeder(self.answer_view, clock=self.clock, after_append=self._follow_appended)
-        body.anchor(False)
-        self._following = True
+        view = self.answer_view
+        self._feeder = MarkdownFeeder(view, clock=self.clock)
+        view.anchor()  # follows the end as text arrives, until the user scrolls up
+        view.add_class("-streaming")
         self.refresh_header(force=True)
 
     def on_stream_event(self, event: Any) -> None:
@@ -348,29 +345,10 @@ class LaneColumn(Vertical, can_focus=True):
         self._count_pending()
         if self._on_screen():
             self.query_one(".lane-header", Static).update(self._header(), layout=False)
-            self._follow()
 
     def _on_screen(self) -> bool:
         """Mounted and not being torn down (a closed screen's columns may still get events)."""
         return self.is_attached and bool(self.query(".lane-header"))
-
-    def _follow_appended(self) -> None:
-        """Right after an append, before the screen is laid out: follow the end as soon as the
-        answer is taller than the column, so a burst never paints the top of it first."""
-        if not self._following or not self._on_screen():
-            return
-        body = self.query_one(".lane-body", VerticalScroll)
-        if not body.is_anchored and self.answer_view.line_count > body.scrollable_content_region.height:
-            body.anchor()
-
-    def _follow(self) -> None:
-        """Keep the newest text in view once the answer is taller than the column (anchoring
-        earlier would push a short answer to the bottom). Scrolling up releases it."""
-        if not self._on_screen():
-            return
-        body = self.query_one(".lane-body", VerticalScroll)
-        if self._following and not body.is_anchored and body.max_scroll_y > 0:
-            body.anchor()
 
     async def finish(self, status: str, *, error: str | None = None, message_id: int | None = None,
                      result: Any = None) -> None:
@@ -378,6 +356,8 @@ class LaneColumn(Vertical, can_focus=True):
         feeder, self._feeder = self._feeder, None
         if feeder is not None:
             await feeder.close()
+        if self._on_screen():
+            self.answer_view.remove_class("-streaming")
         stats = self.stats
         if message_id is not None:
             self.message_id = message_id
@@ -400,7 +380,6 @@ class LaneColumn(Vertical, can_focus=True):
             self.show_error(error)
         self._set_status(status)
         self.refresh_header(force=True)
-        self.call_after_refresh(self._follow)
 
     def show_error(self, message: str) -> None:
         if not self._on_screen():
@@ -410,12 +389,14 @@ class LaneColumn(Vertical, can_focus=True):
         box.display = True
 
     def action_scroll_body(self, how: str) -> None:
-        body = self.query_one(".lane-body", VerticalScroll)
+        view = self.answer_view
+        if how == "end":
+            view.anchor()  # and follow the end again
+            return
         {
-            "up": body.scroll_up,
-            "down": body.scroll_down,
-            "page_up": body.scroll_page_up,
-            "page_down": body.scroll_page_down,
-            "home": body.scroll_home,
-            "end": body.scroll_end,
+            "up": view.scroll_up,
+            "down": view.scroll_down,
+            "page_up": view.scroll_page_up,
+            "page_down": view.scroll_page_down,
+            "home": view.scroll_home,
         }[how](animate=False)

@@ -13,6 +13,11 @@ earlier version mounted one `Static` per block: in compare mode (four answers st
 side) laying out and painting those widget stacks blocked the event loop for 100-300 ms at a
 time (benchmarks/compare.py).
 
+Two widgets share the drawing (`MarkdownLines`): `MarkdownView` is as tall as its text, for a
+conversation that scrolls as a whole; `MarkdownScroll` scrolls itself, like `Log`, for a compare
+lane: no scrolling container around it to lay out and paint (measured: a lane's container and its
+children cost more to repaint than the answer itself when the screen is laid out again).
+
 Only what can be seen is rendered at once: the tail and the blocks before it up to a screenful.
 Older blocks get an estimated height (`estimate_lines`) and are rendered when painted; shortly
 after the text stops growing, they are measured one per turn of the event loop, so heights are
@@ -28,9 +33,11 @@ from bisect import bisect_right
 
 from rich.style import Style as RichStyle
 from textual.cache import LRUCache
+from textual import events
 from textual.containers import ScrollableContainer
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -46,21 +53,14 @@ MEASURE_AFTER = 0.4  # seconds without new text before older blocks get their ex
 _PAINTED: LRUCache[tuple[Block, int, int], Strip] = LRUCache(256)
 
 
-class MarkdownView(Widget):
-    """Append-only Markdown. `append()` is cheap; `source` is the whole text."""
+class MarkdownLines:
+    """The text as blocks, laid out at a width, drawn a line at a time. Mixed into a widget."""
 
-    DEFAULT_CSS = """
-    MarkdownView {
-        height: auto;
-    }
-    """
-    DEFAULT_CLASSES = "markdown-view"
     # Hyperlinks are never rendered (see render_lines), and with link styling on Textual copies
     # every painted line once more just to look for links.
     auto_links = Reactive(False)
 
-    def __init__(self, text: str = "", **kw) -> None:
-        super().__init__(**kw)
+    def _init_lines(self, text: str) -> None:
         self._frozen: list[Block] = []  # finished parts: rendered once per width
         self._tail = Block("")  # the open end: re-rendered on every append
         self._parts: list[str] = []  # the exact source, appended to
@@ -83,6 +83,11 @@ class MarkdownView(Widget):
         """Blocks rendered separately (frozen ones and the tail)."""
         return len(self._frozen) + 1
 
+    @property
+    def line_count(self) -> int:
+        """Lines at the last layout (estimated for blocks not rendered yet)."""
+        return self._height
+
     def _add(self, text: str) -> int:
         """Add text; return how many blocks were newly frozen (the rest stays in the tail)."""
         if not text:
@@ -94,7 +99,7 @@ class MarkdownView(Widget):
         self._version += 1
         return len(heads)
 
-    # -- layout and painting (Textual's line API) -----------------------------------------------
+    # -- layout and painting --------------------------------------------------------------------
 
     def _base_style(self) -> RichStyle | None:
         """The widget's colours, under the Markdown's own (asked once per style change: Textual
@@ -109,11 +114,6 @@ class MarkdownView(Widget):
     def notify_style_update(self) -> None:
         self._style = None
         super().notify_style_update()
-
-    @property
-    def line_count(self) -> int:
-        """Lines at the last layout (estimated for blocks not rendered yet)."""
-        return self._height
 
     def _screenful(self) -> int:
         try:
@@ -143,37 +143,27 @@ class MarkdownView(Widget):
         starts.append(line)
         self._height = line + len(self._tail.lines)
         self._layout = key
-        return self._height
-
-    def get_content_width(self, container: Size, viewport: Size) -> int:
-        return container.width
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        height = self._lay_out(width)
         if any(block.exact_height(width) is None for block in self._frozen):
             self._measure_later()
-        return height
+        return self._height
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
+    def _line(self, y: int, width: int) -> Strip:
+        """Line `y` of the text at `width`."""
         self._lay_out(width)
         style = self._layout[1] if self._layout else None
         if y < 0 or y >= self._height:
             return Strip.blank(width, style)
         index = bisect_right(self._starts, y) - 1
-        if index >= len(self._frozen):
-            block = self._tail
-        else:
-            block = self._frozen[index]
-            if not block.rendered(width, style):
-                # Scrolled to before its turn: render it now; a height other than the estimate
-                # moves what follows, so lay out again.
-                assumed = block.height(width)
-                block.render(width, style)
-                if len(block.lines) != assumed:
-                    self._version += 1
-                    self.call_later(self.refresh, layout=True)
-                    self._lay_out(width)
+        block = self._tail if index >= len(self._frozen) else self._frozen[index]
+        if not block.rendered(width, style):
+            # Scrolled to before its turn: render it now; a height other than the estimate moves
+            # what follows, so lay out again.
+            assumed = block.height(width)
+            block.render(width, style)
+            if len(block.lines) != assumed:
+                self._version += 1
+                self.call_later(self._heights_changed)
+                self._lay_out(width)
         offset = y - self._starts[index]
         if offset >= len(block.lines):
             return Strip.blank(width, style)
@@ -182,6 +172,17 @@ class MarkdownView(Widget):
         if strip is None:
             strip = _PAINTED[key] = Strip(block.lines[offset])
         return strip
+
+    def _heights_changed(self) -> None:
+        """Lines moved (a block's exact height replaced its estimate)."""
+        raise NotImplementedError
+
+    def _text_width(self) -> int:
+        return self.size.width
+
+    def _text_changed(self, old_height: int, first_changed: int, width: int) -> None:
+        """Text was added and laid out at `width`: repaint what changed."""
+        raise NotImplementedError
 
     # -- exact heights for the blocks nobody has looked at yet ----------------------------------
 
@@ -221,7 +222,6 @@ class MarkdownView(Widget):
             await asyncio.sleep(0)  # keys and painting go first
         if changed:
             self._version += 1
-            self.refresh(layout=True)
             container = self._scroller()
             if shift and container is not None and not container.is_anchored:
                 # Set before the layout that makes room for it (scroll_to would clamp it to the
@@ -230,17 +230,15 @@ class MarkdownView(Widget):
                 container.set_reactive(Widget.scroll_y, y)
                 container.set_reactive(Widget.scroll_target_y, y)
                 container.vertical_scrollbar.position = y
+            self._heights_changed()
 
-    def _scroller(self) -> ScrollableContainer | None:
-        return next((a for a in self.ancestors if isinstance(a, ScrollableContainer)), None)
+    def _scroller(self) -> Widget | None:
+        """The widget whose scrolling shows this text."""
+        raise NotImplementedError
 
     def _viewport_top(self) -> int | None:
-        """The first of this view's lines that its scrolling container shows (None: unknown)."""
-        container = self._scroller()
-        region = self.region
-        if container is None or not region.height:
-            return None
-        return container.content_region.y - region.y
+        """The first line of the text on screen (None: unknown)."""
+        raise NotImplementedError
 
     # -- streaming ----------------------------------------------------------------------------
 
@@ -265,9 +263,107 @@ class MarkdownView(Widget):
             covered += len(block.render(width, style))
             await asyncio.sleep(0)
         if self._layout is None or self._layout[0] != width:  # laid out at another width meanwhile
-            width, first_changed = self.size.width, 0
-        height = self._lay_out(width)
-        if height != old_height:
+            width, first_changed = self._text_width(), 0
+        self._lay_out(width)
+        self._text_changed(old_height, first_changed, width)
+
+
+class MarkdownView(MarkdownLines, Widget):
+    """Append-only Markdown as tall as its text. `append()` is cheap; `source` is the whole text."""
+
+    DEFAULT_CSS = """
+    MarkdownView {
+        height: auto;
+    }
+    """
+    DEFAULT_CLASSES = "markdown-view"
+    auto_links = Reactive(False)
+
+    def __init__(self, text: str = "", **kw) -> None:
+        super().__init__(**kw)
+        self._init_lines(text)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return container.width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self._lay_out(width)
+
+    def render_line(self, y: int) -> Strip:
+        return self._line(y, self._text_width())
+
+    def _heights_changed(self) -> None:
+        self.refresh(layout=True)
+
+    def _text_changed(self, old_height: int, first_changed: int, width: int) -> None:
+        if self._height != old_height:
             self.refresh(layout=True)  # the size changes: the whole widget is repainted anyway
         else:
-            self.refresh(Region(0, first_changed, width, max(height - first_changed, 1)))
+            self.refresh(Region(0, first_changed, width, max(self._height - first_changed, 1)))
+
+    def _scroller(self) -> Widget | None:
+        return next((a for a in self.ancestors if isinstance(a, ScrollableContainer)), None)
+
+    def _viewport_top(self) -> int | None:
+        container = self._scroller()
+        region = self.region
+        if container is None or not region.height:
+            return None
+        return container.content_region.y - region.y
+
+
+class MarkdownScroll(MarkdownLines, ScrollView, can_focus=False):
+    """Append-only Markdown that scrolls itself (a compare lane). Anchor it to follow the end."""
+
+    DEFAULT_CSS = """
+    MarkdownScroll {
+        overflow-x: hidden;
+        overflow-y: auto;
+    }
+    """
+    DEFAULT_CLASSES = "markdown-view"
+    auto_links = Reactive(False)
+
+    def __init__(self, text: str = "", **kw) -> None:
+        super().__init__(**kw)
+        self._init_lines(text)
+
+    def _text_width(self) -> int:
+        """The region minus the scroll bar's gutter (the bar is drawn over the widget's own
+        lines, not beside them)."""
+        return self.scrollable_content_region.width
+
+    def _sync_size(self) -> None:
+        width = self._text_width()
+        if width <= 0:
+            return
+        size = Size(width, self._lay_out(width))
+        if size != self.virtual_size:
+            self.virtual_size = size
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._sync_size()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # Back at the end after scrolling up: follow it again. Textual's scrolling containers do
+        # this in their own watcher, which ScrollView replaces.
+        if self.is_anchored:
+            self._check_anchor()
+
+    def render_line(self, y: int) -> Strip:
+        return self._line(y + int(self.scroll_offset.y), self._text_width())
+
+    def _heights_changed(self) -> None:
+        self._sync_size()
+        self.refresh()
+
+    def _text_changed(self, old_height: int, first_changed: int, width: int) -> None:
+        self._sync_size()
+        self.refresh()
+
+    def _scroller(self) -> Widget | None:
+        return self
+
+    def _viewport_top(self) -> int | None:
+        return int(self.scroll_offset.y)
