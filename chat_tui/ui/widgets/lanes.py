@@ -194,6 +194,7 @@ class LaneColumn(Vertical, can_focus=True):
         self._dirty = True
         self._feeder: MarkdownFeeder | None = None
         self.finishing: Any = None  # the task running finish(), set by the screen
+        self._view = MarkdownScroll(classes="lane-answer")  # the answer; replaced by a re-run
         self.set_class(self.want_logprobs, "-logprobs")
 
     # -- layout -------------------------------------------------------------------------------
@@ -201,7 +202,7 @@ class LaneColumn(Vertical, can_focus=True):
     def compose(self):
         yield Static(self._header(), classes=f"lane-header -{self.stats.status}", markup=False)
         yield Static("", classes="lane-error", markup=False)
-        yield MarkdownScroll(classes="lane-answer")
+        yield self._view
 
     def on_mount(self) -> None:
         self.query_one(".lane-error").display = False
@@ -226,7 +227,7 @@ class LaneColumn(Vertical, can_focus=True):
 
     @property
     def answer_view(self) -> MarkdownScroll:
-        return self.query_one(".lane-answer", MarkdownScroll)
+        return self._view
 
     def _set_status(self, status: str) -> None:
         self.stats.status = status
@@ -262,8 +263,9 @@ class LaneColumn(Vertical, can_focus=True):
         if self._feeder is not None:
             await self._feeder.close()
         if self._parts:  # a re-run: a fresh view (the old answer is kept in the database)
-            await self.answer_view.remove()
-            await self.mount(MarkdownScroll(classes="lane-answer"), after=self.query_one(".lane-error"))
+            old, self._view = self._view, MarkdownScroll(classes="lane-answer")
+            await self.mount(self._view, after=old)
+            await old.remove()
         self._parts = []
         self._uncounted = []
         self._uncounted_chunks = 0
@@ -356,8 +358,7 @@ class LaneColumn(Vertical, can_focus=True):
         feeder, self._feeder = self._feeder, None
         if feeder is not None:
             await feeder.close()
-        if self._on_screen():
-            self.answer_view.remove_class("-streaming")
+        self._view.remove_class("-streaming")
         stats = self.stats
         if message_id is not None:
             self.message_id = message_id
