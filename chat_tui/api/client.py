@@ -329,17 +329,52 @@ class OpenAIClient:
         path, query = self._url(what, model)
         tally = _Tally(time.monotonic())
         response = await self._send("POST", path, query=query, body=body, stream=True, on_retry=on_retry)
-        ctype = response.headers.get("content-type", "")
-        if "json" in ctype and "event-stream" not in ctype:
-            events = _whole_events(response, parse_whole)  # some servers ignore `stream: true`
-        else:
-            events = _sse_events(response, tally)
         try:
-            async for event in events:
-                tally.see(event)
-                yield event
+            ctype = response.headers.get("content-type", "")
+            if "json" in ctype and "event-stream" not in ctype:  # some servers ignore `stream: true`
+                async for event in _whole_events(response, parse_whole):
+                    tally.see(event)
+                    yield event
+            else:
+                # The SSE loop is here, not in a generator of its own: every event of a fast
+                # stream would pay for one more generator hop (four lanes: 16,000 events).
+                decoder = SSEDecoder()
+                parser = ChatStreamParser()
+                see = tally.see
+                # An identity-encoded body is read raw: one generator layer less per chunk, and a
+                # server sends each event as its own chunk (measured: benchmarks/compare.py).
+                encoding = response.headers.get("content-encoding", "identity").strip().lower()
+                raw = encoding in ("", "identity") and not response.is_stream_consumed
+                body_chunks = response.aiter_raw() if raw else response.aiter_bytes()
+                since_pause = 0
+                try:
+                    async for data in body_chunks:
+                        for sse in decoder.feed(data):
+                            for event in parser.feed(sse):
+                                see(event)
+                                yield event
+                            since_pause += 1
+                        if since_pause >= PAUSE_EVERY:
+                            # httpx hands over every event already buffered (a 64 kB read holds
+                            # ~400 chunks) without giving the event loop a turn: in a UI, keys
+                            # and painting would wait.
+                            since_pause = 0
+                            await asyncio.sleep(0)
+                        if parser.done:
+                            await _drain(body_chunks)
+                            break
+                    else:
+                        for sse in decoder.close(dispatch_incomplete=True):
+                            for event in parser.feed(sse):
+                                see(event)
+                                yield event
+                except httpx.TimeoutException:
+                    raise APITimeoutError(f"the server stopped sending for too long ({tally.received()})") from None
+                except httpx.HTTPError as exc:
+                    raise StreamError(f"the connection dropped mid-answer ({tally.received()}): {_reason(exc)}") from None
+                if not parser.done and not tally.finished:
+                    raise StreamError(f"the stream ended before the answer was complete ({tally.received()})")
         finally:
-            await events.aclose()
             await response.aclose()
         yield tally.timing()
 
@@ -387,43 +422,6 @@ async def _whole_events(
         raise error_from_payload(data, status=response.status_code)
     for event in parse_whole(data):
         yield event
-
-
-async def _sse_events(response: httpx.Response, tally: _Tally) -> AsyncIterator[StreamEvent]:
-    """Events of an SSE body. `tally` is updated by the consumer as each event is taken, so it
-    is current whenever this generator resumes."""
-    decoder = SSEDecoder()
-    parser = ChatStreamParser()
-    # An identity-encoded body is read raw: one generator layer less per chunk, and a server
-    # sends each event as its own chunk (measured: benchmarks/compare.py).
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    raw = encoding in ("", "identity") and not response.is_stream_consumed
-    body_chunks = response.aiter_raw() if raw else response.aiter_bytes()
-    since_pause = 0
-    try:
-        async for data in body_chunks:
-            for sse in decoder.feed(data):
-                for event in parser.feed(sse):
-                    yield event
-                since_pause += 1
-            if since_pause >= PAUSE_EVERY:
-                # httpx hands over every event already buffered (a 64 kB read holds ~400 chunks)
-                # without giving the event loop a turn: in a UI, keys and painting would wait.
-                since_pause = 0
-                await asyncio.sleep(0)
-            if parser.done:
-                await _drain(body_chunks)
-                break
-        else:
-            for sse in decoder.close(dispatch_incomplete=True):
-                for event in parser.feed(sse):
-                    yield event
-    except httpx.TimeoutException:
-        raise APITimeoutError(f"the server stopped sending for too long ({tally.received()})") from None
-    except httpx.HTTPError as exc:
-        raise StreamError(f"the connection dropped mid-answer ({tally.received()}): {_reason(exc)}") from None
-    if not parser.done and not tally.finished:
-        raise StreamError(f"the stream ended before the answer was complete ({tally.received()})")
 
 
 async def _drain(body_chunks: AsyncIterator[bytes], limit: float = 1.0) -> None:

@@ -174,6 +174,7 @@ class CompareScreen(Screen[int | None]):
         self._tasks: dict[int, asyncio.Task] = {}
         self._similarities: list[tuple[str, str, float]] = []
         self._clock = None  # the lanes' shared FeedClock, made on the first run
+        self._summary_stale = False
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -278,6 +279,8 @@ class CompareScreen(Screen[int | None]):
     def _tick(self) -> None:
         for col in self.columns:
             col.refresh_header()
+        if self._summary_stale:
+            self._show_summary()
         if not self.running() and not any(c.running for c in self.columns):
             self._ticker.pause()
 
@@ -399,7 +402,9 @@ class CompareScreen(Screen[int | None]):
         if message_id is None:
             message_id = col.message_id or self._lane_message(col.index)
         col.finishing = asyncio.ensure_future(col.finish(status, error=error, message_id=message_id, result=result))
-        self.call_later(self._show_summary)
+        # "N running" changes: shown by the next tick, not in a frame of its own (a full-width
+        # line redrawn with one lane's answer made every lane's lines be repainted).
+        self._summary_stale = True
 
     def _current_run(self):
         store = self.app.store
@@ -524,6 +529,7 @@ class CompareScreen(Screen[int | None]):
             return
         for col in self.columns:
             col.refresh_header(force=True)
+            col.show_scroll_bar()
         self._show_summary()
         self.refresh_bindings()
         self._compute_similarities([c.short_label for c in self.columns], [c.text for c in self.columns])
@@ -542,6 +548,7 @@ class CompareScreen(Screen[int | None]):
         self._show_summary()
 
     def _show_summary(self) -> None:
+        self._summary_stale = False
         if not self._open():
             return
         text = Text(no_wrap=True, overflow="ellipsis")

@@ -358,7 +358,6 @@ class LaneColumn(Vertical, can_focus=True):
         feeder, self._feeder = self._feeder, None
         if feeder is not None:
             await feeder.close()
-        self._view.remove_class("-streaming")
         stats = self.stats
         if message_id is not None:
             self.message_id = message_id
@@ -381,6 +380,11 @@ class LaneColumn(Vertical, can_focus=True):
             self.show_error(error)
         self._set_status(status)
         self.refresh_header(force=True)
+
+    def show_scroll_bar(self) -> None:
+        """The answer is complete (and so are the others): its scroll bar may show. Done for all
+        lanes at once, in one frame, by the screen."""
+        self._view.remove_class("-streaming")
 
     def show_error(self, message: str) -> None:
         if not self._on_screen():

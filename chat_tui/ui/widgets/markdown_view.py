@@ -32,8 +32,8 @@ import asyncio
 from bisect import bisect_right
 
 from rich.style import Style as RichStyle
-from textual.cache import LRUCache
 from textual import events
+from textual.cache import LRUCache
 from textual.containers import ScrollableContainer
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
@@ -55,10 +55,6 @@ _PAINTED: LRUCache[tuple[Block, int, int], Strip] = LRUCache(256)
 
 class MarkdownLines:
     """The text as blocks, laid out at a width, drawn a line at a time. Mixed into a widget."""
-
-    # Hyperlinks are never rendered (see render_lines), and with link styling on Textual copies
-    # every painted line once more just to look for links.
-    auto_links = Reactive(False)
 
     def _init_lines(self, text: str) -> None:
         self._frozen: list[Block] = []  # finished parts: rendered once per width
@@ -277,6 +273,8 @@ class MarkdownView(MarkdownLines, Widget):
     }
     """
     DEFAULT_CLASSES = "markdown-view"
+    # Hyperlinks are never rendered (see render_lines), and with link styling on Textual copies
+    # every painted line once more just to look for links.
     auto_links = Reactive(False)
 
     def __init__(self, text: str = "", **kw) -> None:
@@ -322,7 +320,7 @@ class MarkdownScroll(MarkdownLines, ScrollView, can_focus=False):
     }
     """
     DEFAULT_CLASSES = "markdown-view"
-    auto_links = Reactive(False)
+    auto_links = Reactive(False)  # as MarkdownView's
 
     def __init__(self, text: str = "", **kw) -> None:
         super().__init__(**kw)
