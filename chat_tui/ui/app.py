@@ -200,6 +200,7 @@ class ChatApp(App[int]):
 
         gc.collect()
         gc.freeze()
+        gc.enable()  # off during start-up (see ui/run.py)
         trim_heap()  # what start-up's threads freed (tokenizer loading above all)
 
     # -- endpoint and models ---------------------------------------------------------------------

@@ -36,7 +36,13 @@ def tune_malloc(arenas: int = MALLOC_ARENAS, mmap_threshold: int = MMAP_THRESHOL
 
 
 def run_app(ctx: "Context") -> int:
+    import gc
+
     tune_malloc()
+    # Start-up creates a few hundred thousand objects (Textual, the widgets), almost none of them
+    # garbage: the collector's passes over them cost ~15 ms before the first frame. It is turned
+    # back on once start-up is over (ChatApp._freeze_startup_objects).
+    gc.disable()
     from chat_tui.ui.app import ChatApp
 
     args = ctx.args
