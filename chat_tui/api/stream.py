@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-
-_loads = json.loads
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.api.errors import APIError, StreamError, error_from_payload
@@ -57,59 +55,34 @@ class ChatStreamParser:
     def feed(self, sse: ServerSentEvent) -> list[StreamEvent]:
         if self.done:
             return []
+        if sse.event == "error":
+            raise _error_event(sse.data)
         if sse.event != "message":
-            if sse.event == "error":
-                raise _error_event(sse.data)
             return []  # e.g. a server's own "ping" type; OpenAI sends chunks as plain messages
         data = sse.data
-        if data[:1] == "{":  # a chunk: the usual case, parsed without the checks below
-            try:
-                obj = _loads(data)
-            except (ValueError, RecursionError):
-                obj = None
-            if type(obj) is not dict:
-                raise StreamError(f"malformed chunk from server: {data[:_PREVIEW]}", body=data)
-        else:
-            stripped = data.strip()
-            if not stripped:
-                return []  # an empty data line used as a keep-alive
-            if stripped == "[DONE]":
-                self.done = True
-                return []
-            obj = _load_chunk(data)
+        stripped = data.strip()
+        if not stripped:
+            return []  # an empty data line used as a keep-alive
+        if stripped == "[DONE]":
+            self.done = True
+            return []
+        obj = _load_chunk(data)
         if obj.get("error") is not None:
             err = error_from_payload(obj)
             err.body = data
             raise err
         events: list[StreamEvent] = []
-        get = obj.get
-        key = (get("id"), get("model"), get("created"), get("system_fingerprint"))
+        key = (obj.get("id"), obj.get("model"), obj.get("created"), obj.get("system_fingerprint"))
         if key != self._meta_key:
             self._meta_key = key
             meta = _merge_meta(self.meta, obj)
             if meta is not None and meta != self.meta:
                 self.meta = meta
                 events.append(meta)
-        choices = get("choices")
-        if type(choices) is list and len(choices) == 1:
-            # One choice with only text in its delta: most chunks of most streams.
-            choice = choices[0]
-            if type(choice) is dict and choice.get("finish_reason") is None and choice.get("logprobs") is None:
-                delta = choice.get("delta")
-                if type(delta) is dict:
-                    content = delta.get("content")
-                    if type(content) is str and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)):
-                        index = choice.get("index")
-                        if content:
-                            events.append(TextDelta(index if type(index) is int else 0, content))
-                        choices = None
-        if choices is not None:
-            _choice_events(choices, "delta", events)
-        usage = get("usage")
+        _choice_events(obj.get("choices"), "delta", events)
+        usage = _usage(obj.get("usage"))
         if usage is not None:
-            usage = _usage(usage)
-            if usage is not None:
-                events.append(usage)
+            events.append(usage)
         return events
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 from chat_tui.ui.widgets.markdown_view import MarkdownView
 
@@ -97,16 +96,8 @@ class FeedClock:
 class MarkdownFeeder:
     """Streams text into one `MarkdownView`, on its own clock or a shared one."""
 
-    def __init__(
-        self,
-        widget: MarkdownView,
-        *,
-        clock: FeedClock | None = None,
-        min_interval: float = MIN_INTERVAL,
-        after_append: Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, widget: MarkdownView, *, clock: FeedClock | None = None, min_interval: float = MIN_INTERVAL) -> None:
         self.widget = widget
-        self._after_append = after_append  # e.g. start following the end once it overflows
         self._clock = clock or FeedClock(min_interval=min_interval)
         self._own_clock = clock is None
         self._pending: list[str] = []
@@ -129,8 +120,6 @@ class MarkdownFeeder:
             self._pending.clear()
             await self.widget.append(chunk)
             self.appends += 1
-            if self._after_append is not None:
-                self._after_append()
             return True
 
     async def close(self) -> None:

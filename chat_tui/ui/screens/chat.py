@@ -277,14 +277,17 @@ class ChatScreen(Screen):
         messages = self.system_messages() + messages
         feeder: MarkdownFeeder | None = None
         early: list[str] = []  # text that came before the view was mounted
+        seen_text = False
 
         def on_event(event) -> None:
+            nonlocal seen_text
             if isinstance(event, TextDelta):
                 if event.index == 0:
                     if feeder is None:
                         early.append(event.text)
-                    elif not early and not view.has_text:
+                    elif not seen_text:
                         view.refresh_header("streaming…")
+                    seen_text = True
                     view.append_text(event.text)
                     if feeder is not None:
                         feeder.write(event.text)
@@ -302,7 +305,7 @@ class ChatScreen(Screen):
         result = None
         try:
             await mounted
-            view.refresh_header("streaming…" if early else "waiting…")
+            view.refresh_header("streaming…" if seen_text else "waiting…")
             feeder = MarkdownFeeder(view.body)
             for text in early:
                 feeder.write(text)

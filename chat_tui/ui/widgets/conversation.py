@@ -109,10 +109,6 @@ class MessageView(Vertical, can_focus=True):
         return self.message.id if self.message else None
 
     @property
-    def has_text(self) -> bool:
-        return any(self._parts)
-
-    @property
     def text(self) -> str:
         if len(self._parts) > 1:
             self._parts = ["".join(self._parts)]
