@@ -3,7 +3,7 @@
 
     python benchmarks/compare.py [--tokens 4000] [-n 3]
 
-Starts ../shared/bench/fake_openai.py (answer ends with ZZENDMARKERZZ), launches chat-tui in a
+Starts benchmarks/harness/fake_openai.py (answer ends with ZZENDMARKERZZ), launches chat-tui in a
 private tmux server, opens compare mode (F8) with a 4-seed sweep and runs it. Measures, per run:
 time from the last byte any lane received ([DONE], from the server log) until all four lanes show
 their end marker; pairs each lane's [DONE] with the n-th marker to appear for a per-lane lag;

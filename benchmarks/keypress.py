@@ -3,7 +3,7 @@
 
     python benchmarks/keypress.py [--tokens 8000] [--rate 200] [-n 20]
 
-Starts ../shared/bench/fake_openai.py, launches chat-tui in a private tmux server, sends the
+Starts benchmarks/harness/fake_openai.py, launches chat-tui in a private tmux server, sends the
 prompt, and once text is streaming types single characters into the prompt box, timing each
 from `send-keys` until it shows on screen (capture-pane polled every 2 ms). Prints the latencies.
 """

@@ -4,7 +4,7 @@
     python benchmarks/open_large.py [-n 5] [--messages 1000]
 
 Builds the conversation in a fresh database (alternating user/assistant Markdown messages),
-then times `chat-tui --cid 1` in tmux with ../shared/bench/tui_bench.py until the newest
+then times `chat-tui --cid 1` in tmux with benchmarks/harness/tui_bench.py until the newest
 message and the prompt are on screen, next to a plain start of the app on an empty database.
 """
 
@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT.parent / "shared" / "bench"
+BENCH = ROOT / "benchmarks" / "harness"
 
 
 def build(home: Path, count: int) -> None:

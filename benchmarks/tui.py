@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""chat-tui in a real terminal (tmux), timed with ../shared/bench/tui_bench.py.
+"""chat-tui in a real terminal (tmux), timed with benchmarks/harness/tui_bench.py.
 
     python benchmarks/tui.py --out /tmp/ct-bench                       # everything
     python benchmarks/tui.py --scenarios 8000:0 --stream-n 3           # one scenario
@@ -7,9 +7,9 @@
 Measures, in one run so the ratios are comparable on a noisy machine:
   * startup to an interactive prompt: chat-tui and the minimal Textual app (benchmarks/minimal_app.py)
   * streaming: an 8,000-token Markdown answer at full speed and at 200 tokens/s, served by
-    ../shared/bench/fake_openai.py: lag after the last byte, CPU seconds, peak memory
+    benchmarks/harness/fake_openai.py: lag after the last byte, CPU seconds, peak memory
 Needs tmux, and a Python with aiohttp for the fake server (`--server-python`, default: the
-bench venv from ../shared/bench/README.md, /tmp/bench-venv/bin/python).
+bench venv from benchmarks/harness/README.md, /tmp/bench-venv/bin/python).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT.parent / "shared" / "bench"
+BENCH = ROOT / "benchmarks" / "harness"
 PORT = 8766
 PROMPT = "Please write the benchmark document."
 

@@ -17,7 +17,8 @@ The spec files are OpenAPI, not plain JSON Schema, so they are rewritten to JSON
 - `discriminator`, `example`, `x-oai*`, `x-stainless-*` are annotations: ignored.
 - `format` is not asserted (`int64` on seeds, for instance).
 
-Loading: the current spec is ~3 MB of YAML. With yaml's C loader and the garbage collector
+Loading: the published spec is ~3 MB of YAML (tests/data/ holds it trimmed to the endpoints
+chat-tui speaks, ~0.3 MB, by tests/data/trim_openapi.py). With yaml's C loader and the garbage collector
 paused it parses in ~0.3 s (0.7 s with the collector on); the rewrite takes ~0.02 s. A
 process-wide cache is therefore enough; a pickle cache on disk (0.03 s to load) was not worth a
 file in a shared temp directory.
@@ -39,7 +40,7 @@ from jsonschema.exceptions import ValidationError, relevance
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parent / "data"
 SPEC_FILES = {
     "current": "openai-openapi.yaml",
     "2023": "openai-openapi-2023-12-with-edits.yaml",

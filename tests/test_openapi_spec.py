@@ -166,9 +166,13 @@ def test_request_schema_names_come_from_the_paths():
 
 def test_openapi_3_0_bounds_are_rewritten():
     # `exclusiveMinimum: true` (3.0) is not valid 2020-12; it becomes the numeric form.
-    schema = json_schema_document("current")["components"]["schemas"]["FineTuneSupervisedHyperparameters"]
-    bound = schema["properties"]["learning_rate_multiplier"]["oneOf"][1]
+    # (the published spec has it on FineTuneSupervisedHyperparameters, which the trimmed copy drops)
+    from openapi_spec import _to_json_schema
+
+    node = {"properties": {"rate": {"oneOf": [{"type": "string"}, {"type": "number", "minimum": 0, "exclusiveMinimum": True}]}}}
+    bound = _to_json_schema(node)["properties"]["rate"]["oneOf"][1]
     assert bound["exclusiveMinimum"] == 0 and "minimum" not in bound
+    assert _to_json_schema({"maximum": 2, "exclusiveMaximum": False}) == {"maximum": 2}
 
 
 def test_unknown_spec_name():

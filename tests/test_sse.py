@@ -10,13 +10,10 @@ import pytest
 
 from chat_tui.api.sse import ServerSentEvent, SSEDecoder
 
-GOLDEN_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "sse-golden"
-GOLDEN = sorted(GOLDEN_DIR.glob("*.bin")) if GOLDEN_DIR.is_dir() else []
-golden_bodies = pytest.mark.parametrize(
-    "path",
-    GOLDEN or [pytest.param(None, marks=pytest.mark.skip(reason=f"no recorded SSE bodies in {GOLDEN_DIR}"))],
-    ids=lambda p: p.name[:8] if p else "missing",
-)
+GOLDEN_DIR = Path(__file__).resolve().parent / "data" / "sse-golden"
+GOLDEN = sorted(GOLDEN_DIR.glob("*.bin"))
+assert len(GOLDEN) == 12, f"expected the 12 recorded SSE bodies in {GOLDEN_DIR}"
+golden_bodies = pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.name[:8])
 ENDINGS = {"LF": b"\n", "CR": b"\r", "CRLF": b"\r\n"}
 line_endings = pytest.mark.parametrize("ending", list(ENDINGS))
 

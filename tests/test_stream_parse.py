@@ -30,8 +30,7 @@ from chat_tui.api.events import (
 from chat_tui.api.sse import ServerSentEvent, SSEDecoder
 from chat_tui.api.stream import ChatStreamParser, parse_chat_response, parse_completion_response
 
-GOLDEN_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "sse-golden"
-needs_golden = pytest.mark.skipif(not GOLDEN_DIR.is_dir(), reason=f"no recorded SSE bodies in {GOLDEN_DIR}")
+GOLDEN_DIR = Path(__file__).resolve().parent / "data" / "sse-golden"
 
 
 def golden(prefix: str) -> bytes:
@@ -114,12 +113,10 @@ RECORDED = {
 # --- recorded streams ----------------------------------------------------------------------
 
 
-@needs_golden
 def test_every_recorded_body_is_known() -> None:
     assert sorted(p.name[:8] for p in GOLDEN_DIR.glob("*.bin")) == sorted(RECORDED)
 
 
-@needs_golden
 @pytest.mark.parametrize("prefix", sorted(RECORDED))
 def test_recorded_stream_meta_usage_finish_done(prefix: str) -> None:
     suffix, created, fingerprint, (prompt, completion, total), reason = RECORDED[prefix]
@@ -138,7 +135,6 @@ def test_recorded_stream_meta_usage_finish_done(prefix: str) -> None:
     assert s.finish == {i: reason for i in range(n)}
 
 
-@needs_golden
 def test_recorded_plain_answer() -> None:
     s = Summary(parse_stream(golden("e2aad469"))[0])
     assert s.text == {
@@ -148,7 +144,6 @@ def test_recorded_plain_answer() -> None:
     assert not s.refusal and not s.tool_deltas and not s.content_lp
 
 
-@needs_golden
 def test_recorded_long_answer_with_non_ascii() -> None:
     events, _ = parse_stream(golden("d6155801"), chunk_size=13)  # splits the two bytes of "°" too
     s = Summary(events)
@@ -160,7 +155,6 @@ def test_recorded_long_answer_with_non_ascii() -> None:
     assert sum(isinstance(e, TextDelta) for e in events) == 177
 
 
-@needs_golden
 def test_recorded_structured_output_and_length_finish() -> None:
     assert json.loads(Summary(parse_stream(golden("7e5ea4d1"))[0]).text[0]) == {
         "city": "San Francisco",
@@ -171,7 +165,6 @@ def test_recorded_structured_output_and_length_finish() -> None:
     assert cut.text == {0: '{"'} and cut.finish == {0: "length"}
 
 
-@needs_golden
 def test_recorded_n3_choices_interleaved() -> None:
     events, _ = parse_stream(golden("a491adda"))
     s = Summary(events)
@@ -181,7 +174,6 @@ def test_recorded_n3_choices_interleaved() -> None:
     assert indexes[:6] == [0, 1, 2, 0, 1, 2]
 
 
-@needs_golden
 def test_recorded_refusal() -> None:
     events, _ = parse_stream(golden("173417d5"))
     s = Summary(events)
@@ -190,7 +182,6 @@ def test_recorded_refusal() -> None:
     assert not any(isinstance(e, RefusalDelta) and not e.text for e in events)  # the first "" makes no event
 
 
-@needs_golden
 def test_recorded_content_logprobs() -> None:
     s = Summary(parse_stream(golden("83b060ba"))[0])
     assert s.text == {0: "Foo!"}
@@ -201,7 +192,6 @@ def test_recorded_content_logprobs() -> None:
     assert not s.refusal_lp[0]
 
 
-@needs_golden
 def test_recorded_refusal_logprobs() -> None:
     s = Summary(parse_stream(golden("569c877e"))[0])
     refusal_lp = s.refusal_lp[0]
@@ -212,7 +202,6 @@ def test_recorded_refusal_logprobs() -> None:
     assert not s.content_lp[0]  # "content": null in every chunk
 
 
-@needs_golden
 @pytest.mark.parametrize(
     ("prefix", "calls"),
     [
@@ -237,7 +226,6 @@ def test_recorded_tool_call_deltas_passed_through(prefix: str, calls: dict[int, 
     assert first["type"] == "function" and first["id"].startswith("call_")  # raw entries, untouched
 
 
-@needs_golden
 def test_events_after_done_are_ignored() -> None:
     _, parser = parse_stream(golden("83b060ba"))
     assert parser.done

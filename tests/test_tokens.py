@@ -34,9 +34,7 @@ from chat_tui.core.tokens import (
     is_openai_tokenizer_model,
 )
 
-REFERENCE = Path(__file__).parents[2] / "shared/reference/tiktoken-0.14.0_model_to_encoding.json"
-if not REFERENCE.exists():  # run from a checkout next to /work/shared
-    REFERENCE = Path("/work/shared/reference/tiktoken-0.14.0_model_to_encoding.json")
+REFERENCE = Path(__file__).parent / "data" / "tiktoken-0.14.0_model_to_encoding.json"
 
 # From OpenAI's cookbook "How to count tokens with tiktoken".
 COOKBOOK_MESSAGES = [
