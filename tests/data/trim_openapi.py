@@ -3,7 +3,8 @@
     python tests/data/trim_openapi.py SOURCE.yaml OUT.yaml [--2023]
 
 Keeps `openapi`, `info` (licence and source), the operations of the endpoints chat-tui speaks or
-will speak, and every schema they reach through `$ref`. Run again when the spec is updated.
+will speak, a few schemas the tests use on their own (EXTRA_SCHEMAS), and every schema they
+reach through `$ref`. Run again when the spec is updated.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ PATHS = (
     "/images/generations", "/images/edits", "/images/variations",
     "/audio/transcriptions", "/audio/translations", "/audio/speech",
 )
+# Schemas no kept path refers to, yet the tests check bodies against (error bodies, stream chunks).
+EXTRA_SCHEMAS = ("ErrorResponse", "Error", "CreateChatCompletionStreamResponse", "CreateEditResponse")
 SOURCE = "https://github.com/openai/openai-openapi (MIT licence, see info.license)"
 
 
@@ -37,7 +40,7 @@ def trim(doc: dict[str, Any]) -> dict[str, Any]:
     paths = {p: doc["paths"][p] for p in PATHS if p in doc["paths"]}
     schemas = doc["components"]["schemas"]
     keep: set[str] = set()
-    todo: set[str] = set()
+    todo: set[str] = {name for name in EXTRA_SCHEMAS if name in schemas}
     _refs(paths, todo)
     while todo:
         name = todo.pop()
