@@ -65,10 +65,7 @@ async def main() -> None:
     async def compare(pilot):
         from textual.widgets import Input
 
-        from chat_tui.ui.screens.compare import CompareScreen
-
-        screen = CompareScreen("Explain binary search in one paragraph.")
-        await pilot.app.push_screen(screen)
+        screen = pilot.app.chat.open_compare("Explain binary search in one paragraph.")
         await pilot.pause()
         screen.query_one("#sweep-spec", Input).value = "temperature=0,0.7,1.4"
         await pilot.press("f5")

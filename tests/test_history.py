@@ -573,11 +573,28 @@ def test_cli_import_pin_archive_delete(tmp_path: Path, isolated_env: Path) -> No
     assert [h["conversation_id"] for h in hits] == [parrots["id"]] and "[colours]" in hits[0]["snippet"]
     assert hits[0]["message_id"]
 
-    out = run_cli("history", "delete", str(parrots["id"]))
-    assert out.returncode == 2 and "--yes" in out.stderr
-    assert len(listing()) == 2
-    out = run_cli("history", "delete", str(parrots["id"]), "--yes")
-    assert out.returncode == 0 and out.stdout.strip() == "deleted 1 conversation"
+    # Deleting moves to the trash (no question: it is undone with restore); purge empties it.
+    pid = parrots["id"]
+    out = run_cli("history", "delete", str(pid))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("moved 1 conversation to the trash") and f"history restore {pid}" in out.stdout
+    assert [r["title"] for r in listing()] == ["No id"]
+    assert run_cli("history", "search", "colours", "--json").stdout.strip() == "[]"  # gone from search too
+    trash = json.loads(run_cli("history", "trash", "--json").stdout)
+    assert [(c["id"], c["title"]) for c in trash] == [(pid, "Parrots")] and trash[0]["deleted_at"]
+    out = run_cli("history", "restore", str(pid))
+    assert out.returncode == 0 and out.stdout == f"restored conversation {pid}\n"
+    assert [r["title"] for r in listing()] == ["Parrots", "No id"]
+    out = run_cli("history", "restore", str(pid))
+    assert out.returncode == 1 and out.stderr.strip() == f"chat-tui: error: conversation {pid} is not in the trash"
+    assert run_cli("history", "delete", str(pid), "--yes").returncode == 0
+    out = run_cli("history", "purge")
+    assert out.returncode == 2 and "--yes" in out.stderr  # for good: asks, and refuses without a terminal
+    assert len(json.loads(run_cli("history", "trash", "--json").stdout)) == 1
+    out = run_cli("history", "purge", "--yes")
+    assert out.returncode == 0 and out.stdout == "deleted 1 conversation for good\n"
+    assert json.loads(run_cli("history", "trash", "--json").stdout) == []
+    assert run_cli("history", "restore", str(pid)).returncode == 1
     assert [r["title"] for r in listing()] == ["No id"]
     out = run_cli("history", "pin", "999")
     assert out.returncode == 1 and out.stderr.strip() == "chat-tui: error: no conversation 999"
@@ -599,7 +616,7 @@ def test_cli_export_several_and_import_elsewhere(tmp_path: Path) -> None:
         assert_same_tree(store, a, fresh, 1)
 
 
-def test_cli_delete_asks_on_a_terminal(tmp_path: Path) -> None:
+def test_cli_purge_asks_on_a_terminal(tmp_path: Path) -> None:
     import os
     import subprocess
 
@@ -608,10 +625,12 @@ def test_cli_delete_asks_on_a_terminal(tmp_path: Path) -> None:
     with Store(Path(run_cli_db_path())) as store:
         cid = chat(store, "to go")
 
-    def delete(answer: bytes) -> subprocess.CompletedProcess:
+    assert run_cli("history", "delete", str(cid)).returncode == 0
+
+    def purge(answer: bytes) -> subprocess.CompletedProcess:
         master, slave = os.openpty()
         try:
-            proc = subprocess.Popen([str(CHAT_TUI), "history", "delete", str(cid)], stdin=slave,
+            proc = subprocess.Popen([str(CHAT_TUI), "history", "purge"], stdin=slave,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             os.write(master, answer)
             out, err = proc.communicate(timeout=60)
@@ -620,11 +639,15 @@ def test_cli_delete_asks_on_a_terminal(tmp_path: Path) -> None:
             os.close(master)
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
-    out = delete(b"n\n")
-    assert out.returncode == 1 and "Delete conversation 1 (to go) for good? [y/N]" in out.stderr
-    assert "nothing deleted" in out.stderr and len(listing()) == 1
-    out = delete(b"y\n")
-    assert out.returncode == 0 and out.stdout == "deleted 1 conversation\n" and listing() == []
+    out = purge(b"n\n")
+    assert out.returncode == 1 and "Delete the 1 conversation in the trash for good? [y/N]" in out.stderr
+    assert "nothing deleted" in out.stderr
+    with Store(Path(run_cli_db_path())) as store:
+        assert store.get_conversation(cid) is not None
+    out = purge(b"y\n")
+    assert out.returncode == 0 and out.stdout == "deleted 1 conversation for good\n"
+    with Store(Path(run_cli_db_path())) as store:
+        assert store.get_conversation(cid) is None
 
 
 def run_cli_db_path() -> str:

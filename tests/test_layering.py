@@ -20,7 +20,8 @@ def test_core_api_store_do_not_import_textual_or_rich():
         "import chat_tui.core.messages, chat_tui.core.paths, chat_tui.core.text, chat_tui.core.titles\n"
         "import chat_tui.api.client, chat_tui.api.sse, chat_tui.api.stream, chat_tui.api.local_server\n"
         "import chat_tui.store\n"
-        "import chat_tui.replies, chat_tui.commands, chat_tui.titling\n"
+        "import chat_tui.services.replies, chat_tui.services.chat, chat_tui.services.compare, chat_tui.services.titles, chat_tui.services.history\n"
+        "import chat_tui.cli.ask, chat_tui.cli.compare, chat_tui.cli.history, chat_tui.cli.models\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -55,7 +56,7 @@ def test_lower_layers_import_only_downwards():
 def test_version_and_help_do_not_load_heavy_modules():
     code = (
         "import sys, json\n"
-        "from chat_tui.cli import build_parser\n"
+        "from chat_tui.cli.parser import build_parser\n"
         "try:\n"
         "    build_parser().parse_args(['--version'])\n"
         "except SystemExit:\n"

@@ -6,7 +6,6 @@ import pytest
 
 from openapi_spec import (
     REFERENCE_DIR,
-    json_schema_document,
     known_properties,
     load_spec,
     request_schema_name,

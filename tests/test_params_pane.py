@@ -11,6 +11,7 @@ from textual.worker import WorkerCancelled
 from chat_tui.core.params import ChatParams, ParamError
 from chat_tui.core.tokens import TokenCounter
 from chat_tui.store import Store
+from chat_tui.services.presets import Presets
 from chat_tui.ui.widgets.logit_bias import BiasRows, LogitBiasEditor, TokenRows, parse_token_ids, show_piece
 from chat_tui.ui.widgets.params_pane import PARAMS_TCSS, ParamsPane, escape_stop, unescape_stop
 from chat_tui.ui.widgets.presets import PresetsSection
@@ -25,7 +26,7 @@ class Host(App[None]):
     def __init__(self, params: ChatParams | None = None, *, model: str = "gpt-4o", counter=None, store=None,
                  system_prompt: str | None = None) -> None:
         super().__init__()
-        self.pane_args = dict(model=model, counter=counter, store=store, system_prompt=system_prompt)
+        self.pane_args = dict(model=model, counter=counter, presets=Presets(store) if store is not None else None, system_prompt=system_prompt)
         self.initial = params or ChatParams()
         self.changes: list[ChatParams] = []
         self.prompts: list[str | None] = []

@@ -13,7 +13,7 @@ from chat_tui.core.config import Endpoint
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams
 from chat_tui.core.tokens import TokenCounter
-from chat_tui.replies import run_reply
+from chat_tui.services.replies import run_reply
 from chat_tui.store import Store
 
 

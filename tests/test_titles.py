@@ -1,5 +1,5 @@
 """Auto-titles (issue 5) below the UI: the provisional title, cleaning a model's reply, the
-request, the `[titles]` settings, schema version 4 (`title_source`) and `chat_tui.titling`
+request, the `[titles]` settings, schema version 4 (`title_source`) and `chat_tui.services.titles`
 against the fake server."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from chat_tui.core.titles import (
 )
 from chat_tui.store import Store, schema
 from chat_tui.store.importer import import_data
-from chat_tui.titling import auto_title, first_exchange
+from chat_tui.services.titles import auto_title, first_exchange
 
 
 @pytest.fixture
@@ -258,7 +258,7 @@ def test_first_exchange(store: Store) -> None:
     assert first_exchange(store, 999, answer) is None
 
 
-# -- chat_tui.titling against the fake server ----------------------------------------------------
+# -- chat_tui.services.titles against the fake server ----------------------------------------------------
 
 
 def title_requests(fake: FakeOpenAI) -> list:
@@ -298,7 +298,7 @@ async def test_a_failed_title_request_keeps_the_prompt_title(store: Store, fault
     with FakeOpenAI(answer="Never seen") as fake:
         fake.enqueue_fault(fault)
         async with OpenAIClient(Endpoint(name="fake", base_url=fake.base_url)) as client:
-            with caplog.at_level("DEBUG", logger="chat_tui.titling"):
+            with caplog.at_level("DEBUG", logger="chat_tui.services.titles"):
                 assert await auto_title(client, store, cid, "gpt-4o-mini", "q", "a") is None
         assert len(fake.requests) == 1  # not retried: a title is not worth the wait
     conv = store.get_conversation(cid)

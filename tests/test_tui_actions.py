@@ -26,7 +26,8 @@ from chat_tui.core.paths import default_paths
 from chat_tui.core.tokens import TokenCounter
 from chat_tui.store import Store
 from chat_tui.ui.app import ChatApp
-from chat_tui.ui.screens.dialogs import ConfirmScreen, ConversationsScreen, RenameScreen
+from chat_tui.ui.screens.dialogs import ConfirmScreen, RenameScreen
+from chat_tui.ui.screens.history import HistoryScreen
 from chat_tui.ui.themes import load_theme_choice
 from chat_tui.ui.widgets.conversation import INITIAL_MESSAGES, PAGE, MessageView
 from chat_tui.ui.widgets.logit_bias import LogitBiasEditor
@@ -569,16 +570,12 @@ async def test_new_open_rename_and_delete_conversations(fake_openai, tmp_path, c
         assert beta != alpha
         assert posts(fake_openai)[-1].json["messages"] == [{"role": "user", "content": "beta"}]
 
-        # Open the older one from the list: newest first, filtered by typing.
+        # Open (Ctrl+O) is the history browser: newest first, searched as you type.
         await pilot.press("ctrl+o")
-        await pilot.pause()
-        assert isinstance(app.screen, ConversationsScreen)
-        listing = app.screen.query_one("#conversations")
-        assert listing.option_count == 2
-        assert "beta" in str(listing.get_option_at_index(0).prompt)
-        await pilot.press(*"al")
-        await pilot.pause()
-        assert listing.option_count == 1
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and len(app.screen.rows) == 2, "the history")
+        assert [r.id for r in app.screen.rows] == [beta, alpha]
+        await pilot.press(*"alph")
+        await until(pilot, lambda: [r.id for r in app.screen.rows] == [alpha], "the search")
         await pilot.press("enter")
         await settle(app, pilot)
         assert app.chat.conversation_id == alpha
@@ -596,43 +593,46 @@ async def test_new_open_rename_and_delete_conversations(fake_openai, tmp_path, c
         assert "Renamed" in status_line(app)
         assert "alpha" not in status_line(app)
 
-        # Delete asks first: Cancel keeps it, Delete removes it.
+        # Delete asks first: Cancel keeps it; Delete moves it to the trash (one rule everywhere).
         await pilot.press("ctrl+delete")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.click("#no")
         await pilot.pause()
-        assert store.get_conversation(alpha) is not None
+        assert store.get_conversation(alpha).deleted_at is None
         await pilot.press("ctrl+delete")
         await pilot.pause()
         assert "Renamed" in str(app.screen.query_one(Static).render())
         await pilot.click("#yes")
         await settle(app, pilot)
-        assert store.get_conversation(alpha) is None
-        assert store.messages(alpha) == []
+        assert store.get_conversation(alpha).deleted_at is not None
+        assert len(store.messages(alpha)) == 2  # kept until the trash is emptied
         assert app.chat.conversation_id is None and views(app) == []
         assert [c.id for c in store.list_conversations()] == [beta]
+        assert any("trash" in n for n in notifications(app))
 
-        # From the list: open the other one, then Delete it there (the filter has the focus).
-        await pilot.press("ctrl+o")
-        await pilot.pause()
-        await pilot.press("enter")
+        # The command palette's "Restore deleted conversation" brings it back, opened.
+        app.action_restore_conversation()
         await settle(app, pilot)
-        assert app.chat.conversation_id == beta and len(views(app)) == 2
+        assert store.get_conversation(alpha).deleted_at is None
+        assert app.chat.conversation_id == alpha and len(views(app)) == 2
+        assert {c.id for c in store.list_conversations()} == {alpha, beta}
+        app.action_restore_conversation()
+        await pilot.pause()
+        assert "The trash is empty." in notifications(app)
+
+        # In the history: d deletes the highlighted one, u restores it.
         await pilot.press("ctrl+o")
-        await pilot.pause()
-        await pilot.press("delete")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
-        assert "beta" in str(app.screen.query_one(Static).render())
-        await pilot.click("#yes")
-        await settle(app, pilot)
-        assert isinstance(app.screen, ConversationsScreen)
-        assert app.screen.query_one("#conversations").option_count == 0
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and len(app.screen.rows) == 2, "the history")
+        app.screen.query_one("#history-list").focus()
+        await pilot.press("d")
+        await until(pilot, lambda: len(app.screen.rows) == 1, "the row gone")
+        assert len(store.list_conversations()) == 1
+        await pilot.press("u")
+        await until(pilot, lambda: len(app.screen.rows) == 2, "the row back")
         await pilot.press("escape")
         await pilot.pause()
-        assert store.list_conversations() == []
-        assert app.chat.conversation_id is None and views(app) == []  # it was the open one
+        assert len(store.list_conversations()) == 2
 
 
 # -- 9. copy ------------------------------------------------------------------------------------
@@ -685,14 +685,14 @@ async def test_long_conversation_opens_fast_and_loads_earlier_messages(fake_open
         marks: dict[str, float] = {}
         open_conversation = app.chat.open_conversation
 
-        async def timed_open(conversation_id):
+        async def timed_open(conversation_id, at_message=None):
             marks["start"] = time.perf_counter()
-            await open_conversation(conversation_id)
+            await open_conversation(conversation_id, at_message=at_message)
             app.call_after_refresh(lambda: marks.setdefault("painted", time.perf_counter()))
 
         app.chat.open_conversation = timed_open
         await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, ConversationsScreen), "the conversation list")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.rows, "the conversation list")
         await pilot.press("enter")
         await until(pilot, lambda: "painted" in marks, "the conversation on screen")
         elapsed = marks["painted"] - marks["start"]

@@ -25,7 +25,9 @@ from chat_tui.core.tokens import TokenCounter
 from chat_tui.store import Store
 from chat_tui.ui.app import ChatApp
 from chat_tui.ui.screens.chat import ChatScreen
-from chat_tui.ui.screens.compare import CompareScreen, DiffScreen, NoteScreen, build_lanes, spec_of
+from chat_tui.core.compare import build_lanes, spec_of
+from chat_tui.services.presets import Presets
+from chat_tui.ui.screens.compare import CompareScreen, DiffScreen, NoteScreen
 from chat_tui.ui.widgets.lanes import LaneColumn
 from chat_tui.ui.widgets.probability import ProbabilityScreen, TokenView, percent, quoted
 
@@ -50,8 +52,7 @@ def make_app(fake: FakeOpenAI, tmp_path, counter: TokenCounter, *, retries: int 
 
 async def open_compare(pilot, prompt: str = "Compare this", **kw) -> CompareScreen:
     await settle(pilot)
-    screen = CompareScreen(prompt, **kw)
-    await pilot.app.push_screen(screen)
+    screen = pilot.app.chat.open_compare(prompt, **kw)  # as F8 does, with the chat's thread
     await pilot.pause()
     return screen
 
@@ -391,23 +392,24 @@ def test_lane_specs_round_trip_and_single_lane_rules(tmp_path):
     store = Store(tmp_path / "s.db")
     store.save_preset("careful", {"temperature": 0.1, "max_tokens": 50})
     base = ChatParams(temperature=0.5)
-    lanes, n_mode = build_lanes(["temperature=1.4,seed=7", "", "preset=careful,seed=3"], "", "gpt-4o-mini", base, store)
+    presets = Presets(store).params
+    lanes, n_mode = build_lanes(["temperature=1.4,seed=7", "", "preset=careful,seed=3"], "", "gpt-4o-mini", base, presets)
     assert not n_mode
     assert lanes[0].params == ChatParams(temperature=1.4, seed=7)
     assert lanes[1].preset == "careful" and lanes[1].params == ChatParams(temperature=0.1, max_tokens=50, seed=3)
     for lane in lanes:
-        again, _ = build_lanes([spec_of(lane, "gpt-4o-mini", base, store), "seed=1"], "", "gpt-4o-mini", base, store)
+        again, _ = build_lanes([spec_of(lane, "gpt-4o-mini", base, presets), "seed=1"], "", "gpt-4o-mini", base, presets)
         assert again[0] == lane
-    one, n_mode = build_lanes(["temperature=0"], "", "m", base, store)  # one lane: against the base
+    one, n_mode = build_lanes(["temperature=0"], "", "m", base, presets)  # one lane: against the base
     assert not n_mode and [l.params.temperature for l in one] == [0.5, 0]
-    choices, n_mode = build_lanes([], "", "m", ChatParams(n=2), store)
+    choices, n_mode = build_lanes([], "", "m", ChatParams(n=2), presets)
     assert n_mode and len(choices) == 1
     with pytest.raises(ValueError, match="2 to 4"):
-        build_lanes([], "", "m", base, store)
+        build_lanes([], "", "m", base, presets)
     with pytest.raises(ValueError, match="no preset"):
-        build_lanes(["preset=missing", "seed=1"], "", "m", base, store)
+        build_lanes(["preset=missing", "seed=1"], "", "m", base, presets)
     with pytest.raises(ValueError, match="1 to 4 lanes.*got 5"):
-        build_lanes(["seed=1", "seed=2"], "temperature=0,1,2", "m", base, store)
+        build_lanes(["seed=1", "seed=2"], "temperature=0,1,2", "m", base, presets)
 
 
 async def test_bad_lane_spec_is_reported_not_sent(fake_openai, tmp_path, counter):

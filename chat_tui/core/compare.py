@@ -4,8 +4,10 @@ lanes, word-level differences and similarity of answers, and log-probability sum
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -46,22 +48,76 @@ def _pairs(spec: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def lane_from_spec(spec: str, base_model: str, base: ChatParams) -> Lane:
-    """`temperature=1.4,seed=7` or `model=gpt-4o-mini`: the base settings with these changed."""
+PresetLookup = Callable[[str], "dict[str, Any] | None"]  # a preset's parameters by name, or None
+
+
+def lane_from_spec(spec: str, base_model: str, base: ChatParams, presets: PresetLookup | None = None) -> Lane:
+    """`temperature=1.4,seed=7` or `model=gpt-4o-mini`: the base settings with these changed.
+    `preset=NAME` starts from the preset's parameters instead of the base (looked up with
+    `presets`) before the other changes apply."""
     model = base_model
     params = base
+    preset_name = None
     try:
-        for name, raw in _pairs(spec):
+        pairs = _pairs(spec)
+        for name, raw in pairs:
+            if name == "preset":
+                preset_name = raw.strip('"')
+                found = presets(preset_name) if presets is not None else None
+                if found is None:
+                    raise LaneError(f"lane {spec!r}: no preset named {preset_name!r}")
+                try:
+                    params = ChatParams.from_dict(found)
+                except ParamError as exc:
+                    raise LaneError(f"preset {preset_name!r} is not valid: {exc}") from None
+        for name, raw in pairs:
             if name == "model":
                 model = raw
-            else:
+            elif name != "preset":
                 params = params.with_option(name, parse_option_value(raw))
         params = params.validated()
     except ParamError as exc:
         raise LaneError(f"lane {spec!r}: {exc}") from None
     if not model:
         raise LaneError(f"lane {spec!r}: no model (pass -m or model=...)")
-    return Lane(model=model, params=params)
+    return Lane(model=model, params=params, preset=preset_name)
+
+
+def spec_of(lane: Lane, base_model: str, base: ChatParams, presets: PresetLookup | None = None) -> str:
+    """The spec for a lane: what differs from the base (or from its preset)."""
+    parts = []
+    reference = base.as_dict()
+    if lane.preset:
+        found = presets(lane.preset) if presets is not None else None
+        parts.append(f"preset={lane.preset}")
+        reference = dict(found) if found is not None else {}
+    if lane.model != base_model:
+        parts.append(f"model={lane.model}")
+    mine = lane.params.as_dict()
+    for name in sorted(set(mine) | set(reference)):
+        if mine.get(name) != reference.get(name):
+            parts.append(f"{name}={json.dumps(mine.get(name))}")
+    return ",".join(parts)
+
+
+def build_lanes(specs: Sequence[str], sweep_spec: str, base_model: str, base: ChatParams,
+                presets: PresetLookup | None = None) -> tuple[list[Lane], bool]:
+    """(lanes, one request with n choices?) from lane specs and a sweep. One lane alone is
+    compared with the base settings, unless its n > 1: then its choices are the lanes."""
+    lanes = [lane_from_spec(s, base_model, base, presets) for s in specs if s.strip()]
+    if sweep_spec.strip():
+        lanes += sweep(sweep_spec, base_model, base)
+    if len(lanes) <= 1:
+        one = lanes[0] if lanes else lane_from_spec("", base_model, base)
+        if (one.params.n or 1) > 1:
+            return [one], True
+        if not lanes:
+            raise LaneError(f"give 2 to {MAX_LANES} lanes (one per row) or a sweep such as temperature=0,0.7,1.4")
+        lanes.insert(0, lane_from_spec("", base_model, base))  # the current settings vs one change
+    if len(lanes) < 2:
+        raise LaneError(f"compare runs 2 to {MAX_LANES} lanes, got {len(lanes)}")
+    check_lanes(lanes)
+    return lanes, False
 
 
 def sweep(spec: str, base_model: str, base: ChatParams) -> list[Lane]:

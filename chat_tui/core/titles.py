@@ -1,7 +1,7 @@
 """Conversation titles: the provisional one cut from the first prompt, and the pieces of an
 auto-title (issue 5): the request's messages and parameters, and cleaning the model's reply.
 
-No I/O here; `chat_tui/titling.py` sends the request and stores the result.
+No I/O here; `chat_tui/services/titles.py` sends the request and stores the result.
 """
 
 from __future__ import annotations

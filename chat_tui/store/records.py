@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from collections.abc import Iterable
 from typing import Any
 
 from chat_tui.core.messages import ChatMessage
@@ -84,12 +83,6 @@ class Message:
     def to_chat_message(self) -> ChatMessage:
         """The message as it is sent back to the API in a later request."""
         return ChatMessage(role=self.role, content=self.content, name=self.name)
-
-
-def request_history(thread: Iterable[Message]) -> list[ChatMessage]:
-    """A stored thread as the messages of the next request: empty answers (failed or stopped
-    before any text) are left out."""
-    return [m.to_chat_message() for m in thread if m.content and m.role in ("user", "assistant", "system")]
 
 
 @dataclass(frozen=True, slots=True)

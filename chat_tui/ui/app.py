@@ -7,7 +7,6 @@ local model, loading tokenizers, warming Markdown highlighting) happens after th
 
 from __future__ import annotations
 
-from dataclasses import replace
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from chat_tui.core.config import Config, ConfigError, Endpoint, build_endpoint, 
 from chat_tui.core.params import ChatParams
 from chat_tui.core.paths import Paths
 from chat_tui.core.tokens import TokenCounter
+from chat_tui.services.endpoints import needs_local_server, open_client
 from chat_tui.ui.screens.chat import ChatScreen
 
 if TYPE_CHECKING:  # imported when first used, after the first frame
@@ -57,6 +57,7 @@ class ChatApp(App[int]):
         model: str | None = None,
         counter: TokenCounter | None = None,
         conversation_id: int | None = None,
+        on_started: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.endpoint = endpoint
@@ -82,6 +83,7 @@ class ChatApp(App[int]):
         self._local: Any = None
         self.client_ready = client is not None
         self.initial_conversation = conversation_id
+        self._on_started = on_started  # the entry point's process tuning (cli/runtime.py)
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -107,7 +109,7 @@ class ChatApp(App[int]):
 
     def _after_tokenizer(self, endpoint: Endpoint, client: OpenAIClient | None) -> None:
         """Back on the main thread: the client built, the database, then the side panes."""
-        from chat_tui.store.history import purge_deleted
+        from chat_tui.services.history import purge_expired
 
         if client is not None and self.client is None and self.endpoint is endpoint:
             self._connected(endpoint, client)
@@ -115,7 +117,7 @@ class ChatApp(App[int]):
             self.connect(self.endpoint)  # a local server to start, or the endpoint changed
         else:
             self.fetch_models()
-        purge_deleted(self.store)  # conversations deleted (undoably) in an earlier session
+        purge_expired(self.store)  # the trash's conversations deleted long enough ago
         self.call_later(self.chat.mount_panes)
 
     def _apply_user_settings(self) -> None:
@@ -151,7 +153,8 @@ class ChatApp(App[int]):
     @work(thread=True, group="warm-up", exit_on_error=False)
     def warm_up(self) -> None:
         """Load the tokenizer for the current model and build the HTTP client; then connect and
-        mount the side panes; then Pygments' lexers and what the first answer needs.
+        mount the side panes; then Pygments' lexers and what the first answer needs; then the
+        entry point's `on_started` (it freezes start-up objects out of the garbage collector).
 
         The tokenizer comes first and alone: loading o200k_base briefly holds its merge table
         twice (a Python dict beside tiktoken's Rust tables, ~70 MB), so the process peaks lowest
@@ -170,7 +173,7 @@ class ChatApp(App[int]):
             # beside the side panes' mounting, it took ~0.25 s instead of ~0.08 s (one
             # interpreter lock for both), and a prompt sent meanwhile waited for it.
             client = None
-            if self.client is None and not (endpoint.type == "local" and not endpoint.base_url):
+            if self.client is None and not needs_local_server(endpoint):
                 try:
                     client = self._client_for(endpoint)
                 except Exception:
@@ -184,24 +187,13 @@ class ChatApp(App[int]):
             # What the first answer needs, so the first Enter sends at once (~20 ms of imports).
             import rich.markdown  # noqa: F401
 
-            import chat_tui.replies  # noqa: F401
+            import chat_tui.services.chat  # noqa: F401
+            import chat_tui.services.replies  # noqa: F401
             import chat_tui.ui.streaming  # noqa: F401
         except Exception:
             pass
-        self.call_from_thread(self._freeze_startup_objects)
-
-    def _freeze_startup_objects(self) -> None:
-        """Move everything alive after start-up (modules, widgets, tokenizer tables) out of the
-        garbage collector's reach: full collections then scan only what the chat creates, so
-        they no longer pause a keypress while an answer streams."""
-        import gc
-
-        from chat_tui.core.memory import trim_heap
-
-        gc.collect()
-        gc.freeze()
-        gc.enable()  # off during start-up (see ui/run.py)
-        trim_heap()  # what start-up's threads freed (tokenizer loading above all)
+        if self._on_started is not None:
+            self.call_from_thread(self._on_started)
 
     # -- endpoint and models ---------------------------------------------------------------------
 
@@ -214,29 +206,24 @@ class ChatApp(App[int]):
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def connect(self, endpoint: Endpoint) -> None:
         """Start the local server if needed, then build the client (off the UI thread)."""
-        if endpoint.type == "local" and not endpoint.base_url:
-            from chat_tui.api.local_server import LocalServer, LocalServerError
+        if needs_local_server(endpoint):
+            from chat_tui.api.local_server import LocalServerError
+            from chat_tui.services.endpoints import start_local
 
             self.call_from_thread(self._status, "starting local model…")
             try:
-                log = None
-                if self.paths:
-                    self.paths.log_dir.mkdir(parents=True, exist_ok=True)
-                    log = self.paths.log_dir / "llama-server.log"
-                if self._local is None:
-                    self._local = LocalServer(endpoint.gguf, log_file=log)
-                url = self._local.start(progress=lambda msg: self.call_from_thread(self._status, msg))
+                log = self.paths.log_dir / "llama-server.log" if self.paths else None
+                endpoint, self._local = start_local(
+                    endpoint, self._local, log_file=log, progress=lambda msg: self.call_from_thread(self._status, msg)
+                )
             except LocalServerError as exc:
                 self.call_from_thread(self._connection_failed, str(exc))
                 return
-            endpoint = replace(endpoint, base_url=url, default_model=endpoint.default_model or self._local.model)
         self.call_from_thread(self._connected, endpoint, self._client_for(endpoint))
 
     def _client_for(self, endpoint: Endpoint) -> OpenAIClient:
         """A client for a reachable endpoint (called in a thread: it imports httpx)."""
-        from chat_tui.api.client import OpenAIClient
-
-        return OpenAIClient(endpoint)
+        return open_client(endpoint)
 
     def _status(self, text: str) -> None:
         self.chat.update_status(text)
@@ -265,11 +252,12 @@ class ChatApp(App[int]):
     @work(exclusive=True, group="models", exit_on_error=False)
     async def fetch_models(self) -> None:
         from chat_tui.api.errors import APIConnectionError, APIError
+        from chat_tui.services.endpoints import list_models
 
         chat = self.chat
         chat.models_loading()
         try:
-            models = await self.client.list_models()
+            models = await list_models(self.client)
         except APIConnectionError as exc:
             chat.models_loaded([], error=str(exc))
             if self.store.last_conversation_id() is None:  # first run: explain how to connect
@@ -334,18 +322,8 @@ class ChatApp(App[int]):
         self.push_screen(HistoryScreen(), chosen)
 
     def action_open_conversation(self) -> None:
-        from chat_tui.ui.screens.dialogs import ConversationsScreen
-
-        def opened(cid: int | None) -> None:
-            if cid is not None:
-                self.run_worker(self.chat.open_conversation(cid), group="open")
-
-        self.push_screen(ConversationsScreen(self.store), opened)
-
-    async def on_conversations_screen_deleted(self, event) -> None:
-        if self.chat.conversation_id == event.conversation_id:
-            await self.chat.open_conversation(None)
-        self.chat.refresh_conversation_list()
+        """Open a saved conversation: the history browser, searching as you type."""
+        self.action_history()
 
     def action_rename_conversation(self) -> None:
         cid = self.chat.conversation_id
@@ -353,31 +331,49 @@ class ChatApp(App[int]):
             self.notify("Send a message first: a new conversation has no title yet.", severity="warning")
             return
         conv = self.store.get_conversation(cid)
+        from chat_tui.services import history
         from chat_tui.ui.screens.dialogs import RenameScreen
 
         def renamed(title: str | None) -> None:
             if title:
-                self.store.rename_conversation(cid, title)
+                history.rename(self.store, cid, title)
                 self.chat.update_status()
                 self.chat.refresh_conversation_list()
 
         self.push_screen(RenameScreen(conv.title or "" if conv else ""), renamed)
 
     def action_delete_conversation(self) -> None:
+        """Move the open conversation to the trash (asks first; the palette's "Restore deleted
+        conversation" and the history's `u` bring it back)."""
         cid = self.chat.conversation_id
         if cid is None:
             return
         conv = self.store.get_conversation(cid)
+        from chat_tui.services import history
         from chat_tui.ui.screens.dialogs import ConfirmScreen
+
+        title = (conv.title if conv else None) or "(untitled)"
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                self.store.delete_conversation(cid)
+                history.delete(self.store, cid)
                 self.run_worker(self.chat.open_conversation(None), group="open")
                 self.chat.refresh_conversation_list()
-                self.notify("Conversation deleted.", timeout=2)
+                self.notify(f"Moved “{title}” to the trash. Ctrl+P → “Restore deleted conversation” brings it back.",
+                            timeout=6, markup=False)
 
-        self.push_screen(ConfirmScreen(f"Delete “{(conv.title if conv else None) or '(untitled)'}”?"), confirmed)
+        self.push_screen(ConfirmScreen(f"Delete “{title}”? (It goes to the trash: it can be restored.)"), confirmed)
+
+    def action_restore_conversation(self) -> None:
+        """Bring back the conversation deleted last, and open it."""
+        from chat_tui.services import history
+
+        cid = history.last_deleted(self.store)
+        if cid is None or not history.restore(self.store, cid):
+            self.notify("The trash is empty.", severity="warning", timeout=3)
+            return
+        self.run_worker(self.chat.open_conversation(cid), group="open")
+        self.notify("Conversation restored.", timeout=3)
 
     def action_help(self) -> None:
         from chat_tui.ui.screens.help import HelpScreen, bindings_table
@@ -402,7 +398,8 @@ class ChatApp(App[int]):
         yield SystemCommand("Open conversation", "Switch to a saved conversation", self.action_open_conversation)
         yield SystemCommand("History", "Search, filter, pin, archive, import and export every conversation (F9)", self.action_history)
         yield SystemCommand("Rename conversation", "Change the current conversation's title", self.action_rename_conversation)
-        yield SystemCommand("Delete conversation", "Delete the current conversation (asks first)", self.action_delete_conversation)
+        yield SystemCommand("Delete conversation", "Move the current conversation to the trash (asks first)", self.action_delete_conversation)
+        yield SystemCommand("Restore deleted conversation", "Bring back the conversation deleted last", self.action_restore_conversation)
         yield SystemCommand("Compare mode", "One prompt, 2-4 lanes (models or parameters) side by side (F8)", chat.action_compare)
         yield SystemCommand("Regenerate answer", "Ask again: a new sibling answer, the old one kept", chat.action_regenerate)
         yield SystemCommand("Stop generation", "Stop the answer being streamed (the text so far is kept)", chat.action_stop)
@@ -418,9 +415,9 @@ class ChatApp(App[int]):
 
     async def on_unmount(self) -> None:
         if self._store is not None:
-            from chat_tui.store.history import purge_deleted
+            from chat_tui.services.history import purge_expired
 
-            purge_deleted(self._store)  # deletes are undoable until the app closes
+            purge_expired(self._store)
         if self.client is not None:
             await self.client.aclose()
 
@@ -429,3 +426,24 @@ class ChatApp(App[int]):
         if self._local is not None:
             self._local.stop()
             self._local = None
+
+
+def run_app(
+    endpoint: Endpoint,
+    store: "Store | Callable[[], Store]",
+    *,
+    paths: Paths | None = None,
+    config: Config | None = None,
+    model: str | None = None,
+    counter: TokenCounter | None = None,
+    conversation_id: int | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> int:
+    """Run the app until it exits; the local model server stops with it, crash included."""
+    app = ChatApp(endpoint, store, paths=paths, config=config, model=model, counter=counter,
+                  conversation_id=conversation_id, on_started=on_started)
+    try:
+        app.run()
+    finally:
+        app.shutdown()
+    return app.return_code or 0

@@ -95,7 +95,9 @@ class ChatScreen(Screen):
         await self.query_one("#left-slot").mount(picker, conversations)
         models, error = self._models
         picker.set_models(models, error=error)
-        pane = ParamsPane(app.params, model=app.model, counter=app.counter, store=app.store, system_prompt=app.system_prompt)
+        from chat_tui.services.presets import Presets
+
+        pane = ParamsPane(app.params, model=app.model, counter=app.counter, presets=Presets(app.store), system_prompt=app.system_prompt)
         await self.query_one("#right-slot").mount(pane)
 
     def picker(self):
@@ -185,10 +187,17 @@ class ChatScreen(Screen):
         self.prompt.focus()
 
     def history_messages(self, upto: list[Message] | None = None) -> list[ChatMessage]:
-        from chat_tui.store.records import request_history  # on first use: faster start-up
+        """The thread shown (or `upto`), as the messages of the next request (no system prompt)."""
+        from chat_tui.services.chat import request_history  # on first use: faster start-up
 
         path = upto if upto is not None else self.thread_tree.path(self.leaf_id)
         return request_history(path)
+
+    def settings(self):
+        from chat_tui.services.chat import Settings
+
+        app = self.app
+        return Settings(app.model, app.params, app.system_prompt, app.endpoint.name)
 
     def replying(self) -> bool:
         return any(w.group == "reply" and w.is_running for w in self.workers)
@@ -217,39 +226,29 @@ class ChatScreen(Screen):
             await self.send(text)
 
     async def send(self, text: str) -> None:
-        app = self.app
-        store = app.store
-        parent = self.editing.parent_id if self.editing else self._retry_parent()
-        self._retry_of = None
-        if self.conversation_id is None:
-            from chat_tui.core.titles import title_from_prompt
+        from chat_tui.services.chat import start_turn
 
-            self.conversation_id = store.create_conversation(
-                title=title_from_prompt(text), model=app.model, params=app.params.as_dict(), system_prompt=app.system_prompt, endpoint=app.endpoint.name
-            )
-        else:
-            store.set_conversation_defaults(
-                self.conversation_id, model=app.model, params=app.params.as_dict(), system_prompt=app.system_prompt, endpoint=app.endpoint.name
-            )
+        parent = self.editing.parent_id if self.editing else self._retry_parent()
         shown = self.conversation.views()
         # Continuing the thread on screen (the usual case): add the new message to it. A new
         # branch (an edit, a retried prompt) shows its thread afresh.
         continuing = self.editing is None and (shown[-1].message_id == parent if shown else parent is None)
-        path = self.thread_tree.path(parent)
-        user_id = store.add_message(self.conversation_id, "user", text, parent_id=parent)
-        self.prompt.clear()
+        turn = start_turn(self.app.store, text, self.settings(), conversation_id=self.conversation_id,
+                          parent_id=parent, thread=self.thread_tree.path(parent))
+        self._retry_of = None
+        self.conversation_id = turn.conversation_id
+        self.prompt.consume(text)
         self.reload_tree()
-        self.leaf_id = user_id
+        self.leaf_id = turn.user_id
         self.set_editing(None)
-        messages = self.history_messages(path) + [ChatMessage("user", text)]
         if continuing:
-            row = self.thread_tree.by_id[user_id]
+            row = self.thread_tree.by_id[turn.user_id]
             mounted = self.conversation.mount(MessageView("user", text, message=row, branch=self.thread_tree.branch(row)))
-            self.stream_reply(messages, user_id, text)  # the request goes out while the screen updates
+            self.stream_reply(turn.messages, turn.user_id, text)  # the request goes out while the screen updates
             await mounted
         else:
-            await self.conversation.show_thread(self.thread_tree.with_branches(user_id))
-            self.stream_reply(messages, user_id, text)
+            await self.conversation.show_thread(self.thread_tree.with_branches(turn.user_id))
+            self.stream_reply(turn.messages, turn.user_id, text)
         self.update_status()
         self.refresh_conversation_list()  # a new one, or this one moved to the top
 
@@ -257,16 +256,15 @@ class ChatScreen(Screen):
         if self.conversation_id is not None:
             self.thread_tree = Tree(self.app.store.messages(self.conversation_id))
 
-    def system_messages(self) -> list[ChatMessage]:
-        return [ChatMessage("system", self.app.system_prompt)] if self.app.system_prompt else []
-
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def stream_reply(self, messages: list[ChatMessage], parent_id: int, prompt_text: str | None = None) -> None:
+        """Stream the answer to `messages` (the whole request, system prompt included) into a
+        new view; the answer's row is a child of `parent_id`."""
         app = self.app
         self._retry_of = None
         conversation = self.conversation
         from chat_tui.api.events import TextDelta, Timing
-        from chat_tui.replies import run_reply  # imported on first use: faster start-up
+        from chat_tui.services.replies import run_reply  # imported on first use: faster start-up
         from chat_tui.ui.streaming import MarkdownFeeder
 
         view = MessageView("assistant", model=app.model)
@@ -274,7 +272,6 @@ class ChatScreen(Screen):
         conversation.anchor()
         meter = self.meter
         meter.stream_started()
-        messages = self.system_messages() + messages
         feeder: MarkdownFeeder | None = None
         early: list[str] = []  # text that came before the view was mounted
         seen_text = False
@@ -348,7 +345,7 @@ class ChatScreen(Screen):
         """After the first answer of a new conversation, a title from that exchange (issue 5), if
         `[titles]` allows it for this endpoint. Its own worker: the prompt stays free and
         `replying()` does not count it; the provisional title stays if it fails."""
-        from chat_tui.titling import first_exchange
+        from chat_tui.services.titles import first_exchange
 
         app = self.app
         settings = app.config.titles
@@ -360,7 +357,7 @@ class ChatScreen(Screen):
 
     @work(group="title", exit_on_error=False)
     async def _auto_title(self, client, conversation_id: int, model: str, prompt: str, answer: str) -> None:
-        from chat_tui.titling import auto_title
+        from chat_tui.services.titles import auto_title
 
         # The conversation may no longer be shown (switched, deleted): the title still goes to its
         # row; only the status line and the list follow.
@@ -384,14 +381,34 @@ class ChatScreen(Screen):
         if self.replying():
             self.notify("Still answering: press Escape to stop it first.", severity="warning")
             return
-        from chat_tui.ui.screens.compare import CompareScreen
+        self.open_compare(self.prompt.text)
 
-        def done(picked: int | None) -> None:
-            if picked is not None:
-                self.prompt.clear()
+    def open_compare(self, prompt: str, lanes=None):
+        """Push compare mode, answering after the thread shown; a picked lane comes back and
+        the thread continues from it. Returns the screen."""
+        from chat_tui.ui.screens.compare import CompareScreen, CompareStart
+
+        start = CompareStart(self.conversation_id, self.leaf_id, tuple(self.thread_tree.path(self.leaf_id)))
+
+        def done(result) -> None:
+            if result is not None and result.picked is not None:
+                self.prompt.consume(result.prompt)
+                self.run_worker(self.continue_from(result.conversation_id, result.picked), group="open")
             self.refresh_conversation_list()  # a comparison saves its prompt and answers
 
-        self.app.push_screen(CompareScreen(self.prompt.text), done)
+        screen = CompareScreen(prompt, lanes=lanes, start=start)
+        self.app.push_screen(screen, done)
+        return screen
+
+    async def continue_from(self, conversation_id: int, message_id: int) -> None:
+        """Show `conversation_id` ending at `message_id` (a picked compare lane): the next
+        prompt follows it."""
+        self.conversation_id = conversation_id
+        self.reload_tree()
+        self.leaf_id = message_id
+        await self.conversation.show_thread(self.thread_tree.with_branches(message_id))
+        self.meter.set_history(self.history_messages(), self.app.system_prompt)
+        self.update_status()
 
     def action_stop(self) -> None:
         if self.editing is not None:
@@ -409,10 +426,12 @@ class ChatScreen(Screen):
         if not path:
             self.notify("Nothing to regenerate yet.", severity="warning")
             return
+        from chat_tui.services.chat import request_messages
+
         user = path[-1]
         self.leaf_id = user.id
         await self.conversation.show_thread(self.thread_tree.with_branches(user.id))
-        self.stream_reply(self.history_messages(path), user.id)
+        self.stream_reply(request_messages(self.app.system_prompt, path), user.id)
 
     # -- acting on a message --------------------------------------------------------------------
 

@@ -18,12 +18,10 @@ widen, pick, diff, probabilities); every binding has an id, so it can be remappe
 from __future__ import annotations
 
 import asyncio
-import json
 import random
-import re
 import time
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from rich.style import Style
 from rich.text import Text
@@ -35,20 +33,15 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Static, Switch, TextArea
 
 from chat_tui.api.events import Finish, LogprobsDelta, RefusalDelta, TextDelta
-from chat_tui.core.compare import MAX_LANES, Lane, LaneError, check_lanes, labelled, lane_from_spec, similarity, sweep, word_diff
+from chat_tui.core.compare import MAX_LANES, Lane, LaneError, build_lanes, labelled, similarity, spec_of, word_diff
 from chat_tui.core.messages import ChatMessage
-from chat_tui.core.params import ChatParams, ParamError
+from chat_tui.core.params import ParamError
 from chat_tui.core.text import visible_controls
-from chat_tui.core.titles import title_from_prompt
 from chat_tui.ui.widgets.footer import ChatFooter
 from chat_tui.ui.widgets.lanes import LaneColumn
 
-if TYPE_CHECKING:
-    from chat_tui.store import Store
-
 CSS = "../styles/compare.tcss"
 HEADER_REFRESH = 0.25  # seconds: lane headers are redrawn at most 4 times a second
-_PAIR_SPLIT = re.compile(r",(?=\s*[A-Za-z_][A-Za-z0-9_]*\s*=)")  # as core.compare splits specs
 PLACEHOLDERS = (
     "temperature=0.2 (empty rows are skipped)",
     "temperature=1.4,seed=7",
@@ -58,68 +51,24 @@ PLACEHOLDERS = (
 _CHOICE_EVENTS = (TextDelta, RefusalDelta, LogprobsDelta, Finish)  # the events that make a choice row
 
 
-# -- lane specs --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CompareStart:
+    """Where the comparison's prompt goes: after `parent_id` in `conversation_id` (None: a new
+    conversation), with `thread`, the messages so far, as context."""
+
+    conversation_id: int | None = None
+    parent_id: int | None = None
+    thread: tuple[Any, ...] = ()
 
 
-def lane_from_text(spec: str, base_model: str, base: ChatParams, store: "Store | None" = None) -> Lane:
-    """A lane spec as typed in the editor: `lane_from_spec` plus `preset=NAME`, which starts from
-    the preset's parameters (the current ones are replaced) before the other changes apply."""
-    parts = [p for p in _PAIR_SPLIT.split(spec.strip()) if p.strip()]
-    preset_name = None
-    rest = []
-    for part in parts:
-        name, _, value = part.partition("=")
-        if name.strip() == "preset":
-            preset_name = value.strip().strip('"')
-        else:
-            rest.append(part)
-    if preset_name is None:
-        return lane_from_spec(spec, base_model, base)
-    preset = store.get_preset(preset_name) if store is not None else None
-    if preset is None:
-        raise LaneError(f"lane {spec!r}: no preset named {preset_name!r}")
-    try:
-        params = ChatParams.from_dict(preset.params)
-    except ParamError as exc:
-        raise LaneError(f"preset {preset_name!r} is not valid: {exc}") from None
-    lane = lane_from_spec(",".join(rest), base_model, params)
-    return replace(lane, preset=preset_name)
+@dataclass(frozen=True)
+class CompareResult:
+    """What the screen hands back when it closes: the conversation the prompt went to, and the
+    picked answer (None: closed without a pick)."""
 
-
-def spec_of(lane: Lane, base_model: str, base: ChatParams, store: "Store | None" = None) -> str:
-    """The editor text for a lane: what differs from the base (or from its preset)."""
-    parts = []
-    reference = base.as_dict()
-    if lane.preset:
-        preset = store.get_preset(lane.preset) if store is not None else None
-        parts.append(f"preset={lane.preset}")
-        reference = dict(preset.params) if preset is not None else {}
-    if lane.model != base_model:
-        parts.append(f"model={lane.model}")
-    mine = lane.params.as_dict()
-    for name in sorted(set(mine) | set(reference)):
-        if mine.get(name) != reference.get(name):
-            parts.append(f"{name}={json.dumps(mine.get(name))}")
-    return ",".join(parts)
-
-
-def build_lanes(specs: list[str], sweep_spec: str, base_model: str, base: ChatParams, store: "Store | None" = None) -> tuple[list[Lane], bool]:
-    """(lanes, one request with n choices?). One lane alone is compared with the base settings,
-    unless its n > 1: then its choices are the lanes."""
-    lanes = [lane_from_text(s, base_model, base, store) for s in specs if s.strip()]
-    if sweep_spec.strip():
-        lanes += sweep(sweep_spec, base_model, base)
-    if len(lanes) <= 1:
-        one = lanes[0] if lanes else lane_from_spec("", base_model, base)
-        if (one.params.n or 1) > 1:
-            return [one], True
-        if not lanes:
-            raise LaneError(f"give 2 to {MAX_LANES} lanes (one per row) or a sweep such as temperature=0,0.7,1.4")
-        lanes.insert(0, lane_from_spec("", base_model, base))  # the current settings vs one change
-    if len(lanes) < 2:
-        raise LaneError(f"compare runs 2 to {MAX_LANES} lanes, got {len(lanes)}")
-    check_lanes(lanes)
-    return lanes, False
+    conversation_id: int | None
+    picked: int | None
+    prompt: str = ""
 
 
 class _LaneTasks(dict):
@@ -142,8 +91,8 @@ class _LaneTasks(dict):
 # -- the screen --------------------------------------------------------------------------------
 
 
-class CompareScreen(Screen[int | None]):
-    """Compare mode. Dismissed with the picked message id, or None."""
+class CompareScreen(Screen[CompareResult]):
+    """Compare mode. Given where the prompt goes (`start`); dismissed with a `CompareResult`."""
 
     CSS_PATH = CSS
     BINDING_GROUP_TITLE = "Compare"
@@ -157,13 +106,15 @@ class CompareScreen(Screen[int | None]):
         Binding("f2", "toggle_setup", "Setup", id="compare.toggle_setup", priority=True),
     ]
 
-    def __init__(self, prompt: str | None = None, *, lanes: list[Lane] | None = None) -> None:
+    def __init__(self, prompt: str | None = None, *, lanes: list[Lane] | None = None,
+                 start: CompareStart | None = None) -> None:
         super().__init__()
+        start = start or CompareStart()
         self.initial_prompt = prompt or ""
         self.initial_lanes = list(lanes or [])[:MAX_LANES]
-        self.conversation_id: int | None = None
-        self.parent_id: int | None = None  # where the prompt goes in the conversation tree
-        self.history: list[ChatMessage] = []
+        self.conversation_id: int | None = start.conversation_id
+        self.parent_id: int | None = start.parent_id  # where the prompt goes in the conversation tree
+        self.thread: list[Any] = list(start.thread)  # stored messages up to parent_id
         self.user_id: int | None = None
         self.user_text: str | None = None
         self.run_id: int | None = None
@@ -180,7 +131,7 @@ class CompareScreen(Screen[int | None]):
 
     def compose(self) -> ComposeResult:
         app = self.app
-        specs = [spec_of(lane, app.model, app.params, app.store) for lane in self.initial_lanes]
+        specs = [spec_of(lane, app.model, app.params, self._presets()) for lane in self.initial_lanes]
         specs += [""] * (MAX_LANES - len(specs))
         yield Static("", id="compare-status", markup=False)
         with Vertical(id="compare-setup"):
@@ -216,11 +167,6 @@ class CompareScreen(Screen[int | None]):
         return text
 
     def on_mount(self) -> None:
-        chat = self._chat()
-        if chat is not None:
-            self.conversation_id = chat.conversation_id
-            self.parent_id = chat.leaf_id
-            self.history = chat.history_messages()
         self._ticker = self.set_interval(HEADER_REFRESH, self._tick, pause=True)
         self.update_status()
         self._show_summary()
@@ -232,13 +178,10 @@ class CompareScreen(Screen[int | None]):
         if self._clock is not None:
             await self._clock.stop()
 
-    def _chat(self):
-        chat = getattr(self.app, "chat", None)
-        if chat is None:
-            from chat_tui.ui.screens.chat import ChatScreen
+    def _presets(self) -> Callable[[str], dict | None]:
+        from chat_tui.services.presets import Presets
 
-            chat = next((s for s in self.app.screen_stack if isinstance(s, ChatScreen)), None)
-        return chat
+        return Presets(self.app.store).params
 
     def update_status(self) -> None:
         app = self.app
@@ -249,8 +192,8 @@ class CompareScreen(Screen[int | None]):
                 parts.append(conv.title)
         else:
             parts.append("new conversation")
-        if self.history:
-            parts.append(f"{len(self.history)} earlier messages")
+        if self.thread:
+            parts.append(f"{len(self.thread)} earlier messages")
         self.query_one("#compare-status", Static).update(Text(visible_controls(" · ".join(parts))))
 
     # -- state --------------------------------------------------------------------------------
@@ -307,14 +250,12 @@ class CompareScreen(Screen[int | None]):
             return
         specs = [self.query_one(f"#lane-spec-{i}", Input).value for i in range(MAX_LANES)]
         try:
-            lanes, n_mode = build_lanes(specs, self.query_one("#sweep-spec", Input).value, app.model, app.params, app.store)
+            lanes, n_mode = build_lanes(specs, self.query_one("#sweep-spec", Input).value, app.model, app.params, self._presets())
         except (LaneError, ParamError) as exc:
             self.notify(str(exc), title="Lanes", severity="error", markup=False, timeout=8)
             return
         blind = self.query_one("#blind", Switch).value
         cid, user_id = self._user_message(text)
-        system = [ChatMessage("system", app.system_prompt)] if app.system_prompt else []
-        self.messages = system + self.history + [ChatMessage("user", text)]
         self.blind = blind
         self.n_mode = n_mode
         self.run_id = None
@@ -342,18 +283,18 @@ class CompareScreen(Screen[int | None]):
     def _user_message(self, text: str) -> tuple[int, int]:
         """The user message the lanes answer: the same one again when the prompt is unchanged,
         so a second run adds sibling answers instead of a copy of the question."""
+        from chat_tui.services.chat import Settings, start_turn
+
         app = self.app
-        store = app.store
         if self.user_id is not None and text == self.user_text and self.conversation_id is not None:
             return self.conversation_id, self.user_id
-        if self.conversation_id is None:
-            self.conversation_id = store.create_conversation(
-                title=title_from_prompt(text), model=app.model, params=app.params.as_dict(),
-                system_prompt=app.system_prompt, endpoint=app.endpoint.name,
-            )
+        new = self.conversation_id is None
+        turn = start_turn(app.store, text, Settings(app.model, app.params, app.system_prompt, app.endpoint.name),
+                          conversation_id=self.conversation_id, parent_id=self.parent_id, thread=self.thread)
+        self.conversation_id, self.user_id, self.user_text = turn.conversation_id, turn.user_id, text
+        self.messages = turn.messages
+        if new:
             self.update_status()
-        self.user_id = store.add_message(self.conversation_id, "user", text, parent_id=self.parent_id)
-        self.user_text = text
         return self.conversation_id, self.user_id
 
     async def _mount_columns(self, lanes: list[Lane], *, n_mode: bool) -> None:
@@ -406,23 +347,17 @@ class CompareScreen(Screen[int | None]):
         # line redrawn with one lane's answer made every lane's lines be repainted).
         self._summary_stale = True
 
-    def _current_run(self):
-        store = self.app.store
-        if self.run_id is not None:
-            return store.get_compare_run(self.run_id)
-        if self.conversation_id is None or self.user_id is None:
-            return None
-        runs = [r for r in store.compare_runs(self.conversation_id) if r.user_message_id == self.user_id]
-        if runs:
-            self.run_id = runs[-1].id
-            return runs[-1]
-        return None
+    def _run_id(self) -> int | None:
+        if self.run_id is None:
+            from chat_tui.services.compare import latest_run_id
+
+            self.run_id = latest_run_id(self.app.store, self.conversation_id, self.user_id)
+        return self.run_id
 
     def _lane_message(self, index: int) -> int | None:
-        run = self._current_run()
-        if run is None:
-            return None
-        return next((lane.message_id for lane in run.lanes if lane.lane == index), None)
+        from chat_tui.services.compare import lane_message
+
+        return lane_message(self.app.store, self._run_id(), index)
 
     async def _await_columns(self, columns: list[LaneColumn], status: str = "cancelled") -> None:
         for col in columns:
@@ -431,7 +366,7 @@ class CompareScreen(Screen[int | None]):
         await asyncio.gather(*(c.finishing for c in columns), return_exceptions=True)
 
     async def _run_lanes(self, lanes: list[Lane], cid: int, user_id: int) -> None:
-        from chat_tui.comparing import run_compare
+        from chat_tui.services.compare import run_compare
 
         app = self.app
         columns = list(self.columns)
@@ -458,45 +393,39 @@ class CompareScreen(Screen[int | None]):
             if outcome is not None:
                 self.run_id = outcome.run_id
             else:
-                self._current_run()
+                self._run_id()
             await self._await_columns(columns, "error" if failed else "cancelled")
         self._finished()
 
     async def _run_choices(self, lane: Lane, cid: int, user_id: int) -> None:
         """n > 1: one request; choice i streams into column i. Stopping stops them all."""
-        from chat_tui.replies import run_reply
+        from chat_tui.services.compare import run_choices
 
         app = self.app
-        store = app.store
         columns = list(self.columns)
-        self.run_id = run_id = store.record_compare(
-            cid, user_id,
-            [{"label": c.label, "preset": lane.preset, "model": lane.model, "params": lane.params.as_dict()} for c in columns],
-            blind=self.blind,
-        )
-        order = [0]  # choices in the order their rows were created (row 0 exists from the start)
-        first_row: list[int] = []
+        rows: dict[int, int] = {}  # choice -> its answer row, as each is created
 
-        def on_row(mid: int) -> None:
-            first_row.append(mid)
-            columns[0].message_id = mid
-            store.set_lane_message(run_id, 0, mid)
+        def on_run(run_id: int) -> None:
+            self.run_id = run_id
+
+        def on_row(choice: int, mid: int) -> None:
+            rows[choice] = mid
+            if choice < len(columns):
+                columns[choice].message_id = mid
 
         def on_event(event: Any) -> None:
             if isinstance(event, _CHOICE_EVENTS):
-                if event.index not in order:
-                    order.append(event.index)
                 if event.index < len(columns):
                     columns[event.index].on_stream_event(event)
             else:
                 for col in columns:
                     col.on_stream_event(event)
 
-        task = asyncio.create_task(run_reply(
-            app.client, store, app.counter,
-            conversation_id=cid, parent_id=user_id, messages=self.messages, model=lane.model,
-            params=lane.params, endpoint_name=app.endpoint.name, on_event=on_event, on_row=on_row,
-            wait_for_tokenizer=False,
+        task = asyncio.create_task(run_choices(
+            app.client, app.store, app.counter,
+            conversation_id=cid, user_message_id=user_id, messages=self.messages, lane=lane,
+            labels=[c.label for c in columns], endpoint_name=app.endpoint.name, blind=self.blind,
+            on_event=on_event, on_run=on_run, on_row=on_row, wait_for_tokenizer=False,
         ))
         for i in range(len(columns)):
             self._tasks[i] = task
@@ -505,18 +434,12 @@ class CompareScreen(Screen[int | None]):
         finally:
             result = task.result() if task.done() and not task.cancelled() and task.exception() is None else None
             if result is not None:
-                ids = {i: c.message_id for i, c in result.choices.items()}
-                status = result.status
-                error = str(result.error) if result.error else None
+                status, error = result.status, (str(result.error) if result.error else None)
             else:
                 status = "cancelled" if task.cancelled() else "error"
                 error = None if task.cancelled() else str(task.exception())
-                rows = [m.id for m in store.children(user_id) if first_row and m.id >= first_row[0]]
-                ids = dict(zip(order, rows))
             for i, col in enumerate(columns):
-                if i in ids and i > 0:
-                    store.set_lane_message(run_id, i, ids[i])
-                col.finishing = asyncio.ensure_future(col.finish(status, error=error, message_id=ids.get(i), result=result))
+                col.finishing = asyncio.ensure_future(col.finish(status, error=error, message_id=rows.get(i), result=result))
             await asyncio.gather(*(c.finishing for c in columns), return_exceptions=True)
         self._finished()
 
@@ -601,7 +524,7 @@ class CompareScreen(Screen[int | None]):
 
     async def action_close(self) -> None:
         self.action_stop_all()
-        self.dismiss(None)
+        self.dismiss(CompareResult(self.conversation_id, None))
 
     def action_toggle_setup(self) -> None:
         setup = self.query_one("#compare-setup")
@@ -614,21 +537,17 @@ class CompareScreen(Screen[int | None]):
         if col.running or (col.finishing is not None and not col.finishing.done()):
             self.notify("This lane is still running: s stops it first.", severity="warning", timeout=3)
             return
-        if self.user_id is None or self._current_run() is None:
+        if self.user_id is None or self._run_id() is None:
             return
         self.run_worker(self._rerun(col), group="compare", exit_on_error=False)
 
     async def _rerun(self, col: LaneColumn) -> None:
         """A new answer for one lane: a new sibling row; the run's lane now points at it."""
-        from chat_tui.replies import run_reply
+        from chat_tui.services.compare import rerun_lane
 
         app = self.app
-        store = app.store
-        run_id = self.run_id
         index = col.index
-        params = col.lane.params
         if self.n_mode:  # a choice re-run is one answer of its own
-            params = replace(params, n=None)
             col.shared_request = False
             col.choice = 0
         counted = app.counter.try_count_messages(self.messages, col.lane.model) if app.counter else None
@@ -638,18 +557,16 @@ class CompareScreen(Screen[int | None]):
 
         def on_row(mid: int) -> None:
             col.message_id = mid
-            if run_id is not None:
-                store.set_lane_message(run_id, index, mid)
 
-        task = asyncio.create_task(run_reply(
-            app.client, store, app.counter,
-            conversation_id=self.conversation_id, parent_id=self.user_id, messages=self.messages,
-            model=col.lane.model, params=params, endpoint_name=app.endpoint.name,
-            on_event=col.on_stream_event, on_row=on_row, wait_for_tokenizer=False,
+        task = asyncio.create_task(rerun_lane(
+            app.client, app.store, app.counter,
+            run_id=self.run_id, lane_index=index, conversation_id=self.conversation_id,
+            user_message_id=self.user_id, messages=self.messages, lane=col.lane,
+            endpoint_name=app.endpoint.name, on_event=col.on_stream_event, on_row=on_row,
+            wait_for_tokenizer=False,
         ))
-        columns = {index: col}
         self._tasks[index] = task
-        task.add_done_callback(lambda t: self._lane_done(columns[index], t))
+        task.add_done_callback(lambda t: self._lane_done(col, t))
         await _wait_cancelling(task)
         await self._await_columns([col])
         self._finished()
@@ -696,21 +613,19 @@ class CompareScreen(Screen[int | None]):
             self.run_worker(self._pick(col, None), group="pick", exit_on_error=False)
 
     async def _pick(self, col: LaneColumn, note: str | None) -> None:
-        """Store the pick; the chat screen continues from the picked answer; close."""
+        """Store the pick and close: the chat continues from the picked answer."""
+        from chat_tui.services.compare import pick
+
         app = self.app
-        run = self._current_run()
         mid = col.message_id
-        if run is not None and mid is not None:
-            app.store.pick_compare(run.id, mid, note)
+        if mid is not None:
+            pick(app.store, self._run_id(), mid, note)
         if self.blind:
             lane = col.lane
             changed = ", ".join(f"{k}={v}" for k, v in lane.params.as_dict().items()) or "current settings"
             who = f"preset {lane.preset}" if lane.preset else changed
             app.notify(f"You picked {col.label}: {lane.model} · {who}", title="Blind pick", markup=False, timeout=8)
-        chat = self._chat()
-        if chat is not None and mid is not None:
-            await continue_chat(chat, self.conversation_id, mid)
-        self.dismiss(mid)
+        self.dismiss(CompareResult(self.conversation_id, mid, self.user_text or ""))
 
     def action_diff(self) -> None:
         col = self._lane_or_warn()
@@ -735,16 +650,6 @@ class CompareScreen(Screen[int | None]):
         title = f"Token probabilities · {name}" + ("" if self.blind else f" · {col.lane.model}")
         summary = col.stats.logprob_summary()
         self.app.push_screen(ProbabilityScreen(list(col.logprobs), title=title, summary=f"{len(col.logprobs)} tokens · {summary}" if summary else None))
-
-
-async def continue_chat(chat: Any, conversation_id: int | None, message_id: int) -> None:
-    """Show the chat screen's conversation ending at `message_id`: the next prompt follows it."""
-    chat.conversation_id = conversation_id
-    chat.reload_tree()
-    chat.leaf_id = message_id
-    await chat.conversation.show_thread(chat.thread_tree.with_branches(message_id))
-    chat.meter.set_history(chat.history_messages(), chat.app.system_prompt)
-    chat.update_status()
 
 
 # -- dialogs -----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message as Message_
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
@@ -121,98 +120,3 @@ class RenameScreen(_Modal):
             self.notify("A title cannot be empty.", severity="warning")
             return
         self.dismiss(value)
-
-
-class ConversationsScreen(_Modal):
-    """Switch conversation: newest first, type to filter by title."""
-
-    BINDINGS = [
-        Binding("escape", "dismiss_none", "Close", id="conversations.close"),
-        Binding("delete", "delete", "Delete", id="conversations.delete"),
-    ]
-
-    class Deleted(Message_):
-        def __init__(self, conversation_id: int) -> None:
-            super().__init__()
-            self.conversation_id = conversation_id
-
-    def __init__(self, store: Any, limit: int = 500) -> None:
-        super().__init__()
-        self.store = store
-        self.limit = limit
-        self.rows: list[Any] = []
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
-            yield Label("Conversations (Enter opens, Delete deletes, Escape closes)")
-            yield Input(placeholder="filter by title…", id="filter")
-            yield OptionList(id="conversations")
-
-    def on_mount(self) -> None:
-        self.rows = self.store.list_conversations(limit=self.limit)
-        self._fill("")
-        self.query_one("#filter", Input).focus()
-
-    def _fill(self, needle: str) -> None:
-        needle = needle.lower()
-        options = []
-        for r in self.rows:
-            title = r.title or r.preview or "(untitled)"
-            if needle and needle not in title.lower():
-                continue
-            label = Text(f"{visible_controls(title)[:60]:<60} ", no_wrap=True)
-            label.append(f"{(r.model or '-')[:24]:<24} {r.message_count:>4} msgs  {str(r.updated_at)[:16].replace('T', ' ')}", style="dim")
-            options.append(Option(label, id=str(r.id)))
-        listing = self.query_one("#conversations", OptionList)
-        listing.clear_options()
-        listing.add_options(options)
-        if options:
-            listing.highlighted = 0
-
-    @on(Input.Changed, "#filter")
-    def _filter(self, event: Input.Changed) -> None:
-        self._fill(event.value)
-
-    @on(Input.Submitted, "#filter")
-    def _enter(self) -> None:
-        listing = self.query_one("#conversations", OptionList)
-        if listing.highlighted is not None:
-            self.dismiss(int(listing.get_option_at_index(listing.highlighted).id))
-
-    def on_key(self, event) -> None:
-        field = self.query_one("#filter", Input)
-        if event.key in ("down", "up") and self.focused is field:
-            self.query_one("#conversations", OptionList).focus()
-        elif (
-            self.focused is field
-            and any(b.action == "delete" for b in self._bindings.key_to_bindings.get(event.key, ()))
-            and field.selection.is_empty
-            and field.cursor_position >= len(field.value)
-        ):
-            # The filter has focus when the list opens, and its own Delete would do nothing here:
-            # the key deletes the highlighted conversation, as the label says.
-            event.stop()
-            event.prevent_default()
-            self.action_delete()
-
-    @on(OptionList.OptionSelected)
-    def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(int(event.option.id))
-
-    def action_delete(self) -> None:
-        listing = self.query_one("#conversations", OptionList)
-        if listing.highlighted is None:
-            return
-        cid = int(listing.get_option_at_index(listing.highlighted).id)
-        row = next(r for r in self.rows if r.id == cid)
-
-        def delete(ok: bool | None) -> None:
-            if ok:
-                self.store.delete_conversation(cid)
-                self.rows = [r for r in self.rows if r.id != cid]
-                self._fill(self.query_one("#filter", Input).value)
-                self.notify("Conversation deleted.", timeout=2)
-                self.post_message(self.Deleted(cid))
-
-        question = f"Delete “{row.title or '(untitled)'}” and its {row.message_count} messages?"
-        self.app.push_screen(ConfirmScreen(question), delete)

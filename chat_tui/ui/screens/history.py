@@ -15,10 +15,8 @@ hit, if any), or None.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -34,17 +32,9 @@ from textual.worker import get_current_worker
 from chat_tui.core.text import visible_controls
 from chat_tui.store import Store
 from chat_tui.store.errors import StoreError
-from chat_tui.store.history import (
-    HistoryFilter,
-    HistoryRow,
-    count_history,
-    history_page,
-    set_archived,
-    set_pinned,
-    soft_delete,
-    undo_delete,
-)
-from chat_tui.store.importer import ImportError_, ImportReport, import_file
+from chat_tui.services import history
+from chat_tui.store.history import HistoryFilter, HistoryRow, count_history, history_page
+from chat_tui.store.importer import ImportError_, ImportReport
 from chat_tui.ui.conversation_rows import CostEstimator, one_line, short_tokens
 from chat_tui.ui.widgets.footer import ChatFooter
 
@@ -52,23 +42,6 @@ PAGE = 50  # rows per query
 NEAR_END = 10  # load the next page when the cursor is this close to the last row
 DEBOUNCE = 0.15  # seconds of quiet typing before a query runs
 COUNT_CAP = 1000
-_PARAM = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|!=|==|<|>|=)\s*(-?(?:\d+\.?\d*|\.\d+))\s*\Z")
-
-
-def parse_params(text: str) -> tuple[tuple[str, str, float], ...]:
-    """``"temperature>1, top_p<=0.5"`` -> ``(("temperature", ">", 1.0), ("top_p", "<=", 0.5))``.
-
-    Raises ValueError naming the bad part.
-    """
-    out = []
-    for part in text.replace(";", ",").split(","):
-        if not part.strip():
-            continue
-        m = _PARAM.match(part)
-        if m is None:
-            raise ValueError(f"parameter filter {part.strip()!r}: expected like temperature>1")
-        out.append((m.group(1), m.group(2), float(m.group(3))))
-    return tuple(out)
 
 
 def as_you_type(text: str) -> str | None:
@@ -125,7 +98,6 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         self.generation = 0
         self.exhausted = False
         self._busy = False
-        self.deleted: list[int] = []  # soft-deleted here, newest last, for `u`
         self._timer: Timer | None = None
         self._query: str | None = None
         self._filter = HistoryFilter()
@@ -176,9 +148,9 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
             return self.query_one(f"#history-{name}", Input).value.strip() or None
 
         archived = self.query_one("#history-archived", Checkbox).value
-        return HistoryFilter(
+        return history.make_filter(
             model=value("model"), endpoint=value("endpoint"), since=value("since"), until=value("until"),
-            params=parse_params(value("params") or ""), archived_only=archived,
+            params=value("params") or "", archived_only=archived,
         )
 
     def reload(self, keep: int | None = None, *, refresh: bool = False) -> None:
@@ -347,7 +319,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
 
         def renamed(title: str | None) -> None:
             if title:
-                self.app.store.rename_conversation(row.id, title)
+                history.rename(self.app.store, row.id, title)
                 self.reload(keep=row.id, refresh=True)
 
         self.app.push_screen(RenameScreen(row.title or ""), renamed)
@@ -356,32 +328,31 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         row = self.current()
         if row is None:
             return
-        if soft_delete(self.app.store, row.id):
-            self.deleted.append(row.id)
+        if history.delete(self.app.store, row.id):
             title = one_line(row.title or row.preview or "(untitled)")[:40]
-            self.notify(f"Deleted “{title}”. Undone with u.", markup=False)
+            self.notify(f"Moved “{title}” to the trash. Undone with u.", markup=False)
         self.reload(refresh=True)
 
     def action_undo(self) -> None:
-        while self.deleted:
-            cid = self.deleted.pop()
-            if undo_delete(self.app.store, cid):
-                self.notify("Conversation restored.")
-                self.reload(keep=cid, refresh=True)
-                return
-        self.notify("Nothing to undo.", severity="warning")
+        """Restore the conversation deleted last (here, in the chat or from the CLI)."""
+        cid = history.last_deleted(self.app.store)
+        if cid is not None and history.restore(self.app.store, cid):
+            self.notify("Conversation restored.")
+            self.reload(keep=cid, refresh=True)
+            return
+        self.notify("Nothing to undo: the trash is empty.", severity="warning")
 
     def action_pin(self) -> None:
         row = self.current()
         if row is not None:
-            set_pinned(self.app.store, row.id, not row.pinned)
+            history.pin(self.app.store, row.id, not row.pinned)
             self.reload(keep=row.id, refresh=True)
 
     def action_archive(self) -> None:
         row = self.current()
         if row is None:
             return
-        set_archived(self.app.store, row.id, not row.archived)
+        history.archive(self.app.store, row.id, not row.archived)
         self.notify("Unarchived." if row.archived else "Archived (tick “Archived” to see the archive).", markup=False)
         self.reload(keep=row.id, refresh=True)
 
@@ -390,12 +361,14 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         if row is None:
             return
         store = self.app.store
-        document = store.export_conversation(row.id)
-        base = Path.cwd() / f"chat-tui-{row.id}"
-        json_path = _free(base.with_suffix(".json"))
-        json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        md_path = _free(base.with_suffix(".md"))
-        md_path.write_text(_markdown(row.title or row.preview or "(untitled)", store.thread(row.id)), encoding="utf-8")
+        conversation = store.get_conversation(row.id)
+        if conversation is None:
+            return
+        try:
+            md_path, json_path = history.export_files(store, conversation, Path.cwd())
+        except OSError as exc:
+            self.notify(f"Export failed: {exc}", severity="error", markup=False)
+            return
         self.notify(f"Exported to {md_path} and {json_path}", markup=False)
 
     def action_import(self) -> None:
@@ -416,8 +389,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
             call(bar.update, total=max(total, 1), progress=done)
 
         try:
-            with Store(db_path) as store:
-                report = import_file(store, path, progress=progress)
+            report = history.import_file(db_path, path, progress=progress)
         except (ImportError_, StoreError, OSError, ValueError) as exc:
             call(self._import_done, None, f"Import failed, nothing was imported: {exc}")
             return
@@ -438,21 +410,3 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         self.notify(summary + ".", title="Import", markup=False, timeout=8,
                     severity="warning" if report.skipped else "information")
         self.reload()
-
-
-def _free(path: Path) -> Path:
-    """`path`, or `name-2.ext`, `name-3.ext`… if it exists: never overwrite a file."""
-    n = 2
-    candidate = path
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        n += 1
-    return candidate
-
-
-def _markdown(title: str, thread: list[Any]) -> str:
-    parts = [f"# {title}", ""]
-    for m in thread:
-        who = m.role + (f" ({m.model})" if getattr(m, "model", None) else "")
-        parts += [f"## {who}", "", m.content or "", ""]
-    return "\n".join(parts)

@@ -24,7 +24,7 @@ from chat_tui.core.tokens import TokenCounter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from chat_tui.store import Store
+    from chat_tui.services.presets import Presets
 from chat_tui.ui.widgets.logit_bias import LogitBiasEditor
 from chat_tui.ui.widgets.presets import PresetsSection
 from chat_tui.ui.widgets.slider import FieldError, Slider
@@ -139,7 +139,7 @@ class ParamsPane(VerticalScroll):
         *,
         model: str,
         counter: TokenCounter | None,
-        store: Store | None,
+        presets: Presets | None,
         system_prompt: str | None = None,
         id: str | None = "params-pane",
         classes: str | None = None,
@@ -147,7 +147,7 @@ class ParamsPane(VerticalScroll):
         super().__init__(id=id, classes=classes)
         self._model = model
         self._counter = counter
-        self._store = store
+        self._presets = presets
         self._params = self._clamped(params)
         self._system_prompt = system_prompt if system_prompt and system_prompt.strip() else None
 
@@ -236,8 +236,8 @@ class ParamsPane(VerticalScroll):
             yield FieldError(id=f"error-{name}")
 
         yield LogitBiasEditor(p.logit_bias, model=self._model, counter=self._counter)
-        if self._store is not None:
-            yield PresetsSection(self._store, p)
+        if self._presets is not None:
+            yield PresetsSection(self._presets, p)
         yield Button("reset all", id="params-reset-all", compact=True)
 
     def _slider(self, name: str, lo: float, hi: float, fine: float, coarse: float) -> Slider:

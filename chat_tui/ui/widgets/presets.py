@@ -1,4 +1,4 @@
-"""Named parameter presets, stored through `Store`: save, load, rename, delete."""
+"""Named parameter presets, through the presets service: save, load, rename, delete."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from chat_tui.core.text import visible_controls
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from chat_tui.store import Store
+    from chat_tui.services.presets import Presets
 
 
 def summary(params: dict[str, Any], width: int = 48) -> str:
@@ -27,7 +27,7 @@ def summary(params: dict[str, Any], width: int = 48) -> str:
 
 
 class PresetsSection(Vertical):
-    """Presets of `ChatParams` in the store.
+    """Presets of `ChatParams`, saved in the database.
 
     The name field names the preset to save, or the new name for "rename". The list's highlighted
     preset is the one "load", "rename" and "delete" act on; Enter or a click on it loads it.
@@ -41,9 +41,9 @@ class PresetsSection(Vertical):
             self.name = name
             self.params = params
 
-    def __init__(self, store: Store, current: ChatParams, *, id: str | None = "presets", classes: str | None = None) -> None:
+    def __init__(self, presets: Presets, current: ChatParams, *, id: str | None = "presets", classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.store = store
+        self.presets = presets
         self.current = current  # what "save" stores; kept up to date by the owner
         self._names: list[str] = []
         self._confirm: tuple[str, str] | None = None  # (action, name) waiting for a second press
@@ -72,7 +72,7 @@ class PresetsSection(Vertical):
 
     def reload(self, *, highlight: str | None = None) -> None:
         """Re-read the list from the store (and highlight `highlight` if given)."""
-        presets = self.store.list_presets()
+        presets = self.presets.list()
         self._names = [p.name for p in presets]
         option_list = self.query_one("#preset-list", OptionList)
         index = option_list.highlighted
@@ -129,7 +129,7 @@ class PresetsSection(Vertical):
             self._say(f"a preset named {shown!r} already exists: press save again to replace it")
             return
         try:
-            self.store.save_preset(name, self.current.as_dict())
+            self.presets.save(name, self.current.as_dict())
         except Exception as exc:  # noqa: BLE001 - a store error is a message, not a crash
             self._say(f"could not save {shown!r}: {visible_controls(str(exc))}")
             return
@@ -153,7 +153,7 @@ class PresetsSection(Vertical):
 
     def _load(self, name: str) -> None:
         shown = visible_controls(name)
-        preset = self.store.get_preset(name)
+        preset = self.presets.get(name)
         if preset is None:
             self._say(f"no preset named {shown!r} (deleted elsewhere?)")
             self.reload()
@@ -180,7 +180,7 @@ class PresetsSection(Vertical):
             self._say(f"{visible_controls(old)!r} already has that name")
             return
         try:
-            self.store.rename_preset(old, new)
+            self.presets.rename(old, new)
         except Exception as exc:  # noqa: BLE001 - ValueError (name taken), NotFoundError, store errors
             self._say(visible_controls(str(exc)))
             return
@@ -199,7 +199,7 @@ class PresetsSection(Vertical):
             self._say(f"press delete again to delete {shown!r}")
             return
         try:
-            self.store.delete_preset(name)
+            self.presets.delete(name)
         except Exception as exc:  # noqa: BLE001
             self._say(f"could not delete {shown!r}: {visible_controls(str(exc))}")
             return

@@ -53,3 +53,13 @@ class PromptInput(TextArea):
 
     def action_newline(self) -> None:
         self.insert("\n")
+
+    def consume(self, sent: str) -> None:
+        """Remove the text that was sent, and only it: what was typed after Enter, while the
+        message was being saved, stays in the box."""
+        text = self.text
+        if text == sent:
+            self.clear()
+        elif text.startswith(sent):
+            self.text = text[len(sent):].lstrip("\n")
+            self.move_cursor(self.document.end)

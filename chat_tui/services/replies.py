@@ -94,31 +94,32 @@ async def run_reply(
     stream: bool = True,
     flush_interval: float = FLUSH_INTERVAL,
     wait_for_tokenizer: bool = True,
-    on_row: Callable[[int], None] | None = None,
+    on_row: Callable[[int, int], None] | None = None,
 ) -> ReplyResult:
     """Stream (or fetch) a reply and record it. Never raises for API errors: they end the row
     `error` and come back in the result. Cancellation ends it `cancelled` and is re-raised.
 
     `wait_for_tokenizer=False` (the UI): local token counts are skipped, not waited for, if the
-    model's encoding is still loading; an event loop must never block on it."""
+    model's encoding is still loading; an event loop must never block on it. `on_row(choice,
+    message_id)` is called as each choice's row is created (choice 0 before the request)."""
     body = client.chat_body(messages, model, params, stream=stream)
     stored = sent_params(body)
     endpoint = endpoint_name
 
-    def new_row() -> int:
-        return store.begin_assistant(conversation_id, parent_id=parent_id, model=model, params=stored, endpoint=endpoint)
-
-    choices: dict[int, Choice] = {0: Choice(0, new_row())}
-    if on_row is not None:
-        on_row(choices[0].message_id)
-    result = ReplyResult(choices=choices, status="streaming", body=body)
-    started = last_flush = time.monotonic()
-    first_text: float | None = None
+    choices: dict[int, Choice] = {}
 
     def choice(index: int) -> Choice:
         if index not in choices:
-            choices[index] = Choice(index, new_row())
+            mid = store.begin_assistant(conversation_id, parent_id=parent_id, model=model, params=stored, endpoint=endpoint)
+            choices[index] = Choice(index, mid)
+            if on_row is not None:
+                on_row(index, mid)
         return choices[index]
+
+    choice(0)
+    result = ReplyResult(choices=choices, status="streaming", body=body)
+    started = last_flush = time.monotonic()
+    first_text: float | None = None
 
     def handle(event: StreamEvent) -> None:
         nonlocal last_flush, first_text

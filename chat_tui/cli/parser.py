@@ -1,42 +1,10 @@
-"""Command line: argument parsing, wiring of settings, store and client, and the subcommands.
-
-Heavy modules (httpx, tiktoken, textual) are imported inside the commands that need them, so
-`chat-tui --help` and `--version` stay instant and never touch the network.
-"""
+"""The command line's arguments: one parser, the options every command shares, the subcommands."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from chat_tui import __version__
-
-if TYPE_CHECKING:
-    from chat_tui.api.client import OpenAIClient
-    from chat_tui.api.local_server import LocalServer
-    from chat_tui.core.config import Config, Endpoint
-    from chat_tui.core.paths import Paths
-    from chat_tui.core.tokens import TokenCounter
-    from chat_tui.store import Store
-
-DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
-
-
-class CLIError(Exception):
-    """A user-facing error: printed as one line on stderr."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-# -- argument parsing ----------------------------------------------------------------------
 
 
 def _common(sub: bool) -> argparse.ArgumentParser:
@@ -103,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.add_argument("text", nargs="*", help="text to count, or - for stdin")
     tokens.add_argument("--json", action="store_true", help="tokens, exactness, encoding")
 
-    hist = subs.add_parser("history", parents=[common], help="saved conversations: list, search, show, export, import, delete, pin, archive")
+    hist = subs.add_parser("history", parents=[common], help="saved conversations: list, search, show, export, import, delete, restore, pin, archive")
     hsub = hist.add_subparsers(dest="history_command", metavar="ACTION", required=True)
     filters = argparse.ArgumentParser(add_help=False)
     # -m/--model (from the common options) filters by the conversation's model here.
@@ -131,169 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     hi = hsub.add_parser("import", parents=[common], help="import ChatGPT's conversations.json (or its .zip) or a chat-tui JSON export")
     hi.add_argument("file")
     hi.add_argument("--json", action="store_true", help="the report as JSON")
-    hd = hsub.add_parser("delete", parents=[common], help="delete conversations for good")
+    hd = hsub.add_parser("delete", parents=[common], help="move conversations to the trash (restore brings them back)")
     hd.add_argument("ids", type=int, nargs="+", metavar="ID")
-    hd.add_argument("-y", "--yes", action="store_true", help="do not ask")
+    hd.add_argument("-y", "--yes", action="store_true", help="accepted for scripts; deleting is undoable and never asks")
+    hr = hsub.add_parser("restore", parents=[common], help="bring conversations back from the trash")
+    hr.add_argument("ids", type=int, nargs="+", metavar="ID")
+    ht = hsub.add_parser("trash", parents=[common], help="list the conversations in the trash")
+    ht.add_argument("--json", action="store_true")
+    hpg = hsub.add_parser("purge", parents=[common], help="empty the trash: delete its conversations for good")
+    hpg.add_argument("-y", "--yes", action="store_true", help="do not ask")
     for action, text in (("pin", "pin (listed first)"), ("unpin", "unpin"), ("archive", "archive (hidden from the list)"), ("unarchive", "unarchive")):
         hp = hsub.add_parser(action, parents=[common], help=text)
         hp.add_argument("ids", type=int, nargs="+", metavar="ID")
     return parser
-
-
-# -- wiring --------------------------------------------------------------------------------
-
-
-@dataclass
-class Context:
-    args: argparse.Namespace
-    paths: "Paths"
-    config: "Config"
-    endpoint: "Endpoint"
-    local: "LocalServer | None" = None
-    _store: "Store | None" = None
-    _counter: "TokenCounter | None" = None
-
-    @property
-    def db_path(self) -> Path:
-        db = getattr(self.args, "db", None) or os.environ.get("CHAT_TUI_DB")
-        return Path(db).expanduser() if db else self.paths.database
-
-    def store(self) -> "Store":
-        if self._store is None:
-            from chat_tui.store import Store
-
-            # --no-save: the same code path, into a database that disappears on exit.
-            self._store = Store(":memory:" if getattr(self.args, "no_save", False) else self.db_path)
-        return self._store
-
-    def counter(self) -> "TokenCounter":
-        if self._counter is None:
-            from chat_tui.core.tokens import TokenCounter
-
-            self._counter = TokenCounter(self.paths.tiktoken_cache)
-        return self._counter
-
-    def start_endpoint(self) -> "Endpoint":
-        """For the local profile: start llama.cpp (with progress on stderr) and fill in its URL."""
-        if self.endpoint.type != "local" or self.endpoint.base_url:
-            return self.endpoint
-        from dataclasses import replace
-
-        from chat_tui.api.local_server import LocalServer, LocalServerError
-
-        try:
-            self.paths.log_dir.mkdir(parents=True, exist_ok=True)
-            self.local = LocalServer(self.endpoint.gguf, log_file=self.paths.log_dir / "llama-server.log")
-            url = self.local.start(progress=lambda msg: print(f"chat-tui: {msg}", file=sys.stderr, flush=True))
-        except LocalServerError as exc:
-            raise CLIError(str(exc)) from None
-        self.endpoint = replace(self.endpoint, base_url=url, default_model=self.endpoint.default_model or self.local.model)
-        return self.endpoint
-
-    def client(self) -> "OpenAIClient":
-        from chat_tui.api.client import OpenAIClient
-
-        return OpenAIClient(self.start_endpoint())
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-        if self.local is not None:
-            self.local.stop()
-
-
-def make_context(args: argparse.Namespace) -> Context:
-    from chat_tui.core.config import ConfigError, load_config, resolve_endpoint
-    from chat_tui.core.paths import default_paths
-
-    paths = default_paths()
-    try:
-        config = load_config(paths.config_file)
-        endpoint = resolve_endpoint(
-            config,
-            profile=getattr(args, "profile", None),
-            base_url=getattr(args, "base_url", None),
-            gguf=getattr(args, "gguf", None),
-        )
-    except ConfigError as exc:
-        raise CLIError(str(exc), 2) from None
-    return Context(args=args, paths=paths, config=config, endpoint=endpoint)
-
-
-async def pick_model(ctx: Context, client: "OpenAIClient", conversation_model: str | None = None) -> str:
-    """--model, else the conversation's, else the profile's default, else what the server lists."""
-    model = getattr(ctx.args, "model", None) or conversation_model or ctx.endpoint.default_model
-    if model:
-        return model
-    if ctx.endpoint.name == "openai" and ctx.endpoint.base_url.startswith("https://api.openai.com"):
-        return DEFAULT_OPENAI_MODEL
-    models = await client.list_models()
-    if not models:
-        raise CLIError(f"no model given and {ctx.endpoint.base_url} lists none: pass -m MODEL")
-    return models[0].id
-
-
-def read_prompt(words: Sequence[str]) -> str:
-    text = " ".join(words)
-    if not sys.stdin.isatty():
-        piped = sys.stdin.read()
-        if piped:
-            text = f"{text}\n\n{piped}" if text else piped
-    if not text.strip():
-        raise CLIError("no prompt given (pass it as an argument or pipe it on stdin)", 2)
-    return text
-
-
-def parse_options(pairs: Sequence[Sequence[str]], kind: str = "chat") -> Any:
-    from chat_tui.core.params import ChatParams, CompletionParams, ParamError, parse_option_value
-
-    cls = ChatParams if kind == "chat" else CompletionParams
-    try:
-        return cls.from_options((name, parse_option_value(value)) for name, value in pairs)
-    except ParamError as exc:
-        raise CLIError(f"invalid option {exc}", 2) from None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    debug = bool(getattr(args, "debug", False))
-    ctx: Context | None = None
-    try:
-        ctx = make_context(args)
-        command = args.command
-        if command is None:
-            from chat_tui.ui.run import run_app
-
-            return run_app(ctx)
-        from chat_tui import commands
-
-        return commands.run(ctx, command)
-    except CLIError as exc:
-        print(f"chat-tui: error: {exc}", file=sys.stderr)
-        return exc.code
-    except KeyboardInterrupt:
-        print("", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # Output piped into `head` and the like: not an error worth a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except Exception as exc:
-        if debug:
-            raise
-        from chat_tui.api.errors import APIError
-
-        if isinstance(exc, APIError):
-            print(f"chat-tui: error: {exc}", file=sys.stderr)
-            return 1
-        print(f"chat-tui: error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
-        return 1
-    finally:
-        if ctx is not None:
-            ctx.close()
-
-
-def dump_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")

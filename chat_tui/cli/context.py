@@ -1,0 +1,152 @@
+"""What every command shares: the user-facing error, the context (settings, store, client, token
+counter, built on first use) and the small helpers for prompts, options and JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chat_tui.api.client import OpenAIClient
+    from chat_tui.api.local_server import LocalServer
+    from chat_tui.core.config import Config, Endpoint
+    from chat_tui.core.paths import Paths
+    from chat_tui.core.tokens import TokenCounter
+    from chat_tui.store import Store
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line on stderr."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    paths: "Paths"
+    config: "Config"
+    endpoint: "Endpoint"
+    local: "LocalServer | None" = None
+    _store: "Store | None" = None
+    _counter: "TokenCounter | None" = None
+
+    @property
+    def db_path(self) -> Path:
+        db = getattr(self.args, "db", None) or os.environ.get("CHAT_TUI_DB")
+        return Path(db).expanduser() if db else self.paths.database
+
+    def store(self) -> "Store":
+        if self._store is None:
+            from chat_tui.store import Store
+
+            # --no-save: the same code path, into a database that disappears on exit.
+            self._store = Store(":memory:" if getattr(self.args, "no_save", False) else self.db_path)
+        return self._store
+
+    def counter(self) -> "TokenCounter":
+        if self._counter is None:
+            from chat_tui.core.tokens import TokenCounter
+
+            self._counter = TokenCounter(self.paths.tiktoken_cache)
+        return self._counter
+
+    def start_endpoint(self) -> "Endpoint":
+        """For the local profile: start llama.cpp (with progress on stderr) and fill in its URL."""
+        from chat_tui.services.endpoints import needs_local_server, start_local
+
+        if not needs_local_server(self.endpoint):
+            return self.endpoint
+        from chat_tui.api.local_server import LocalServerError
+
+        try:
+            self.endpoint, self.local = start_local(
+                self.endpoint, self.local, log_file=self.paths.log_dir / "llama-server.log",
+                progress=lambda msg: print(f"chat-tui: {msg}", file=sys.stderr, flush=True),
+            )
+        except LocalServerError as exc:
+            raise CLIError(str(exc)) from None
+        return self.endpoint
+
+    def client(self) -> "OpenAIClient":
+        from chat_tui.services.endpoints import open_client
+
+        return open_client(self.start_endpoint())
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+        if self.local is not None:
+            self.local.stop()
+
+
+def make_context(args: argparse.Namespace) -> Context:
+    from chat_tui.core.config import ConfigError, load_config, resolve_endpoint
+    from chat_tui.core.paths import default_paths
+
+    paths = default_paths()
+    try:
+        config = load_config(paths.config_file)
+        endpoint = resolve_endpoint(
+            config,
+            profile=getattr(args, "profile", None),
+            base_url=getattr(args, "base_url", None),
+            gguf=getattr(args, "gguf", None),
+        )
+    except ConfigError as exc:
+        raise CLIError(str(exc), 2) from None
+    return Context(args=args, paths=paths, config=config, endpoint=endpoint)
+
+
+async def pick_model(ctx: Context, client: "OpenAIClient", conversation_model: str | None = None) -> str:
+    """--model, else the conversation's, else the profile's default, else what the server lists."""
+    model = getattr(ctx.args, "model", None) or conversation_model or ctx.endpoint.default_model
+    if model:
+        return model
+    if ctx.endpoint.name == "openai" and ctx.endpoint.base_url.startswith("https://api.openai.com"):
+        return DEFAULT_OPENAI_MODEL
+    models = await client.list_models()
+    if not models:
+        raise CLIError(f"no model given and {ctx.endpoint.base_url} lists none: pass -m MODEL")
+    return models[0].id
+
+
+def read_prompt(words: Sequence[str]) -> str:
+    text = " ".join(words)
+    if not sys.stdin.isatty():
+        piped = sys.stdin.read()
+        if piped:
+            text = f"{text}\n\n{piped}" if text else piped
+    if not text.strip():
+        raise CLIError("no prompt given (pass it as an argument or pipe it on stdin)", 2)
+    return text
+
+
+def parse_options(pairs: Sequence[Sequence[str]], kind: str = "chat") -> Any:
+    from chat_tui.core.params import ChatParams, CompletionParams, ParamError, parse_option_value
+
+    cls = ChatParams if kind == "chat" else CompletionParams
+    try:
+        return cls.from_options((name, parse_option_value(value)) for name, value in pairs)
+    except ParamError as exc:
+        raise CLIError(f"invalid option {exc}", 2) from None
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def dump_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")

@@ -1,0 +1,54 @@
+"""The entry point: parse the arguments, build the context, run one command, report errors.
+
+Command modules (and httpx, tiktoken, textual behind them) are imported only for the command
+that runs, so `chat-tui --help` and `--version` stay instant and never touch the network.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from chat_tui.cli.context import CLIError, Context, make_context
+from chat_tui.cli.parser import build_parser
+
+COMMANDS = {
+    None: "app", "ask": "ask", "compare": "compare", "complete": "complete", "models": "models",
+    "tokens": "tokens", "history": "history",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+    ctx: Context | None = None
+    try:
+        ctx = make_context(args)
+        module = importlib.import_module(f"chat_tui.cli.{COMMANDS[args.command]}")
+        return module.run(ctx)
+    except CLIError as exc:
+        print(f"chat-tui: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        if debug:
+            raise
+        from chat_tui.api.errors import APIError
+
+        if isinstance(exc, APIError):
+            print(f"chat-tui: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"chat-tui: error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 1
+    finally:
+        if ctx is not None:
+            ctx.close()
