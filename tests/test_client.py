@@ -11,7 +11,7 @@ from fake_openai import Fault, FakeOpenAI
 from openapi_spec import validate_request
 
 from chat_tui.api import errors
-from chat_tui.api.client import OpenAIClient
+from chat_tui.api.client import OpenAIClient, Timeouts
 from chat_tui.api.events import Finish, LogprobsDelta, Meta, TextDelta, Timing, Usage
 from chat_tui.core.config import Endpoint
 from chat_tui.core.messages import ChatMessage
@@ -42,11 +42,11 @@ def text_of(events, index=0):
 async def test_list_and_get_models(fake_openai):
     fake_openai.models = ["gpt-4o-mini", "llama3.2", "gpt-4o"]
     async with client_for(fake_openai) as client:
-        models = await client.list_models()
+        models = await client.models.list()
         assert [m.id for m in models] == ["gpt-4o", "gpt-4o-mini", "llama3.2"]
-        assert (await client.get_model("llama3.2"))["id"] == "llama3.2"
+        assert (await client.models.retrieve("llama3.2"))["id"] == "llama3.2"
         with pytest.raises(errors.NotFoundError) as info:
-            await client.get_model("nope")
+            await client.models.retrieve("nope")
     assert "nope" in info.value.message and info.value.status == 404
     assert [r.path for r in fake_openai.requests] == ["/v1/models", "/v1/models/llama3.2", "/v1/models/nope"]
 
@@ -54,7 +54,7 @@ async def test_list_and_get_models(fake_openai):
 async def test_empty_model_list(fake_openai):
     fake_openai.models = []
     async with client_for(fake_openai) as client:
-        assert await client.list_models() == []
+        assert await client.models.list() == []
 
 
 # -- streaming chat -----------------------------------------------------------------------------
@@ -63,7 +63,7 @@ async def test_empty_model_list(fake_openai):
 async def test_stream_chat_events_and_minimal_body(fake_openai):
     fake_openai.answer = "The quick brown fox."
     async with client_for(fake_openai) as client:
-        events = await collect(client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()))
+        events = await collect(client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()))
     assert text_of(events) == "The quick brown fox."
     assert any(isinstance(e, Meta) and e.system_fingerprint == "fp_fake" for e in events)
     assert [e.reason for e in events if isinstance(e, Finish)] == ["stop"]
@@ -99,7 +99,7 @@ async def test_every_chat_parameter_is_sent_and_valid(fake_openai):
         ChatMessage("user", "Count to three"),
     ]
     async with client_for(fake_openai) as client:
-        events = await collect(client.stream_chat(messages, "gpt-4o", params))
+        events = await collect(client.chat.stream(messages, "gpt-4o", params))
     body = fake_openai.last_request.json
     validate_request("CreateChatCompletionRequest", body)
     for name, value in params.as_dict().items():
@@ -113,7 +113,7 @@ async def test_every_chat_parameter_is_sent_and_valid(fake_openai):
 async def test_max_tokens_becomes_max_completion_tokens_for_reasoning_models(fake_openai):
     fake_openai.models = ["o3-mini"]
     async with client_for(fake_openai) as client:
-        await collect(client.stream_chat(HELLO, "o3-mini", ChatParams(max_tokens=5)))
+        await collect(client.chat.stream(HELLO, "o3-mini", ChatParams(max_tokens=5)))
     body = fake_openai.last_request.json
     assert "max_tokens" not in body and body["max_completion_tokens"] == 5
     validate_request("CreateChatCompletionRequest", body)
@@ -139,7 +139,7 @@ async def test_out_of_range_values_are_refused_before_sending(fake_openai):
 async def test_non_streamed_chat(fake_openai):
     fake_openai.answer = "Whole answer."
     async with client_for(fake_openai) as client:
-        response = await client.chat(HELLO, "gpt-4o-mini", ChatParams(seed=7))
+        response = await client.chat.create(HELLO, "gpt-4o-mini", ChatParams(seed=7))
     assert response.text() == "Whole answer."
     assert response.raw["object"] == "chat.completion"
     body = fake_openai.last_request.json
@@ -152,14 +152,14 @@ async def test_non_streamed_chat(fake_openai):
 
 async def test_no_authorization_header_without_key(fake_openai):
     async with client_for(fake_openai) as client:
-        await client.list_models()
+        await client.models.list()
     assert "authorization" not in fake_openai.last_request.headers
 
 
 async def test_key_and_extra_headers(fake_openai):
     fake_openai.require_key = "sk-test"
     async with client_for(fake_openai, key="sk-test", headers={"OpenAI-Organization": "org-1"}) as client:
-        await client.list_models()
+        await client.models.list()
     headers = fake_openai.last_request.headers
     assert headers["authorization"] == "Bearer sk-test"
     assert headers["openai-organization"] == "org-1"
@@ -170,7 +170,7 @@ async def test_bad_key_is_an_authentication_error_and_not_retried(fake_openai):
     fake_openai.require_key = "sk-right"
     async with client_for(fake_openai, key="sk-wrong") as client:
         with pytest.raises(errors.AuthenticationError) as info:
-            await collect(client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()))
+            await collect(client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()))
     assert info.value.status == 401 and "Incorrect API key" in info.value.message
     assert len(fake_openai.requests) == 1
 
@@ -182,7 +182,7 @@ async def test_azure_url_scheme(fake_openai):
     ep = Endpoint(name="az", type="azure", base_url=base, api_key="azkey", api_version="2024-10-21")
     async with OpenAIClient(ep) as client:
         with pytest.raises(errors.NotFoundError):
-            await collect(client.stream_chat(HELLO, "my-deploy", ChatParams()))
+            await collect(client.chat.stream(HELLO, "my-deploy", ChatParams()))
     req = fake_openai.last_request
     assert req.path == "/openai/deployments/my-deploy/chat/completions"
     assert req.query == "api-version=2024-10-21"
@@ -197,7 +197,7 @@ async def test_429_with_retry_after_ms_then_success(fake_openai):
     seen = []
     async with client_for(fake_openai, backoff_base=5.0) as client:
         events = await collect(
-            client.stream_chat(HELLO, "gpt-4o-mini", ChatParams(), on_retry=lambda e, w, n: seen.append((type(e), w, n)))
+            client.chat.stream(HELLO, "gpt-4o-mini", ChatParams(), on_retry=lambda e, w, n: seen.append((type(e), w, n)))
         )
     assert text_of(events) == "Echo: Hello there"
     assert seen == [(errors.RateLimitError, 0.15, 1)]
@@ -208,14 +208,14 @@ async def test_429_with_retry_after_ms_then_success(fake_openai):
 async def test_retry_after_seconds_header(fake_openai):
     fake_openai.enqueue_fault(Fault("status", status=429, headers={"Retry-After": "0"}))
     async with client_for(fake_openai) as client:
-        await client.list_models()
+        await client.models.list()
     assert len(fake_openai.requests) == 2
 
 
 async def test_500_then_success_with_backoff(fake_openai):
     fake_openai.enqueue_fault(Fault("status", status=500), Fault("status", status=503))
     async with client_for(fake_openai) as client:
-        events = await collect(client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()))
+        events = await collect(client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()))
     assert text_of(events) == "Echo: Hello there"
     assert [r.status for r in fake_openai.requests] == [500, 503, 200]
 
@@ -224,7 +224,7 @@ async def test_gives_up_after_max_retries(fake_openai):
     fake_openai.enqueue_fault(*[Fault("status", status=500) for _ in range(3)])
     async with client_for(fake_openai, max_retries=2) as client:
         with pytest.raises(errors.ServerError) as info:
-            await collect(client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()))
+            await collect(client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()))
     assert info.value.status == 500 and len(fake_openai.requests) == 3
 
 
@@ -232,7 +232,7 @@ async def test_gives_up_after_max_retries(fake_openai):
 async def test_408_and_409_are_retried(fake_openai, status):
     fake_openai.enqueue_fault(Fault("status", status=status))
     async with client_for(fake_openai) as client:
-        await client.list_models()
+        await client.models.list()
     assert [r.status for r in fake_openai.requests] == [status, 200]
 
 
@@ -242,7 +242,7 @@ async def test_context_length_error(fake_openai):
         "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}))
     async with client_for(fake_openai) as client:
         with pytest.raises(errors.ContextLengthError) as info:
-            await collect(client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()))
+            await collect(client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()))
     assert "maximum context length is 128000" in str(info.value)
     assert info.value.param == "messages" and len(fake_openai.requests) == 1
 
@@ -251,13 +251,13 @@ async def test_permission_denied(fake_openai):
     fake_openai.enqueue_fault(Fault("status", status=403))
     async with client_for(fake_openai) as client:
         with pytest.raises(errors.PermissionDeniedError):
-            await client.list_models()
+            await client.models.list()
 
 
 async def test_unknown_model(fake_openai):
     async with client_for(fake_openai) as client:
         with pytest.raises(errors.NotFoundError) as info:
-            await collect(client.stream_chat(HELLO, "gpt-9000", ChatParams()))
+            await collect(client.chat.stream(HELLO, "gpt-9000", ChatParams()))
     assert "gpt-9000" in str(info.value)
 
 
@@ -265,7 +265,7 @@ async def test_html_error_page_is_summarised(fake_openai):
     fake_openai.enqueue_fault(*[Fault("html", status=502) for _ in range(3)])
     async with client_for(fake_openai, max_retries=2) as client:
         with pytest.raises(errors.ServerError) as info:
-            await client.list_models()
+            await client.models.list()
     assert "HTML page" in str(info.value) and "502 Bad Gateway" in str(info.value)
     assert "<html>" not in str(info.value)
 
@@ -274,7 +274,7 @@ async def test_non_json_plain_error_body(fake_openai):
     fake_openai.enqueue_fault(Fault("status", status=400, body="upstream said no", headers={"Content-Type": "text/plain"}))
     async with client_for(fake_openai) as client:
         with pytest.raises(errors.BadRequestError) as info:
-            await client.list_models()
+            await client.models.list()
     assert "upstream said no" in str(info.value)
 
 
@@ -284,7 +284,7 @@ async def test_drop_mid_stream_is_not_retried_and_keeps_text(fake_openai):
     got = []
     async with client_for(fake_openai) as client:
         with pytest.raises(errors.StreamError) as info:
-            async for event in client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()):
+            async for event in client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()):
                 got.append(event)
     assert text_of(got) == "one two three "
     assert "dropped" in str(info.value) or "ended before" in str(info.value)
@@ -295,7 +295,7 @@ async def test_malformed_chunk(fake_openai):
     fake_openai.enqueue_fault(Fault("malformed", after=1))
     async with client_for(fake_openai) as client:
         with pytest.raises(errors.StreamError) as info:
-            await collect(client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()))
+            await collect(client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()))
     assert "malformed chunk" in str(info.value)
 
 
@@ -305,7 +305,7 @@ async def test_error_event_mid_stream(fake_openai):
     got = []
     async with client_for(fake_openai) as client:
         with pytest.raises(errors.APIError) as info:
-            async for event in client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()):
+            async for event in client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()):
                 got.append(event)
     assert "had an error while processing" in str(info.value)
     assert text_of(got) == "alpha beta "
@@ -315,15 +315,15 @@ async def test_error_event_mid_stream(fake_openai):
 async def test_slow_first_byte_within_timeout(fake_openai):
     fake_openai.enqueue_fault(Fault("slow_first_byte", delay=0.3))
     async with client_for(fake_openai) as client:
-        events = await collect(client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()))
+        events = await collect(client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()))
     assert events[-1].ttft >= 0.3
 
 
 async def test_timeout_is_typed(fake_openai):
     fake_openai.enqueue_fault(Fault("hang"))
-    async with client_for(fake_openai, read_timeout=0.3, max_retries=0) as client:
+    async with client_for(fake_openai, timeouts=Timeouts(first_byte=0.3), max_retries=0) as client:
         with pytest.raises(errors.APITimeoutError):
-            await collect(client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()))
+            await collect(client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()))
 
 
 async def test_connection_refused():
@@ -334,7 +334,7 @@ async def test_connection_refused():
     ep = Endpoint(name="dead", base_url=f"http://127.0.0.1:{port}/v1")
     async with OpenAIClient(ep, max_retries=1, backoff_base=0.01) as client:
         with pytest.raises(errors.APIConnectionError) as info:
-            await client.list_models()
+            await client.models.list()
     assert "connection refused" in str(info.value) and str(port) in str(info.value)
 
 
@@ -344,7 +344,7 @@ async def test_cancellation_closes_the_connection_promptly(fake_openai):
     first = asyncio.Event()
 
     async def consume(client):
-        async for event in client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()):
+        async for event in client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()):
             if isinstance(event, TextDelta):
                 first.set()
 
@@ -363,9 +363,9 @@ async def test_cancellation_closes_the_connection_promptly(fake_openai):
 
 async def test_keep_alive_reuses_one_connection(fake_openai):
     async with client_for(fake_openai) as client:
-        await client.list_models()
-        await collect(client.stream_chat(HELLO, "gpt-4o-mini", ChatParams()))
-        await client.chat(HELLO, "gpt-4o-mini", ChatParams())
+        await client.models.list()
+        await collect(client.chat.stream(HELLO, "gpt-4o-mini", ChatParams()))
+        await client.chat.create(HELLO, "gpt-4o-mini", ChatParams())
     assert {r.connection_id for r in fake_openai.requests} == {fake_openai.requests[0].connection_id}
 
 
@@ -379,8 +379,8 @@ async def test_legacy_completion_stream_and_whole(fake_openai):
          ("stop", "\n\n"), ("logit_bias", {"50256": -100}), ("user", "u1"), ("temperature", 0.5)]
     )
     async with client_for(fake_openai) as client:
-        events = await collect(client.stream_complete("Once upon a time", "gpt-3.5-turbo-instruct", params))
-        whole = await client.complete("Once upon a time", "gpt-3.5-turbo-instruct", params)
+        events = await collect(client.completions.stream("Once upon a time", "gpt-3.5-turbo-instruct", params))
+        whole = await client.completions.create("Once upon a time", "gpt-3.5-turbo-instruct", params)
     streamed, plain = fake_openai.requests
     validate_request("CreateCompletionRequest", streamed.json)
     validate_request("CreateCompletionRequest", plain.json)
@@ -412,7 +412,7 @@ async def test_last_event_without_a_trailing_blank_line_still_counts():
 
     ep = Endpoint(name="mock", base_url="http://mock.invalid/v1")
     async with OpenAIClient(ep, transport=httpx.MockTransport(handler)) as client:
-        events = await collect(client.stream_chat(HELLO, "m", ChatParams()))
+        events = await collect(client.chat.stream(HELLO, "m", ChatParams()))
     assert text_of(events) == "Hi"
     assert [e.reason for e in events if isinstance(e, Finish)] == ["stop"]
     assert events[-1].chunks == 1 and events[-1].ttft is not None
@@ -441,14 +441,14 @@ async def test_gzip_encoded_stream_is_decoded():
 
     ep = Endpoint(name="mock", base_url="http://mock.invalid/v1")
     async with OpenAIClient(ep, transport=httpx.MockTransport(handler)) as client:
-        events = await collect(client.stream_chat(HELLO, "m", ChatParams()))
+        events = await collect(client.chat.stream(HELLO, "m", ChatParams()))
     assert text_of(events) == "Hello"
 
 
 def test_plain_http_endpoint_loads_no_certificates_https_verifies():
     import ssl
 
-    from chat_tui.api.client import _tls_verify
+    from chat_tui.api.transport import _tls_verify
 
     local = _tls_verify("http://127.0.0.1:8080/v1")
     assert isinstance(local, ssl.SSLContext) and local.verify_mode == ssl.CERT_REQUIRED

@@ -42,7 +42,7 @@ async def client(local):
 
 
 async def stream(client, params, messages=PROMPT):
-    return [e async for e in client.stream_chat(messages, "smollm2-135m-instruct", params)]
+    return [e async for e in client.chat.stream(messages, "smollm2-135m-instruct", params)]
 
 
 def text(events, index=0):
@@ -50,7 +50,7 @@ def text(events, index=0):
 
 
 async def test_models_list(client):
-    models = await client.list_models()
+    models = await client.models.list()
     assert [m.id for m in models] == ["smollm2-135m-instruct"]
 
 
@@ -92,8 +92,8 @@ async def test_seed_repeatability(client):
 
 async def test_legacy_completions(client):
     params = CompletionParams(temperature=0, max_tokens=12, logprobs=2)
-    whole = await client.complete("Once upon a time", "smollm2-135m-instruct", params)
-    streamed = [e async for e in client.stream_complete("Once upon a time", "smollm2-135m-instruct", params)]
+    whole = await client.completions.create("Once upon a time", "smollm2-135m-instruct", params)
+    streamed = [e async for e in client.completions.stream("Once upon a time", "smollm2-135m-instruct", params)]
     assert whole.text().strip() and text(streamed) == whole.text()
     assert any(isinstance(e, LogprobsDelta) and e.content for e in whole.events)
 

@@ -78,9 +78,10 @@ EXPECTED_COLUMNS = {
         "updated_at", "model", "params", "endpoint", "status", "error", "finish_reason",
         "prompt_tokens", "completion_tokens", "prompt_tokens_local",
         "completion_tokens_local", "tokens_exact", "ttft", "duration", "system_fingerprint",
-        "logprobs", "writer_pid", "source_id",
+        "logprobs", "writer_pid", "source_id", "parts", "tool_calls", "tool_call_id",
     ],
     "presets": ["id", "name", "params", "created_at", "updated_at"],
+    "attachments": ["id", "message_id", "position", "kind", "name", "mime", "size", "sha256", "created_at"],
 }
 
 

@@ -133,7 +133,7 @@ def test_title_params() -> None:
     # Reasoning models: no temperature (refused), room to think; the client sends
     # max_completion_tokens for them.
     client = OpenAIClient(Endpoint(name="x", base_url="https://api.example.com/v1"))
-    body = client.chat_body(title_messages("q", "a"), "o3-mini", title_params("o3-mini"), stream=False)
+    body = client.chat.body(title_messages("q", "a"), "o3-mini", title_params("o3-mini"), stream=False)
     assert "temperature" not in body and "max_tokens" not in body and body["max_completion_tokens"] >= 256
     validate_request("CreateChatCompletionRequest", body)
 
@@ -191,7 +191,7 @@ def test_version_3_database_upgrades(tmp_path: Path) -> None:
     conn.close()
 
     with Store(path) as store:
-        assert store.schema_version == len(schema.MIGRATIONS) == 4
+        assert store.schema_version == len(schema.MIGRATIONS) == 5
         made, imported = store.get_conversation(1), store.get_conversation(2)
         assert (made.title, made.model, made.title_source) == ("made here", "gpt-4", None)
         assert (imported.title, imported.title_source) == ("imported", "import")

@@ -22,7 +22,7 @@ async def _complete(ctx: Context, prompt: str, params: Any) -> int:
     try:
         model = await pick_model(ctx, client)
         if args.json or args.no_stream:
-            response = await client.complete(prompt, model, params)
+            response = await client.completions.create(prompt, model, params)
             if args.json:
                 dump_json(response.raw)
             else:
@@ -30,7 +30,7 @@ async def _complete(ctx: Context, prompt: str, params: Any) -> int:
                     out(response.text(index) + "\n")
             return 0
         ends_newline = True
-        async for event in client.stream_complete(prompt, model, params):
+        async for event in client.completions.stream(prompt, model, params):
             if isinstance(event, TextDelta) and event.index == 0:
                 out(event.text)
                 ends_newline = event.text.endswith("\n")

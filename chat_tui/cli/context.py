@@ -115,7 +115,7 @@ async def pick_model(ctx: Context, client: "OpenAIClient", conversation_model: s
         return model
     if ctx.endpoint.name == "openai" and ctx.endpoint.base_url.startswith("https://api.openai.com"):
         return DEFAULT_OPENAI_MODEL
-    models = await client.list_models()
+    models = await client.models.list()
     if not models:
         raise CLIError(f"no model given and {ctx.endpoint.base_url} lists none: pass -m MODEL")
     return models[0].id

@@ -17,7 +17,7 @@ async def _models(ctx: Context) -> int:
 
     client = ctx.client()
     try:
-        models = await client.list_models()
+        models = await client.models.list()
     finally:
         await client.aclose()
     overrides = ctx.config.models

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.core.messages import ChatMessage
+from chat_tui.core.messages import ChatMessage, TextPart
 
 if TYPE_CHECKING:
     import tiktoken
@@ -403,7 +403,8 @@ class TokenCounter:
         gpt-3.5-turbo-0125 and later; it is exact for the cookbook's examples.
         """
         encoding, exact, name = self._resolve(model)
-        return TokenCount(self._count_messages(encoding, messages), exact, name)
+        total, text_only = self._count_messages(encoding, messages)
+        return TokenCount(total, exact and text_only, name)
 
     def try_count_messages(
         self, messages: Iterable[ChatMessage | Mapping[str, Any]], model: str
@@ -413,20 +414,28 @@ class TokenCounter:
         if resolved is None:
             return None
         encoding, exact, name = resolved
-        return TokenCount(self._count_messages(encoding, messages), exact, name)
+        total, text_only = self._count_messages(encoding, messages)
+        return TokenCount(total, exact and text_only, name)
 
     def _count_messages(
         self, encoding: Any, messages: Iterable[ChatMessage | Mapping[str, Any]]
-    ) -> int:
+    ) -> tuple[int, bool]:
+        """(tokens, whether every message was text only). Images, audio and files are billed by
+        rules of their own (an image's size and detail): a count with them is an estimate."""
         total = 3  # every reply is primed with <|start|>assistant<|message|>
+        text_only = True
         for message in messages:
             if not isinstance(message, ChatMessage):
                 message = ChatMessage.from_wire(dict(message))
             total += 3
-            total += self._count(encoding, message.role) + self._count(encoding, message.content)
+            total += self._count(encoding, message.role) + self._count(encoding, message.text)
+            if not isinstance(message.content, str):
+                text_only = text_only and all(isinstance(p, TextPart) for p in message.content)
+            for call in message.tool_calls:
+                total += self._count(encoding, call.name) + self._count(encoding, call.arguments)
             if message.name:
                 total += 1 + self._count(encoding, message.name)
-        return total
+        return total, text_only
 
     # -- token ids (logit_bias editor) ------------------------------------------------------
 

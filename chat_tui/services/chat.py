@@ -44,8 +44,12 @@ def system_messages(system_prompt: str | None) -> list[ChatMessage]:
 
 def request_history(thread: Iterable["Message"]) -> list[ChatMessage]:
     """A stored thread as the messages of the next request: empty answers (failed or stopped
-    before any text) are left out."""
-    return [m.to_chat_message() for m in thread if m.content and m.role in ("user", "assistant", "system")]
+    before any text) are left out; tool calls and their results go back as the API expects."""
+    return [m.to_chat_message() for m in thread
+            if m.role in _SENT_ROLES and (m.content or m.parts or m.tool_calls)]
+
+
+_SENT_ROLES = ("system", "developer", "user", "assistant", "tool")
 
 
 def request_messages(system_prompt: str | None, thread: Sequence["Message"], prompt: str | None = None) -> list[ChatMessage]:

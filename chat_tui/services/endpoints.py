@@ -46,4 +46,4 @@ def open_client(endpoint: "Endpoint") -> "OpenAIClient":
 
 async def list_models(client: "OpenAIClient") -> list["ModelEntry"]:
     """`GET /models`, sorted by id. Raises APIError (APIConnectionError: not reachable)."""
-    return await client.list_models()
+    return await client.models.list()

@@ -102,7 +102,7 @@ async def run_reply(
     `wait_for_tokenizer=False` (the UI): local token counts are skipped, not waited for, if the
     model's encoding is still loading; an event loop must never block on it. `on_row(choice,
     message_id)` is called as each choice's row is created (choice 0 before the request)."""
-    body = client.chat_body(messages, model, params, stream=stream)
+    body = client.chat.body(messages, model, params, stream=stream)
     stored = sent_params(body)
     endpoint = endpoint_name
 
@@ -152,14 +152,14 @@ async def run_reply(
 
     try:
         if stream:
-            events = client.stream_chat(messages, model, params)
+            events = client.chat.stream(messages, model, params)
             try:
                 async for event in events:
                     handle(event)
             finally:
                 await events.aclose()  # type: ignore[attr-defined]
         else:
-            response = await client.chat(messages, model, params)
+            response = await client.chat.create(messages, model, params)
             result.raw = response.raw
             for event in response.events:
                 handle(event)

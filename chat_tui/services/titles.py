@@ -43,7 +43,7 @@ async def request_title(
 ) -> str | None:
     """Ask for a title for this exchange; the cleaned title, or None if none came back."""
     messages = title_messages(prompt, answer)
-    response = await asyncio.wait_for(client.chat(messages, model, title_params(model), max_retries=0), timeout)
+    response = await asyncio.wait_for(client.chat.create(messages, model, title_params(model), max_retries=0), timeout)
     return clean_title(response.text())
 
 

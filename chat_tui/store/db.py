@@ -10,6 +10,7 @@ transaction upgraded to a write can.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -21,10 +22,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from chat_tui.core.messages import ROLES
+from chat_tui.core.messages import ROLES, Part, ToolCall
 from chat_tui.store import liveness
 from chat_tui.store.compare_runs import CompareRunsMixin
-from chat_tui.store.encoding import lenient_json, now, params_json
+from chat_tui.store.encoding import lenient_json, now, params_json, parts_columns
 from chat_tui.store.errors import NotFoundError, StoreError
 from chat_tui.store.fts import fts_query
 from chat_tui.store.records import (
@@ -264,21 +265,28 @@ class Store(CompareRunsMixin):
         self,
         cid: int,
         role: str,
-        content: str,
+        content: str | tuple[Part, ...],
         *,
         parent_id: int | None = None,
         name: str | None = None,
+        tool_calls: tuple[ToolCall, ...] = (),
+        tool_call_id: str | None = None,
     ) -> int:
-        """Add a finished message (a user turn, a system note, an imported reply)."""
+        """Add a finished message (a user turn, a tool result, a system note, an imported
+        reply). `content` is the text, or content parts: their text is the searchable
+        `content`, and the parts are kept in `parts` when there is more than text."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
+        text, parts = parts_columns(content)
+        calls = json.dumps([c.to_wire() for c in tool_calls], ensure_ascii=False) if tool_calls else None
         stamp = now()
         with self._write() as db:
             self._check_parent(cid, parent_id)
             cur = db.execute(
                 "INSERT INTO messages (conversation_id, parent_id, role, name, content,"
-                " created_at, updated_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'complete')",
-                (cid, parent_id, role, name, content, stamp, stamp),
+                " created_at, updated_at, status, parts, tool_calls, tool_call_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'complete', ?, ?, ?)",
+                (cid, parent_id, role, name, text, stamp, stamp, parts, calls, tool_call_id),
             )
             self._touch(cid, stamp)
             return int(cur.lastrowid)

@@ -7,6 +7,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
+from chat_tui.core.messages import Part, TextPart
+
 # Keys that would put a credential into the file; compared lowercased with "-" as "_".
 _SECRET_KEYS = frozenset(
     {"api_key", "apikey", "openai_api_key", "x_api_key", "authorization",
@@ -61,3 +63,14 @@ def lenient_json(value: Any) -> str | None:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
     except ValueError:
         return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
+
+
+def parts_columns(content: "str | tuple[Part, ...]") -> tuple[str, str | None]:
+    """(`content`, `parts`) columns for a message: the text, and the parts as JSON when there
+    is more than text (NULL for a text-only message, which then reads as before)."""
+    if isinstance(content, str):
+        return content, None
+    text = "".join(p.text for p in content if isinstance(p, TextPart))
+    if all(isinstance(p, TextPart) for p in content):
+        return text, None
+    return text, json.dumps([p.to_wire() for p in content], ensure_ascii=False)

@@ -59,6 +59,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.core.messages import ROLES
+
+# ChatGPT's own `tool` turns (browsing, code runs) answer no call of ours: left out.
+CHATGPT_ROLES = tuple(r for r in ROLES if r != "tool")
 from chat_tui.store.db import EXPORT_FORMAT, EXPORT_VERSION
 from chat_tui.store.encoding import lenient_json, now, params_json
 from chat_tui.store.errors import StoreError
@@ -308,7 +311,7 @@ def _chatgpt_plan(item: dict[str, Any], where: str) -> _Plan:
         author = message.get("author")
         role = author.get("role") if isinstance(author, dict) else None
         metadata = message.get("metadata") if isinstance(message.get("metadata"), dict) else {}
-        if role not in ROLES or metadata.get("is_visually_hidden_from_conversation"):
+        if role not in CHATGPT_ROLES or metadata.get("is_visually_hidden_from_conversation"):
             continue
         if message.get("recipient", "all") not in ("all", None):
             continue  # a tool call
@@ -438,6 +441,16 @@ def _need(obj: dict[str, Any], key: str, kinds: tuple[type, ...], where: str, op
     return value
 
 
+def _json_list(value: Any, what: str, where: str) -> str | None:
+    """A message's `parts` or `tool_calls` (version 5): a list, stored as JSON; absent in
+    exports from before."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ImportError_(f"{where}: {what} must be a list of objects")
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _params(value: Any, where: str, *, empty: str | None) -> str | None:
     if value is None:
         return empty
@@ -526,6 +539,9 @@ def _chat_tui_plan(document: Any, where: str) -> _Plan:
             "duration": _need(m, "duration", _NUMBER, mw, optional=True),
             "system_fingerprint": _need(m, "system_fingerprint", (str,), mw, optional=True),
             "logprobs": lenient_json(m.get("logprobs")),
+            "parts": _json_list(m.get("parts"), "parts", mw),
+            "tool_calls": _json_list(m.get("tool_calls"), "tool_calls", mw),
+            "tool_call_id": _need(m, "tool_call_id", (str,), mw, optional=True),
         }
     # Parents first, otherwise by id: the new ids keep the creation order (a regeneration
     # made after an edit stays the newest leaf), not just each message's place in the tree.
@@ -602,7 +618,8 @@ _MESSAGE_COLUMNS = (
     "id", "conversation_id", "parent_id", "role", "name", "content", "created_at", "updated_at",
     "model", "params", "endpoint", "status", "error", "finish_reason", "prompt_tokens",
     "completion_tokens", "prompt_tokens_local", "completion_tokens_local", "tokens_exact",
-    "ttft", "duration", "system_fingerprint", "logprobs", "source_id",
+    "ttft", "duration", "system_fingerprint", "logprobs", "source_id", "parts", "tool_calls",
+    "tool_call_id",
 )
 _CONVERSATION_COLUMNS = (
     "id", "title", "created_at", "updated_at", "model", "params", "system_prompt", "endpoint",
@@ -647,7 +664,7 @@ def _message_row(m: dict[str, Any], mid: int, cid: int | None, parent: int | Non
         m.get("error"), m["finish_reason"], m.get("prompt_tokens"), m.get("completion_tokens"),
         m.get("prompt_tokens_local"), m.get("completion_tokens_local"), m.get("tokens_exact"),
         m.get("ttft"), m.get("duration"), m.get("system_fingerprint"), m.get("logprobs"),
-        m["key"],
+        m["key"], m.get("parts"), m.get("tool_calls"), m.get("tool_call_id"),
     )
 
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat_tui.core.messages import ChatMessage
+from chat_tui.core.messages import ChatMessage, Part, ToolCall, part_from_wire
 
 # SQLite marks matches in a snippet with these control characters, which cannot be
 # confused with message text; SearchHit then offers the snippet two ways (see there).
@@ -79,10 +79,19 @@ class Message:
     logprobs: Any = field(default=None, hash=False)
     writer_pid: int | None = None
     source_id: str | None = None  # id in the source an imported message came from
+    # Schema version 5: content parts beyond text, tool calls, the call a tool result answers.
+    parts: list[dict[str, Any]] | None = field(default=None, hash=False)  # JSON, the API's form
+    tool_calls: list[dict[str, Any]] | None = field(default=None, hash=False)
+    tool_call_id: str | None = None
 
     def to_chat_message(self) -> ChatMessage:
         """The message as it is sent back to the API in a later request."""
-        return ChatMessage(role=self.role, content=self.content, name=self.name)
+        content: str | tuple[Part, ...] = self.content
+        if self.parts:
+            content = tuple(p for p in (part_from_wire(item) for item in self.parts) if p is not None)
+        calls = tuple(ToolCall.from_wire(c) for c in self.tool_calls or () if isinstance(c, dict))
+        return ChatMessage(role=self.role, content=content, name=self.name, tool_calls=calls,
+                           tool_call_id=self.tool_call_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +151,8 @@ def message_from_row(row: dict[str, Any]) -> Message:
             "params": _json(row["params"]),
             "logprobs": _json(row["logprobs"]),
             "tokens_exact": None if exact is None else bool(exact),
+            "parts": _json(row.get("parts")),
+            "tool_calls": _json(row.get("tool_calls")),
         }
     )
 

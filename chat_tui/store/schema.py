@@ -24,7 +24,7 @@ Conventions
   ``id``; ``conversation_id`` (deleting the conversation deletes its messages);
   ``parent_id`` (the message this one answers or follows, NULL for a root; same
   conversation; deleting a message deletes its subtree); ``role`` (``system``,
-  ``developer``, ``user``, ``assistant``); ``name`` (optional participant name);
+  ``developer``, ``user``, ``assistant``, ``tool``); ``name`` (optional participant name);
   ``content`` (the text; for a reply still streaming, the part received so far);
   ``created_at``; ``updated_at`` (last write, including partial flushes);
   ``status`` (``streaming`` while a process is receiving the reply, then ``complete``,
@@ -54,6 +54,21 @@ Title source (version 4)
   provisional: an auto-title may replace it), ``auto`` (generated from the first exchange),
   ``user`` (renamed by hand; never replaced), ``import`` (came with an import); NULL for
   conversations made before version 4, which are left as they are.
+
+Content parts and tool calls (version 5)
+  ``messages.parts``: JSON list of the message's content parts in the API's form (``text``,
+  ``image_url``, ``input_audio``, ``file``) when it has more than text, NULL for a text-only
+  message (``content`` always holds the text, which is what search indexes); a part whose bytes
+  are stored as a file says so with ``{"attachment": sha256}`` in place of its inline data.
+  ``messages.tool_calls``: JSON list of the function calls an assistant turn made
+  (``{"id", "type": "function", "function": {"name", "arguments"}}``); ``tool_call_id``: for a
+  ``tool`` message, the call it answers. Roles now include ``tool``.
+``attachments`` - files that came with messages, stored by content under the data directory
+  (``attachments/ab/abcdef…``, the sha256 of the bytes).
+  ``id``; ``message_id`` (deleting the message deletes the row, not the file, which other
+  messages may share); ``position`` (its part's index in ``parts``); ``kind`` (``image``,
+  ``audio``, ``file``); ``name`` (the file name shown); ``mime``; ``size`` (bytes);
+  ``sha256``; ``created_at``.
 
 ``presets`` - named parameter sets.
   ``id``; ``name`` (unique, case-sensitive); ``params`` (JSON object); ``created_at``;
@@ -302,9 +317,45 @@ def _v4(db: Database) -> None:
     db.execute("UPDATE conversations SET title_source = 'import' WHERE source IS NOT NULL AND title_source IS NULL")
 
 
+_V5_COLUMNS = [
+    ("messages", "parts", "TEXT CHECK (parts IS NULL OR json_valid(parts))"),
+    ("messages", "tool_calls", "TEXT CHECK (tool_calls IS NULL OR json_valid(tool_calls))"),
+    ("messages", "tool_call_id", "TEXT"),
+]
+
+_V5 = [
+    f"""
+CREATE TABLE IF NOT EXISTS attachments (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('image', 'audio', 'file')),
+    name       TEXT,
+    mime       TEXT,
+    size       INTEGER,
+    sha256     TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT {_NOW},
+    UNIQUE (message_id, position)
+)""",
+    "CREATE INDEX IF NOT EXISTS attachments_by_sha256 ON attachments (sha256)",
+]
+
+
+def _v5(db: Database) -> None:
+    """Messages made of parts (text, images, audio, files) and tool calls: ``parts``,
+    ``tool_calls`` and ``tool_call_id`` on messages, and the ``attachments`` table. Text-only
+    rows are untouched and read as before."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
+    for table, column, definition in _V5_COLUMNS:
+        if column not in columns:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    for statement in _V5:
+        db.execute(statement)
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def user_version(db: Database) -> int:
@@ -326,6 +377,8 @@ def migrate(db: Database, path: str, migrations: list | None = None) -> int:
     """
     steps = MIGRATIONS if migrations is None else migrations
     conn = db.conn
+    if user_version(db) == len(steps):
+        return len(steps)  # the usual case: no write lock taken just to find nothing to do
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:

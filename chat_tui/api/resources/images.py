@@ -1,0 +1,84 @@
+"""`client.images`: generate (JSON), edit and vary (multipart uploads). Results come as URLs or
+base64; `fetch` turns either into bytes (a URL expires after an hour: fetch it at once)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chat_tui.api.errors import StreamError
+from chat_tui.api.transport import FileField, RetryHook, Transport
+from chat_tui.core.params.images import ImageParams
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str | None = None
+    b64_json: str | None = None
+    revised_prompt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImagesResult:
+    images: list[Image]
+    created: int | None
+    usage: dict | None
+
+
+class Images:
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def generate(self, prompt: str, model: str | None = None, params: ImageParams = ImageParams(), *,
+                       on_retry: RetryHook | None = None) -> ImagesResult:
+        path, query = self._transport.url("images/generations", model)
+        data = await self._transport.request_json("POST", path, query=query, json_body=params.body(prompt, model), on_retry=on_retry)
+        return _result(data)
+
+    async def edit(self, images: Sequence[FileField], prompt: str, model: str | None = None,
+                   params: ImageParams = ImageParams(), *, mask: FileField | None = None) -> ImagesResult:
+        """`images`: one (dall-e-2) or up to 16 (gpt-image-1) files; `mask`: a PNG whose
+        transparent pixels mark where to edit."""
+        if not images:
+            raise ValueError("an edit needs at least one image")
+        name = "image" if len(images) == 1 else "image[]"
+        files = [(name, f) for f in images] + ([("mask", mask)] if mask is not None else [])
+        path, query = self._transport.url("images/edits", model)
+        data = await self._transport.request_json("POST", path, query=query, form=params.form_fields(model, prompt), files=files)
+        return _result(data)
+
+    async def create_variation(self, image: FileField, model: str | None = None,
+                               params: ImageParams = ImageParams()) -> ImagesResult:
+        path, query = self._transport.url("images/variations", model)
+        data = await self._transport.request_json("POST", path, query=query, form=params.form_fields(model), files=[("image", image)])
+        return _result(data)
+
+    async def fetch(self, image: Image) -> tuple[bytes, str]:
+        """The image's bytes and content type."""
+        if image.b64_json is not None:
+            try:
+                return base64.b64decode(image.b64_json, validate=True), "image/png"
+            except ValueError:
+                raise StreamError("an image result is not valid base64") from None
+        if image.url:
+            return await self._transport.download(image.url)
+        raise StreamError("an image result has neither a url nor b64_json")
+
+
+def _result(data: dict) -> ImagesResult:
+    items = data.get("data")
+    if not isinstance(items, list):
+        raise StreamError("the images response has no data list")
+    images = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise StreamError("an image result is not an object")
+        images.append(Image(
+            url=item.get("url") if isinstance(item.get("url"), str) else None,
+            b64_json=item.get("b64_json") if isinstance(item.get("b64_json"), str) else None,
+            revised_prompt=item.get("revised_prompt") if isinstance(item.get("revised_prompt"), str) else None,
+        ))
+    created = data.get("created")
+    return ImagesResult(images, created if isinstance(created, int) else None,
+                        data.get("usage") if isinstance(data.get("usage"), dict) else None)

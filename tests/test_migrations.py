@@ -1,0 +1,116 @@
+"""Every earlier database opens and upgrades to the current schema (version 5: messages made of
+parts, tool calls, attachments), its rows reading as before; an up-to-date file is opened
+without taking the write lock."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from chat_tui.core.messages import ChatMessage, ImagePart, TextPart, ToolCall
+from chat_tui.services.chat import request_history
+from chat_tui.store import Store, schema
+from chat_tui.store.attachments import add_attachment, attachments, blob_path, read_blob, save_blob
+
+
+def old_database(path: Path, version: int) -> None:
+    """A file at schema `version` holding one text conversation, as that version wrote it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    db = Database(conn)
+    assert schema.migrate(db, str(path), schema.MIGRATIONS[:version]) == version
+    if version:
+        db.execute("INSERT INTO conversations (title, model, params) VALUES ('old', 'gpt-4', '{\"temperature\": 0.5}')")
+        db.execute("INSERT INTO messages (conversation_id, role, content) VALUES (1, 'user', 'an old question')")
+        db.execute("INSERT INTO messages (conversation_id, parent_id, role, content, model, status, finish_reason)"
+                   " VALUES (1, 1, 'assistant', 'an old answer', 'gpt-4', 'complete', 'stop')")
+    conn.close()
+
+
+@pytest.mark.parametrize("version", range(len(schema.MIGRATIONS)))
+def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, version: int) -> None:
+    path = tmp_path / f"v{version}.db"
+    old_database(path, version)
+    with Store(path) as store:
+        assert store.schema_version == len(schema.MIGRATIONS) == 5
+        if version:
+            thread = store.thread(1)
+            assert [(m.role, m.content, m.parts, m.tool_calls, m.tool_call_id) for m in thread] == [
+                ("user", "an old question", None, None, None), ("assistant", "an old answer", None, None, None)]
+            assert [m.to_wire() for m in request_history(thread)] == [
+                {"role": "user", "content": "an old question"}, {"role": "assistant", "content": "an old answer"}]
+            assert store.search("question")[0].message_id == 1  # the index survived
+            cid = 1
+        else:
+            cid = store.create_conversation(title="new")
+        # What version 5 adds works on the upgraded file.
+        image = (TextPart("what is this?"), ImagePart("data:image/png;base64,iVBORw0KGgo=", "low"))
+        user = store.add_message(cid, "user", image)
+        call = store.add_message(cid, "assistant", "", parent_id=user, tool_calls=(ToolCall("call_1", "lookup", '{"q": "x"}'),))
+        result = store.add_message(cid, "tool", "found it", parent_id=call, tool_call_id="call_1")
+        rows = {m.id: m for m in store.messages(cid)}
+        assert rows[user].content == "what is this?" and rows[user].to_chat_message().content == image
+        assert rows[call].to_chat_message().tool_calls == (ToolCall("call_1", "lookup", '{"q": "x"}'),)
+        assert rows[result].to_chat_message() == ChatMessage("tool", "found it", tool_call_id="call_1")
+        sha = save_blob(tmp_path / "blobs", b"\x89PNG")
+        add_attachment(store, user, 1, "image", sha, name="x.png", mime="image/png", size=4)
+        assert [(a.position, a.kind, a.name, a.sha256) for a in attachments(store, user)] == [(1, "image", "x.png", sha)]
+        assert read_blob(tmp_path / "blobs", sha) == b"\x89PNG"
+
+
+def test_the_request_carries_parts_and_the_tool_loop(tmp_path: Path) -> None:
+    with Store(tmp_path / "t.db") as store:
+        cid = store.create_conversation()
+        user = store.add_message(cid, "user", (TextPart("see"), ImagePart("https://x/y.png")))
+        call = store.add_message(cid, "assistant", "", parent_id=user, tool_calls=(ToolCall("c", "f", "{}"),))
+        store.add_message(cid, "tool", "42", parent_id=call, tool_call_id="c")
+        wire = [m.to_wire() for m in request_history(store.thread(cid))]
+    assert wire == [
+        {"role": "user", "content": [{"type": "text", "text": "see"}, {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "content": "42", "tool_call_id": "c"},
+    ]
+
+
+def test_blobs_are_stored_once_by_content(tmp_path: Path) -> None:
+    a = save_blob(tmp_path, b"same bytes")
+    b = save_blob(tmp_path, b"same bytes")
+    assert a == b and blob_path(tmp_path, a).read_bytes() == b"same bytes"
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [a]  # no temporary file left
+
+
+def test_an_up_to_date_file_opens_while_another_process_writes(tmp_path: Path) -> None:
+    """Opening takes no write lock when there is nothing to migrate: a reader is not held up
+    by another process's long write transaction."""
+    path = tmp_path / "busy.db"
+    Store(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # holds the write lock
+    try:
+        started = time.monotonic()
+        with Store(path) as store:
+            assert store.schema_version == len(schema.MIGRATIONS)
+        assert time.monotonic() - started < 1.0
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def test_parts_and_tool_calls_survive_export_and_import(tmp_path: Path) -> None:
+    from chat_tui.store.importer import import_data
+
+    with Store(tmp_path / "a.db") as store:
+        cid = store.create_conversation(title="tools")
+        user = store.add_message(cid, "user", (TextPart("see"), ImagePart("https://x/y.png", "high")))
+        call = store.add_message(cid, "assistant", "", parent_id=user, tool_calls=(ToolCall("c", "f", '{"a": 1}'),))
+        store.add_message(cid, "tool", "42", parent_id=call, tool_call_id="c")
+        document = store.export_conversation(cid)
+        before = [m.to_chat_message() for m in store.thread(cid)]
+    with Store(tmp_path / "b.db") as other:
+        report = import_data(other, document)
+        assert report.imported == 1
+        after = [m.to_chat_message() for m in other.thread(report.conversation_ids[0])]
+    assert after == before
