@@ -27,3 +27,6 @@ class QueryCancelled(StoreError):
     """The Store was cancelled (`Store.interrupt`, or its `CancelToken`) while, or before, this
     query ran; it stopped at once and changed nothing."""
 
+
+class ImportError_(StoreError):
+    """The file cannot be imported; nothing was."""
