@@ -30,14 +30,24 @@ Example `config.toml` (in the config dir, see `paths.py`)::
     enabled = true                             # default true
     local = false                              # also for local endpoints (default false)
     model = "gpt-4o-mini"                      # default: the conversation's model
+
+Checking: a value of the wrong type is a `ConfigError` naming the file, the table, the key
+and what it must be (``[profiles.x] model must be a model id (a string), not 5``); an
+unknown key is ignored with a warning in `Config.warnings` (file, table, key, and the
+closest known key).
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+from chat_tui.core.models_table import OVERRIDE_FIELDS, WHOLE_FIELDS
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 PROFILE_TYPES = ("openai", "azure", "local")
@@ -91,28 +101,6 @@ class TitleSettings:
         return self.enabled and (self.local or not endpoint.is_local)
 
 
-TITLE_KEYS = ("enabled", "local", "model")
-
-
-def _title_settings(raw: Any, path: Path) -> TitleSettings:
-    if raw is None:
-        return TitleSettings()
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: [titles] must be a table (enabled, local, model)")
-    unknown = sorted(set(raw) - set(TITLE_KEYS))
-    if unknown:
-        raise ConfigError(f"{path}: [titles]: unknown key {unknown[0]!r} (known: {', '.join(TITLE_KEYS)})")
-    for key in ("enabled", "local"):
-        if key in raw and not isinstance(raw[key], bool):
-            raise ConfigError(f"{path}: [titles] {key} must be true or false, not {raw[key]!r}")
-    model = raw.get("model")
-    if model is not None and (not isinstance(model, str) or not model.strip()):
-        raise ConfigError(f"{path}: [titles] model must be a model id (a non-empty string), not {model!r}")
-    return TitleSettings(
-        enabled=raw.get("enabled", True), local=raw.get("local", False), model=model.strip() if model else None
-    )
-
-
 @dataclass(frozen=True)
 class Config:
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -123,6 +111,9 @@ class Config:
     titles: TitleSettings = field(default_factory=TitleSettings)
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # Unknown keys, ignored: one line each (file, table, key, closest known key), to show
+    # as a notification or on stderr.
+    warnings: tuple[str, ...] = ()
 
 
 def load_config(path: Path) -> Config:
@@ -137,40 +128,155 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    check = _Checker(path)
+    check.table(data, "", _TOP)
     profiles = data.get("profiles", {})
-    if not isinstance(profiles, dict) or any(not isinstance(v, dict) for v in profiles.values()):
-        raise ConfigError(f"{path}: [profiles.NAME] must be tables")
     for name, prof in profiles.items():
-        ptype = prof.get("type", "openai")
-        if ptype not in PROFILE_TYPES:
-            raise ConfigError(f"{path}: profile {name!r}: type must be one of {', '.join(PROFILE_TYPES)}, not {ptype!r}")
-        if ptype != "local" and not prof.get("base_url") and name not in BUILTIN_PROFILES:
-            raise ConfigError(f"{path}: profile {name!r} needs base_url")
-        if ptype == "azure" and not prof.get("api_version"):
-            raise ConfigError(f"{path}: azure profile {name!r} needs api_version (e.g. \"2024-10-21\")")
+        where = _table("profiles", name)
+        if not isinstance(prof, dict):
+            raise ConfigError(f"{path}: [profiles] {_key(name)} must be a table, not {_show(prof)}")
         if "api_key" in prof:
             raise ConfigError(
                 f"{path}: profile {name!r}: put the key in an environment variable and name it with api_key_env"
             )
-        headers = prof.get("headers", {})
-        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-            raise ConfigError(f"{path}: profile {name!r}: headers must be a table of strings")
+        check.table(prof, where, _PROFILE)
+        for header, value in prof.get("headers", {}).items():
+            if not isinstance(value, str):
+                raise ConfigError(f"{path}: [{where}.headers] {_key(header)} must be a string,"
+                                  f" not {_show(value, reveal=False)}")
+        ptype = prof.get("type", "openai")
+        if ptype != "local" and not prof.get("base_url") and name not in BUILTIN_PROFILES:
+            raise ConfigError(f"{path}: profile {name!r} needs base_url")
+        if ptype == "azure" and not prof.get("api_version"):
+            raise ConfigError(f"{path}: azure profile {name!r} needs api_version (e.g. \"2024-10-21\")")
     default = data.get("default_profile")
     if default is not None and default not in profiles and default not in BUILTIN_PROFILES:
         raise ConfigError(f"{path}: default_profile {default!r} is not a defined profile")
     models = data.get("models", {})
-    keys = data.get("keys", {})
-    titles = _title_settings(data.get("titles"), path)
+    for model_id, entry in models.items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: [models] {_key(model_id)} must be a table of settings"
+                              f" ({', '.join(OVERRIDE_FIELDS)}), not {_show(entry)}")
+        check.table(entry, _table("models", model_id), _MODEL)
+    titles = data.get("titles")
+    if titles is not None:
+        check.table(titles, "titles", _TITLES)
     return Config(
         profiles=profiles,
         default_profile=default,
-        models=models if isinstance(models, dict) else {},
-        keys=keys if isinstance(keys, dict) else {},
+        models=models,
+        keys=data.get("keys", {}),
         theme=data.get("theme"),
-        titles=titles,
+        titles=TitleSettings(
+            enabled=titles.get("enabled", True), local=titles.get("local", False),
+            model=titles["model"].strip() if titles.get("model") else None,
+        ) if titles else TitleSettings(),
         path=path,
         raw=data,
+        warnings=tuple(check.warnings),
     )
+
+
+# -- checking the file ---------------------------------------------------------------------
+
+_Spec = dict[str, tuple[str, Callable[[Any], bool]]]  # key -> (what it must be, test)
+
+
+def _is(*kinds: type) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, kinds) and not (isinstance(v, bool) and bool not in kinds)
+
+
+def _number(whole: bool) -> Callable[[Any], bool]:
+    def ok(v: Any) -> bool:
+        good = _is(int, float)(v) and math.isfinite(v) and v >= 0
+        return good and (not whole or float(v).is_integer())
+    return ok
+
+
+_STR, _BOOL, _TABLE = _is(str), _is(bool), _is(dict)
+_TOP: _Spec = {
+    "default_profile": ("a profile name (a string)", _STR),
+    "theme": ("a theme name (a string)", _STR),
+    "profiles": ("a table of [profiles.NAME] tables", _TABLE),
+    "models": ('a table of [models."ID"] tables', _TABLE),
+    "keys": ("a table of binding ids and keys", _TABLE),
+    "titles": ("a table (enabled, local, model)", _TABLE),
+}
+_PROFILE: _Spec = {
+    "type": (f"one of {', '.join(PROFILE_TYPES)}", lambda v: v in PROFILE_TYPES),
+    "base_url": ("a URL (a string)", _STR),
+    "api_key_env": ("the name of an environment variable (a string)", _STR),
+    "model": ("a model id (a string)", _STR),
+    "headers": ("a table of header names and values", _TABLE),
+    "api_version": ('a date string (e.g. "2024-10-21")', _STR),
+    "gguf": ("a file path (a string)", _STR),
+    "sdk_headers": ("true or false", _BOOL),
+}
+_MODEL: _Spec = {
+    name: ("a whole number >= 0", _number(True)) if name in WHOLE_FIELDS else ("a number >= 0", _number(False))
+    for name in OVERRIDE_FIELDS
+}
+_TITLES: _Spec = {
+    "enabled": ("true or false", _BOOL),
+    "local": ("true or false", _BOOL),
+    "model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
+}
+_UNSHOWN = {"headers"}  # may hold credentials (Authorization): a wrong value is not quoted
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def _key(name: str) -> str:
+    """A key as it would be written in TOML."""
+    return name if _BARE_KEY.match(name) else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _table(*names: str) -> str:
+    return ".".join(_key(n) for n in names)
+
+
+def _show(value: Any, reveal: bool = True) -> str:
+    """A value as TOML would write it (short), for messages; only its kind if not ``reveal``."""
+    if not reveal:
+        kinds = {bool: "true or false", str: "a string", int: "a number", float: "a number"}
+        return kinds.get(type(value), "a table" if isinstance(value, dict) else "a list"
+                         if isinstance(value, list) else "a date or time")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        value = value if len(value) <= 40 else value[:40] + "…"
+        return '"' + value.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+    return str(value)
+
+
+class _Checker:
+    """Checks tables against their spec: a wrong type raises, an unknown key is noted."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+
+    def table(self, value: Any, where: str, spec: _Spec) -> None:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.path}: [{where}] must be a table, not {_show(value)}")
+        for key, item in value.items():
+            if key not in spec:
+                self.warnings.append(self._unknown(key, where, spec))
+                continue
+            what, ok = spec[key]
+            if not ok(item):
+                at = f"[{where}] {_key(key)}" if where else f"[{_key(key)}]" if ok is _TABLE else _key(key)
+                shown = _show(item, reveal=key not in _UNSHOWN)
+                raise ConfigError(f"{self.path}: {at} must be {what}, not {shown}")
+
+    def _unknown(self, key: str, where: str, spec: _Spec) -> str:
+        table = f"in [{where}]" if where else "at the top level"
+        close = difflib.get_close_matches(key, list(spec), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(spec)}"
+        return f"{self.path}: unknown key {key!r} {table} is ignored; {hint}"
 
 
 def _is_loopback(url: str) -> bool:
