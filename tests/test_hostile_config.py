@@ -1,13 +1,14 @@
 """Hostile input to the configuration (issue 10): unknown keys warn, wrong types say what is
-expected."""
+expected, and API keys and header values that HTTP cannot carry are refused without being shown."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from chat_tui.core.config import Config, ConfigError, load_config, resolve_endpoint
+from chat_tui.core.config import Config, ConfigError, Endpoint, build_endpoint, load_config, resolve_endpoint
 
 FULL = """
 default_profile = "ollama"
@@ -104,6 +105,7 @@ def test_unknown_keys_warn_naming_key_table_and_file(tmp_path: Path, text: str, 
     ("[profiles.x]\ntype = 'local'\ngguf = 3", "[profiles.x] gguf must be a file path (a string), not 3"),
     (P + "headers = 3", "[profiles.x] headers must be a table of header names and values, not a number"),
     (P + "headers = { X-Count = 3 }", "[profiles.x.headers] X-Count must be a string, not a number"),
+    (P + "headers = { 'X Title' = 'a' }", '[profiles.x.headers] "X Title" is not a valid HTTP header name'),
     ("models = 1", "[models] must be a table"),
     ("[models]\n'x' = 5", "[models] x must be a table of settings (context_window, max_output_tokens, input_price,"
                           " output_price, cached_input_price), not 5"),
@@ -130,3 +132,89 @@ def test_wrong_types_used_to_crash_later(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         config = cfg(tmp_path, P + "model = 5")
         resolve_endpoint(config, profile="x", env={})
+
+
+# -- keys and header values ---------------------------------------------------------------
+
+KEY = "sk-proj-Abc123Def456Ghi789Jkl012Mno345"
+
+
+def assert_secret_not_shown(message: str, secret: str) -> None:
+    assert secret not in message
+    for n in range(0, len(secret) - 5):  # nor any part of it: every 6 characters
+        assert secret[n:n + 6] not in message, secret[n:n + 6]
+
+
+@pytest.mark.parametrize("value", [KEY + "\n", " \t" + KEY + "\r\n", "\n" + KEY])
+def test_keys_are_trimmed(value: str) -> None:
+    ep = resolve_endpoint(Config(), env={"OPENAI_API_KEY": value})
+    assert ep.name == "openai" and ep.api_key == KEY
+
+
+def test_a_blank_key_is_no_key() -> None:
+    ep = resolve_endpoint(Config(), env={"OPENAI_API_KEY": " \n"})
+    assert ep.name == "local" and ep.api_key is None
+    ep = resolve_endpoint(Config(), profile="openai", env={"OPENAI_API_KEY": "\n"})
+    assert ep.api_key is None
+
+
+@pytest.mark.parametrize("bad, problem", [
+    (KEY[:10] + "\n" + KEY[10:], "a line break at character 11"),
+    (KEY[:10] + "\r" + KEY[10:], "a line break at character 11"),
+    (KEY[:20] + "\x00" + KEY[20:], "a control character (U+0000) at character 21"),
+    (KEY[:5] + "\x1b[2J" + KEY[5:], "a control character (U+001B) at character 6"),
+    (KEY[:7] + "é" + KEY[7:], "a non-ASCII character at character 8"),
+    (KEY + "\u2028x", "a non-ASCII character at character 39"),
+])
+def test_a_key_http_cannot_carry_is_refused_without_showing_it(tmp_path: Path, bad: str, problem: str) -> None:
+    config = cfg(tmp_path, "[profiles.router]\nbase_url = 'https://r/v1'\napi_key_env = 'ROUTER_KEY'\n"
+                           "[profiles.az]\ntype = 'azure'\nbase_url = 'https://a'\napi_version = '2024-10-21'\n")
+    calls = ((lambda: resolve_endpoint(config, profile="openai", env={"OPENAI_API_KEY": bad}), "OPENAI_API_KEY"),
+             (lambda: resolve_endpoint(Config(), env={"OPENAI_API_KEY": bad + "\n"}), "OPENAI_API_KEY"),
+             (lambda: build_endpoint("router", config, {"ROUTER_KEY": bad}), "ROUTER_KEY"),
+             (lambda: build_endpoint("az", config, {"AZURE_OPENAI_API_KEY": bad}), "AZURE_OPENAI_API_KEY"))
+    for call, var in calls:
+        with pytest.raises(ConfigError) as info:
+            call()
+        message = str(info.value)
+        assert message.startswith(f"{var}: the API key has {problem}"), message
+        assert "the key is not shown" in message
+        assert_secret_not_shown(message, KEY)
+        assert_secret_not_shown(repr(info.value), KEY)
+
+
+def test_an_endpoint_made_directly_is_checked_too() -> None:
+    with pytest.raises(ConfigError, match="the API key has a line break") as info:
+        Endpoint(name="x", base_url="https://a/v1", api_key=KEY + "\nX")
+    assert_secret_not_shown(str(info.value), KEY)
+    assert Endpoint(name="x", base_url="https://a/v1", api_key=f"  {KEY}\n").api_key == KEY
+    with pytest.raises(ConfigError, match="header 'X-Token' has a line break"):
+        Endpoint(name="x", base_url="https://a/v1", headers={"X-Token": "a\nb"})
+
+
+def test_header_values_http_cannot_carry(tmp_path: Path) -> None:
+    secret = "Bearer tok-Zyx987Wvu654Tsr321"
+    for value, problem in ((secret + "\nX-Evil: 1", "a line break at character 30"),
+                           (secret + "\u00a0", None),  # trailing white space: trimmed
+                           ("caf\u00e9 " + secret, "a non-ASCII character at character 4")):
+        text = P + f"headers = {{ Authorization = {json.dumps(value)} }}\n"
+        if problem is None:
+            assert build_endpoint("x", cfg(tmp_path, text), {}).headers == {"Authorization": secret}
+            continue
+        with pytest.raises(ConfigError) as info:
+            cfg(tmp_path, text)
+        message = str(info.value)
+        assert message == (f"{tmp_path / 'config.toml'}: [profiles.x.headers] Authorization has {problem},"
+                           " which an HTTP header cannot carry (the value is not shown)")
+        assert_secret_not_shown(message, secret)
+    with pytest.raises(ConfigError) as info:
+        cfg(tmp_path, P + f"headers = '{secret}'\n")
+    assert_secret_not_shown(str(info.value), secret)  # a string where a table belongs: not shown
+
+
+def test_sdk_header_variables() -> None:
+    ep = resolve_endpoint(Config(), env={"OPENAI_API_KEY": KEY, "OPENAI_ORG_ID": " org-1\n"})
+    assert ep.headers == {"OpenAI-Organization": "org-1"}
+    with pytest.raises(ConfigError, match=r"OPENAI_PROJECT_ID has a line break at character 6, which the"
+                                          r" OpenAI-Project header cannot carry \(the value is not shown\)"):
+        resolve_endpoint(Config(), env={"OPENAI_API_KEY": KEY, "OPENAI_PROJECT_ID": "proj-\nsecret"})

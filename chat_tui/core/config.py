@@ -35,6 +35,10 @@ Checking: a value of the wrong type is a `ConfigError` naming the file, the tabl
 and what it must be (``[profiles.x] model must be a model id (a string), not 5``); an
 unknown key is ignored with a warning in `Config.warnings` (file, table, key, and the
 closest known key).
+
+API keys (from the environment) are trimmed of white space at either end; a key, or any
+header value, that an HTTP header still cannot carry (a line break, a control or non-ASCII
+character) is a `ConfigError` that says what and where, never showing the value.
 """
 
 from __future__ import annotations
@@ -71,6 +75,25 @@ class Endpoint:
     headers: Mapping[str, str] = field(default_factory=dict)
     api_version: str | None = None  # azure
     gguf: str | None = None  # local: the model file to serve
+
+    def __post_init__(self) -> None:
+        # Checked here, where every endpoint is made, so no key reaches httpx, whose error for
+        # a bad header value quotes the whole value (and was saved and exported with replies).
+        if self.api_key is not None:
+            key = self.api_key.strip()
+            if problem := header_value_problem(key):
+                where = self.api_key_env or "the API key"
+                raise ConfigError(
+                    f"{where}: the API key has {problem} (white space at either end is ignored),"
+                    " which an HTTP header cannot carry; set it to the key alone (the key is not shown)"
+                )
+            object.__setattr__(self, "api_key", key or None)
+        headers = {}
+        for name, value in self.headers.items():
+            if problem := header_problem(name, value):
+                raise ConfigError(f"profile {self.name!r}: header {name!r} {problem}")
+            headers[name] = value.strip()
+        object.__setattr__(self, "headers", headers)
 
     @property
     def is_local(self) -> bool:
@@ -141,9 +164,8 @@ def load_config(path: Path) -> Config:
             )
         check.table(prof, where, _PROFILE)
         for header, value in prof.get("headers", {}).items():
-            if not isinstance(value, str):
-                raise ConfigError(f"{path}: [{where}.headers] {_key(header)} must be a string,"
-                                  f" not {_show(value, reveal=False)}")
+            if problem := header_problem(header, value):
+                raise ConfigError(f"{path}: [{where}.headers] {_key(header)} {problem}")
         ptype = prof.get("type", "openai")
         if ptype != "local" and not prof.get("base_url") and name not in BUILTIN_PROFILES:
             raise ConfigError(f"{path}: profile {name!r} needs base_url")
@@ -279,6 +301,35 @@ class _Checker:
         return f"{self.path}: unknown key {key!r} {table} is ignored; {hint}"
 
 
+# -- header values -------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")  # an HTTP header name (RFC 9110)
+
+
+def header_value_problem(value: str) -> str | None:
+    """What stops ``value`` (already trimmed) from being an HTTP header value, described
+    without quoting it; None if it is fine. httpx sends ASCII; tabs may appear inside."""
+    for at, char in enumerate(value, 1):
+        if char in "\r\n":
+            return f"a line break at character {at}"
+        if (char < " " and char != "\t") or char == "\x7f":
+            return f"a control character (U+{ord(char):04X}) at character {at}"
+        if char > "\x7e":
+            return f"a non-ASCII character at character {at}"
+    return None
+
+
+def header_problem(name: Any, value: Any) -> str | None:
+    """What is wrong with a configured header (its value never shown), or None."""
+    if not isinstance(name, str) or not _TOKEN.match(name):
+        return "is not a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~- only)"
+    if not isinstance(value, str):
+        return f"must be a string, not {_show(value, reveal=False)}"
+    if problem := header_value_problem(value.strip()):
+        return f"has {problem}, which an HTTP header cannot carry (the value is not shown)"
+    return None
+
+
 def _is_loopback(url: str) -> bool:
     from urllib.parse import urlsplit
 
@@ -286,12 +337,19 @@ def _is_loopback(url: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    """A variable's value trimmed of white space at either end; None if unset or blank."""
+    return (env.get(name) or "").strip() or None
+
+
 def _sdk_headers(env: Mapping[str, str]) -> dict[str, str]:
     headers = {}
-    if env.get("OPENAI_ORG_ID"):
-        headers["OpenAI-Organization"] = env["OPENAI_ORG_ID"]
-    if env.get("OPENAI_PROJECT_ID"):
-        headers["OpenAI-Project"] = env["OPENAI_PROJECT_ID"]
+    for var, header in (("OPENAI_ORG_ID", "OpenAI-Organization"), ("OPENAI_PROJECT_ID", "OpenAI-Project")):
+        if value := _env(env, var):
+            if problem := header_value_problem(value):
+                raise ConfigError(f"{var} has {problem}, which the {header} header cannot carry"
+                                  " (the value is not shown)")
+            headers[header] = value
     return headers
 
 
@@ -329,7 +387,7 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
         name=name,
         type=ptype,
         base_url=base.rstrip("/"),
-        api_key=(env.get(key_env) if key_env else None) or None,
+        api_key=_env(env, key_env) if key_env else None,
         api_key_env=key_env,
         default_model=prof.get("model") or (env.get("OPENAI_MODEL") if name == "openai" else None),
         headers=headers,
@@ -367,7 +425,7 @@ def resolve_endpoint(
             ep = _replace(ep, name=_name_for_url(url))
     elif config.default_profile:
         ep = build_endpoint(config.default_profile, config, env)
-    elif env.get("OPENAI_API_KEY"):
+    elif _env(env, "OPENAI_API_KEY"):
         ep = build_endpoint("openai", config, env)
     elif config.profiles:
         ep = build_endpoint(next(iter(config.profiles)), config, env)
