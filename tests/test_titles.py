@@ -170,11 +170,16 @@ def test_title_settings(tmp_path: Path) -> None:
     ("[titles]\nlocal = 1", "local must be true or false"),
     ("[titles]\nmodel = ''", "model must be a model id"),
     ("[titles]\nmodel = 4", "model must be a model id"),
-    ("[titles]\nenable = true", "unknown key 'enable'"),
 ])
 def test_bad_title_settings_name_the_problem(tmp_path: Path, text: str, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         cfg(tmp_path, text)
+
+
+def test_unknown_title_setting_is_a_warning(tmp_path: Path) -> None:
+    config = cfg(tmp_path, "[titles]\nenable = false")  # a typo: ignored, and said so
+    assert config.titles == TitleSettings()
+    assert any("unknown key 'enable' in [titles]" in w and "'enabled'" in w for w in config.warnings)
 
 
 # -- the store: version 4 -----------------------------------------------------------------------

@@ -30,14 +30,28 @@ Example `config.toml` (in the config dir, see `paths.py`)::
     enabled = true                             # default true
     local = false                              # also for local endpoints (default false)
     model = "gpt-4o-mini"                      # default: the conversation's model
+
+Checking: a value of the wrong type is a `ConfigError` naming the file, the table, the key
+and what it must be (``[profiles.x] model must be a model id (a string), not 5``); an
+unknown key is ignored with a warning in `Config.warnings` (file, table, key, and the
+closest known key).
+
+API keys (from the environment) are trimmed of white space at either end; a key, or any
+header value, that an HTTP header still cannot carry (a line break, a control or non-ASCII
+character) is a `ConfigError` that says what and where, never showing the value.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+from chat_tui.core.models_table import OVERRIDE_FIELDS, WHOLE_FIELDS
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 PROFILE_TYPES = ("openai", "azure", "local")
@@ -61,6 +75,25 @@ class Endpoint:
     headers: Mapping[str, str] = field(default_factory=dict)
     api_version: str | None = None  # azure
     gguf: str | None = None  # local: the model file to serve
+
+    def __post_init__(self) -> None:
+        # Checked here, where every endpoint is made, so no key reaches httpx, whose error for
+        # a bad header value quotes the whole value (and was saved and exported with replies).
+        if self.api_key is not None:
+            key = self.api_key.strip()
+            if problem := header_value_problem(key):
+                where = self.api_key_env or "the API key"
+                raise ConfigError(
+                    f"{where}: the API key has {problem} (white space at either end is ignored),"
+                    " which an HTTP header cannot carry; set it to the key alone (the key is not shown)"
+                )
+            object.__setattr__(self, "api_key", key or None)
+        headers = {}
+        for name, value in self.headers.items():
+            if problem := header_problem(name, value):
+                raise ConfigError(f"profile {self.name!r}: header {name!r} {problem}")
+            headers[name] = value.strip()
+        object.__setattr__(self, "headers", headers)
 
     @property
     def is_local(self) -> bool:
@@ -91,28 +124,6 @@ class TitleSettings:
         return self.enabled and (self.local or not endpoint.is_local)
 
 
-TITLE_KEYS = ("enabled", "local", "model")
-
-
-def _title_settings(raw: Any, path: Path) -> TitleSettings:
-    if raw is None:
-        return TitleSettings()
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: [titles] must be a table (enabled, local, model)")
-    unknown = sorted(set(raw) - set(TITLE_KEYS))
-    if unknown:
-        raise ConfigError(f"{path}: [titles]: unknown key {unknown[0]!r} (known: {', '.join(TITLE_KEYS)})")
-    for key in ("enabled", "local"):
-        if key in raw and not isinstance(raw[key], bool):
-            raise ConfigError(f"{path}: [titles] {key} must be true or false, not {raw[key]!r}")
-    model = raw.get("model")
-    if model is not None and (not isinstance(model, str) or not model.strip()):
-        raise ConfigError(f"{path}: [titles] model must be a model id (a non-empty string), not {model!r}")
-    return TitleSettings(
-        enabled=raw.get("enabled", True), local=raw.get("local", False), model=model.strip() if model else None
-    )
-
-
 @dataclass(frozen=True)
 class Config:
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -123,6 +134,9 @@ class Config:
     titles: TitleSettings = field(default_factory=TitleSettings)
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # Unknown keys, ignored: one line each (file, table, key, closest known key), to show
+    # as a notification or on stderr.
+    warnings: tuple[str, ...] = ()
 
 
 def load_config(path: Path) -> Config:
@@ -137,40 +151,183 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    check = _Checker(path)
+    check.table(data, "", _TOP)
     profiles = data.get("profiles", {})
-    if not isinstance(profiles, dict) or any(not isinstance(v, dict) for v in profiles.values()):
-        raise ConfigError(f"{path}: [profiles.NAME] must be tables")
     for name, prof in profiles.items():
-        ptype = prof.get("type", "openai")
-        if ptype not in PROFILE_TYPES:
-            raise ConfigError(f"{path}: profile {name!r}: type must be one of {', '.join(PROFILE_TYPES)}, not {ptype!r}")
-        if ptype != "local" and not prof.get("base_url") and name not in BUILTIN_PROFILES:
-            raise ConfigError(f"{path}: profile {name!r} needs base_url")
-        if ptype == "azure" and not prof.get("api_version"):
-            raise ConfigError(f"{path}: azure profile {name!r} needs api_version (e.g. \"2024-10-21\")")
+        where = _table("profiles", name)
+        if not isinstance(prof, dict):
+            raise ConfigError(f"{path}: [profiles] {_key(name)} must be a table, not {_show(prof)}")
         if "api_key" in prof:
             raise ConfigError(
                 f"{path}: profile {name!r}: put the key in an environment variable and name it with api_key_env"
             )
-        headers = prof.get("headers", {})
-        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-            raise ConfigError(f"{path}: profile {name!r}: headers must be a table of strings")
+        check.table(prof, where, _PROFILE)
+        for header, value in prof.get("headers", {}).items():
+            if problem := header_problem(header, value):
+                raise ConfigError(f"{path}: [{where}.headers] {_key(header)} {problem}")
+        ptype = prof.get("type", "openai")
+        if ptype != "local" and not prof.get("base_url") and name not in BUILTIN_PROFILES:
+            raise ConfigError(f"{path}: profile {name!r} needs base_url")
+        if ptype == "azure" and not prof.get("api_version"):
+            raise ConfigError(f"{path}: azure profile {name!r} needs api_version (e.g. \"2024-10-21\")")
     default = data.get("default_profile")
     if default is not None and default not in profiles and default not in BUILTIN_PROFILES:
         raise ConfigError(f"{path}: default_profile {default!r} is not a defined profile")
     models = data.get("models", {})
-    keys = data.get("keys", {})
-    titles = _title_settings(data.get("titles"), path)
+    for model_id, entry in models.items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: [models] {_key(model_id)} must be a table of settings"
+                              f" ({', '.join(OVERRIDE_FIELDS)}), not {_show(entry)}")
+        check.table(entry, _table("models", model_id), _MODEL)
+    titles = data.get("titles")
+    if titles is not None:
+        check.table(titles, "titles", _TITLES)
     return Config(
         profiles=profiles,
         default_profile=default,
-        models=models if isinstance(models, dict) else {},
-        keys=keys if isinstance(keys, dict) else {},
+        models=models,
+        keys=data.get("keys", {}),
         theme=data.get("theme"),
-        titles=titles,
+        titles=TitleSettings(
+            enabled=titles.get("enabled", True), local=titles.get("local", False),
+            model=titles["model"].strip() if titles.get("model") else None,
+        ) if titles else TitleSettings(),
         path=path,
         raw=data,
+        warnings=tuple(check.warnings),
     )
+
+
+# -- checking the file ---------------------------------------------------------------------
+
+_Spec = dict[str, tuple[str, Callable[[Any], bool]]]  # key -> (what it must be, test)
+
+
+def _is(*kinds: type) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, kinds) and not (isinstance(v, bool) and bool not in kinds)
+
+
+def _number(whole: bool) -> Callable[[Any], bool]:
+    def ok(v: Any) -> bool:
+        good = _is(int, float)(v) and math.isfinite(v) and v >= 0
+        return good and (not whole or float(v).is_integer())
+    return ok
+
+
+_STR, _BOOL, _TABLE = _is(str), _is(bool), _is(dict)
+_TOP: _Spec = {
+    "default_profile": ("a profile name (a string)", _STR),
+    "theme": ("a theme name (a string)", _STR),
+    "profiles": ("a table of [profiles.NAME] tables", _TABLE),
+    "models": ('a table of [models."ID"] tables', _TABLE),
+    "keys": ("a table of binding ids and keys", _TABLE),
+    "titles": ("a table (enabled, local, model)", _TABLE),
+}
+_PROFILE: _Spec = {
+    "type": (f"one of {', '.join(PROFILE_TYPES)}", lambda v: v in PROFILE_TYPES),
+    "base_url": ("a URL (a string)", _STR),
+    "api_key_env": ("the name of an environment variable (a string)", _STR),
+    "model": ("a model id (a string)", _STR),
+    "headers": ("a table of header names and values", _TABLE),
+    "api_version": ('a date string (e.g. "2024-10-21")', _STR),
+    "gguf": ("a file path (a string)", _STR),
+    "sdk_headers": ("true or false", _BOOL),
+}
+_MODEL: _Spec = {
+    name: ("a whole number >= 0", _number(True)) if name in WHOLE_FIELDS else ("a number >= 0", _number(False))
+    for name in OVERRIDE_FIELDS
+}
+_TITLES: _Spec = {
+    "enabled": ("true or false", _BOOL),
+    "local": ("true or false", _BOOL),
+    "model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
+}
+_UNSHOWN = {"headers"}  # may hold credentials (Authorization): a wrong value is not quoted
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def _key(name: str) -> str:
+    """A key as it would be written in TOML."""
+    return name if _BARE_KEY.match(name) else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _table(*names: str) -> str:
+    return ".".join(_key(n) for n in names)
+
+
+def _show(value: Any, reveal: bool = True) -> str:
+    """A value as TOML would write it (short), for messages; only its kind if not ``reveal``."""
+    if not reveal:
+        kinds = {bool: "true or false", str: "a string", int: "a number", float: "a number"}
+        return kinds.get(type(value), "a table" if isinstance(value, dict) else "a list"
+                         if isinstance(value, list) else "a date or time")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        value = value if len(value) <= 40 else value[:40] + "…"
+        return '"' + value.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+    return str(value)
+
+
+class _Checker:
+    """Checks tables against their spec: a wrong type raises, an unknown key is noted."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+
+    def table(self, value: Any, where: str, spec: _Spec) -> None:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.path}: [{where}] must be a table, not {_show(value)}")
+        for key, item in value.items():
+            if key not in spec:
+                self.warnings.append(self._unknown(key, where, spec))
+                continue
+            what, ok = spec[key]
+            if not ok(item):
+                at = f"[{where}] {_key(key)}" if where else f"[{_key(key)}]" if ok is _TABLE else _key(key)
+                shown = _show(item, reveal=key not in _UNSHOWN)
+                raise ConfigError(f"{self.path}: {at} must be {what}, not {shown}")
+
+    def _unknown(self, key: str, where: str, spec: _Spec) -> str:
+        table = f"in [{where}]" if where else "at the top level"
+        close = difflib.get_close_matches(key, list(spec), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(spec)}"
+        return f"{self.path}: unknown key {key!r} {table} is ignored; {hint}"
+
+
+# -- header values -------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")  # an HTTP header name (RFC 9110)
+
+
+def header_value_problem(value: str) -> str | None:
+    """What stops ``value`` (already trimmed) from being an HTTP header value, described
+    without quoting it; None if it is fine. httpx sends ASCII; tabs may appear inside."""
+    for at, char in enumerate(value, 1):
+        if char in "\r\n":
+            return f"a line break at character {at}"
+        if (char < " " and char != "\t") or char == "\x7f":
+            return f"a control character (U+{ord(char):04X}) at character {at}"
+        if char > "\x7e":
+            return f"a non-ASCII character at character {at}"
+    return None
+
+
+def header_problem(name: Any, value: Any) -> str | None:
+    """What is wrong with a configured header (its value never shown), or None."""
+    if not isinstance(name, str) or not _TOKEN.match(name):
+        return "is not a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~- only)"
+    if not isinstance(value, str):
+        return f"must be a string, not {_show(value, reveal=False)}"
+    if problem := header_value_problem(value.strip()):
+        return f"has {problem}, which an HTTP header cannot carry (the value is not shown)"
+    return None
 
 
 def _is_loopback(url: str) -> bool:
@@ -180,12 +337,19 @@ def _is_loopback(url: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    """A variable's value trimmed of white space at either end; None if unset or blank."""
+    return (env.get(name) or "").strip() or None
+
+
 def _sdk_headers(env: Mapping[str, str]) -> dict[str, str]:
     headers = {}
-    if env.get("OPENAI_ORG_ID"):
-        headers["OpenAI-Organization"] = env["OPENAI_ORG_ID"]
-    if env.get("OPENAI_PROJECT_ID"):
-        headers["OpenAI-Project"] = env["OPENAI_PROJECT_ID"]
+    for var, header in (("OPENAI_ORG_ID", "OpenAI-Organization"), ("OPENAI_PROJECT_ID", "OpenAI-Project")):
+        if value := _env(env, var):
+            if problem := header_value_problem(value):
+                raise ConfigError(f"{var} has {problem}, which the {header} header cannot carry"
+                                  " (the value is not shown)")
+            headers[header] = value
     return headers
 
 
@@ -223,7 +387,7 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
         name=name,
         type=ptype,
         base_url=base.rstrip("/"),
-        api_key=(env.get(key_env) if key_env else None) or None,
+        api_key=_env(env, key_env) if key_env else None,
         api_key_env=key_env,
         default_model=prof.get("model") or (env.get("OPENAI_MODEL") if name == "openai" else None),
         headers=headers,
@@ -261,7 +425,7 @@ def resolve_endpoint(
             ep = _replace(ep, name=_name_for_url(url))
     elif config.default_profile:
         ep = build_endpoint(config.default_profile, config, env)
-    elif env.get("OPENAI_API_KEY"):
+    elif _env(env, "OPENAI_API_KEY"):
         ep = build_endpoint("openai", config, env)
     elif config.profiles:
         ep = build_endpoint(next(iter(config.profiles)), config, env)

@@ -93,6 +93,8 @@ _ALIASES = {"ada-002": "text-embedding-ada-002"}
 _PROVIDER_PREFIX = re.compile(r"^(?:openai|azure|azure_openai|openrouter)\s*:\s*")
 _FIELDS = tuple(f.name for f in fields(ModelInfo) if f.name != "id")
 _INT_FIELDS = {"context_window", "max_output_tokens"}
+OVERRIDE_FIELDS = _FIELDS  # what a `[models."id"]` table may set
+WHOLE_FIELDS = frozenset(_INT_FIELDS)  # of them, token counts: whole numbers
 
 
 def normalize_model_id(model_id: str) -> str:
@@ -246,7 +248,9 @@ def supports_sampling_params(model_id: str) -> bool:
 
 
 __all__ = [
+    "OVERRIDE_FIELDS",
     "TABLE_DATE",
+    "WHOLE_FIELDS",
     "ModelInfo",
     "estimate_cost",
     "is_reasoning_model",

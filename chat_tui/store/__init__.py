@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING
 
-from chat_tui.store.errors import NotFoundError, SchemaTooNewError, StoreError
+from chat_tui.store.errors import ImportError_, NotFoundError, QueryCancelled, SchemaTooNewError, StoreError
 from chat_tui.store.records import (
     Conversation,
     ConversationSummary,
@@ -12,25 +12,28 @@ from chat_tui.store.records import (
 )
 
 if TYPE_CHECKING:
-    from chat_tui.store.db import Store
+    from chat_tui.store.db import CancelToken, Store
 
 
 def __getattr__(name: str):
     # `Store` (and with it sqlite-utils) is imported on first use, so modules that only need the
     # record types, like the UI's widgets, do not slow the app's start-up.
-    if name == "Store":
-        from chat_tui.store.db import Store
+    if name in ("Store", "CancelToken"):
+        from chat_tui.store.db import CancelToken, Store
 
-        return Store
+        return {"Store": Store, "CancelToken": CancelToken}[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
+    "CancelToken",
     "Conversation",
     "ConversationSummary",
+    "ImportError_",
     "Message",
     "NotFoundError",
     "Preset",
+    "QueryCancelled",
     "SchemaTooNewError",
     "SearchHit",
     "Store",

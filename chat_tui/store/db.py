@@ -6,6 +6,13 @@ same file at once: the file is in WAL mode, and every write is a short
 ``BEGIN IMMEDIATE`` transaction, which takes the write lock up front and so waits (up to
 ``BUSY_TIMEOUT`` seconds) instead of failing with "database is locked" the way a read
 transaction upgraded to a write can.
+
+Cancelling: `Store.interrupt` (from any thread), or a `CancelToken` given when the Store is
+opened, stops the query running now within a few thousand SQLite steps (well under a
+millisecond) and makes every later one on that Store raise `QueryCancelled` at once (a write
+is rolled back). It is meant for a Store opened for one piece of work in a worker (a search
+as the user types, an import): cancel it when the work goes stale, then close it. Opening a
+Store is not cancellable (it is short); ``close`` always works.
 """
 
 from __future__ import annotations
@@ -13,10 +20,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from functools import partial
+from operator import getitem
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +36,10 @@ from chat_tui.core.messages import ROLES, Part, ToolCall
 from chat_tui.store import liveness
 from chat_tui.store.compare_runs import CompareRunsMixin
 from chat_tui.store.encoding import lenient_json, now, params_json, parts_columns
-from chat_tui.store.errors import NotFoundError, StoreError
+from chat_tui.store.errors import NotFoundError, QueryCancelled, StoreError
+from chat_tui.store.excerpts import Excerpts
 from chat_tui.store.fts import fts_query
 from chat_tui.store.records import (
-    RAW_MATCH_END,
-    RAW_MATCH_START,
     Conversation,
     ConversationSummary,
     Message,
@@ -45,20 +54,63 @@ from chat_tui.store.records import (
 from chat_tui.store.schema import FINAL_STATUSES, TITLE_SOURCES, check_not_too_new, migrate, user_version
 
 BUSY_TIMEOUT = 5.0  # seconds a write waits for another process's transaction
+CANCEL_CHECK_STEPS = 1000  # SQLite VM steps between two looks at the cancel flag
 EXPORT_FORMAT = "chat-tui-conversation"
 EXPORT_VERSION = 1
 
 _UNSET: Any = object()  # "argument not given", since None means "clear"
 
 
-class Store(CompareRunsMixin):
-    """The chat database at ``path``, created and upgraded as needed."""
+class CancelToken:
+    """Cancels the queries of the Stores it was given to, from any thread (see the module
+    docstring). Made before the worker opens its Store, so a cancel never comes too early."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self) -> None:
+        # A list read with operator.getitem: SQLite's progress handler then calls C code
+        # only, which runs no Python signal handler (Ctrl+C keeps its usual effect).
+        self._flag = [False]
+        self._conns: set[sqlite3.Connection] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._flag[0]
+
+    def cancel(self) -> None:
+        self._flag[0] = True
+        with self._lock:
+            for conn in self._conns:
+                try:
+                    conn.interrupt()  # also stops long steps the progress handler cannot see
+                except sqlite3.ProgrammingError:
+                    pass  # closed meanwhile
+
+    def _attach(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            self._conns.add(conn)
+        conn.set_progress_handler(partial(getitem, self._flag, 0), CANCEL_CHECK_STEPS)
+
+    def _detach(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            self._conns.discard(conn)
+        try:
+            conn.set_progress_handler(None, 0)
+        except sqlite3.ProgrammingError:
+            pass  # already closed
+
+
+class Store(CompareRunsMixin):
+    """The chat database at ``path``, created and upgraded as needed. ``cancel``: a token
+    that stops this Store's queries (see the module docstring); by default its own, which
+    `interrupt` uses."""
+
+    def __init__(self, path: str | Path, *, cancel: CancelToken | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._key = os.path.realpath(self.path)
         self._mine: set[int] = set()  # replies this Store is streaming right now
+        self._cancel = CancelToken()  # the caller's once open: opening is not cancelled
+        self._excerpts = Excerpts()
         # isolation_level=None: the driver opens no implicit transactions; we BEGIN ourselves.
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         try:
@@ -70,6 +122,9 @@ class Store(CompareRunsMixin):
         except BaseException:
             conn.close()
             raise
+        if cancel is not None:
+            self._cancel = cancel
+        self._cancel._attach(conn)
 
     def _open(self) -> None:
         db = self.db
@@ -104,8 +159,35 @@ class Store(CompareRunsMixin):
     def schema_version(self) -> int:
         return user_version(self.db)
 
+    def interrupt(self) -> None:
+        """Stop this Store's running query and refuse later ones (`QueryCancelled`); safe to
+        call from any thread, and before or after the query starts."""
+        self._cancel.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.cancelled
+
+    def _check_cancelled(self) -> None:
+        if self._cancel.cancelled:
+            raise QueryCancelled(f"{self.path}: the query was cancelled")
+
+    @contextmanager
+    def _cancellable(self) -> Iterator[None]:
+        """Report a query stopped by a cancel as `QueryCancelled`."""
+        self._check_cancelled()
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if self._cancel.cancelled and exc.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
+                raise QueryCancelled(f"{self.path}: the query was cancelled") from None
+            raise
+
     def close(self) -> None:
         """Close the file. Replies this Store left streaming are marked interrupted."""
+        self._cancel._detach(self.db.conn)
+        self._cancel = CancelToken()  # closing must work after a cancel too
+        self._excerpts.close()
         try:
             if self._mine:
                 with self._write():
@@ -126,22 +208,28 @@ class Store(CompareRunsMixin):
     @contextmanager
     def _write(self) -> Iterator[Database]:
         conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:  # a failed COMMIT leaves the transaction open
-                conn.execute("ROLLBACK")
-            raise
+        with self._cancellable():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # a failed COMMIT leaves the transaction open
+                    conn.execute("ROLLBACK")
+                raise
 
     def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, params))
+        with self._cancellable():
+            return list(self.db.query(sql, params))
+
+    def _excerpt(self, expression: str, mids: list[int]) -> dict[int, str]:
+        """``{message id: marked excerpt}`` for matches of ``expression`` (see excerpts.py)."""
+        return self._excerpts.make(self.db.conn, expression, mids, self._check_cancelled)
 
     def _touch(self, cid: int, stamp: str) -> None:
         self.db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, cid))
@@ -474,20 +562,21 @@ class Store(CompareRunsMixin):
         expression = fts_query(query)
         if expression is None:
             return []
-        rows = self._rows(
-            """
-            SELECT m.conversation_id, c.title, m.id AS message_id, m.role, m.created_at,
-                snippet(messages_fts, 0, ?, ?, '…', 16) AS marked
-            FROM messages_fts
-            JOIN messages m ON m.id = messages_fts.rowid
-            JOIN conversations c ON c.id = m.conversation_id
-            WHERE messages_fts MATCH ? AND c.deleted_at IS NULL
-            ORDER BY messages_fts.rank, m.id DESC
-            LIMIT ? OFFSET ?
-            """,
-            (RAW_MATCH_START, RAW_MATCH_END, expression, limit, offset),
-        )
-        return [search_hit_from_row(r) for r in rows]
+        with self._cancellable():
+            rows = self._rows(
+                """
+                SELECT m.conversation_id, c.title, m.id AS message_id, m.role, m.created_at
+                FROM messages_fts
+                JOIN messages m ON m.id = messages_fts.rowid
+                JOIN conversations c ON c.id = m.conversation_id
+                WHERE messages_fts MATCH ? AND c.deleted_at IS NULL
+                ORDER BY messages_fts.rank, m.id DESC
+                LIMIT ? OFFSET ?
+                """,
+                (expression, limit, offset),
+            )
+            excerpts = self._excerpt(expression, [r["message_id"] for r in rows])
+        return [search_hit_from_row({**r, "marked": excerpts.get(r["message_id"], "")}) for r in rows]
 
     def export_conversation(self, cid: int) -> dict[str, Any]:
         """The conversation and its whole message tree (every column) as JSON-able data."""

@@ -21,3 +21,12 @@ class SchemaTooNewError(StoreError):
 
 class NotFoundError(StoreError, LookupError):
     """A conversation, message or preset that a write needs does not exist."""
+
+
+class QueryCancelled(StoreError):
+    """The Store was cancelled (`Store.interrupt`, or its `CancelToken`) while, or before, this
+    query ran; it stopped at once and changed nothing."""
+
+
+class ImportError_(StoreError):
+    """The file cannot be imported; nothing was."""

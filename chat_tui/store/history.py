@@ -18,6 +18,8 @@ thread that owns the Store, or open a second Store in a worker):
     Measured at 100,000 conversations / 1,000,000 messages (benchmarks/history.py): every
     query form under 25 ms, except prefixes of 5+ letters of very common words (~110 ms:
     only 3- and 4-letter prefixes are indexed).
+    The excerpt is made from a bounded window of the message (see excerpts.py), so a hit
+    in a 2 MB message costs what one in a short message does.
 ``count_history(store, query=None, filters=HistoryFilter(), cap=10_000)`` -> ``int``
     Conversations ``history_page`` would list, counted up to ``cap`` (show "cap+"). Cheap
     without a query (~1 ms) or with a rare one; with a common word it costs about 2 ms per
@@ -31,6 +33,10 @@ thread that owns the Store, or open a second Store in a worker):
     until ``purge_deleted(store)`` -> ``int``, which the app calls at exit and start.
 ``totals(store, cid)`` -> `Totals` (messages, tokens, models used).
 
+``history_page`` and ``count_history`` raise `QueryCancelled` when the Store is cancelled
+(`Store.interrupt` or its `CancelToken`): a search made stale by the next keystroke stops
+using CPU at once.
+
 Filters (`HistoryFilter`) combine with AND: ``model``/``endpoint`` are the conversation's
 (exact match); ``since``/``until`` bound ``updated_at`` by ISO date, both days included (a
 full timestamp is used as is); ``params`` are ``(name, op, value)`` conditions on the
@@ -41,7 +47,6 @@ parameters some assistant reply of the conversation was sent with, e.g.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from contextlib import closing
@@ -52,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 from chat_tui.store.encoding import now
 from chat_tui.store.errors import NotFoundError
 from chat_tui.store.fts import fts_query
-from chat_tui.store.records import RAW_MATCH_END, RAW_MATCH_START, _split_marked
+from chat_tui.store.records import _split_marked
 
 if TYPE_CHECKING:
     from chat_tui.store.db import Store
@@ -193,10 +198,11 @@ def history_page(
         return []
     offset = max(0, offset)
     expression = _expression(query)
-    if expression is None:
-        return _rows(store, _listing(store, filters, limit, offset), {})
-    hits = _search(store, expression, filters, offset + limit)[offset:]
-    return _rows(store, [cid for cid, _ in hits], _snippets(store, expression, hits))
+    with store._cancellable():
+        if expression is None:
+            return _rows(store, _listing(store, filters, limit, offset), {})
+        hits = _search(store, expression, filters, offset + limit)[offset:]
+        return _rows(store, [cid for cid, _ in hits], _snippets(store, expression, hits))
 
 
 def _expression(query: str | None) -> str | None:
@@ -345,31 +351,8 @@ def _search_by_conversation(
 
 def _snippets(store: Store, expression: str, hits: list[tuple[int, int]]) -> dict[int, tuple[int, str]]:
     """The excerpt of each hit: ``{conversation id: (message id, marked excerpt)}``."""
-    if not hits:
-        return {}
-    marks = (RAW_MATCH_START, RAW_MATCH_END)
-    by_message: dict[int, str] = {}
-    if _unindexed_prefix(expression):
-        # Every lookup would merge the prefix's lists again: one pass over the hits' range,
-        # with the excerpt made only for the hits themselves.
-        mids = [mid for _, mid in hits]
-        rows = store.db.execute(
-            "SELECT rowid, CASE WHEN rowid IN (SELECT value FROM json_each(?))"
-            " THEN snippet(messages_fts, 0, ?, ?, '…', 16) END FROM messages_fts"
-            " WHERE messages_fts MATCH ? AND rowid BETWEEN ? AND ?",
-            (json.dumps(mids), *marks, expression, min(mids), max(mids)),
-        )
-        by_message = {mid: text for mid, text in rows if text is not None}
-    else:
-        for _, mid in hits:
-            row = store.db.execute(
-                "SELECT snippet(messages_fts, 0, ?, ?, '…', 16) FROM messages_fts"
-                " WHERE messages_fts MATCH ? AND rowid = ?",
-                (*marks, expression, mid),
-            ).fetchone()
-            if row:
-                by_message[mid] = row[0]
-    return {cid: (mid, by_message.get(mid, "")) for cid, mid in hits}
+    excerpts = store._excerpt(expression, [mid for _, mid in hits])
+    return {cid: (mid, excerpts.get(mid, "")) for cid, mid in hits}
 
 
 def _rows(store: Store, ids: list[int], snippets: dict[int, tuple[int, str]]) -> list[HistoryRow]:
@@ -431,7 +414,11 @@ def count_history(
     cap: int = 10_000,
 ) -> int:
     """How many conversations `history_page` would list, counted up to ``cap``."""
-    expression = _expression(query)
+    with store._cancellable():
+        return _count(store, _expression(query), filters, cap)
+
+
+def _count(store: Store, expression: str | None, filters: HistoryFilter, cap: int) -> int:
     if expression is None:
         return _capped_count(store, filters, cap)
     where, args = _where(filters)

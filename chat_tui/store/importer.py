@@ -10,11 +10,15 @@ API:
     leaves the database untouched. Idempotent: each conversation keeps where it came from
     (``source``, ``source_id``) and each message its id there, so importing the same file
     again adds nothing, and a newer export of the same conversations adds only the
-    messages that are new. A top-level JSON list is decoded one item at a time (peak
-    memory about 3 times the file, not 6). ``progress(done, total)`` is called at most
-    ~100 times, from 0 to ``total``: for a list file the units are characters read,
-    otherwise conversations; only ``done / total`` is meaningful. 10,000 ChatGPT
-    conversations (78 MB) import in about 9 s, most of it full-text indexing.
+    messages that are new. The file (or zip member) is read in chunks and a top-level
+    JSON list decoded one item at a time, so memory holds about one conversation, not the
+    file; at most `IMPORT_LIMIT` bytes (2 GB, after unzipping) are read, a zip member
+    declaring more is refused unread, and a damaged zip, a file that is not UTF-8 or JSON
+    nested too deeply are each reported as such (see import_source.py).
+    ``progress(done, total)`` is called at most ~100 times, from 0 to ``total``: for a
+    list file the units are bytes read, otherwise conversations; only ``done / total`` is
+    meaningful. 10,000 ChatGPT conversations (78 MB) import in about 9 s, most of it
+    full-text indexing.
 ``import_data(store, data, *, name="data", progress=None)`` -> `ImportReport`
     The same for JSON already loaded.
 ``detect_format(data)`` -> ``"chatgpt" | "chat-tui"`` (raises `ImportError_` otherwise).
@@ -50,8 +54,6 @@ import hashlib
 import heapq
 import itertools
 import json
-import re
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -64,7 +66,8 @@ from chat_tui.core.messages import ROLES
 CHATGPT_ROLES = tuple(r for r in ROLES if r != "tool")
 from chat_tui.store.db import EXPORT_FORMAT, EXPORT_VERSION
 from chat_tui.store.encoding import lenient_json, now, params_json
-from chat_tui.store.errors import StoreError
+from chat_tui.store.errors import ImportError_
+from chat_tui.store.import_source import nesting_error, open_source, read_json
 from chat_tui.store.schema import STATUSES
 
 if TYPE_CHECKING:
@@ -73,10 +76,6 @@ if TYPE_CHECKING:
 MULTI_FORMAT = "chat-tui-conversations"
 MULTI_VERSION = 1
 Progress = Callable[[int, int], None]
-
-
-class ImportError_(StoreError):
-    """The file cannot be imported; nothing was."""
 
 
 @dataclass
@@ -106,42 +105,16 @@ class _Plan:
 
 
 def import_file(store: Store, path: str | Path, *, progress: Progress | None = None) -> ImportReport:
-    path = Path(path)
-    name = path.name
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                members = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "conversations.json"]
-                if not members:
-                    raise ImportError_(f"{name}: no conversations.json in this archive")
-                name = f"{name}:{members[0]}"
-                raw = archive.read(members[0])
-        else:
-            raw = path.read_bytes()
-    except OSError as exc:
-        raise ImportError_(f"{name}: cannot read: {exc.strerror or exc}") from None
-    except zipfile.BadZipFile as exc:
-        raise ImportError_(f"{name}: damaged zip archive: {exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportError_(f"{name}: not UTF-8 text: {exc}") from None
-    del raw
-    start = len(text) - len(text.lstrip())
-    if not text.startswith("[", start):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ImportError_(f"{name}: not valid JSON: {exc}") from None
-        return import_data(store, data, name=name, progress=progress)
-    # A list (ChatGPT's conversations.json can be hundreds of MB): decoded one item at a
-    # time while importing, so memory holds the text and one conversation, not the whole
-    # tree of Python objects (about 6 times the file). Progress counts characters.
-    items = _array_items(text, start, name)
-    first = next(items, None)
-    kind = detect_format([] if first is None else [first[0]], name)
-    stream = itertools.chain([] if first is None else [first], items)
-    return _import(store, kind, stream, len(text), name, False, progress)
+    with open_source(path) as source:
+        value, items = read_json(source)
+        if items is None:
+            return import_data(store, value, name=source.name, progress=progress)
+        # A list (ChatGPT's conversations.json can be hundreds of MB) is decoded one item at
+        # a time while importing. Progress counts bytes read.
+        first = next(items, None)
+        kind = detect_format([] if first is None else [first[0]], source.name)
+        stream = itertools.chain([] if first is None else [first], items)
+        return _import(store, kind, stream, source.total, source.name, False, progress)
 
 
 def import_data(store: Store, data: Any, *, name: str = "data",
@@ -161,42 +134,19 @@ def import_data(store: Store, data: Any, *, name: str = "data",
     return _import(store, kind, stream, len(items), name, single, progress)
 
 
-_SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def _array_items(text: str, start: int, name: str) -> Iterator[tuple[Any, int]]:
-    """The items of the JSON array at ``text[start]``, each with the offset after it."""
-    decoder = json.JSONDecoder()
-
-    def bad(message: str, at: int) -> ImportError_:
-        return ImportError_(f"{name}: not valid JSON: {json.JSONDecodeError(message, text, at)}")
-
-    i = _SPACE.match(text, start + 1).end()
-    if text.startswith("]", i):
-        i += 1
-    else:
-        while True:
-            try:
-                item, i = decoder.raw_decode(text, i)
-            except json.JSONDecodeError as exc:
-                raise ImportError_(f"{name}: not valid JSON: {exc}") from None
-            yield item, i
-            i = _SPACE.match(text, i).end()
-            if text.startswith(",", i):
-                i = _SPACE.match(text, i + 1).end()
-            elif text.startswith("]", i):
-                i += 1
-                break
-            else:
-                raise bad("Expecting ',' delimiter", i)
-    if _SPACE.match(text, i).end() != len(text):
-        raise bad("Extra data", i)
-
-
 def _import(store: Store, kind: str, stream: Iterator[tuple[Any, int]], total: int, name: str,
             single: bool, progress: Progress | None) -> ImportReport:
     parse = _chatgpt_plans if kind == "chatgpt" else _chat_tui_plans
-    report = _write(store, parse(stream, name, single), total, progress)
+    at = [0]  # the item being imported, for the message below
+
+    def counted() -> Iterator[tuple[Any, int]]:
+        for at[0], entry in enumerate(stream, 1):
+            yield entry
+
+    try:
+        report = _write(store, parse(counted(), name, single), total, progress)
+    except RecursionError:  # deep JSON that decoded, met again by json.dumps or a walk
+        raise nesting_error(name if single or not at[0] else f"{name}: item {at[0]}") from None
     report.format = kind
     return report
 
@@ -680,6 +630,7 @@ def _write(store: Store, plans: Iterator[tuple[Any, int]], total: int,
         next_cid, next_mid = _next_id(db, "conversations"), _next_id(db, "messages")
         conv_rows: list[tuple] = []
         msg_rows: list[tuple] = []
+        held = 0  # characters of message text waiting in msg_rows
         runs: list[tuple[int, dict[str, Any], dict[str, int]]] = []
         done = 0
         for plan, done in plans:
@@ -729,13 +680,16 @@ def _write(store: Store, plans: Iterator[tuple[Any, int]], total: int,
                                        " deleted here left out"))
             if added or is_new:
                 msg_rows += added
+                held += sum(len(row[5]) for row in added)
                 report.messages += len(added)
                 report.conversation_ids.append(cid)
                 new_ids = {row[0] for row in added}
                 runs += [(cid, run, ids) for run in plan.compare_runs
                          if ids.get(run["user_key"]) in new_ids]
-            if len(msg_rows) >= 5000:
+            # Written in batches, small enough that the text read so far is not all held.
+            if len(msg_rows) >= 5000 or held >= _BATCH_CHARS:
                 _flush(db, conv_rows, msg_rows)
+                held = 0
         _flush(db, conv_rows, msg_rows)
         for cid, run, ids in runs:
             cur = db.execute(
@@ -753,6 +707,9 @@ def _write(store: Store, plans: Iterator[tuple[Any, int]], total: int,
     if progress and shown < 100:
         progress(total, total)
     return report
+
+
+_BATCH_CHARS = 8 << 20
 
 
 def _flush(db: Any, conv_rows: list[tuple], msg_rows: list[tuple]) -> None:
