@@ -17,7 +17,8 @@ from demo import demo_app, settle, until
 from chat_tui.store import Store
 from chat_tui.store.importer import export_conversations
 from chat_tui.ui.screens.dialogs import RenameScreen
-from chat_tui.ui.screens.history import PAGE, HistoryScreen, ImportPathScreen
+from chat_tui.ui.paging import PAGE
+from chat_tui.ui.screens.history import HistoryScreen, ImportPathScreen
 
 SIZE = (160, 48)
 

@@ -30,7 +30,7 @@ from chat_tui.store.history import (
 )
 
 if TYPE_CHECKING:
-    from chat_tui.store import Store
+    from chat_tui.store import CancelToken, Store
     from chat_tui.store.importer import ImportReport
     from chat_tui.store.records import Conversation
 
@@ -40,7 +40,7 @@ PAGE = 50  # rows per page, in every list of conversations
 __all__ = [
     "PAGE", "TRASH_DAYS", "HistoryFilter", "HistoryRow", "Page", "archive", "delete", "export_files",
     "export_json", "export_markdown", "import_file", "last_deleted", "make_filter", "page", "pin",
-    "purge", "purge_expired", "read_page", "rename", "restore", "trash",
+    "purge", "purge_expired", "reader", "rename", "restore", "trash", "count",
 ]
 
 
@@ -71,7 +71,6 @@ class Page:
     rows: list[HistoryRow]
     offset: int
     limit: int
-    total: int | None = None  # matching conversations, up to the cap asked for
 
     @property
     def exhausted(self) -> bool:
@@ -85,22 +84,23 @@ def page(
     filters: HistoryFilter = HistoryFilter(),
     offset: int = 0,
     limit: int = PAGE,
-    count_cap: int | None = None,
 ) -> Page:
     """One page of conversations: pinned first, then newest; with a query, the best matches
-    with their excerpt. `count_cap`: also count the matches, up to that many."""
-    rows = history_page(store, query=query, filters=filters, limit=limit, offset=offset)
-    total = count_history(store, query, filters, cap=count_cap) if count_cap else None
-    return Page(rows, offset, limit, total)
+    with their excerpt."""
+    return Page(history_page(store, query=query, filters=filters, limit=limit, offset=offset), offset, limit)
 
 
-def read_page(db_path: Path, **kw: Any) -> Page:
-    """`page` on a connection of its own (for a worker thread: SQLite connections belong to
-    the thread that opened them)."""
+def count(store: "Store", *, query: str | None = None, filters: HistoryFilter = HistoryFilter(), cap: int = 1000) -> int:
+    """How many conversations match, counting no further than `cap`."""
+    return count_history(store, query, filters, cap=cap)
+
+
+def reader(db_path: Path, *, cancel: "CancelToken | None" = None) -> "Store":
+    """A connection of its own for a worker thread (SQLite connections belong to the thread
+    that opened them); `cancel` stops its queries from another thread. Use it with `with`."""
     from chat_tui.store import Store
 
-    with Store(db_path) as store:
-        return page(store, **kw)
+    return Store(db_path, cancel=cancel)
 
 
 # -- changes --------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """The history browser (issue 5): search and filter every saved conversation, open, rename,
 delete (undoable), pin, archive, export and import.
 
-Queries run in a thread worker that opens its own `Store` on the same file (SQLite connections
-belong to one thread), so typing never waits on the database; each query carries a generation
-number and results of an older one are dropped. Rows come 50 at a time into one OptionList;
-the next page loads when the cursor nears the end, so a database of any size costs the same.
+Queries run through `ui.paging.Pager`, the same mechanism as the sidebar's list: a thread
+worker on a connection of its own, so typing never waits on the database; a query made stale by
+the next keystroke is cancelled and its results dropped. Rows come 50 at a time into one
+OptionList; the next page loads when the cursor nears the end, so a database of any size costs
+the same.
 
 Everything read from the database (titles, snippets, model ids) is shown as literal text with
 control characters made visible.
@@ -27,19 +28,16 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, OptionList, ProgressBar
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
 
 from chat_tui.core.text import visible_controls
-from chat_tui.store import Store
-from chat_tui.store.errors import StoreError
 from chat_tui.services import history
-from chat_tui.store.history import HistoryFilter, HistoryRow, count_history, history_page
+from chat_tui.services.history import HistoryFilter, HistoryRow
+from chat_tui.store.errors import StoreError
 from chat_tui.store.importer import ImportError_, ImportReport
 from chat_tui.ui.conversation_rows import CostEstimator, one_line, short_tokens
+from chat_tui.ui.paging import Pager, Query
 from chat_tui.ui.widgets.footer import ChatFooter
 
-PAGE = 50  # rows per query
-NEAR_END = 10  # load the next page when the cursor is this close to the last row
 DEBOUNCE = 0.15  # seconds of quiet typing before a query runs
 COUNT_CAP = 1000
 
@@ -95,9 +93,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         super().__init__()
         self.initial_query = query
         self.rows: list[HistoryRow] = []
-        self.generation = 0
-        self.exhausted = False
-        self._busy = False
+        self.pager: Pager | None = None
         self._timer: Timer | None = None
         self._query: str | None = None
         self._filter = HistoryFilter()
@@ -123,9 +119,19 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         yield ChatFooter()
 
     def on_mount(self) -> None:
+        self.pager = Pager(self, self.app.store.path, show=self._show, failed=self._failed,
+                           count=self._show_count, count_cap=COUNT_CAP)
         self.query_one("#history-progress").display = False
         self.query_one("#history-search", Input).focus()
         self.reload()
+
+    def on_unmount(self) -> None:
+        if self.pager is not None:
+            self.pager.cancel()
+
+    @property
+    def exhausted(self) -> bool:
+        return self.pager is not None and self.pager.exhausted
 
     # -- querying ----------------------------------------------------------------------------
 
@@ -167,43 +173,12 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
             return
         self._query = as_you_type(self.query_one("#history-search", Input).value)
         self._keep = keep
-        self.generation += 1
-        self._busy = True
-        limit = max(PAGE, len(self.rows)) if refresh else PAGE
-        self._fetch(self.app.store.path, self.generation, self._query, self._filter, 0, limit, count=True)
+        self.pager.start(Query(self._query, self._filter), keep_rows=refresh)
 
-    def _load_more(self) -> None:
-        if self._busy or self.exhausted:
-            return
-        self._busy = True
-        self._fetch(self.app.store.path, self.generation, self._query, self._filter, len(self.rows), PAGE, count=False)
+    def _failed(self, reason: str) -> None:
+        self._status(Text(reason, style="bold red"))
 
-    @work(thread=True, exclusive=True, group="history-query", exit_on_error=False)
-    def _fetch(self, db_path: Path, gen: int, query: str | None, filters: HistoryFilter, offset: int, limit: int,
-               count: bool) -> None:
-        # Runs in a thread: touches no widget and no app state, only its own connection.
-        worker = get_current_worker()
-        try:
-            with Store(db_path) as store:
-                rows = history_page(store, query=query, filters=filters, limit=limit, offset=offset)
-                if worker.is_cancelled:
-                    return
-                self.app.call_from_thread(self._show, gen, offset, limit, rows)
-                if count:
-                    n = count_history(store, query, filters, cap=COUNT_CAP)
-                    if not worker.is_cancelled:
-                        self.app.call_from_thread(self._show_count, gen, n)
-        except Exception as exc:  # a bad date, a locked file…: say so, keep the list
-            self.app.call_from_thread(self._failed, gen, str(exc))
-
-    def _failed(self, gen: int, reason: str) -> None:
-        if gen == self.generation:
-            self._busy = False
-            self._status(Text(reason, style="bold red"))
-
-    def _show(self, gen: int, offset: int, limit: int, rows: list[HistoryRow]) -> None:
-        if gen != self.generation or not self.is_mounted:
-            return  # a newer query is under way
+    def _show(self, offset: int, rows: list[HistoryRow]) -> None:
         listing = self.query_one("#history-list", OptionList)
         if offset == 0:
             previous = listing.highlighted
@@ -213,8 +188,6 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
             previous = None
             self.rows.extend(rows)
         listing.add_options([self._option(r) for r in rows])
-        self.exhausted = len(rows) < limit
-        self._busy = False
         if offset == 0 and self.rows:
             index = 0
             if self._keep is not None:
@@ -224,12 +197,9 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
             self._open_after_reload = False
             self.action_open()
             return
-        if listing.highlighted is not None and listing.highlighted >= len(self.rows) - NEAR_END:
-            self._load_more()
+        self.pager.near_end(listing.highlighted)
 
-    def _show_count(self, gen: int, n: int) -> None:
-        if gen != self.generation:
-            return
+    def _show_count(self, n: int) -> None:
         shown = f"{COUNT_CAP}+" if n >= COUNT_CAP else str(n)
         what = "matching conversations" if self._query else "conversations"
         self._status(Text(f"{shown} {what}", style="dim"))
@@ -239,8 +209,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
 
     @on(OptionList.OptionHighlighted, "#history-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option_index >= len(self.rows) - NEAR_END:
-            self._load_more()
+        self.pager.near_end(event.option_index)
 
     # -- rendering ---------------------------------------------------------------------------
 

@@ -1,11 +1,10 @@
 """The sidebar's conversation list (issue 5): pinned conversations first, then newest updated
 first, two lines each (title; model · N msgs · date · tokens · cost), the open one marked.
 
-It pages like the history screen: rows come `PAGE` at a time from `history_page` (which leaves
-out archived and deleted conversations) in a thread worker with its own `Store` on the same
-file, so the UI never waits on SQLite and 100,000 conversations cost what 10 do; the next page
-loads when the cursor (or the scrolled view) nears the end. Every query carries a generation
-number and results of an older one are dropped.
+Rows come a page at a time through `ui.paging.Pager`, the same mechanism as the history
+browser's (archived and deleted conversations are left out), so the UI never waits on SQLite and
+100,000 conversations cost what 10 do; the next page loads when the cursor (or the scrolled
+view) nears the end.
 
 The owner sets what it knows (`set_current`) and asks for a reload when conversations change
 (`refresh_rows`, debounced); the list posts `Opened` (Enter or a click) and `Left` (Escape) up.
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -27,9 +26,9 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
 
-from chat_tui.store.history import HistoryRow, history_page
+from chat_tui.services.history import HistoryRow
+from chat_tui.ui.paging import NEAR_END, PAGE, Pager
 from chat_tui.ui.conversation_rows import (
     CostEstimator,
     meta_line,
@@ -40,10 +39,7 @@ from chat_tui.ui.conversation_rows import (
     short_tokens,
 )
 
-PAGE = 50  # rows per query
-NEAR_END = 10  # load the next page when the cursor is this close to the last row
 DEBOUNCE = 0.1  # seconds: a burst of changes (send, reply, title) becomes one query
-REFRESH_CAP = 1000  # a reload re-reads at most this many rows (the rest load again on scrolling)
 EMPTY = "No conversations yet"
 CURRENT_MARK = "● "
 PINNED_MARK = "★ "
@@ -86,7 +82,7 @@ class ConversationOptions(OptionList):
         owner = self._owner()
         lines_per_row = 2
         if owner and self.max_scroll_y - self.scroll_y <= NEAR_END * lines_per_row:
-            owner._load_more()
+            owner.pager.more()
 
 
 class ConversationList(Vertical):
@@ -121,10 +117,7 @@ class ConversationList(Vertical):
         self.db_path = db_path
         self.current_id = current
         self.rows: list[HistoryRow] = []
-        self.generation = 0
-        self.exhausted = False
-        self.loaded = False  # the first query has answered
-        self._busy = False
+        self.pager = Pager(self, db_path, show=self._show, failed=self._failed)
         self._timer: Timer | None = None
         self._cost = CostEstimator(overrides)
         self._row_width = 27  # characters for a row's text, known once laid out
@@ -140,14 +133,30 @@ class ConversationList(Vertical):
         self.query_one("#conversation-list-empty").display = False
         self._reload()
 
+    def on_unmount(self) -> None:
+        self.pager.cancel()
+
     @property
     def option_list(self) -> ConversationOptions:
         return self.query_one("#conversation-list-options", ConversationOptions)
 
     @property
+    def loaded(self) -> bool:
+        """The first page of the latest query is shown."""
+        return self.pager.loaded
+
+    @property
+    def exhausted(self) -> bool:
+        return self.pager.exhausted
+
+    @property
+    def generation(self) -> int:
+        return self.pager.generation
+
+    @property
     def idle(self) -> bool:
         """The first page is shown and no reload or page is waiting or under way."""
-        return self.loaded and self._timer is None and not self._busy
+        return self.pager.loaded and self._timer is None and not self.pager.busy
 
     @property
     def highlighted_id(self) -> int | None:
@@ -187,46 +196,14 @@ class ConversationList(Vertical):
 
     def _reload(self) -> None:
         self._timer = None
-        self.generation += 1
-        self._busy = True
-        limit = max(PAGE, min(len(self.rows), REFRESH_CAP))
-        self._fetch(self.db_path, self.generation, 0, limit)
+        self.pager.start(keep_rows=True)
 
-    def _load_more(self) -> None:
-        if self._busy or self.exhausted or not self.loaded:
-            return
-        self._busy = True
-        self._fetch(self.db_path, self.generation, len(self.rows), PAGE)
+    def _failed(self, reason: str) -> None:
+        self.notify(reason, title="Conversations", severity="error", markup=False)
 
-    @work(thread=True, exclusive=True, group="conversation-list", exit_on_error=False)
-    def _fetch(self, db_path: Path, gen: int, offset: int, limit: int) -> None:
-        # Runs in a thread: touches no widget, only its own connection.
-        from chat_tui.store import Store
-
-        worker = get_current_worker()
-        try:
-            with Store(db_path) as store:
-                rows = history_page(store, limit=limit, offset=offset)
-        except Exception as exc:  # a locked or broken file: say so, keep the list
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._failed, gen, str(exc))
-            return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, gen, offset, limit, rows)
-
-    def _failed(self, gen: int, reason: str) -> None:
-        if gen == self.generation:
-            self._busy = False
-            self.notify(reason, title="Conversations", severity="error", markup=False)
-
-    def _show(self, gen: int, offset: int, limit: int, rows: list[HistoryRow]) -> None:
-        if gen != self.generation or not self.is_mounted:
-            return  # a newer query is under way
-        self._busy = False
-        self.exhausted = len(rows) < limit
+    def _show(self, offset: int, rows: list[HistoryRow]) -> None:
         listing = self.option_list
         if offset == 0:
-            self.loaded = True
             if rows != self.rows:
                 self._replace(rows)
             self.query_one("#conversation-list-empty").display = not self.rows
@@ -236,8 +213,7 @@ class ConversationList(Vertical):
             new = [r for r in rows if r.id not in seen]  # a row that moved up meanwhile
             self.rows.extend(new)
             listing.add_options([self._option(r) for r in new])
-        if listing.highlighted is not None and listing.highlighted >= len(self.rows) - NEAR_END:
-            self._load_more()
+        self.pager.near_end(listing.highlighted)
 
     def _replace(self, rows: list[HistoryRow]) -> None:
         listing = self.option_list
@@ -257,8 +233,7 @@ class ConversationList(Vertical):
     @on(OptionList.OptionHighlighted, "#conversation-list-options")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
-        if event.option_index >= len(self.rows) - NEAR_END:
-            self._load_more()
+        self.pager.near_end(event.option_index)
 
     @on(OptionList.OptionSelected, "#conversation-list-options")
     def _selected(self, event: OptionList.OptionSelected) -> None:
