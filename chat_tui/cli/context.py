@@ -105,6 +105,9 @@ def make_context(args: argparse.Namespace) -> Context:
         )
     except ConfigError as exc:
         raise CLIError(str(exc), 2) from None
+    if args.command is not None:  # the app shows them in a notification
+        for warning in config.warnings:
+            print(f"chat-tui: warning: {warning}", file=sys.stderr)
     return Context(args=args, paths=paths, config=config, endpoint=endpoint)
 
 

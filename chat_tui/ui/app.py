@@ -121,16 +121,20 @@ class ChatApp(App[int]):
         self.call_later(self.chat.mount_panes)
 
     def _apply_user_settings(self) -> None:
-        from chat_tui.ui.keymap import apply_keymap
+        from chat_tui.ui.keymap import keymap_from_config
         from chat_tui.ui.themes import builtin_theme_dir, load_theme_choice, register_themes
 
-        problems: list[str] = []
+        problems: list[str] = list(self.config.warnings)
         dirs = [builtin_theme_dir()]
         if self.paths:
             dirs.append(self.paths.themes_dir)
         problems += register_themes(self, dirs)
         if self.config.keys:
-            problems += apply_keymap(self, dict(self.config.keys))
+            # Set now; the ids are checked after the first frame, once every screen's module
+            # is imported (see warm_up).
+            keymap, errors = keymap_from_config(dict(self.config.keys))
+            self.set_keymap(keymap)
+            problems += errors
         choice = load_theme_choice(self.paths.data_dir) if self.paths else None
         theme = choice or self.config.theme
         if theme:
@@ -139,6 +143,13 @@ class ChatApp(App[int]):
             else:
                 problems.append(f"theme {theme!r} is not available")
         for problem in problems:
+            self.notify(problem, title="Settings", severity="warning", timeout=10, markup=False)
+
+    def _check_keymap(self) -> None:
+        """[keys] ids that no binding has, and keys now bound twice: one notification each."""
+        from chat_tui.ui.keymap import binding_classes, check_keymap
+
+        for problem in check_keymap(self._keymap, binding_classes(self)):
             self.notify(problem, title="Settings", severity="warning", timeout=10, markup=False)
 
     def watch_theme(self, theme: str) -> None:
@@ -192,6 +203,11 @@ class ChatApp(App[int]):
             import chat_tui.ui.streaming  # noqa: F401
         except Exception:
             pass
+        if self.config.keys:
+            from chat_tui.ui.keymap import import_binding_modules
+
+            import_binding_modules()
+            self.call_from_thread(self._check_keymap)
         if self._on_started is not None:
             self.call_from_thread(self._on_started)
 
@@ -378,18 +394,7 @@ class ChatApp(App[int]):
     def action_help(self) -> None:
         from chat_tui.ui.screens.help import HelpScreen, bindings_table
 
-        from chat_tui.ui.widgets.conversation import MessageView
-
-        groups = bindings_table(self)
-        if not any(title.startswith("MessageView") for title, _ in groups):
-            # Message actions apply to a focused message: list them even when none is focused.
-            keymap = getattr(self, "_keymap", {}) or {}
-            rows = [
-                (keymap.get(b.id, b.key).replace(",", ", "), b.description, b.id)
-                for b in MessageView.BINDINGS
-            ]
-            groups.append(("Messages (Tab or a click focuses one)", rows))
-        self.push_screen(HelpScreen(groups, config_path=self.paths.config_file if self.paths else None))
+        self.push_screen(HelpScreen(bindings_table(self), config_path=self.paths.config_file if self.paths else None))
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)

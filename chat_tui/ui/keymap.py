@@ -2,12 +2,20 @@
 
 Every `Binding` in chat-tui has an `id` ("app.stop", "prompt.send"); the table maps ids to key
 strings, e.g. `"app.stop" = "ctrl+c"` or `"prompt.newline" = "ctrl+j,shift+enter"`. Textual
-replaces the default keys of those bindings wherever they apply. Problems (an unknown id, a key
-Textual would never report) come back as messages for one notification; the good entries apply.
+replaces the default keys of those bindings wherever they apply, at the moment a key is looked
+up, so a binding of a screen opened later (compare, history) is remapped too. Problems (an
+unknown id, a key Textual would never report, two bindings on one key) come back as messages
+for one notification; the good entries apply.
+
+Screens and widgets are imported when first used (start-up is faster), so the ids they declare
+are known only once `import_binding_modules()` has run: the app sets the keymap at once and
+checks the ids after the first frame (`keymap_from_config`, then `check_keymap`).
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -46,6 +54,19 @@ def collect_binding_ids(*classes: type[DOMNode] | DOMNode) -> dict[str, tuple[st
                 key_list.append(binding.key)
             found[binding.id] = (",".join(key_list), description or binding.description)
     return found
+
+
+# Where chat-tui's screens and widgets live: every binding id is declared in one of them.
+BINDING_PACKAGES = ("chat_tui.ui.screens", "chat_tui.ui.widgets")
+
+
+def import_binding_modules() -> None:
+    """Import every screen and widget module, so that all binding ids are known (~30 ms: after
+    the first frame, or for the keys screen)."""
+    for package_name in BINDING_PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package_name}.{info.name}")
 
 
 def binding_classes(app: App[Any]) -> list[type[DOMNode]]:
@@ -111,6 +132,32 @@ def flatten_keys(keys: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def keymap_from_config(keys: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """The `[keys]` table as a keymap, and the problems with its key strings (the ids are
+    checked by `check_keymap`, once every binding class is imported)."""
+    errors: list[str] = []
+    keymap: dict[str, str] = {}
+    for binding_id, value in flatten_keys(keys).items():
+        if problem := key_problem(value):
+            errors.append(f"[keys] {binding_id!r}: {problem}")
+        else:
+            keymap[binding_id] = ",".join(k.strip() for k in value.split(","))
+    return keymap, errors
+
+
+def check_keymap(keymap: Mapping[str, str], classes: Iterable[type[DOMNode]]) -> list[str]:
+    """Ids no class declares, and bindings of one class that now share a key."""
+    classes = list(classes)
+    known = collect_binding_ids(*classes)
+    errors: list[str] = []
+    unknown = [binding_id for binding_id in keymap if binding_id not in known]
+    if unknown:
+        names = ", ".join(repr(u) for u in unknown)
+        errors.append(f"[keys] no binding with id {names}; known ids: {', '.join(sorted(known))}")
+    errors.extend(_clashes(classes, {k: v for k, v in keymap.items() if k in known}))
+    return errors
+
+
 def apply_keymap(
     app: App[Any], keys: Mapping[str, Any], classes: Iterable[type[DOMNode]] | None = None
 ) -> list[str]:
@@ -120,23 +167,11 @@ def apply_keymap(
     widget/screen class.
     """
     classes = list(classes) if classes is not None else binding_classes(app)
+    keymap, errors = keymap_from_config(keys)
+    problems = check_keymap(keymap, classes)
     known = collect_binding_ids(*classes)
-    errors: list[str] = []
-    keymap: dict[str, str] = {}
-    unknown: list[str] = []
-    for binding_id, value in flatten_keys(keys).items():
-        if binding_id not in known:
-            unknown.append(binding_id)
-        elif problem := key_problem(value):
-            errors.append(f"[keys] {binding_id!r}: {problem}")
-        else:
-            keymap[binding_id] = ",".join(k.strip() for k in value.split(","))
-    if unknown:
-        names = ", ".join(repr(u) for u in unknown)
-        errors.insert(0, f"[keys] no binding with id {names}; known ids: {', '.join(sorted(known))}")
-    errors.extend(_clashes(classes, keymap))
-    app.set_keymap(keymap)
-    return errors
+    app.set_keymap({k: v for k, v in keymap.items() if k in known})
+    return problems + errors
 
 
 def _clashes(classes: Iterable[type[DOMNode]], keymap: Mapping[str, str]) -> list[str]:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 
 class ChatScreen(Screen):
+    BINDING_GROUP_TITLE = "Chat"
     BINDINGS = [
         Binding("escape", "stop", "Stop", id="chat.stop"),
         Binding("ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),

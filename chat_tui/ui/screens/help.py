@@ -1,7 +1,8 @@
 """The keys screen: every binding, as currently mapped, grouped by where it applies.
 
 `HelpScreen` only displays what it is given; `bindings_table(app)` gathers the real bindings
-(call it before pushing the screen, so it sees the chat screen and its focused widget).
+(call it before pushing the screen, so it sees the chat screen and its focused widget), then
+those of every other screen and widget, so each id can be looked up and remapped.
 Styles: ui/styles/screens.tcss.
 """
 
@@ -49,16 +50,31 @@ def _listed(binding: Binding) -> bool:
     return bool(binding.description) and (binding.show or binding.priority) and not binding.system
 
 
-def bindings_table(app: App[Any]) -> list[Group]:
-    """The bindings of the app, the active screen and the focused widget's chain, keymap applied.
+# Titles of the sections for bindings not in reach right now, by the prefix of their ids.
+SECTIONS = {
+    "app": "Everywhere", "chat": "Chat", "prompt": "Prompt", "message": "Messages (Tab or a click focuses one)",
+    "conversation_list": "Conversation list", "conversations": "Conversation list",
+    "model_picker": "Model picker", "params": "Parameters", "slider": "Parameter sliders",
+    "compare": "Compare", "lane": "Compare lane", "compare_diff": "Compare: differences",
+    "compare_note": "Compare: blind pick note", "probability": "Token probabilities",
+    "history": "History", "dialog": "Dialogs", "help": "Keys", "welcome": "Welcome",
+}
 
-    Groups run from the widest (the app) to the focused widget; keys are as the user has
-    remapped them (`App._keymap`, filled by `set_keymap`).
+
+def bindings_table(app: App[Any]) -> list[Group]:
+    """Every binding of chat-tui, keymap applied: first the app, the active screen and the
+    focused widget's chain (what the keys do here and now, widest first), then the bindings of
+    the other screens and widgets, by section.
+
+    Keys are as the user has remapped them (`App._keymap`, filled by `set_keymap`).
     """
+    from chat_tui.ui.keymap import binding_classes, class_bindings, import_binding_modules
+
     keymap: dict[str, str] = getattr(app, "_keymap", {}) or {}
     focused = app.focused
     chain = focused.ancestors_with_self if focused is not None else [app.screen, app]
     groups: list[Group] = []
+    listed: set[str] = set()
     for node in reversed(chain):
         rows: dict[tuple[str, str, str], list[str]] = {}
         # node._bindings (not the class's BINDINGS) also holds bindings added at run time,
@@ -73,8 +89,26 @@ def bindings_table(app: App[Any]) -> list[Group]:
             (_display_keys(keymap.get(bid) or ",".join(keys)), description, bid)
             for (bid, description, _), keys in rows.items()
         ]
+        listed.update(bid for _, _, bid in table if bid)
         if table:
             groups.append((_group_title(node), table))
+    import_binding_modules()
+    elsewhere: dict[str, dict[str, tuple[list[str], str]]] = {}
+    for cls in binding_classes(app):
+        if not cls.__module__.startswith("chat_tui."):
+            continue
+        for binding in class_bindings(cls):
+            if not binding.id or binding.id in listed:
+                continue
+            section = SECTIONS.get(binding.id.split(".", 1)[0], binding.id.split(".", 1)[0].replace("_", " ").capitalize())
+            keys, _ = elsewhere.setdefault(section, {}).setdefault(binding.id, ([], binding.description))
+            for key in binding.key.split(","):
+                if key not in keys:
+                    keys.append(key)
+    for section, rows in elsewhere.items():
+        table = [(_display_keys(keymap.get(bid) or ",".join(keys)), description, bid)
+                 for bid, (keys, description) in sorted(rows.items())]
+        groups.append((section if section not in dict(groups) else f"{section} (elsewhere)", table))
     return groups
 
 

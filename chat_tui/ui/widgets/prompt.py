@@ -12,6 +12,7 @@ NEWLINE_KEYS = "ctrl+j,shift+enter"
 
 
 class PromptInput(TextArea):
+    BINDING_GROUP_TITLE = "Prompt"
     # The keys are handled in `_on_key`, in order with the typed characters: a priority binding
     # would run before characters still queued (a fast typist's "abc⏎" would send ""). The
     # bindings stay declared for the footer, the help screen and remapping by id.
