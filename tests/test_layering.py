@@ -1,56 +1,162 @@
-"""The core, api and store layers never import the UI toolkit (Harlequin's boundary check)."""
+"""The layers of the package, checked over every module (Harlequin's way, plus an import graph):
 
+    cli | ui  ->  services  ->  api | store  ->  core
+
+Imports point down only: core imports nothing of ours; api and store import only core;
+services imports those three; ui imports everything below it but never cli; cli imports
+everything. `chat_tui/__init__.py` (the version) may be imported from anywhere. Every import
+counts, lazy ones inside functions and `TYPE_CHECKING` ones included, and the graph they make
+has no cycle. Below ui, nothing imports the UI toolkit.
+"""
+
+from __future__ import annotations
+
+import ast
 import json
+import pkgutil
 import subprocess
 import sys
+from pathlib import Path
+
+import chat_tui
+
+ROOT = Path(chat_tui.__file__).resolve().parent
+ALLOWED = {
+    "core": {"core"},
+    "api": {"core", "api"},
+    "store": {"core", "store"},
+    "services": {"core", "api", "store", "services"},
+    "ui": {"core", "api", "store", "services", "ui"},
+    "cli": {"core", "api", "store", "services", "ui", "cli"},
+    "main": {"cli"},
+}
 
 
-def test_core_api_store_do_not_import_textual_or_rich():
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in ROOT.rglob("*.py"):
+        parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the chat_tui modules it imports (`from package import submodule` counts as an
+    import of the submodule; a package's own __init__ runs for any import and is not an edge)."""
+    mods = modules()
+
+    def resolve(name: str) -> str | None:
+        while name and name not in mods:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for name, path in mods.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    base = ".".join(parent + ([base] if base else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base for a in node.names]
+            for target in targets:
+                if target == "chat_tui" or target.startswith("chat_tui."):
+                    resolved = resolve(target)
+                    if resolved and resolved != name:
+                        graph[name].add(resolved)
+    return graph
+
+
+def layer(module: str) -> str:
+    if module == "chat_tui":
+        return "version"
+    part = module.split(".")[1]
+    return "main" if part == "__main__" else part
+
+
+def test_every_module_is_in_a_layer():
+    assert {layer(m) for m in modules()} == set(ALLOWED) | {"version"}
+
+
+def test_imports_point_down_only():
+    bad = [
+        f"{module} ({layer(module)}) imports {target} ({layer(target)})"
+        for module, targets in import_graph().items()
+        for target in sorted(targets)
+        if layer(target) != "version" and layer(target) not in ALLOWED[layer(module)]
+    ]
+    assert bad == []
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in graph:
+        if module not in index:
+            visit(module)
+    assert cycles == []
+
+
+def test_the_graph_sees_lazy_and_type_only_imports():
+    """The checks above would miss a cycle made through an import inside a function."""
+    graph = import_graph()
+    assert "chat_tui.ui.app" in graph["chat_tui.cli.app"]  # imported inside run()
+    assert "chat_tui.api.client" in graph["chat_tui.services.replies"]  # under TYPE_CHECKING
+
+
+def test_below_ui_nothing_imports_textual_or_rich():
     # httpx imports rich for its own command-line tool when rich is installed (httpx/_main.py,
     # guarded by `except ImportError`), so textual and rich are made unimportable here: any
-    # import of them from our lower layers then fails loudly, and sys.modules must stay clean.
+    # import of them from a lower layer then fails loudly, and sys.modules must stay clean.
+    lower = sorted(m.name for m in pkgutil.walk_packages([str(ROOT)], "chat_tui.")
+                   if m.name.split(".")[1] in ("core", "api", "store", "services", "cli"))
+    assert len(lower) > 40
     code = (
-        "import json, sys\n"
+        "import importlib, json, sys\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] in ('textual', 'rich'):\n"
         "            raise ImportError('blocked: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import chat_tui.core.config, chat_tui.core.params, chat_tui.core.tokens, chat_tui.core.models_table\n"
-        "import chat_tui.core.messages, chat_tui.core.paths, chat_tui.core.text, chat_tui.core.titles\n"
-        "import chat_tui.api.client, chat_tui.api.sse, chat_tui.api.stream, chat_tui.api.local_server\n"
-        "import chat_tui.store\n"
-        "import chat_tui.services.replies, chat_tui.services.chat, chat_tui.services.compare, chat_tui.services.titles, chat_tui.services.history\n"
-        "import chat_tui.cli.ask, chat_tui.cli.compare, chat_tui.cli.history, chat_tui.cli.models\n"
+        f"for name in {lower!r}:\n"
+        "    importlib.import_module(name)\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []
-
-
-def test_lower_layers_import_only_downwards():
-    """core imports nothing of ours; api and store import only core."""
-    import ast
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1] / "chat_tui"
-    allowed = {"core": {"core"}, "api": {"core", "api"}, "store": {"core", "store"}}
-    bad = []
-    for layer, ok in allowed.items():
-        for path in (root / layer).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                names = []
-                if isinstance(node, ast.Import):
-                    names = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                    names = [node.module]
-                for name in names:
-                    parts = name.split(".")
-                    if parts[0] == "chat_tui" and len(parts) > 1 and parts[1] not in ok and parts[1] != "__init__":
-                        bad.append(f"{path.relative_to(root)} imports {name}")
-                    if parts[0] in ("textual", "rich"):
-                        bad.append(f"{path.relative_to(root)} imports {name}")
-    assert not bad, bad
 
 
 def test_version_and_help_do_not_load_heavy_modules():
@@ -66,3 +172,11 @@ def test_version_and_help_do_not_load_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_every_package_has_an_init():
+    """setuptools' find_packages (pyproject.toml) skips a folder without __init__.py: a wheel
+    would ship without it, though an editable install works."""
+    missing = [str(d.relative_to(ROOT.parent)) for d in ROOT.rglob("*")
+               if d.is_dir() and d.name != "__pycache__" and any(d.glob("*.py")) and not (d / "__init__.py").exists()]
+    assert missing == []

@@ -147,9 +147,10 @@ class ChatApp(App[int]):
 
     def _check_keymap(self) -> None:
         """[keys] ids that no binding has, and keys now bound twice: one notification each."""
+        from chat_tui.ui import compat
         from chat_tui.ui.keymap import binding_classes, check_keymap
 
-        for problem in check_keymap(self._keymap, binding_classes(self)):
+        for problem in check_keymap(compat.keymap(self), binding_classes(self)):
             self.notify(problem, title="Settings", severity="warning", timeout=10, markup=False)
 
     def watch_theme(self, theme: str) -> None:
@@ -166,23 +167,13 @@ class ChatApp(App[int]):
         """Load the tokenizer for the current model and build the HTTP client; then connect and
         mount the side panes; then Pygments' lexers and what the first answer needs; then the
         entry point's `on_started` (it freezes start-up objects out of the garbage collector).
-
-        The tokenizer comes first and alone: loading o200k_base briefly holds its merge table
-        twice (a Python dict beside tiktoken's Rust tables, ~70 MB), so the process peaks lowest
-        when that happens before anything else grows. Loading it while the client, the model
-        list and the highlighters are set up cost 8-10 MB more at the peak and ~5 MB for good
-        (interleaved allocations keep freed arenas pinned); so did mounting the side panes
-        meanwhile (memory after start-up varied from 107 to 114 MB between runs, the peak from
-        118 to 125 MB; panes after: 105-106 and 117 MB, every run). Connecting and the panes
-        wait ~0.25 s for it; a prompt sent meanwhile waits for the client as it always does.
-        """
+        The tokenizer loads first and alone: the process peaks lowest that way (see
+        docs/performance.md, Start-up)."""
         endpoint = self.endpoint
         try:
             self.counter.preload(self.model or "gpt-4o")
         finally:
-            # Then the HTTP client, here and now, while the main thread is idle: built later
-            # beside the side panes' mounting, it took ~0.25 s instead of ~0.08 s (one
-            # interpreter lock for both), and a prompt sent meanwhile waited for it.
+            # Then the HTTP client, while the main thread is idle (docs/performance.md).
             client = None
             if self.client is None and not needs_local_server(endpoint):
                 try:
@@ -195,7 +186,7 @@ class ChatApp(App[int]):
 
             for name in ("python", "bash", "json"):
                 get_lexer_by_name(name)
-            # What the first answer needs, so the first Enter sends at once (~20 ms of imports).
+            # What the first answer needs, so the first Enter sends at once.
             import rich.markdown  # noqa: F401
 
             import chat_tui.services.chat  # noqa: F401

@@ -26,6 +26,8 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.keys import KEY_TO_UNICODE_NAME, REPLACED_KEYS, Keys
 
+from chat_tui.ui.compat import class_bindings_map
+
 MODIFIERS = ("shift", "ctrl", "alt", "super", "hyper", "meta")
 _NAMED_KEYS = {k.value.rsplit("+", 1)[-1] for k in Keys if not k.value.startswith("<")} | {"newline"}
 _KEY_NAME = re.compile(r"[a-z0-9_]+")
@@ -33,8 +35,7 @@ _KEY_NAME = re.compile(r"[a-z0-9_]+")
 
 def class_bindings(cls: type[DOMNode]) -> list[Binding]:
     """A class's bindings as Textual sees them: BINDINGS merged along the MRO, one per key."""
-    # _merge_bindings is how Textual itself builds a node's bindings (it honours inherit_bindings).
-    return [b for bindings in cls._merge_bindings().key_to_bindings.values() for b in bindings]
+    return [b for bindings in class_bindings_map(cls).key_to_bindings.values() for b in bindings]
 
 
 def collect_binding_ids(*classes: type[DOMNode] | DOMNode) -> dict[str, tuple[str, str]]:

@@ -14,9 +14,9 @@ from rich.cells import cell_len
 from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.style import Style as RichStyle
-from textual._context import active_app
 
 from chat_tui.core.text import visible_controls
+from chat_tui.ui.compat import current_app
 
 FREEZE_AT = 2048  # characters of tail before a finished part is frozen into a block
 FENCE_SPLIT_AT = 8192  # a code block longer than this is split at a line (closed and reopened)
@@ -40,7 +40,7 @@ def render_lines(text: str, width: int, style: RichStyle | None = None) -> list[
     last few hundred lines painted (see markdown_view.py)."""
     if not text or width <= 0:
         return []
-    app = active_app.get()
+    app = current_app()
     markdown = RichMarkdown(visible_controls(text), code_theme=CODE_THEME, hyperlinks=False)
     options = app.console.options.update(highlight=False, width=width, height=None)
     segments = app.console.render(markdown, options)

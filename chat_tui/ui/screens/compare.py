@@ -98,9 +98,8 @@ class CompareScreen(Screen[CompareResult]):
     BINDING_GROUP_TITLE = "Compare"
     BINDINGS = [
         Binding("f5,ctrl+enter", "run", "Run", id="compare.run", priority=True),
-        # Screen-wide keys are priority bindings: they act at once wherever the focus is, instead
-        # of travelling to the focused widget and bubbling back up, a hop per widget through an
-        # event loop busy with four streams (~50 ms measured with benchmarks/compare.py).
+        # Screen-wide keys are priority bindings: they act at once wherever the focus is, with no
+        # hop through the focused widget and back (docs/performance.md).
         Binding("escape", "stop_all", "Stop all", id="compare.stop_all", priority=True),
         Binding("escape", "close", "Back to chat", id="compare.close", priority=True),
         Binding("f2", "toggle_setup", "Setup", id="compare.toggle_setup", priority=True),

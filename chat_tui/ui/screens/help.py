@@ -18,6 +18,8 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from chat_tui.ui import compat
+
 Row = tuple[str, str, str]  # (keys, description, binding id or "")
 Group = tuple[str, list[Row]]
 
@@ -66,11 +68,11 @@ def bindings_table(app: App[Any]) -> list[Group]:
     focused widget's chain (what the keys do here and now, widest first), then the bindings of
     the other screens and widgets, by section.
 
-    Keys are as the user has remapped them (`App._keymap`, filled by `set_keymap`).
+    Keys are as the user has remapped them (the keymap given to `set_keymap`).
     """
     from chat_tui.ui.keymap import binding_classes, class_bindings, import_binding_modules
 
-    keymap: dict[str, str] = getattr(app, "_keymap", {}) or {}
+    keymap = compat.keymap(app)
     focused = app.focused
     chain = focused.ancestors_with_self if focused is not None else [app.screen, app]
     groups: list[Group] = []
@@ -79,7 +81,7 @@ def bindings_table(app: App[Any]) -> list[Group]:
         rows: dict[tuple[str, str, str], list[str]] = {}
         # node._bindings (not the class's BINDINGS) also holds bindings added at run time,
         # such as the command palette's.
-        for key, binding in node._bindings:
+        for key, binding in compat.node_bindings(node):
             if not _listed(binding):
                 continue
             keys = rows.setdefault((binding.id or "", binding.description, binding.action), [])
@@ -105,7 +107,8 @@ def bindings_table(app: App[Any]) -> list[Group]:
             for key in binding.key.split(","):
                 if key not in keys:
                     keys.append(key)
-    for section, rows in elsewhere.items():
+    order = list(dict.fromkeys(SECTIONS.values()))  # a fixed order, whatever was imported first
+    for section, rows in sorted(elsewhere.items(), key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0])):
         table = [(_display_keys(keymap.get(bid) or ",".join(keys)), description, bid)
                  for bid, (keys, description) in sorted(rows.items())]
         groups.append((section if section not in dict(groups) else f"{section} (elsewhere)", table))

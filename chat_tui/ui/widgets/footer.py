@@ -1,10 +1,8 @@
 """Textual's `Footer`, rebuilt only when the keys it shows change.
 
-Textual's footer rebuilds all of its key widgets every time a screen says its bindings may have
-changed (a focus change, `refresh_bindings()`), once per call, even when nothing it shows is
-different. Each rebuild mounts a dozen `FooterKey`s and restyles each of them: ~25 ms. In compare
-mode that happened five times while four answers streamed (benchmarks/compare.py), on the event
-loop that paints the answers. This footer compares what it would show with what it shows, and
+Textual's footer rebuilds all of its key widgets whenever a screen says its bindings may have
+changed, even when nothing it shows is different (~25 ms each, on the event loop that paints the
+answers; docs/performance.md). This one compares what it would show with what it shows, and
 rebuilds once, after the next refresh, however many calls came in between.
 """
 
@@ -13,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textual.widgets import Footer
+
+from chat_tui.ui.compat import footer_bindings_ready
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -36,7 +36,7 @@ class ChatFooter(Footer):
         )
 
     def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True
+        footer_bindings_ready(self)
         if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
             return
         if not self._rebuild_pending:

@@ -7,6 +7,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from chat_tui.ui import compat
+
 SEND_KEYS = "enter"
 NEWLINE_KEYS = "ctrl+j,shift+enter"
 
@@ -34,7 +36,7 @@ class PromptInput(TextArea):
         super().__init__(**kw)
 
     def _keys(self, binding_id: str, default: str) -> set[str]:
-        keymap = getattr(self.app, "_keymap", None) or {}
+        keymap = compat.keymap(self.app)
         return {k.strip() for k in keymap.get(binding_id, default).split(",")}
 
     async def _on_key(self, event: events.Key) -> None:

@@ -1,0 +1,47 @@
+"""The few places chat-tui reaches past Textual's public API, in one module, each with why.
+A Textual upgrade that breaks one of these breaks it here (tests/test_compat.py checks them).
+
+Also outside the public API, by design, and not movable here: `PromptInput._on_key` overrides
+TextArea's key handler (Enter must be handled in order with typed characters; see prompt.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual._context import active_app  # the running app, for code outside any widget
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.binding import BindingsMap
+    from textual.dom import DOMNode
+    from textual.widgets import Footer
+
+
+def current_app() -> "App[Any]":
+    """The app whose console renders Markdown blocks (markdown_blocks.py works outside widgets)."""
+    return active_app.get()
+
+
+def keymap(app: "App[Any]") -> dict[str, str]:
+    """The keymap given to `App.set_keymap` (Textual keeps no public getter): the prompt reads
+    its remapped send keys from it, and the keys screen shows remapped keys."""
+    return getattr(app, "_keymap", None) or {}
+
+
+def node_bindings(node: "DOMNode") -> "BindingsMap":
+    """A node's bindings as they are now, including those added at run time (the command
+    palette's), which the class's BINDINGS do not list."""
+    return node._bindings
+
+
+def class_bindings_map(cls: type["DOMNode"]) -> "BindingsMap":
+    """A class's BINDINGS merged along its MRO, as Textual builds them (honouring
+    `inherit_bindings`)."""
+    return cls._merge_bindings()
+
+
+def footer_bindings_ready(footer: "Footer") -> None:
+    """Tell Textual's Footer that bindings are known (its own `bindings_changed` does this
+    before rebuilding, which ours defers: see widgets/footer.py)."""
+    footer._bindings_ready = True
