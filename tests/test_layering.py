@@ -180,3 +180,31 @@ def test_every_package_has_an_init():
     missing = [str(d.relative_to(ROOT.parent)) for d in ROOT.rglob("*")
                if d.is_dir() and d.name != "__pycache__" and any(d.glob("*.py")) and not (d / "__init__.py").exists()]
     assert missing == []
+
+
+# Store methods that write, and the client's resources: a screen or widget calls a service
+# for these, never the store or the client itself.
+STORE_WRITES = {
+    "create_conversation", "rename_conversation", "set_auto_title", "set_conversation_defaults",
+    "delete_conversation", "add_message", "begin_assistant", "flush_partial", "finish_assistant",
+    "save_preset", "rename_preset", "delete_preset", "record_compare", "set_lane_message",
+    "pick_compare", "recover_interrupted",
+}
+CLIENT_RESOURCES = {"chat", "completions", "models", "embeddings", "moderations", "images", "audio"}
+
+
+def test_screens_and_widgets_call_services_not_the_store_or_the_client():
+    bad = []
+    for path in sorted((ROOT / "ui").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Attribute):
+                continue
+            name = path.relative_to(ROOT.parent)
+            if node.attr in STORE_WRITES:
+                bad.append(f"{name}:{node.lineno} .{node.attr}")
+            # client.chat.stream(...), app.client.models.list(): a resource of a `client`
+            if isinstance(node.value, ast.Attribute) and node.value.attr in CLIENT_RESOURCES:
+                owner = node.value.value
+                if (isinstance(owner, ast.Attribute) and owner.attr == "client") or (isinstance(owner, ast.Name) and owner.id == "client"):
+                    bad.append(f"{name}:{node.lineno} client.{node.value.attr}.{node.attr}")
+    assert bad == []
