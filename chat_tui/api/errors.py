@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chat_tui.core.text import redact
+
 
 class APIError(Exception):
     """Base class. `message` is what the server (or the transport) said, ready to show."""
@@ -34,7 +36,7 @@ class APIError(Exception):
 
     def __str__(self) -> str:
         prefix = f"{self.title} (HTTP {self.status})" if self.status else self.title
-        return f"{prefix}: {self.message}"
+        return redact(f"{prefix}: {self.message}")
 
     @property
     def title(self) -> str:

@@ -29,6 +29,7 @@ from chat_tui.api.events import (
     TopLogprob,
     Usage,
 )
+from chat_tui.core.text import clean_text
 
 if TYPE_CHECKING:
     from chat_tui.api.sse import ServerSentEvent
@@ -169,10 +170,10 @@ def _choice_events(choices: Any, body_key: str, out: list[StreamEvent]) -> None:
         if isinstance(body, dict):  # chat: `delta` when streamed, `message` when whole
             content = body.get("content")
             if isinstance(content, str) and content:
-                out.append(TextDelta(index, content))
+                out.append(TextDelta(index, clean_text(content)))
             refusal = body.get("refusal")
             if isinstance(refusal, str) and refusal:
-                out.append(RefusalDelta(index, refusal))
+                out.append(RefusalDelta(index, clean_text(refusal)))
             calls = body.get("tool_calls")
             if isinstance(calls, list):
                 kept = tuple(call for call in calls if isinstance(call, dict))
@@ -181,7 +182,7 @@ def _choice_events(choices: Any, body_key: str, out: list[StreamEvent]) -> None:
         else:  # legacy completions
             text = choice.get("text")
             if isinstance(text, str) and text:
-                out.append(TextDelta(index, text))
+                out.append(TextDelta(index, clean_text(text)))
         logprobs = choice.get("logprobs")
         if isinstance(logprobs, dict):
             delta = _logprobs(index, logprobs)
@@ -248,7 +249,7 @@ def _legacy_tokens(lp: dict[str, Any]) -> tuple[TokenLogprob, ...]:
 
 
 def _token(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+    return clean_text(value) if isinstance(value, str) else ""
 
 
 def _logprob(value: Any) -> float:

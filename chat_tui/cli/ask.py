@@ -81,9 +81,14 @@ async def _ask(ctx: Context, prompt: str, options: Any) -> int:
             out(f"{head}{text}{'' if text.endswith(chr(10)) else chr(10)}")
     if args.stats:
         print(_stats_line(result), file=sys.stderr)
+    if result.ignored:
+        print(f"chat-tui: warning: the server sent {result.ignored} events for choices that were not asked for; they were left out",
+              file=sys.stderr)
+    if result.unsaved:
+        raise CLIError(f"the answer could not be saved: {result.unsaved}")
     if result.status == "error":
         kept = " (partial answer saved)" if result.text else ""
-        raise CLIError(f"{result.error}{kept}")
+        raise CLIError(f"{result.error_text}{kept}")
     return 0
 
 

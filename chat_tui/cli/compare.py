@@ -68,7 +68,7 @@ async def _compare(ctx: Context, prompt: str, base: Any) -> int:
             "params": lane.params.as_dict(),
             "text": result.text if result else "",
             "status": result.status if result else "cancelled",
-            "error": str(result.error) if result and result.error else None,
+            "error": result.error_text if result else None,
             "message_id": result.message_id if result else None,
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
                       "from_server": bool(usage and usage.completion_tokens is not None)},

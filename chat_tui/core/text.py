@@ -20,3 +20,37 @@ def _picture(match: re.Match[str]) -> str:
 def visible_controls(text: str) -> str:
     """Replace control characters with visible pictures so no escape sequence reaches the terminal."""
     return _CONTROL.sub(_picture, text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates (which JSON's \\ud800 escapes can produce, and which no UTF-8
+    file, database or terminal can take) replaced by U+FFFD; everything else kept as it is."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+# A credential in an error message: after "Bearer", "api-key:", "Authorization:", or an
+# OpenAI-style key anywhere (httpx quotes a refused header value whole in its message).
+_SECRET = re.compile(
+    r"(?i)(bearer\s+|api[-_]?key[\"']?\s*[:=]\s*[\"']?|authorization[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)([^\s\"',;)\]}]+)"
+    r"|\b(sk-[A-Za-z0-9_\-]{6,})"
+)
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """`text` with anything that looks like a credential replaced by [redacted]."""
+    return _SECRET.sub(lambda m: (m.group(1) + REDACTED) if m.group(1) is not None else REDACTED, text)
+
+
+def error_text(exc: BaseException, limit: int = 1000) -> str:
+    """An exception as the one line a user sees, and the database and exports keep: chat-tui's
+    own errors by their message, anything else with its type; credentials redacted, control
+    characters made visible, at most `limit` characters. The one place errors become text."""
+    message = " ".join(str(exc).split())
+    if not type(exc).__module__.startswith("chat_tui."):
+        message = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    message = redact(visible_controls(clean_text(message or type(exc).__name__)))
+    return message if len(message) <= limit else message[: limit - 1] + "…"

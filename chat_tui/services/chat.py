@@ -73,18 +73,19 @@ def start_turn(
     a new conversation titled from the prompt) and build the request. `thread` is the path to
     `parent_id` when the caller has it in memory; otherwise it is read from the store."""
     as_dict = settings.params.as_dict()
-    if conversation_id is None:
-        conversation_id = store.create_conversation(
-            title=title_from_prompt(text), model=settings.model, params=as_dict,
-            system_prompt=settings.system_prompt, endpoint=settings.endpoint,
-        )
-        thread = []
-    else:
-        store.set_conversation_defaults(
-            conversation_id, model=settings.model, params=as_dict,
-            system_prompt=settings.system_prompt, endpoint=settings.endpoint,
-        )
-        if thread is None:
-            thread = store.thread(conversation_id, leaf_id=parent_id) if parent_id is not None else []
-    user_id = store.add_message(conversation_id, "user", text, parent_id=parent_id)
+    with store.transaction():  # all of it or nothing: a retry after a lock never doubles anything
+        if conversation_id is None:
+            conversation_id = store.create_conversation(
+                title=title_from_prompt(text), model=settings.model, params=as_dict,
+                system_prompt=settings.system_prompt, endpoint=settings.endpoint,
+            )
+            thread = []
+        else:
+            store.set_conversation_defaults(
+                conversation_id, model=settings.model, params=as_dict,
+                system_prompt=settings.system_prompt, endpoint=settings.endpoint,
+            )
+            if thread is None:
+                thread = store.thread(conversation_id, leaf_id=parent_id) if parent_id is not None else []
+        user_id = store.add_message(conversation_id, "user", text, parent_id=parent_id)
     return Turn(conversation_id, user_id, request_messages(settings.system_prompt, thread, text))

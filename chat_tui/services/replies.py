@@ -3,7 +3,8 @@
 `run_reply` sends a prompt, streams the answer, and records it in the store as it goes:
 the assistant row exists as `streaming` before the request is sent, its text is flushed about
 once a second (one small write, never one per token), and it ends `complete`, `cancelled` or
-`error` with whatever text had arrived. With `n > 1` every extra choice becomes a sibling row.
+`error` with whatever text had arrived, whatever went wrong. With `n > 1` every extra choice
+becomes a sibling row.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.api.errors import APIError
 from chat_tui.api.events import Finish, LogprobsDelta, Meta, RefusalDelta, StreamEvent, TextDelta, Timing, TokenLogprob, Usage
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams
+from chat_tui.core.text import error_text
+from chat_tui.services.persist import patiently
+from chat_tui.store.errors import StoreError, StoreLocked
 
 if TYPE_CHECKING:  # not imported at run time: the UI starts faster without httpx and SQLite
     from chat_tui.api.client import OpenAIClient
@@ -25,12 +28,17 @@ if TYPE_CHECKING:  # not imported at run time: the UI starts faster without http
     from chat_tui.store import Store
 
 FLUSH_INTERVAL = 1.0
+SAVE_PATIENCE = 10.0  # seconds the final writes wait for a database another program holds
+
+
+class _LockedStill(StoreLocked):
+    """The final writes failed; `patiently` tries them again while the store is locked."""
 
 
 @dataclass
 class Choice:
     index: int
-    message_id: int
+    message_id: int | None  # None until its row could be written
     parts: list[str] = field(default_factory=list)
     refusal: list[str] = field(default_factory=list)
     finish_reason: str | None = None
@@ -46,7 +54,7 @@ class Choice:
 class ReplyResult:
     choices: dict[int, Choice]
     status: str  # complete | cancelled | error
-    error: APIError | None = None
+    error: BaseException | None = None  # an APIError, or anything else that went wrong
     timing: Timing | None = None
     usage: Usage | None = None
     meta: Meta | None = None
@@ -55,14 +63,35 @@ class ReplyResult:
     tokens_exact: bool | None = None
     body: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | None = None  # the whole response, when not streamed
+    ignored: int = 0  # events for choices that were not asked for (a server inventing indexes)
+    unsaved: str | None = None  # why the answer is not in the database yet (then: `save()`)
+    _pending: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @property
     def text(self) -> str:
         return self.choices[0].text if 0 in self.choices else ""
 
     @property
-    def message_id(self) -> int:
-        return self.choices[0].message_id
+    def message_id(self) -> int | None:
+        return self.choices[0].message_id if 0 in self.choices else None
+
+    @property
+    def error_text(self) -> str | None:
+        """The error as one line for the user (credentials redacted), or None."""
+        return error_text(self.error) if self.error is not None else None
+
+    def save(self) -> bool:
+        """Try again to write what could not be written (the database was locked, full or
+        read-only); True once everything is saved. Never raises for a store error."""
+        while self._pending:
+            try:
+                self._pending[0]()
+            except StoreError as exc:
+                self.unsaved = error_text(exc)
+                return False
+            self._pending.pop(0)
+        self.unsaved = None
+        return True
 
 
 def sent_params(body: dict[str, Any]) -> dict[str, Any]:
@@ -95,44 +124,77 @@ async def run_reply(
     flush_interval: float = FLUSH_INTERVAL,
     wait_for_tokenizer: bool = True,
     on_row: Callable[[int, int], None] | None = None,
+    save_patience: float = SAVE_PATIENCE,
 ) -> ReplyResult:
-    """Stream (or fetch) a reply and record it. Never raises for API errors: they end the row
-    `error` and come back in the result. Cancellation ends it `cancelled` and is re-raised.
+    """Stream (or fetch) a reply and record it. Never raises for what goes wrong on the way (the
+    API, the connection, the data, the database): the row ends `error` with every character
+    received, and the error comes back in the result. Cancellation ends it `cancelled` and is
+    re-raised.
+
+    The database may fail too (locked by another program, full, read-only): the text is then
+    kept in memory, the writes are tried again (for up to `save_patience` seconds at the end,
+    without blocking the event loop), and what still could not be written is `result.unsaved`,
+    saved later by `result.save()`.
 
     `wait_for_tokenizer=False` (the UI): local token counts are skipped, not waited for, if the
     model's encoding is still loading; an event loop must never block on it. `on_row(choice,
-    message_id)` is called as each choice's row is created (choice 0 before the request)."""
+    message_id)` is called as each choice's row is created (choice 0 before the request). Only
+    the choices asked for (`n`) are kept: events for other indexes are counted and dropped."""
     body = client.chat.body(messages, model, params, stream=stream)
     stored = sent_params(body)
-    endpoint = endpoint_name
-
+    wanted = params.n or 1
     choices: dict[int, Choice] = {}
+    result = ReplyResult(choices=choices, status="streaming", body=body)
+
+    def create_row(c: Choice) -> None:
+        c.message_id = store.begin_assistant(conversation_id, parent_id=parent_id, model=model, params=stored,
+                                             endpoint=endpoint_name)
+        if on_row is not None:
+            on_row(c.index, c.message_id)
 
     def choice(index: int) -> Choice:
-        if index not in choices:
-            mid = store.begin_assistant(conversation_id, parent_id=parent_id, model=model, params=stored, endpoint=endpoint)
-            choices[index] = Choice(index, mid)
-            if on_row is not None:
-                on_row(index, mid)
-        return choices[index]
+        c = choices.get(index)
+        if c is None:
+            c = choices[index] = Choice(index, None)
+            try:
+                create_row(c)
+            except StoreError as exc:  # kept in memory; the row is made when the store allows
+                result.unsaved = error_text(exc)
+        return c
 
     choice(0)
-    result = ReplyResult(choices=choices, status="streaming", body=body)
     started = last_flush = time.monotonic()
     first_text: float | None = None
 
+    def flush() -> None:
+        for c in choices.values():
+            text = c.text
+            if len(text) == c.flushed_len:
+                continue
+            try:
+                if c.message_id is None:
+                    create_row(c)
+                store.flush_partial(c.message_id, text)
+                c.flushed_len = len(text)
+            except StoreError as exc:
+                result.unsaved = error_text(exc)
+
     def handle(event: StreamEvent) -> None:
         nonlocal last_flush, first_text
+        index = getattr(event, "index", 0)
+        if not 0 <= index < wanted:
+            result.ignored += 1
+            return
         if isinstance(event, TextDelta):
             if first_text is None:
                 first_text = time.monotonic()
-            choice(event.index).parts.append(event.text)
+            choice(index).parts.append(event.text)
         elif isinstance(event, RefusalDelta):
-            choice(event.index).refusal.append(event.text)
+            choice(index).refusal.append(event.text)
         elif isinstance(event, LogprobsDelta):
-            choice(event.index).logprobs.extend(event.content)
+            choice(index).logprobs.extend(event.content)
         elif isinstance(event, Finish):
-            choice(event.index).finish_reason = event.reason
+            choice(index).finish_reason = event.reason
         elif isinstance(event, Usage):
             result.usage = event
         elif isinstance(event, Meta):
@@ -144,11 +206,7 @@ async def run_reply(
         now = time.monotonic()
         if now - last_flush >= flush_interval:
             last_flush = now
-            for c in choices.values():
-                text = c.text
-                if len(text) != c.flushed_len:
-                    store.flush_partial(c.message_id, text)
-                    c.flushed_len = len(text)
+            flush()
 
     try:
         if stream:
@@ -165,15 +223,27 @@ async def run_reply(
                 handle(event)
             handle(response.timing)
         result.status = "complete"
-    except APIError as exc:
-        result.status = "error"
-        result.error = exc
     except (asyncio.CancelledError, KeyboardInterrupt):
         result.status = "cancelled"
-        _finish(store, counter, result, messages, model, started, first_text, wait_for_tokenizer)
+        _finish(store, counter, result, messages, model, started, first_text, wait_for_tokenizer, create_row)
+        result.save()  # one try: the task is being stopped; a row left streaming is recovered later
         raise
-    _finish(store, counter, result, messages, model, started, first_text, wait_for_tokenizer)
+    except Exception as exc:  # noqa: BLE001 - whatever it was, the answer so far is kept
+        result.status = "error"
+        result.error = exc
+    _finish(store, counter, result, messages, model, started, first_text, wait_for_tokenizer, create_row)
+    try:
+        await patiently(_save_all(result), wait=save_patience)
+    except StoreError as exc:
+        result.unsaved = error_text(exc)
     return result
+
+
+def _save_all(result: ReplyResult) -> Callable[[], None]:
+    def save() -> None:
+        if not result.save():
+            raise _LockedStill(result.unsaved or "")
+    return save
 
 
 def _finish(
@@ -184,17 +254,19 @@ def _finish(
     model: str,
     started: float,
     first_text: float | None,
-    wait_for_tokenizer: bool = True,
+    wait_for_tokenizer: bool,
+    create_row: Callable[[Choice], None],
 ) -> None:
+    """Work out the final statistics and queue the rows' final writes in `result._pending`."""
     if result.timing is None:  # cancelled or failed: our own clock
         total = time.monotonic() - started
         ttft = first_text - started if first_text is not None else None
         result.timing = Timing(ttft=ttft, total=total, completion_tokens=None, tokens_per_second=None)
     if counter is not None:
-        if wait_for_tokenizer:
-            prompt = counter.count_messages(messages, model)
-        else:
-            prompt = counter.try_count_messages(messages, model)
+        try:
+            prompt = counter.count_messages(messages, model) if wait_for_tokenizer else counter.try_count_messages(messages, model)
+        except Exception:  # noqa: BLE001 - local counts are a nicety; the answer must be saved
+            prompt = None
         if prompt is not None:
             result.prompt_tokens_local = prompt.tokens
             result.tokens_exact = prompt.exact
@@ -203,18 +275,15 @@ def _finish(
                 result.completion_tokens_local[index] = counter.count_completion(c.text, model).tokens
     usage = result.usage
     timing = result.timing
+    error = result.error_text
     for index, c in result.choices.items():
         text = c.text
         if not text and c.refusal:
             text = "".join(c.refusal)
-        status = result.status
-        if status == "complete" and c.refusal and not c.parts:
+        if result.status == "complete" and c.refusal and not c.parts:
             c.finish_reason = c.finish_reason or "refusal"
-        store.finish_assistant(
-            c.message_id,
-            text,
-            status,
-            error=str(result.error) if result.error else None,
+        fields = dict(
+            error=error,
             finish_reason=c.finish_reason,
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage and len(result.choices) == 1 else None,
@@ -226,3 +295,11 @@ def _finish(
             system_fingerprint=result.meta.system_fingerprint if result.meta else None,
             logprobs=_logprobs_json(c.logprobs),
         )
+
+        def write(c: Choice = c, text: str = text, fields: dict[str, Any] = fields) -> None:
+            with store.transaction():  # a row made late is made and finished at once
+                if c.message_id is None:
+                    create_row(c)
+                store.finish_assistant(c.message_id, text, result.status, **fields)
+
+        result._pending.append(write)

@@ -2,7 +2,15 @@
 
 from typing import TYPE_CHECKING
 
-from chat_tui.store.errors import ImportError_, NotFoundError, QueryCancelled, SchemaTooNewError, StoreError
+from chat_tui.store.errors import (
+    ImportError_,
+    NotFoundError,
+    QueryCancelled,
+    SchemaTooNewError,
+    StoreError,
+    StoreLocked,
+    StoreUnavailable,
+)
 from chat_tui.store.records import (
     Conversation,
     ConversationSummary,
@@ -38,4 +46,6 @@ __all__ = [
     "SearchHit",
     "Store",
     "StoreError",
+    "StoreLocked",
+    "StoreUnavailable",
 ]

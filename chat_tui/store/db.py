@@ -36,7 +36,7 @@ from chat_tui.core.messages import ROLES, Part, ToolCall
 from chat_tui.store import liveness
 from chat_tui.store.compare_runs import CompareRunsMixin
 from chat_tui.store.encoding import lenient_json, now, params_json, parts_columns
-from chat_tui.store.errors import NotFoundError, QueryCancelled, StoreError
+from chat_tui.store.errors import NotFoundError, QueryCancelled, StoreError, StoreUnavailable, from_sqlite
 from chat_tui.store.excerpts import Excerpts
 from chat_tui.store.fts import fts_query
 from chat_tui.store.records import (
@@ -104,21 +104,30 @@ class Store(CompareRunsMixin):
     that stops this Store's queries (see the module docstring); by default its own, which
     `interrupt` uses."""
 
-    def __init__(self, path: str | Path, *, cancel: CancelToken | None = None) -> None:
+    def __init__(self, path: str | Path, *, cancel: CancelToken | None = None,
+                 busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.busy_timeout = busy_timeout
+        self._depth = 0  # nesting of `transaction()`/`_write()`: only the outermost commits
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot open {self.path}: {exc.strerror or exc}") from exc
         self._key = os.path.realpath(self.path)
         self._mine: set[int] = set()  # replies this Store is streaming right now
         self._cancel = CancelToken()  # the caller's once open: opening is not cancelled
         self._excerpts = Excerpts()
         # isolation_level=None: the driver opens no implicit transactions; we BEGIN ourselves.
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        try:
+            conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise from_sqlite(exc, self.path, "open") from exc
         try:
             self.db = Database(conn, execute_plugins=False)
             self._open()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             conn.close()
-            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+            raise from_sqlite(exc, self.path, "open") from exc
         except BaseException:
             conn.close()
             raise
@@ -128,7 +137,7 @@ class Store(CompareRunsMixin):
 
     def _open(self) -> None:
         db = self.db
-        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         check_not_too_new(db, str(self.path))  # before WAL, which would change the file
         self._enable_wal()
         db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives a killed process
@@ -142,7 +151,7 @@ class Store(CompareRunsMixin):
         # hit this, so retry briefly. A file already in WAL never gets here.
         if self.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
             return
-        deadline, delay = time.monotonic() + BUSY_TIMEOUT, 0.001
+        deadline, delay = time.monotonic() + self.busy_timeout, 0.001
         while True:
             try:
                 self.db.execute("PRAGMA journal_mode = WAL")
@@ -207,25 +216,51 @@ class Store(CompareRunsMixin):
 
     @contextmanager
     def _write(self) -> Iterator[Database]:
+        """One write transaction (inside `transaction()`, part of that one). SQLite's errors
+        come out as StoreLocked or StoreUnavailable, saying what is wrong."""
         conn = self.db.conn
-        with self._cancellable():
-            conn.execute("BEGIN IMMEDIATE")
+        if self._depth:
+            self._depth += 1
             try:
                 yield self.db
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:  # a failed COMMIT leaves the transaction open
-                    conn.execute("ROLLBACK")
-                raise
+            finally:
+                self._depth -= 1
+            return
+        try:
+            with self._cancellable():
+                conn.execute("BEGIN IMMEDIATE")
+                self._depth = 1
+                try:
+                    yield self.db
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                finally:
+                    self._depth = 0
+                try:
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:  # a failed COMMIT leaves the transaction open
+                        conn.execute("ROLLBACK")
+                    raise
+        except (QueryCancelled, sqlite3.IntegrityError):
+            raise  # a constraint the caller turns into its own message
+        except sqlite3.Error as exc:
+            raise from_sqlite(exc, self.path) from exc
+
+    def transaction(self) -> Any:
+        """Several writes as one: all of them, or (on an error) none."""
+        return self._write()
 
     def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        with self._cancellable():
-            return list(self.db.query(sql, params))
+        try:
+            with self._cancellable():
+                return list(self.db.query(sql, params))
+        except (QueryCancelled, sqlite3.IntegrityError):
+            raise
+        except sqlite3.Error as exc:
+            raise from_sqlite(exc, self.path, "read") from exc
 
     def _excerpt(self, expression: str, mids: list[int]) -> dict[int, str]:
         """``{message id: marked excerpt}`` for matches of ``expression`` (see excerpts.py)."""

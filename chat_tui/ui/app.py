@@ -89,9 +89,24 @@ class ChatApp(App[int]):
 
     @property
     def store(self) -> "Store":
+        """The database, opened on first use. If it cannot be opened (damaged, not a database,
+        no permission, a newer schema), the app says so and runs on a database in memory: the
+        chat works, nothing is saved, and the file is left untouched."""
         if self._store is None:
-            self._store = self._store_factory()
+            from chat_tui.store import Store, StoreError
+
+            try:
+                self._store = self._store_factory()
+            except StoreError as exc:
+                from chat_tui.core.text import error_text
+
+                self.store_problem = error_text(exc)
+                self._store = Store(":memory:")
+                self.notify(f"{self.store_problem}. Nothing you do in this session is saved; the file is left as it is.",
+                            title="Database", severity="error", timeout=30, markup=False)
         return self._store
+
+    store_problem: str | None = None  # why the database file could not be opened
 
     def get_default_screen(self) -> ChatScreen:
         self.chat = ChatScreen()
@@ -117,7 +132,12 @@ class ChatApp(App[int]):
             self.connect(self.endpoint)  # a local server to start, or the endpoint changed
         else:
             self.fetch_models()
-        purge_expired(self.store)  # the trash's conversations deleted long enough ago
+        from chat_tui.store import StoreError
+
+        try:
+            purge_expired(self.store)  # the trash's conversations deleted long enough ago
+        except StoreError:
+            pass  # locked or read-only: the trash is emptied another time
         self.call_later(self.chat.mount_panes)
 
     def _apply_user_settings(self) -> None:
@@ -412,8 +432,14 @@ class ChatApp(App[int]):
     async def on_unmount(self) -> None:
         if self._store is not None:
             from chat_tui.services.history import purge_expired
+            from chat_tui.store import StoreError
 
-            purge_expired(self._store)
+            try:
+                purge_expired(self._store)
+            except StoreError:
+                pass  # locked or read-only: the trash is emptied another time
+            if self._store_factory is not None:  # opened here; a Store handed in is its owner's
+                self._store.close()
         if self.client is not None:
             await self.client.aclose()
 

@@ -7,6 +7,7 @@ app's client, store and token counter. Widgets report upwards with messages.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -27,6 +28,8 @@ from chat_tui.ui.widgets.token_meter import TokenMeter
 
 if TYPE_CHECKING:
     from chat_tui.store.records import Message
+
+SAVE_RETRY = 5.0  # seconds between tries to save an answer the database refused
 
 
 class ChatScreen(Screen):
@@ -50,6 +53,7 @@ class ChatScreen(Screen):
         self._models: tuple[list[str] | None, str | None] = (None, None)
         self._pane_choice: dict[str, bool] = {}  # panes the user showed or hid by hand
         self._retry_of: int | None = None  # a prompt that failed and was given back to the prompt box
+        self._sending = False  # a prompt is being saved (waiting for a locked database, maybe)
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -123,12 +127,19 @@ class ChatScreen(Screen):
         return self.query_one(TokenMeter)
 
     def update_status(self, extra: str = "") -> None:
+        from chat_tui.store.errors import StoreError
+
         app = self.app
         title = ""
         if self.conversation_id is not None:
-            conv = app.store.get_conversation(self.conversation_id)
+            try:
+                conv = app.store.get_conversation(self.conversation_id)
+            except StoreError:
+                conv = None
             title = conv.title if conv and conv.title else ""
         parts = [app.model or "(no model)", app.endpoint.name]
+        if app.store_problem:
+            parts.append("NOT SAVING (database: see the notification)")
         if title:
             parts.append(title)
         if extra:
@@ -205,6 +216,9 @@ class ChatScreen(Screen):
 
     @on(PromptInput.Submitted)
     async def _submitted(self, event: PromptInput.Submitted) -> None:
+        if self._sending:
+            self.notify("Still saving your last message…", severity="warning", timeout=3)
+            return
         if self.replying():
             self.notify("Still answering: press Escape to stop it first.", severity="warning")
             return
@@ -227,15 +241,33 @@ class ChatScreen(Screen):
             await self.send(text)
 
     async def send(self, text: str) -> None:
+        """Save the prompt and stream the answer. If the database refuses the prompt (locked
+        for long, read-only, full), nothing is sent and the text stays in the box."""
+        from chat_tui.core.text import error_text
         from chat_tui.services.chat import start_turn
+        from chat_tui.services.persist import patiently
+        from chat_tui.store.errors import StoreError
 
         parent = self.editing.parent_id if self.editing else self._retry_parent()
         shown = self.conversation.views()
         # Continuing the thread on screen (the usual case): add the new message to it. A new
         # branch (an edit, a retried prompt) shows its thread afresh.
         continuing = self.editing is None and (shown[-1].message_id == parent if shown else parent is None)
-        turn = start_turn(self.app.store, text, self.settings(), conversation_id=self.conversation_id,
-                          parent_id=parent, thread=self.thread_tree.path(parent))
+        settings, path = self.settings(), self.thread_tree.path(parent)
+        self._sending = True
+        try:
+            turn = await patiently(
+                lambda: start_turn(self.app.store, text, settings, conversation_id=self.conversation_id,
+                                   parent_id=parent, thread=path),
+                on_wait=lambda waited: self.update_status(f"waiting for the database (another program has it) {waited:.0f} s"),
+            )
+        except StoreError as exc:
+            self.notify(f"{error_text(exc)}. Nothing was sent: your message is still in the box.",
+                        title="Not sent", severity="error", timeout=12, markup=False)
+            self.update_status()
+            return
+        finally:
+            self._sending = False
         self._retry_of = None
         self.conversation_id = turn.conversation_id
         self.prompt.consume(text)
@@ -301,6 +333,13 @@ class ChatScreen(Screen):
             wait_for_tokenizer=False,
         ))
         result = None
+        asked = time.monotonic()
+
+        def waiting() -> None:  # how long the server has said nothing (Escape stops it)
+            if not seen_text:
+                view.refresh_header(f"waiting… {time.monotonic() - asked:.0f} s · Escape stops")
+
+        ticker = self.set_interval(1.0, waiting)
         try:
             await mounted
             view.refresh_header("streaming…" if seen_text else "waiting…")
@@ -309,6 +348,7 @@ class ChatScreen(Screen):
                 feeder.write(text)
             result = await reply  # cancelling this worker cancels the reply with it
         finally:
+            ticker.stop()
             if not reply.done():  # cancelled while the view was being mounted
                 reply.cancel()
                 await asyncio.gather(reply, return_exceptions=True)
@@ -326,6 +366,9 @@ class ChatScreen(Screen):
                 view.message = row
                 view.branch = self.thread_tree.branch(row)
                 view.finish(row, view.text)
+            elif result is not None and result.unsaved:
+                view.finish(None, view.text)
+                view.refresh_header("not saved yet")
             usage = result.usage if result else None
             meter.stream_finished(
                 usage.prompt_tokens if usage else None,
@@ -334,13 +377,26 @@ class ChatScreen(Screen):
             )
             meter.set_history(self.history_messages(), app.system_prompt)
             self.refresh_conversation_list()  # new totals and updated_at
+        if result.unsaved:
+            self.notify(f"{result.unsaved}. The answer is kept and saved as soon as the database allows.",
+                        title="Not saved yet", severity="warning", timeout=12, markup=False)
+            self._save_later(result)
         if result.status == "error":
-            self.notify(str(result.error), title=_error_title(result.error), severity="error", timeout=12, markup=False)
+            self.notify(result.error_text or "", title=_error_title(result.error), severity="error", timeout=12, markup=False)
             if not result.text and prompt_text and not self.prompt.text.strip():
                 self.prompt.text = prompt_text  # nothing came back: the prompt is given back
                 self._retry_of = parent_id
         elif result.status == "complete" and result.text and self.conversation_id is not None:
             self.start_auto_title(self.conversation_id, result.message_id, result.body.get("model") or app.model)
+
+    @work(group="save-later", exit_on_error=False)
+    async def _save_later(self, result, every: float = SAVE_RETRY) -> None:
+        """An answer the database refused (locked, full, read-only): try again until it is in."""
+        while not result.save():
+            await asyncio.sleep(every)
+        self.notify("The answer is saved now.", title="Saved", timeout=4)
+        self.reload_tree()
+        self.refresh_conversation_list()
 
     def start_auto_title(self, conversation_id: int, answer_id: int, model: str) -> None:
         """After the first answer of a new conversation, a title from that exchange (issue 5), if

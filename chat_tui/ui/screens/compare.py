@@ -36,7 +36,7 @@ from chat_tui.api.events import Finish, LogprobsDelta, RefusalDelta, TextDelta
 from chat_tui.core.compare import MAX_LANES, Lane, LaneError, build_lanes, labelled, similarity, spec_of, word_diff
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ParamError
-from chat_tui.core.text import visible_controls
+from chat_tui.core.text import error_text, visible_controls
 from chat_tui.ui.widgets.footer import ChatFooter
 from chat_tui.ui.widgets.lanes import LaneColumn
 
@@ -331,11 +331,11 @@ class CompareScreen(Screen[CompareResult]):
         if task.cancelled():
             status = "cancelled"
         elif task.exception() is not None:
-            status, error = "error", str(task.exception())
+            status, error = "error", error_text(task.exception())
         else:
             result = task.result()
             status = result.status
-            error = str(result.error) if result.error else None
+            error = result.error_text
         message_id = None
         if result is not None and col.choice in result.choices:
             message_id = result.choices[col.choice].message_id
@@ -433,10 +433,10 @@ class CompareScreen(Screen[CompareResult]):
         finally:
             result = task.result() if task.done() and not task.cancelled() and task.exception() is None else None
             if result is not None:
-                status, error = result.status, (str(result.error) if result.error else None)
+                status, error = result.status, result.error_text
             else:
                 status = "cancelled" if task.cancelled() else "error"
-                error = None if task.cancelled() else str(task.exception())
+                error = None if task.cancelled() else error_text(task.exception())
             for i, col in enumerate(columns):
                 col.finishing = asyncio.ensure_future(col.finish(status, error=error, message_id=rows.get(i), result=result))
             await asyncio.gather(*(c.finishing for c in columns), return_exceptions=True)
