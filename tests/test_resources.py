@@ -4,6 +4,7 @@ as the app will use them, typed errors, and parameters refused before anything i
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 import struct
@@ -325,6 +326,26 @@ async def test_a_b64_result_decodes_to_the_image_a_url_points_at(fake_openai):
     assert by_url.images[0].revised_prompt == by_b64.images[0].revised_prompt == (
         "A lighthouse, in a detailed digital illustration")
     validate_request("CreateImageRequest", fake_openai.requests[1].json)
+
+
+@pytest.mark.parametrize("fmt,content_type", [("png", "image/png"), ("jpeg", "image/jpeg"), ("webp", "image/webp")])
+async def test_gpt_image_results_carry_the_type_of_their_output_format(fake_openai, fmt, content_type):
+    params = ImageParams.from_options([("output_format", fmt), ("quality", "low"), ("background", "opaque"),
+                                       ("output_compression", 80), ("moderation", "low")])
+    async with client_for(fake_openai) as client:
+        result = await client.images.generate("A blue bird", "gpt-image-1", params)
+        data, ctype = await client.images.fetch(result.images[0])
+    validate_request("CreateImageRequest", fake_openai.last_request.json)
+    assert violations("ImagesResponse", replay(fake_openai, fake_openai.last_request).json(), strict=False) == []
+    assert result.images[0].url is None and data == result_image("gpt-image-1", "A blue bird", 0, output_format=fmt)
+    assert ctype == content_type
+    assert result.usage["total_tokens"] == result.usage["input_tokens"] + result.usage["output_tokens"] > 0
+
+
+async def test_b64_bytes_of_an_unknown_format_are_not_called_png(fake_openai):
+    async with client_for(fake_openai) as client:
+        data, ctype = await client.images.fetch(Image(b64_json=base64.b64encode(b"GIF89a\x01\x00").decode()))
+    assert (data, ctype) == (b"GIF89a\x01\x00", "application/octet-stream")
 
 
 async def test_an_edit_uploads_the_image_and_mask_as_a_multipart_form(fake_openai):

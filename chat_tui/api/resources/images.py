@@ -58,12 +58,25 @@ class Images:
         """The image's bytes and content type."""
         if image.b64_json is not None:
             try:
-                return base64.b64decode(image.b64_json, validate=True), "image/png"
+                data = base64.b64decode(image.b64_json, validate=True)
             except ValueError:
                 raise StreamError("an image result is not valid base64") from None
+            return data, _image_type(data)
         if image.url:
             return await self._transport.download(image.url)
         raise StreamError("an image result has neither a url nor b64_json")
+
+
+def _image_type(data: bytes) -> str:
+    """The content type of decoded image bytes: gpt-image models answer png, jpeg or webp
+    (`output_format`), and base64 carries no type of its own."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
 
 
 def _result(data: dict) -> ImagesResult:
