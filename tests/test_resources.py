@@ -429,6 +429,11 @@ async def test_image_requests_are_checked_before_sending(fake_openai):
             await client.images.generate("", "dall-e-2")
         with pytest.raises(ParamError, match="prompt"):
             await client.images.edit([png], "", "dall-e-2")
+        with pytest.raises(ParamError, match="at least one image") as none:
+            await client.images.edit([], "a hat", "dall-e-2")
+        with pytest.raises(ParamError, match="16") as many:
+            await client.images.edit([png] * 17, "a hat", "gpt-image-1")
+    assert none.value.param == many.value.param == "image"
     assert fake_openai.requests == []
 
 

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 from chat_tui.api.errors import StreamError
 from chat_tui.api.transport import FileField, RetryHook, Transport
+from chat_tui.core.params.base import ParamError
 from chat_tui.core.params.images import ImageParams
+
+MAX_EDIT_IMAGES = 16  # gpt-image models; dall-e-2 takes one
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,9 @@ class Images:
         """`images`: one (dall-e-2) or up to 16 (gpt-image-1) files; `mask`: a PNG whose
         transparent pixels mark where to edit."""
         if not images:
-            raise ValueError("an edit needs at least one image")
+            raise ParamError("image", "an edit needs at least one image")
+        if len(images) > MAX_EDIT_IMAGES:
+            raise ParamError("image", f"up to {MAX_EDIT_IMAGES} images per edit, got {len(images)}")
         name = "image" if len(images) == 1 else "image[]"
         files = [(name, f) for f in images] + ([("mask", mask)] if mask is not None else [])
         path, query = self._transport.url("images/edits", model)
