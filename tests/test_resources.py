@@ -528,6 +528,15 @@ async def test_a_translation_goes_to_its_own_endpoint(fake_openai):
     assert plain.text == verbose.text == "The cat is on the table." and verbose.language == "english"
 
 
+async def test_a_translation_refuses_a_language_before_sending(fake_openai):
+    # /audio/translations has no `language` (the spec's schema is closed): the output is English
+    async with client_for(fake_openai) as client:
+        with pytest.raises(ParamError, match="language"):
+            await client.audio.translate(("a.wav", wav_bytes(0.5), "audio/wav"), "whisper-1",
+                                         TranscriptionParams(language="fr"))
+    assert fake_openai.requests == []
+
+
 async def test_transcription_errors(fake_openai):
     fake_openai.enqueue_fault(Fault("malformed", path="/v1/audio/transcriptions"))
     upload = ("a.wav", wav_bytes(0.5), "audio/wav")
