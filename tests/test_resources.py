@@ -582,11 +582,14 @@ async def test_speech_is_checked_before_sending(fake_openai):
     async with client_for(fake_openai) as client:
         with pytest.raises(ParamError, match="no text"):
             await client.audio.speech("", "tts-1")
+        with pytest.raises(ParamError, match="4096") as long:
+            await client.audio.speech("x" * 4097, "tts-1")
+        data, _ = await client.audio.speech("x" * 4096, "tts-1")  # the limit itself is fine
     with pytest.raises(ParamError, match="between 0.25 and 4"):
         SpeechParams.from_options([("speed", 5)])
     with pytest.raises(ParamError, match="expected one of"):
         SpeechParams.from_options([("response_format", "ogg")])
-    assert fake_openai.requests == []
+    assert long.value.param == "input" and data and len(fake_openai.requests) == 1
 
 
 async def test_speech_cut_off_mid_body_is_a_stream_error(fake_openai):
