@@ -237,6 +237,16 @@ async def test_embeddings_on_azure_put_the_deployment_in_the_path(fake_openai):
     assert result.vectors == [embedding_vector("hello", 1536)]
 
 
+async def test_an_azure_endpoint_needs_a_deployment_name(fake_openai):
+    endpoint = Endpoint(name="az", type="azure", base_url=fake_openai.root_url, api_key="azkey", api_version="2024-10-21")
+    async with OpenAIClient(endpoint) as client:
+        with pytest.raises(ParamError, match="deployment"):
+            await client.images.generate("a cat")  # model None: no deployment to put in the path
+        with pytest.raises(ParamError, match="deployment"):
+            await client.moderations.create("hello")
+    assert fake_openai.requests == []
+
+
 async def test_embeddings_are_retried_after_a_429(fake_openai):
     fake_openai.enqueue_fault(Fault("status", status=429, headers={"retry-after-ms": "10"}, path="/v1/embeddings"))
     seen = []
