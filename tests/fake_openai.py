@@ -11,28 +11,58 @@ answers deterministically: `answer` if set, else "Echo: <last user message>".
 
 Endpoints: GET /v1/models, GET /v1/models/{id}, POST /v1/chat/completions,
 POST /v1/completions (legacy), each streaming or whole. Unknown model -> 404 model_not_found.
+And, whole answers only, any model accepted:
+
+    POST /v1/embeddings            float or base64 (`encoding_format`), `dimensions` honoured
+                                   (ada-002 refuses it); each vector is `embedding_vector(text,
+                                   size)`: unit length, float32 values, so both encodings agree
+    POST /v1/moderations           flags an input containing `flag_word` in `flag_category`
+    POST /v1/images/generations    JSON; `url` (a /files/... link on this server, serving a
+                                   1x1 PNG) or `b64_json`; gpt-image-* models: always b64_json,
+                                   `output_format` honoured (jpeg/webp: stubs with the right
+                                   magic bytes), usage; dall-e-3: revised_prompt
+    POST /v1/images/edits          multipart: `image` or `image[]` (+ `mask`), prompt
+    POST /v1/images/variations     multipart: `image`
+    POST /v1/audio/transcriptions  multipart `file`; json, verbose_json, text, srt, vtt
+    POST /v1/audio/translations    the same, task "translate", language "english"
+    POST /v1/audio/speech          JSON in; audio out (chunked) in the type of `response_format`:
+                                   wav and pcm are real 24 kHz 16-bit mono, the others only
+                                   carry their format's magic bytes
+    GET  /files/{name}             the bytes of an image URL result. Never asks for a key:
+                                   it stands for another host (a blob store)
+
+Azure paths (/openai/deployments/{deployment}/{what}?api-version=...) are served as
+/v1/{what}, the deployment standing in for a missing `model`; no api-version: 404.
+
+Multipart requests are parsed (email.parser): `RecordedRequest.form` holds the text fields
+(a list for a repeated name), `.files` the uploads (name, filename, content_type, size, data).
+`RecordedRequest.authorized` says whether a request carried a key (Authorization or api-key).
 
 Settings (attributes, read per request): answer (str, callable(body) -> str, or None), models,
 rate (token chunks/s, 0 = flat out), first_byte_delay, chunk_size (None = words),
-require_key, created. Request parameters honoured: stream, stream_options.include_usage, n,
-max_tokens / max_completion_tokens (cut -> finish "length"), stop (cut -> "stop"), logprobs +
-top_logprobs (chat), logprobs:int + echo (legacy). suffix, best_of etc. are only recorded.
+require_key (Bearer or Azure api-key; not for /files), created, flag_word, flag_category,
+transcript (None = "Transcribed <filename>."), embeddings_reversed (the data list in reverse
+order: clients must go by `index`). Request parameters honoured: stream,
+stream_options.include_usage, n, max_tokens / max_completion_tokens (cut -> finish "length"),
+stop (cut -> "stop"), logprobs + top_logprobs (chat), logprobs:int + echo (legacy). suffix,
+best_of etc. are only recorded.
 
 Inspection: requests (RecordedRequest list), last_request, connection_count, faults,
 wait_for_requests(n, timeout), wait_for(predicate, timeout), reset().
 
 Faults are queued with `enqueue_fault(Fault(...))`; each request takes the first queued fault
 that matches it (`Fault.path`, None = any request; `Fault.when`, a predicate on the JSON body,
-e.g. one that picks out an auto-title request). Kinds:
+or on the form fields of a multipart request, e.g. one that picks out an auto-title request).
+Faults apply to every path, /files included. Kinds:
 
     status           answer `status` (default 500) with `headers` and a JSON `body`
                      (default: OpenAI's error object for that status)
     html             an HTML error page, default nginx's "502 Bad Gateway", text/html
     drop             send `after` token chunks, then close the socket without the chunked
-                     terminator (`reset=True`: TCP RST instead of FIN). Whole bodies: headers
-                     and half the body, then close.
+                     terminator (`reset=True`: TCP RST instead of FIN). Whole bodies (JSON,
+                     audio, files): headers and half the body, then close.
     malformed        after `after` token chunks send `data: <body or truncated JSON>`, then go on
-                     normally. Whole bodies: truncated JSON.
+                     normally. Whole bodies: `body`, else the first half (truncated JSON).
     error_event      after `after` token chunks send `data: {"error": {...}}` and end the body
                      cleanly without [DONE]. Whole bodies: HTTP 200 with the error object.
     slow_first_byte  wait `delay` seconds before the status line, then answer normally.
@@ -50,6 +80,11 @@ Run standalone for manual testing (prints the base URL on the first line):
 from __future__ import annotations
 
 import argparse
+import base64
+import email
+import email.utils
+import hashlib
+import io
 import itertools
 import json
 import math
@@ -61,6 +96,7 @@ import struct
 import sys
 import threading
 import time
+import wave
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,6 +112,19 @@ FINGERPRINT = "fp_fake"
 CREATED = 1_700_000_000  # fixed, so whole responses are byte-for-byte reproducible
 
 _TOKEN = re.compile(r"\s*\S+\s*|\s+")
+
+# Native vector sizes; any other model gets DEFAULT_EMBEDDING_SIZE.
+EMBEDDING_SIZES = {"text-embedding-3-large": 3072, "text-embedding-3-small": 1536, "text-embedding-ada-002": 1536}
+DEFAULT_EMBEDDING_SIZE = 1536
+MODERATION_CATEGORIES = ("harassment", "harassment/threatening", "hate", "hate/threatening", "illicit",
+                         "illicit/violent", "self-harm", "self-harm/instructions", "self-harm/intent",
+                         "sexual", "sexual/minors", "violence", "violence/graphic")
+SPEECH_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac",
+                "wav": "audio/wav", "pcm": "audio/pcm"}
+TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
+IMAGE_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+LANGUAGES = {"en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "ja": "japanese"}
+SPEECH_RATE = 24_000  # samples per second, as OpenAI's pcm
 
 
 def split_tokens(text: str, chunk_size: int | None = None) -> list[str]:
@@ -138,6 +187,169 @@ def html_error_page(status: int) -> str:
             f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 
 
+# -- embeddings, moderations, images, audio: deterministic content --------------------------
+
+
+@dataclass
+class UploadedFile:
+    """One file of a multipart request."""
+
+    name: str  # the form field ("image", "image[]", "mask", "file")
+    filename: str
+    content_type: str
+    size: int
+    data: bytes = field(repr=False)
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], list[UploadedFile]]:
+    """(text fields, files) of a multipart/form-data body; ValueError if it is not one. A
+    repeated text field becomes a list."""
+    message = email.message_from_bytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart() or message.defects:
+        raise ValueError(f"not a multipart body ({[type(d).__name__ for d in message.defects]})")
+    fields: dict[str, Any] = {}
+    files: list[UploadedFile] = []
+    for part in message.get_payload():
+        name = part.get_param("name", header="content-disposition")
+        if name is None:
+            raise ValueError("a part without a name")
+        name = email.utils.collapse_rfc2231_value(name)
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files.append(UploadedFile(name, filename, part.get_content_type(), len(data), data))
+        elif name in fields:
+            before = fields[name]
+            fields[name] = [*before, data.decode()] if isinstance(before, list) else [before, data.decode()]
+        else:
+            fields[name] = data.decode()
+    return fields, files
+
+
+def embedding_vector(text: str, size: int) -> list[float]:
+    """The fake's embedding of a text: unit length, float32 values (what base64 carries, so
+    the float and base64 encodings agree exactly). The `size` first values of an XOF stream,
+    normalised: a shorter vector is the longer one cut and renormalised, as with `dimensions`."""
+    raw = struct.unpack(f"<{size}I", hashlib.shake_256(text.encode()).digest(4 * size))
+    values = [x / 2**31 - 1 for x in raw]
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    return list(struct.unpack(f"<{size}f", struct.pack(f"<{size}f", *(v / norm for v in values))))
+
+
+def tiny_png(seed: str) -> bytes:
+    """A valid 1x1 RGBA PNG whose colour comes from `seed`."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pixel = struct.pack(">I", zlib.crc32(seed.encode()) | 0xFF)  # opaque
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)  # 1x1, 8 bits, RGBA
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" + pixel))
+            + chunk(b"IEND", b""))
+
+
+def image_bytes(seed: str, output_format: str = "png") -> bytes:
+    """png: `tiny_png`; jpeg and webp: stubs with their format's magic bytes (not decodable)."""
+    if output_format == "jpeg":
+        return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + hashlib.sha256(seed.encode()).digest() + b"\xff\xd9"
+    if output_format == "webp":
+        payload = b"WEBPVP8L" + hashlib.sha256(seed.encode()).digest()
+        return b"RIFF" + struct.pack("<I", len(payload)) + payload
+    return tiny_png(seed)
+
+
+def result_image(model: str, prompt: str, index: int, sources: list[bytes] = (), output_format: str = "png") -> bytes:
+    """The image the fake makes: from the model, the prompt, the uploaded images and the index."""
+    origin = hashlib.sha256(b"".join(sources)).hexdigest()[:12] if sources else ""
+    return image_bytes(f"{model}:{prompt}:{origin}:{index}", output_format)
+
+
+def speech_audio(text: str, fmt: str, speed: float = 1.0) -> bytes:
+    """A tone, 0.1 s per word at speed 1: wav and pcm are real audio (24 kHz, 16-bit mono);
+    mp3, opus, aac and flac are that PCM behind their format's magic bytes."""
+    count = int(SPEECH_RATE * 0.1 * max(1, len(text.split())) / speed)
+    pitch = 220 + zlib.crc32(text.encode()) % 440
+    pcm = struct.pack(f"<{count}h", *(int(8000 * math.sin(2 * math.pi * pitch * i / SPEECH_RATE))
+                                      for i in range(count)))
+    if fmt == "pcm":
+        return pcm
+    if fmt == "wav":
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(SPEECH_RATE)
+            w.writeframes(pcm)
+        return out.getvalue()
+    magic = {"mp3": b"ID3\x04\x00\x00\x00\x00\x00\x00", "opus": b"OggS\x00\x02", "aac": b"\xff\xf1\x50\x80",
+             "flac": b"fLaC\x00\x00\x00\x22"}[fmt]
+    return magic + pcm
+
+
+def audio_duration(data: bytes) -> float:
+    """Seconds of an uploaded file: from its header if it is a WAV, else 16 kB per second."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        try:
+            with wave.open(io.BytesIO(data)) as w:
+                return round(w.getnframes() / w.getframerate(), 3)
+        except (wave.Error, EOFError, ZeroDivisionError):
+            pass
+    return round(len(data) / 16_000, 3)
+
+
+def _timestamp(seconds: float, sep: str) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
+
+
+def _segments(text: str, duration: float) -> list[dict[str, Any]]:
+    """One segment per sentence, the duration shared by length."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s] or [text]
+    total = sum(len(s) for s in sentences) or 1
+    out, start = [], 0.0
+    for i, sentence in enumerate(sentences):
+        end = round(start + duration * len(sentence) / total, 3)
+        out.append({"id": i, "seek": 0, "start": round(start, 3), "end": end, "text": f" {sentence}",
+                    "tokens": [50364 + k for k in range(len(split_tokens(sentence)))], "temperature": 0.0,
+                    "avg_logprob": -0.25, "compression_ratio": 1.2, "no_speech_prob": 0.01})
+        start = end
+    return out
+
+
+def _subtitles(segments: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "srt":
+        return "".join(f"{i + 1}\n{_timestamp(s['start'], ',')} --> {_timestamp(s['end'], ',')}\n{s['text'].strip()}\n\n"
+                       for i, s in enumerate(segments))
+    return "WEBVTT\n\n" + "".join(f"{_timestamp(s['start'], '.')} --> {_timestamp(s['end'], '.')}\n{s['text'].strip()}\n\n"
+                                   for s in segments)
+
+
+def _image_kind(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _int_field(value: Any, default: int) -> int | None:
+    """An integer from JSON or from a form field (a string); None if it is neither."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
 @dataclass
 class Fault:
     kind: str
@@ -178,6 +390,13 @@ class RecordedRequest:
     disconnected: bool = False  # the client went away before the response was complete
     fault: Fault | None = None  # the fault this request consumed
     chunks_sent: int = 0  # token chunks sent (counted as each write starts)
+    form: dict[str, Any] | None = None  # multipart text fields (a list for a repeated name)
+    files: list[UploadedFile] = field(default_factory=list)  # multipart files, in order
+
+    @property
+    def authorized(self) -> bool:
+        """The request carried a key: `Authorization` (OpenAI) or `api-key` (Azure)."""
+        return "authorization" in self.headers or "api-key" in self.headers
 
 
 class _Stopped(Exception):
@@ -252,9 +471,15 @@ class _Handler(BaseHTTPRequestHandler):
             body_json = json.loads(raw) if raw else None
         except ValueError:
             body_json = None
+        form, files = None, []
+        if headers.get("content-type", "").lower().startswith("multipart/form-data"):
+            try:
+                form, files = parse_multipart(headers["content-type"], raw)
+            except (ValueError, UnicodeDecodeError):
+                pass  # form stays None: the endpoint answers 400
         self.rec = rec = RecordedRequest(
             method=self.command, path=url.path, query=url.query, headers=headers, json=body_json,
-            body=raw, connection_id=self.conn_id, t_arrival=t_arrival)
+            body=raw, connection_id=self.conn_id, t_arrival=t_arrival, form=form, files=files)
         self.fake._record(rec)
         try:
             self.fake._respond(self, rec)
@@ -362,6 +587,11 @@ class FakeOpenAI:
         self.chunk_size = chunk_size  # None = split into words
         self.require_key = require_key
         self.created = CREATED
+        self.flag_word = "dynamite"  # moderations: an input containing it (any case) is flagged
+        self.flag_category = "violence"  # ... in this category (one of MODERATION_CATEGORIES)
+        self.transcript: str | None = None  # audio: None = "Transcribed <filename>."
+        self.embeddings_reversed = False  # embeddings: data list in reverse index order
+        self._files: dict[str, tuple[bytes, str]] = {}  # /files/{name}: (bytes, content type)
         self.on_request: Callable[[RecordedRequest], None] | None = None  # called when finished
         self._cond = threading.Condition()
         self._requests: list[RecordedRequest] = []
@@ -435,9 +665,14 @@ class FakeOpenAI:
 
     @property
     def base_url(self) -> str:
+        return f"{self.root_url}/v1"
+
+    @property
+    def root_url(self) -> str:
+        """The server without /v1: Azure's base URL, and where /files/ lives."""
         if self._httpd is None:
             raise RuntimeError("FakeOpenAI is not running")
-        return f"http://{self.host}:{self.port}/v1"
+        return f"http://{self.host}:{self.port}"
 
     # -- inspection ------------------------------------------------------------------------
 
@@ -504,7 +739,7 @@ class FakeOpenAI:
     def _record(self, rec: RecordedRequest) -> None:
         with self._cond:
             for i, fault in enumerate(self._faults):
-                if fault.matches(rec.path, rec.json):
+                if fault.matches(rec.path, rec.json if rec.form is None else rec.form):
                     rec.fault = self._faults.pop(i)
                     break
             self._requests.append(rec)
@@ -579,13 +814,29 @@ class FakeOpenAI:
             h.send_whole(status, page.encode() if isinstance(page, str) else page,
                          "text/html", fault.headers)
             return
+        path = rec.path.rstrip("/")
+        if rec.method == "GET" and path.startswith("/files/"):
+            self._file(h, rec, unquote(path[len("/files/"):]))  # another host: no key asked
+            return
         if self.require_key is not None:
             auth = rec.headers.get("authorization", "")
-            if auth != f"Bearer {self.require_key}":
+            if auth != f"Bearer {self.require_key}" and rec.headers.get("api-key") != self.require_key:
                 h.send_json(401, _auth_error(auth))
                 return
-        path = rec.path.rstrip("/")
-        if rec.method == "GET" and path == "/v1/models":
+        deployment = None
+        if path.startswith("/openai/"):  # Azure: /openai/deployments/{deployment}/{what}, /openai/models
+            if "api-version=" not in rec.query:
+                h.send_json(404, {"error": {"code": "404", "message": "Resource not found"}})
+                return
+            parts = path.split("/", 4)
+            if len(parts) == 5 and parts[2] == "deployments":
+                deployment, path = unquote(parts[3]), "/v1/" + parts[4]
+            else:
+                path = "/v1/" + path[len("/openai/"):]
+        handler = self._handlers().get((rec.method, path))
+        if handler is not None:
+            handler(h, rec, deployment)
+        elif rec.method == "GET" and path == "/v1/models":
             self._ok(h, rec, {"object": "list", "data": [self._model_object(m) for m in self.models]})
         elif rec.method == "GET" and path.startswith("/v1/models/"):
             wanted = unquote(path[len("/v1/models/"):])
@@ -606,20 +857,305 @@ class FakeOpenAI:
 
     def _ok(self, h: _Handler, rec: RecordedRequest, obj: Any) -> None:
         """A whole 200 JSON body, bent by a stream fault if the request carries one."""
+        self._ok_bytes(h, rec, _dumps(obj), "application/json")
+
+    def _ok_bytes(self, h: _Handler, rec: RecordedRequest, data: bytes, content_type: str,
+                  chunk: int | None = None) -> None:
+        """A whole 200 body (in `chunk`-byte HTTP chunks if set, as OpenAI sends speech), bent
+        by a stream fault if the request carries one."""
         fault = rec.fault if rec.fault and rec.fault.kind in STREAM_FAULTS else None
-        data = _dumps(obj)
-        if fault is None:
-            h.send_json(200, obj)
+        if fault is None and chunk:
+            h.start_response(200, {"Content-Type": content_type, **h._ids()}, None)
+            for i in range(0, len(data), chunk):
+                h.send_chunk(data[i : i + chunk])
+            h.end_chunks()
+        elif fault is None:
+            h.send_whole(200, data, content_type)
         elif fault.kind == "drop":
-            h.start_response(200, {"Content-Type": "application/json", **h._ids()}, len(data))
+            h.start_response(200, {"Content-Type": content_type, **h._ids()}, len(data))
             h.wfile.write(data[: len(data) // 2])
             h.wfile.flush()
             h.drop(fault.reset)
         elif fault.kind == "malformed":
             bad = fault.body if fault.body is not None else data[: len(data) // 2]
-            h.send_whole(200, bad.encode() if isinstance(bad, str) else bad, "application/json")
+            h.send_whole(200, bad.encode() if isinstance(bad, str) else bad, content_type)
         else:
             h.send_json(200, _error_event(fault))
+
+    # -- embeddings, moderations, images, audio ------------------------------------------------
+
+    def _handlers(self) -> dict[tuple[str, str], Callable[[_Handler, RecordedRequest, str | None], None]]:
+        return {
+            ("POST", "/v1/embeddings"): self._embeddings,
+            ("POST", "/v1/moderations"): self._moderations,
+            ("POST", "/v1/images/generations"): self._image_generation,
+            ("POST", "/v1/images/edits"): self._image_edit,
+            ("POST", "/v1/images/variations"): self._image_variation,
+            ("POST", "/v1/audio/transcriptions"): self._speech_to_text,
+            ("POST", "/v1/audio/translations"): self._speech_to_text,
+            ("POST", "/v1/audio/speech"): self._speech,
+        }
+
+    @staticmethod
+    def _bad(h: _Handler, message: str, param: str | None = None, code: str | None = "invalid_value") -> None:
+        h.send_json(400, openai_error(message, param=param, code=code))
+
+    def _missing(self, h: _Handler, param: str) -> None:
+        self._bad(h, f"Missing required parameter: '{param}'.", param, "missing_required_parameter")
+
+    def _json_body(self, h: _Handler, rec: RecordedRequest) -> dict[str, Any] | None:
+        if isinstance(rec.json, dict):
+            return rec.json
+        self._bad(h, "We could not parse the JSON body of your request. (HINT: This likely means you "
+                     "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+                     "but what was sent was not valid JSON.)", code=None)
+        return None
+
+    def _form_body(self, h: _Handler, rec: RecordedRequest) -> dict[str, Any] | None:
+        if rec.form is not None:
+            return rec.form
+        ctype = rec.headers.get("content-type", "")
+        self._bad(h, f"Invalid Content-Type header ({ctype}), expected multipart/form-data. (HINT: If "
+                     "you're using curl, you can pass -F 'key=value' to send multipart form data.)", code=None)
+        return None
+
+    def _store_file(self, name: str, data: bytes, content_type: str) -> str:
+        with self._cond:
+            self._files[name] = (data, content_type)
+        return f"{self.root_url}/files/{name}?se=2099-01-01T00%3A00%3A00Z&sig=fake"
+
+    def _file(self, h: _Handler, rec: RecordedRequest, name: str) -> None:
+        with self._cond:
+            found = self._files.get(name)
+        if found is None:
+            h.send_whole(404, b'<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobNotFound</Code>'
+                              b"<Message>The specified blob does not exist.</Message></Error>", "application/xml")
+        else:
+            self._ok_bytes(h, rec, *found)
+
+    def _embeddings(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
+        body = self._json_body(h, rec)
+        if body is None:
+            return
+        model = body.get("model") or deployment
+        if not model:
+            return self._missing(h, "model")
+        inputs = body.get("input")
+        if inputs is None:
+            return self._missing(h, "input")
+        if isinstance(inputs, str) or (isinstance(inputs, list) and inputs and isinstance(inputs[0], int)):
+            inputs = [inputs]
+        texts: list[str] = []
+        tokens = 0
+        for item in inputs if isinstance(inputs, list) else [None]:
+            if isinstance(item, str) and item:
+                texts.append(item)
+                tokens += len(split_tokens(item))
+            elif isinstance(item, list) and item and all(isinstance(t, int) and not isinstance(t, bool) for t in item):
+                texts.append(json.dumps(item))
+                tokens += len(item)
+            else:
+                texts = []
+                break
+        if not texts or len(texts) > 2048:
+            return self._bad(h, "'$.input' is invalid. Please check the API reference: "
+                                "https://platform.openai.com/docs/api-reference.", "input")
+        fmt = body.get("encoding_format", "float")
+        if fmt not in ("float", "base64"):
+            return self._bad(h, f"{fmt!r} is not one of ['float', 'base64'] - 'encoding_format'", "encoding_format")
+        native = EMBEDDING_SIZES.get(model, DEFAULT_EMBEDDING_SIZE)
+        size = body.get("dimensions")
+        if size is None:
+            size = native
+        elif model == "text-embedding-ada-002":
+            return self._bad(h, "This model does not support specifying dimensions.", "dimensions")
+        elif isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= native:
+            return self._bad(h, f"Invalid value for 'dimensions' = {size}. Must be between 1 and {native}.", "dimensions")
+        data = []
+        for index, text in enumerate(texts):
+            vector = embedding_vector(text, size)
+            encoded: Any = vector if fmt == "float" else base64.b64encode(struct.pack(f"<{size}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": encoded})
+        if self.embeddings_reversed:
+            data.reverse()
+        self._ok(h, rec, {"object": "list", "data": data, "model": model,
+                          "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+    def _moderations(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
+        body = self._json_body(h, rec)
+        if body is None:
+            return
+        inputs = body.get("input")
+        if inputs is None:
+            return self._missing(h, "input")
+        if isinstance(inputs, str):
+            texts = [inputs]
+        elif isinstance(inputs, list) and inputs and all(isinstance(x, str) for x in inputs):
+            texts = inputs
+        elif isinstance(inputs, list) and inputs and all(isinstance(x, dict) for x in inputs):
+            texts = [" ".join(p["text"] for p in inputs if p.get("type") == "text" and isinstance(p.get("text"), str))]
+        else:
+            return self._bad(h, "'$.input' is invalid. Please check the API reference: "
+                                "https://platform.openai.com/docs/api-reference.", "input")
+        model = body.get("model") or deployment or "omni-moderation-latest"
+        self._ok(h, rec, {"id": f"modr-fake{self._index_of(rec):06d}", "model": model,
+                          "results": [self._moderation(t) for t in texts]})
+
+    def _moderation(self, text: str) -> dict[str, Any]:
+        # Low, text-dependent scores; the flag word puts its category far above the threshold.
+        scores = {c: (zlib.crc32(f"{c}:{text}".encode()) % 1000) / 100_000 for c in MODERATION_CATEGORIES}
+        if self.flag_word and self.flag_word.lower() in text.lower():
+            scores[self.flag_category] = 0.97
+        categories = {c: scores[c] >= 0.5 for c in MODERATION_CATEGORIES}
+        return {"flagged": any(categories.values()), "categories": categories, "category_scores": scores,
+                "category_applied_input_types": {c: ["text"] for c in MODERATION_CATEGORIES}}
+
+    def _image_generation(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
+        body = self._json_body(h, rec)
+        if body is None:
+            return
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str) or not prompt:
+            return self._missing(h, "prompt")
+        self._images(h, rec, body.get("model") or deployment or "dall-e-2", prompt, body, [])
+
+    def _image_edit(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
+        form = self._form_body(h, rec)
+        if form is None:
+            return
+        images = [f for f in rec.files if f.name in ("image", "image[]")]
+        if not images:
+            return self._missing(h, "image")
+        prompt = form.get("prompt")
+        if not isinstance(prompt, str) or not prompt:
+            return self._missing(h, "prompt")
+        model = form.get("model") or deployment or "dall-e-2"
+        if len(images) > (1 if model == "dall-e-2" else 16):
+            return self._bad(h, f"Too many images: {len(images)} for {model}.", "image")
+        mask = next((f for f in rec.files if f.name == "mask"), None)
+        if self._check_images(h, model, images + ([mask] if mask else [])):
+            self._images(h, rec, model, prompt, form, images)
+
+    def _image_variation(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
+        form = self._form_body(h, rec)
+        if form is None:
+            return
+        images = [f for f in rec.files if f.name == "image"]
+        if len(images) != 1:
+            return self._missing(h, "image")
+        model = form.get("model") or deployment or "dall-e-2"
+        if self._check_images(h, model, images):
+            self._images(h, rec, model, "variation", form, images)
+
+    def _check_images(self, h: _Handler, model: str, uploads: list[UploadedFile]) -> bool:
+        """OpenAI's checks of uploaded images: dall-e-2 takes PNGs, gpt-image PNG/JPEG/WebP."""
+        for upload in uploads:
+            kind = _image_kind(upload.data)
+            if model == "dall-e-2" and kind != "png":
+                self._bad(h, "Uploaded image must be a PNG and less than 4 MB.", upload.name.rstrip("[]"))
+                return False
+            if kind is None:
+                self._bad(h, f"Invalid file '{upload.name.rstrip('[]')}': unsupported mimetype "
+                             f"('{upload.content_type}'). Supported file formats are 'image/jpeg', "
+                             "'image/png', and 'image/webp'.", upload.name.rstrip("[]"), "invalid_image_format")
+                return False
+        return True
+
+    def _images(self, h: _Handler, rec: RecordedRequest, model: str, prompt: str, params: dict[str, Any],
+                sources: list[UploadedFile]) -> None:
+        """The answer of the three image endpoints (params: the JSON body or the form fields)."""
+        n = _int_field(params.get("n"), 1)
+        if n is None or not 1 <= n <= 10:
+            return self._bad(h, f"Invalid value for 'n' = {params.get('n')}. Must be between 1 and 10.", "n")
+        if model == "dall-e-3" and n != 1:
+            return self._bad(h, "You must provide n=1 for this model.", "n")
+        fmt = params.get("response_format") or "url"
+        if fmt not in ("url", "b64_json"):
+            return self._bad(h, f"Invalid value: '{fmt}'. Supported values are: 'url' and 'b64_json'.", "response_format")
+        gpt_image = model.startswith("gpt-image") or model == "chatgpt-image-latest"
+        out_format = (params.get("output_format") or "png") if gpt_image else "png"
+        if out_format not in IMAGE_TYPES:
+            return self._bad(h, f"Invalid value: '{out_format}'. Supported values are: 'png', 'jpeg' and 'webp'.",
+                             "output_format")
+        seq = self._index_of(rec)
+        data = []
+        for i in range(n):
+            blob = result_image(model, prompt, i, [f.data for f in sources], out_format)
+            if fmt == "url" and not gpt_image:  # gpt-image models always answer base64
+                item = {"url": self._store_file(f"img-{seq:06d}-{i}.{out_format}", blob, IMAGE_TYPES[out_format])}
+            else:
+                item = {"b64_json": base64.b64encode(blob).decode()}
+            if model == "dall-e-3":
+                item["revised_prompt"] = f"{prompt}, in a detailed digital illustration"
+            data.append(item)
+        out: dict[str, Any] = {"created": self.created, "data": data}
+        if gpt_image:
+            text_tokens = len(split_tokens(prompt))
+            out.update(background="opaque", output_format=out_format, quality="medium", size="1024x1024",
+                       usage={"input_tokens": text_tokens + 65 * len(sources), "output_tokens": 272 * n,
+                              "total_tokens": text_tokens + 65 * len(sources) + 272 * n,
+                              "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 65 * len(sources)}})
+        self._ok(h, rec, out)
+
+    def _speech_to_text(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
+        form = self._form_body(h, rec)
+        if form is None:
+            return
+        upload = next((f for f in rec.files if f.name == "file"), None)
+        if upload is None:
+            return self._missing(h, "file")
+        model = form.get("model") or deployment
+        if not model:
+            return self._missing(h, "model")
+        fmt = form.get("response_format") or "json"
+        if fmt not in TRANSCRIPT_FORMATS:
+            return self._bad(h, f"Invalid value: '{fmt}'. Supported values are: 'json', 'text', 'srt', "
+                                "'verbose_json', and 'vtt'.", "response_format")
+        if "whisper" not in model and fmt not in ("json", "text"):
+            return self._bad(h, f"response_format '{fmt}' is not compatible with model '{model}'. "
+                                "Use 'json' or 'text' instead.", "response_format", "unsupported_value")
+        translate = rec.path.rstrip("/").endswith("/translations")
+        text = self.transcript if self.transcript is not None else f"Transcribed {upload.filename}."
+        duration = audio_duration(upload.data)
+        language = "english" if translate else LANGUAGES.get(str(form.get("language") or "en"), str(form.get("language")))
+        usage = {"type": "duration", "seconds": math.ceil(duration)}
+        segments = _segments(text, duration)
+        if fmt == "json":
+            self._ok(h, rec, {"text": text} if translate else {"text": text, "usage": usage})
+        elif fmt == "verbose_json":
+            out: dict[str, Any] = {"task": "translate" if translate else "transcribe", "language": language,
+                                   "duration": duration, "text": text, "segments": segments}
+            granularities = form.get("timestamp_granularities[]") or []
+            if "word" in granularities:
+                words = text.split()
+                step = duration / max(len(words), 1)
+                out["words"] = [{"word": w, "start": round(k * step, 3), "end": round((k + 1) * step, 3)}
+                                for k, w in enumerate(words)]
+            if not translate:
+                out["usage"] = usage
+            self._ok(h, rec, out)
+        else:
+            body = text + "\n" if fmt == "text" else _subtitles(segments, fmt)
+            self._ok_bytes(h, rec, body.encode(), "text/plain; charset=utf-8")
+
+    def _speech(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
+        body = self._json_body(h, rec)
+        if body is None:
+            return
+        for name in ("model", "input", "voice"):
+            if not body.get(name) and not (name == "model" and deployment):
+                return self._missing(h, name)
+        text = body["input"]
+        if not isinstance(text, str) or len(text) > 4096:
+            return self._bad(h, "'input' must be a string of at most 4096 characters.", "input", "string_above_max_length")
+        fmt = body.get("response_format", "mp3")
+        if fmt not in SPEECH_TYPES:
+            return self._bad(h, f"Invalid value: '{fmt}'. Supported values are: 'mp3', 'opus', 'aac', 'flac', "
+                                "'wav', and 'pcm'.", "response_format")
+        speed = body.get("speed", 1.0)
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.25 <= speed <= 4:
+            return self._bad(h, f"Invalid value for 'speed' = {speed}. Must be between 0.25 and 4.", "speed")
+        self._ok_bytes(h, rec, speech_audio(text, fmt, speed), SPEECH_TYPES[fmt], chunk=4096)
 
     def _complete(self, h: _Handler, rec: RecordedRequest, legacy: bool) -> None:
         body = rec.json

@@ -176,8 +176,8 @@ async def test_bad_key_is_an_authentication_error_and_not_retried(fake_openai):
 
 
 async def test_azure_url_scheme(fake_openai):
-    # Azure: deployment in the path, api-version query, api-key header. The fake server answers
-    # 404 for the Azure path, which is enough to see what was sent.
+    # Azure: deployment in the path, api-version query, api-key header. The fake server serves
+    # the Azure path; "my-deploy" is no model it knows: a 404, which is enough to see what was sent.
     base = fake_openai.base_url.removesuffix("/v1")
     ep = Endpoint(name="az", type="azure", base_url=base, api_key="azkey", api_version="2024-10-21")
     async with OpenAIClient(ep) as client:

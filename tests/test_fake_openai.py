@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import math
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
+import wave
+import zlib
 from pathlib import Path
 
 import httpx
 import pytest
 
-from fake_openai import FAULT_KINDS, FakeOpenAI, Fault, split_tokens
+from fake_openai import (
+    FAULT_KINDS,
+    SPEECH_TYPES,
+    FakeOpenAI,
+    Fault,
+    embedding_vector,
+    result_image,
+    speech_audio,
+    split_tokens,
+    tiny_png,
+)
 
 CHAT = "/chat/completions"
 LEGACY = "/completions"
@@ -296,6 +312,239 @@ def test_responses_match_openais_response_schemas(fake_openai, client):
     assert violations("ListModelsResponse", client.get("/models").json(), strict=False) == []
     assert violations("Model", client.get("/models/gpt-4o").json(), strict=False) == []
     assert violations("ErrorResponse", client.get("/models/nope").json(), strict=False) == []
+
+
+# -- embeddings, moderations, images, audio -------------------------------------------------
+
+EMBED = {"model": "text-embedding-3-small", "input": ["hello there", "general kenobi"]}
+PNG = tiny_png("source")
+
+
+def _upload(client, path: str, fields: dict, files: list) -> httpx.Response:
+    return client.post(path, data=fields, files=files)
+
+
+def test_tiny_png_is_a_valid_png():
+    data = tiny_png("seed")
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, rest = [], data[8:]
+    while rest:
+        length, kind = struct.unpack(">I4s", rest[:8])
+        payload, crc = rest[8 : 8 + length], struct.unpack(">I", rest[8 + length : 12 + length])[0]
+        assert zlib.crc32(kind + payload) == crc
+        chunks.append((kind, payload))
+        rest = rest[12 + length:]
+    assert [k for k, _ in chunks] == [b"IHDR", b"IDAT", b"IEND"]
+    assert struct.unpack(">IIBBBBB", chunks[0][1]) == (1, 1, 8, 6, 0, 0, 0)  # 1x1 RGBA
+    assert len(zlib.decompress(chunks[1][1])) == 1 + 4  # filter byte + one pixel
+    assert tiny_png("seed") == data != tiny_png("other")
+
+
+def test_media_responses_match_openais_response_schemas(fake_openai, client):
+    from openapi_spec import violations
+
+    def ok(schema: str, r: httpx.Response) -> None:
+        assert r.status_code == 200, r.text
+        assert violations(schema, r.json(), strict=False) == []
+
+    ok("CreateEmbeddingResponse", client.post("/embeddings", json=EMBED))
+    ok("CreateModerationResponse", client.post("/moderations", json={"input": ["a", "dynamite"]}))
+    ok("CreateModerationResponse", client.post("/moderations", json={"input": [{"type": "text", "text": "x"}]}))
+    ok("ImagesResponse", client.post("/images/generations", json={"prompt": "a cat", "n": 2}))
+    ok("ImagesResponse", client.post("/images/generations", json={"prompt": "a cat", "model": "dall-e-3",
+                                                                  "response_format": "b64_json"}))
+    ok("ImagesResponse", client.post("/images/generations", json={"prompt": "a cat", "model": "gpt-image-1"}))
+    ok("ImagesResponse", _upload(client, "/images/edits", {"prompt": "hat"}, [("image", ("a.png", PNG, "image/png"))]))
+    ok("ImagesResponse", _upload(client, "/images/variations", {"n": "2"}, [("image", ("a.png", PNG, "image/png"))]))
+    audio = [("file", ("a.wav", b"RIFF....WAVE" + bytes(32000), "audio/wav"))]
+    ok("CreateTranscriptionResponseJson", _upload(client, "/audio/transcriptions", {"model": "whisper-1"}, audio))
+    ok("CreateTranscriptionResponseVerboseJson", _upload(
+        client, "/audio/transcriptions", {"model": "whisper-1", "response_format": "verbose_json",
+                                          "timestamp_granularities[]": ["word", "segment"]}, audio))
+    ok("CreateTranslationResponseJson", _upload(client, "/audio/translations", {"model": "whisper-1"}, audio))
+    ok("CreateTranslationResponseVerboseJson", _upload(
+        client, "/audio/translations", {"model": "whisper-1", "response_format": "verbose_json"}, audio))
+    for bad in (client.post("/embeddings", json={"model": "m"}),
+                client.post("/images/generations", json={"prompt": "x", "n": 11}),
+                _upload(client, "/audio/transcriptions", {"model": "whisper-1"}, [])):
+        assert bad.status_code == 400 and violations("ErrorResponse", bad.json(), strict=False) == []
+
+
+def test_embeddings_encodings_and_dimensions(fake_openai, client):
+    plain = client.post("/embeddings", json=EMBED).json()
+    packed = client.post("/embeddings", json={**EMBED, "encoding_format": "base64"}).json()
+    for f, b in zip(plain["data"], packed["data"]):
+        raw = base64.b64decode(b["embedding"])
+        assert list(struct.unpack(f"<{len(raw) // 4}f", raw)) == f["embedding"]
+    assert plain["usage"] == {"prompt_tokens": 4, "total_tokens": 4}
+    assert [len(d["embedding"]) for d in plain["data"]] == [1536, 1536]
+    short = client.post("/embeddings", json={**EMBED, "dimensions": 8}).json()["data"][0]["embedding"]
+    assert short == embedding_vector("hello there", 8) and math.isclose(sum(x * x for x in short), 1, rel_tol=1e-6)
+    tokens = client.post("/embeddings", json={"model": "m", "input": [[1, 2, 3], [4]]}).json()
+    assert len(tokens["data"]) == 2 and tokens["usage"]["prompt_tokens"] == 4
+    assert len(client.post("/embeddings", json={"model": "text-embedding-3-large", "input": "x"}).json()["data"][0]["embedding"]) == 3072
+    fake_openai.embeddings_reversed = True
+    assert [d["index"] for d in client.post("/embeddings", json=EMBED).json()["data"]] == [1, 0]
+    for body, param in [({**EMBED, "dimensions": 1537}, "dimensions"),
+                        ({**EMBED, "model": "text-embedding-ada-002", "dimensions": 8}, "dimensions"),
+                        ({**EMBED, "encoding_format": "hex"}, "encoding_format"),
+                        ({**EMBED, "input": []}, "input"), ({**EMBED, "input": ["ok", ""]}, "input"),
+                        ({"input": "x"}, "model")]:
+        r = client.post("/embeddings", json=body)
+        assert r.status_code == 400 and r.json()["error"]["param"] == param, body
+
+
+def test_moderation_flags_the_configured_word(fake_openai, client):
+    fake_openai.flag_word, fake_openai.flag_category = "Banana", "hate"
+    results = client.post("/moderations", json={"input": ["an apple", "a BANANA split"]}).json()["results"]
+    assert [r["flagged"] for r in results] == [False, True]
+    assert [c for c, on in results[1]["categories"].items() if on] == ["hate"]
+    assert results[1]["category_scores"]["hate"] == 0.97 and max(results[0]["category_scores"].values()) < 0.01
+    assert client.post("/moderations", json={"input": "x"}).json()["model"] == "omni-moderation-latest"
+    assert client.post("/moderations", json={"input": []}).status_code == 400
+
+
+def test_image_urls_are_served_without_a_key_and_the_request_says_so(fake_openai, client):
+    fake_openai.require_key = "sk-k"
+    assert client.post("/images/generations", json={"prompt": "x"}).status_code == 401
+    r = client.post("/images/generations", json={"prompt": "x"}, headers={"Authorization": "Bearer sk-k"})
+    assert fake_openai.last_request.authorized
+    url = r.json()["data"][0]["url"]
+    assert url.startswith(fake_openai.root_url + "/files/img-") and "sig=" in url
+    image = httpx.get(url, timeout=5)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content == result_image("dall-e-2", "x", 0)
+    download = fake_openai.last_request
+    assert download.method == "GET" and download.path == httpx.URL(url).path and not download.authorized
+    httpx.get(url, headers={"api-key": "k"}, timeout=5)
+    assert fake_openai.last_request.authorized  # either header counts
+    missing = httpx.get(fake_openai.root_url + "/files/nope.png", timeout=5)
+    assert missing.status_code == 404 and b"BlobNotFound" in missing.content
+
+
+def test_gpt_image_answers_base64_in_the_asked_format(client):
+    body = {"prompt": "a fox", "model": "gpt-image-1", "output_format": "webp", "response_format": "url"}
+    r = client.post("/images/generations", json=body).json()
+    blob = base64.b64decode(r["data"][0]["b64_json"])
+    assert "url" not in r["data"][0] and r["output_format"] == "webp"
+    assert blob[:4] == b"RIFF" and blob[8:12] == b"WEBP" and blob == result_image("gpt-image-1", "a fox", 0, output_format="webp")
+    assert r["usage"]["total_tokens"] == r["usage"]["input_tokens"] + r["usage"]["output_tokens"]
+
+
+def test_multipart_uploads_are_recorded_byte_for_byte(fake_openai, client):
+    tricky = bytes(range(256)) + b"\r\n--boundary\r\n\r\n\r" + PNG + b"\r"  # line ends, NULs, a fake boundary
+    r = _upload(client, "/images/edits", {"prompt": "un café ☕", "model": "gpt-image-1", "n": "2"},
+                [("image[]", ("one.png", PNG, "image/png")), ("image[]", ("two two.png", PNG + b"x", "image/png")),
+                 ("mask", ("m.png", PNG, "image/png"))])
+    assert r.status_code == 200 and len(r.json()["data"]) == 2
+    rec = fake_openai.last_request
+    assert rec.form == {"prompt": "un café ☕", "model": "gpt-image-1", "n": "2"} and rec.json is None
+    assert [(f.name, f.filename, f.content_type, f.size) for f in rec.files] == [
+        ("image[]", "one.png", "image/png", len(PNG)), ("image[]", "two two.png", "image/png", len(PNG) + 1),
+        ("mask", "m.png", "image/png", len(PNG))]
+    r = _upload(client, "/audio/transcriptions", {"model": "whisper-1", "timestamp_granularities[]": ["word", "segment"]},
+                [("file", ("raw.bin", tricky, "application/octet-stream"))])
+    assert r.status_code == 200
+    rec = fake_openai.last_request
+    assert rec.files[0].data == tricky and rec.files[0].size == len(tricky)
+    assert rec.form["timestamp_granularities[]"] == ["word", "segment"]  # a repeated field is a list
+
+
+def test_upload_endpoints_want_multipart_and_valid_images(fake_openai, client):
+    r = client.post("/images/edits", json={"prompt": "x"})
+    assert r.status_code == 400 and "expected multipart/form-data" in r.json()["error"]["message"]
+    assert fake_openai.last_request.form is None
+    r = _upload(client, "/images/edits", {"prompt": "x"}, [("image", ("a.txt", b"text", "text/plain"))])
+    assert r.status_code == 400 and r.json()["error"]["message"] == "Uploaded image must be a PNG and less than 4 MB."
+    r = _upload(client, "/images/edits", {"prompt": "x", "model": "gpt-image-1"}, [("image", ("a.txt", b"text", "text/plain"))])
+    assert r.status_code == 400 and "unsupported mimetype ('text/plain')" in r.json()["error"]["message"]
+    r = _upload(client, "/images/edits", {"model": "dall-e-2"}, [("image", ("a.png", PNG, "image/png"))])
+    assert r.status_code == 400 and r.json()["error"]["param"] == "prompt"
+    r = _upload(client, "/images/edits", {"prompt": "x"}, [("image[]", ("a.png", PNG, "image/png"))] * 2)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "image"  # dall-e-2 takes one
+
+
+@pytest.mark.parametrize("fmt,start", [("text", "Transcribed a.wav.\n"), ("srt", "1\n00:00:00,000 --> 00:00:02,000\n"),
+                                       ("vtt", "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n")])
+def test_transcript_text_formats(client, fmt, start):
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000), w.writeframes(bytes(32000))
+    r = _upload(client, "/audio/transcriptions", {"model": "whisper-1", "response_format": fmt},
+                [("file", ("a.wav", wav.getvalue(), "audio/wav"))])
+    assert r.status_code == 200 and r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert r.text.startswith(start)
+    r = _upload(client, "/audio/transcriptions", {"model": "gpt-4o-transcribe", "response_format": fmt},
+                [("file", ("a.wav", wav.getvalue(), "audio/wav"))])
+    assert r.status_code == (200 if fmt == "text" else 400)
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "opus", "aac", "flac", "wav", "pcm"])
+def test_speech_is_chunked_audio_of_the_asked_type(fake_openai, client, fmt):
+    body = {"model": "tts-1", "input": "one two three four five six seven eight nine ten", "voice": "alloy",
+            "response_format": fmt}
+    r = client.post("/audio/speech", json=body)
+    assert r.status_code == 200 and r.headers["content-type"] == SPEECH_TYPES[fmt]
+    assert r.headers["transfer-encoding"] == "chunked" and r.content == speech_audio(body["input"], fmt)
+    pcm = 2 * int(24_000 * 0.1 * 10)
+    assert len(r.content) == pcm + {"wav": 44, "pcm": 0, "mp3": 10, "opus": 6, "aac": 4, "flac": 8}[fmt]
+    for bad in ({**body, "speed": 5}, {**body, "input": "x" * 4097}, {**body, "voice": None}, {**body, "response_format": "ogg"}):
+        assert client.post("/audio/speech", json=bad).status_code == 400
+
+
+MEDIA_REQUESTS = [
+    ("/v1/embeddings", {"json": EMBED}),
+    ("/v1/moderations", {"json": {"input": "x"}}),
+    ("/v1/images/generations", {"json": {"prompt": "x"}}),
+    ("/v1/images/edits", {"data": {"prompt": "x"}, "files": [("image", ("a.png", PNG, "image/png"))]}),
+    ("/v1/images/variations", {"files": [("image", ("a.png", PNG, "image/png"))]}),
+    ("/v1/audio/transcriptions", {"data": {"model": "whisper-1"}, "files": [("file", ("a.mp3", b"ID3" + bytes(99), "audio/mpeg"))]}),
+    ("/v1/audio/translations", {"data": {"model": "whisper-1"}, "files": [("file", ("a.mp3", b"ID3" + bytes(99), "audio/mpeg"))]}),
+    ("/v1/audio/speech", {"json": {"model": "tts-1", "input": "hi", "voice": "alloy"}}),
+]
+
+
+@pytest.mark.parametrize("path,kw", MEDIA_REQUESTS, ids=[p for p, _ in MEDIA_REQUESTS])
+def test_faults_apply_to_the_media_paths(fake_openai, path, kw):
+    url = fake_openai.root_url + path
+    fake_openai.enqueue_fault(Fault("status", 503, path=path), Fault("html", path=path),
+                              Fault("slow_first_byte", delay=0.2, path=path), Fault("drop", path=path),
+                              Fault("malformed", body=b"garbage", path=path), Fault("error_event", path=path))
+    with httpx.Client(timeout=5) as c:
+        assert c.post(url, **kw).status_code == 503
+        html = c.post(url, **kw)
+        assert html.status_code == 502 and html.headers["content-type"] == "text/html"
+        started = time.monotonic()
+        assert c.post(url, **kw).status_code == 200 and time.monotonic() - started >= 0.2
+        with pytest.raises(httpx.RemoteProtocolError):
+            c.post(url, **kw)
+        assert c.post(url, **kw).content == b"garbage"
+        assert "error" in c.post(url, **kw).json()
+        assert c.post(url, **kw).status_code == 200  # all consumed
+    assert fake_openai.faults == []
+
+
+def test_faults_apply_to_files_and_match_form_fields(fake_openai, client):
+    url = client.post("/images/generations", json={"prompt": "x"}).json()["data"][0]["url"]
+    fake_openai.enqueue_fault(Fault("status", 403, path=httpx.URL(url).path, body="<Error>AuthenticationFailed</Error>",
+                                    headers={"Content-Type": "application/xml"}))
+    assert httpx.get(url, timeout=5).status_code == 403
+    assert httpx.get(url, timeout=5).status_code == 200
+    fake_openai.enqueue_fault(Fault("status", 500, when=lambda body: body.get("model") == "whisper-2"))
+    audio = [("file", ("a.mp3", b"ID3", "audio/mpeg"))]
+    assert _upload(client, "/audio/transcriptions", {"model": "whisper-1"}, audio).status_code == 200
+    assert _upload(client, "/audio/transcriptions", {"model": "whisper-2"}, audio).status_code == 500
+
+
+def test_azure_paths_are_served_with_the_deployment_as_model(fake_openai):
+    fake_openai.require_key = "azkey"
+    base = fake_openai.root_url + "/openai/deployments/my-embed/embeddings"
+    with httpx.Client(timeout=5, headers={"api-key": "azkey"}) as c:
+        r = c.post(base + "?api-version=2024-10-21", json={"input": "x"})
+        assert r.status_code == 200 and r.json()["model"] == "my-embed"
+        assert c.post(base, json={"input": "x"}).status_code == 404  # no api-version
+        assert c.get(fake_openai.root_url + "/openai/models?api-version=2024-10-21").status_code == 200
+        assert c.post(base + "?api-version=1", json={"input": "x"}, headers={"api-key": "wrong"}).status_code == 401
 
 
 # -- recording -------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from chat_tui.api.events import Finish, RefusalDelta, StreamEvent, TextDelta, Ti
 from chat_tui.api.sse import SSEDecoder
 from chat_tui.api.stream import ChatStreamParser
 from chat_tui.core.config import Endpoint
+from chat_tui.core.params.base import ParamError
 
 RetryHook = Callable[[APIError, float, int], Awaitable[None] | None]
 Parse = Callable[[dict[str, Any]], list[StreamEvent]]
@@ -156,6 +157,8 @@ class Transport:
             query = {"api-version": self.endpoint.api_version or ""}
             if what == "models" or what.startswith("models/"):
                 return f"/openai/{what}", query
+            if not model:  # else the path would name a deployment "None"
+                raise ParamError("model", "an Azure endpoint needs the deployment name as the model")
             return f"/openai/deployments/{model}/{what}", query
         return f"/{what}", {}
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from chat_tui.api.transport import FileField, Transport
 from chat_tui.core.params.audio import SpeechParams, TranscriptionParams
+from chat_tui.core.params.base import ParamError
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,8 @@ class Audio:
 
     async def translate(self, file: FileField, model: str, params: TranscriptionParams = TranscriptionParams()) -> Transcript:
         """Speech in any language to English text."""
+        if params.language is not None:  # not a parameter of translations (OpenAI's schema is closed)
+            raise ParamError("language", "a translation detects the spoken language by itself (and answers in English)")
         return await self._speech_to_text("audio/translations", file, model, params)
 
     async def speech(self, text: str, model: str, params: SpeechParams = SpeechParams()) -> tuple[bytes, str]:

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 from chat_tui.api.errors import StreamError
 from chat_tui.api.transport import FileField, RetryHook, Transport
+from chat_tui.core.params.base import ParamError
 from chat_tui.core.params.images import ImageParams
+
+MAX_EDIT_IMAGES = 16  # gpt-image models; dall-e-2 takes one
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,9 @@ class Images:
         """`images`: one (dall-e-2) or up to 16 (gpt-image-1) files; `mask`: a PNG whose
         transparent pixels mark where to edit."""
         if not images:
-            raise ValueError("an edit needs at least one image")
+            raise ParamError("image", "an edit needs at least one image")
+        if len(images) > MAX_EDIT_IMAGES:
+            raise ParamError("image", f"up to {MAX_EDIT_IMAGES} images per edit, got {len(images)}")
         name = "image" if len(images) == 1 else "image[]"
         files = [(name, f) for f in images] + ([("mask", mask)] if mask is not None else [])
         path, query = self._transport.url("images/edits", model)
@@ -58,12 +63,25 @@ class Images:
         """The image's bytes and content type."""
         if image.b64_json is not None:
             try:
-                return base64.b64decode(image.b64_json, validate=True), "image/png"
+                data = base64.b64decode(image.b64_json, validate=True)
             except ValueError:
                 raise StreamError("an image result is not valid base64") from None
+            return data, _image_type(data)
         if image.url:
             return await self._transport.download(image.url)
         raise StreamError("an image result has neither a url nor b64_json")
+
+
+def _image_type(data: bytes) -> str:
+    """The content type of decoded image bytes: gpt-image models answer png, jpeg or webp
+    (`output_format`), and base64 carries no type of its own."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
 
 
 def _result(data: dict) -> ImagesResult:

@@ -9,6 +9,7 @@ from typing import Any
 from chat_tui.core.params.base import ParamError, Params, choice, number, string
 
 TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
+MAX_SPEECH_INPUT = 4096  # characters of text to speak per request (OpenAI's limit)
 
 TRANSCRIPTION_RULES: dict[str, Any] = {
     "language": (lambda v: string("language", v), None),
@@ -56,6 +57,8 @@ class SpeechParams(Params):
             raise ParamError("model", "no model selected")
         if not text:
             raise ParamError("input", "no text to speak")
+        if len(text) > MAX_SPEECH_INPUT:
+            raise ParamError("input", f"at most {MAX_SPEECH_INPUT} characters per request, got {len(text)}")
         body: dict[str, Any] = {"model": model, "input": text, "voice": self.voice or self.default_of("voice")}
         body.update({k: v for k, v in self.as_dict().items() if k != "voice"})
         return body
