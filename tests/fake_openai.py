@@ -67,6 +67,10 @@ Faults apply to every path, /files included. Kinds:
                      cleanly without [DONE]. Whole bodies: HTTP 200 with the error object.
     slow_first_byte  wait `delay` seconds before the status line, then answer normally.
     hang             read the request and never answer, until stop() or the client leaves.
+    stall            send `after` token chunks, then go silent with the socket open (for
+                     `delay` seconds, or until stop() or the client leaves).
+    inject           after `after` token chunks send each of `events` (objects as JSON, strings
+                     as they are) as an SSE data line, then go on normally.
 
 "Token chunks" are the SSE events carrying text; a streamed chat reply always begins with the
 role chunk (`delta: {"role": "assistant", "content": ""}`, as OpenAI sends), which is not
@@ -106,8 +110,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo-instruct")
-FAULT_KINDS = ("status", "html", "drop", "malformed", "error_event", "slow_first_byte", "hang")
-STREAM_FAULTS = ("drop", "malformed", "error_event")
+FAULT_KINDS = ("status", "html", "drop", "malformed", "error_event", "slow_first_byte", "hang", "stall", "inject")
+STREAM_FAULTS = ("drop", "malformed", "error_event", "stall", "inject")
 FINGERPRINT = "fp_fake"
 CREATED = 1_700_000_000  # fixed, so whole responses are byte-for-byte reproducible
 
@@ -361,6 +365,7 @@ class Fault:
     path: str | None = None  # only requests to this path ("/v1/chat/completions"); None = any
     reset: bool = False  # drop: abort with TCP RST instead of a plain close
     when: Callable[[Any], bool] | None = None  # only requests whose JSON body this accepts
+    events: tuple[Any, ...] = ()  # inject: SSE data (objects or raw strings) sent after `after` chunks
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -869,8 +874,13 @@ class FakeOpenAI:
             for i in range(0, len(data), chunk):
                 h.send_chunk(data[i : i + chunk])
             h.end_chunks()
-        elif fault is None:
+        elif fault is None or fault.kind == "inject":
             h.send_whole(200, data, content_type)
+        elif fault.kind == "stall":
+            h.start_response(200, {"Content-Type": content_type, **h._ids()}, len(data))
+            h.wfile.write(data[: len(data) // 2])
+            h.wfile.flush()
+            h.pause(fault.delay or math.inf)
         elif fault.kind == "drop":
             h.start_response(200, {"Content-Type": content_type, **h._ids()}, len(data))
             h.wfile.write(data[: len(data) // 2])
@@ -1195,14 +1205,20 @@ class FakeOpenAI:
         sent = 0
         for kind, payload in gen.events():
             if pending is not None and kind != "role" and sent >= pending.after:
-                if pending.kind == "drop":
-                    h.drop(pending.reset)
-                if pending.kind == "error_event":
-                    h.send_event(_error_event(pending))
-                    h.end_chunks()
-                    return
-                whole = _dumps(payload).decode()
-                h.send_event(pending.body if pending.body is not None else whole[: len(whole) // 2])
+                if pending.kind == "stall":  # a started stream goes silent, the socket open
+                    h.pause(pending.delay or math.inf)
+                if pending.kind == "inject":  # extra events (`events`), then the reply goes on
+                    for extra in pending.events:
+                        h.send_event(extra)
+                else:
+                    if pending.kind == "drop":
+                        h.drop(pending.reset)
+                    if pending.kind == "error_event":
+                        h.send_event(_error_event(pending))
+                        h.end_chunks()
+                        return
+                    whole = _dumps(payload).decode()
+                    h.send_event(pending.body if pending.body is not None else whole[: len(whole) // 2])
                 pending = None
             if kind == "token":
                 h.pause(1 / self.rate if self.rate else 0)

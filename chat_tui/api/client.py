@@ -21,8 +21,8 @@ from chat_tui.api.resources.embeddings import Embeddings
 from chat_tui.api.resources.images import Images
 from chat_tui.api.resources.models import ModelEntry, Models
 from chat_tui.api.resources.moderations import Moderations
-from chat_tui.api.transport import Response, Timeouts, Transport
-from chat_tui.core.config import Endpoint
+from chat_tui.api.transport import Response, Transport
+from chat_tui.core.config import Endpoint, Timeouts
 
 __all__ = ["ModelEntry", "OpenAIClient", "Response", "Timeouts"]
 
@@ -40,7 +40,7 @@ class OpenAIClient:
     ) -> None:
         self.endpoint = endpoint
         self.transport = Transport(
-            endpoint, timeouts=timeouts or Timeouts(), max_retries=max_retries,
+            endpoint, timeouts=timeouts, max_retries=max_retries,
             backoff_base=backoff_base, backoff_max=backoff_max, transport=transport,
         )
         self.chat = Chat(self.transport)

@@ -6,7 +6,7 @@ Retries: before the first byte of an answer, on 408/409/429/5xx and connection e
 exponential backoff and jitter, honouring `retry-after-ms` and `Retry-After`; once an answer
 has started it is never retried, and neither is a server that took the request and went silent.
 
-Timeouts (seconds; per profile in config.toml, `--timeout` on the CLI):
+Timeouts (seconds; `core.config.Timeouts`, per profile in config.toml, `--timeout` on the CLI):
   connect     to open the connection (10)
   first_byte  from the request sent to the response's first byte, for a streamed answer (120)
   response    the same for a whole answer, which comes at once when it is finished (600)
@@ -43,7 +43,7 @@ from chat_tui.api.errors import (
 from chat_tui.api.events import Finish, RefusalDelta, StreamEvent, TextDelta, Timing, Usage
 from chat_tui.api.sse import SSEDecoder
 from chat_tui.api.stream import ChatStreamParser
-from chat_tui.core.config import Endpoint
+from chat_tui.core.config import Endpoint, Timeouts
 from chat_tui.core.params.base import ParamError
 
 RetryHook = Callable[[APIError, float, int], Awaitable[None] | None]
@@ -53,14 +53,6 @@ FileField = tuple[str, bytes, str]
 
 MAX_RETRY_AFTER = 60.0  # a longer server-requested wait falls back to our own backoff
 PAUSE_EVERY = 32  # server-sent events handed over between turns of the event loop
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    connect: float = 10.0
-    first_byte: float = 120.0
-    response: float = 600.0
-    idle: float = 300.0
 
 
 @dataclass(slots=True)
@@ -117,14 +109,14 @@ class Transport:
         self,
         endpoint: Endpoint,
         *,
-        timeouts: Timeouts = Timeouts(),
+        timeouts: Timeouts | None = None,
         max_retries: int = 2,
         backoff_base: float = 0.5,
         backoff_max: float = 8.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self.timeouts = timeouts
+        self.timeouts = timeouts = timeouts or endpoint.timeouts
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max

@@ -6,7 +6,8 @@ import asyncio
 import sys
 from typing import Any
 
-from chat_tui.cli.context import CLIError, Context, dump_json, out, parse_options, pick_model, read_prompt
+from chat_tui.cli.context import CLIError, Context, parse_options, pick_model, read_prompt
+from chat_tui.cli.output import answer, dump_json
 
 
 def run(ctx: Context) -> int:
@@ -53,7 +54,7 @@ async def _ask(ctx: Context, prompt: str, options: Any) -> int:
 
         def on_event(event: Any) -> None:
             if stream and isinstance(event, TextDelta) and event.index == 0:
-                out(event.text)
+                answer(event.text)
                 streamed["any"] = True
                 streamed["ends_newline"] = event.text.endswith("\n")
 
@@ -70,15 +71,15 @@ async def _ask(ctx: Context, prompt: str, options: Any) -> int:
         dump_json(_raw_like(result, raw))
     elif stream:
         if streamed["any"] and not streamed["ends_newline"]:
-            out("\n")
+            answer("\n")
         for index in sorted(result.choices):
             if index:
-                out(f"\n--- choice {index} ---\n{result.choices[index].text}\n")
+                answer(f"\n--- choice {index} ---\n{result.choices[index].text}\n")
     else:
         for index in sorted(result.choices):
             head = f"--- choice {index} ---\n" if len(result.choices) > 1 else ""
             text = result.choices[index].text
-            out(f"{head}{text}{'' if text.endswith(chr(10)) else chr(10)}")
+            answer(f"{head}{text}{'' if text.endswith(chr(10)) else chr(10)}")
     if args.stats:
         print(_stats_line(result), file=sys.stderr)
     if result.ignored:

@@ -6,7 +6,8 @@ import asyncio
 import sys
 from typing import Any
 
-from chat_tui.cli.context import CLIError, Context, dump_json, out, parse_options, pick_model, read_prompt
+from chat_tui.cli.context import CLIError, Context, parse_options, pick_model, read_prompt
+from chat_tui.cli.output import answer, dump_json, out
 
 
 def run(ctx: Context) -> int:
@@ -85,7 +86,10 @@ async def _compare(ctx: Context, prompt: str, base: Any) -> int:
     else:
         for row in rows:
             out(f"── {row['label']} {'─' * max(3, 60 - len(row['label']))}\n")
-            out((row["text"] or f"[{row['status']}] {row['error'] or ''}").rstrip("\n") + "\n\n")
+            if row["text"]:
+                answer(row["text"].rstrip("\n") + "\n\n")
+            else:
+                out(f"[{row['status']}] {row['error'] or ''}\n\n")
         out(_stats_table(rows))
     failed = [r for r in rows if r["status"] == "error"]
     if failed:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from chat_tui.cli.context import Context, dump_json, out, parse_options, pick_model, read_prompt
+from chat_tui.cli.context import Context, parse_options, pick_model, read_prompt
+from chat_tui.cli.output import answer, dump_json
 
 
 def run(ctx: Context) -> int:
@@ -27,15 +28,15 @@ async def _complete(ctx: Context, prompt: str, params: Any) -> int:
                 dump_json(response.raw)
             else:
                 for index in sorted({e.index for e in response.events if isinstance(e, TextDelta)} or {0}):
-                    out(response.text(index) + "\n")
+                    answer(response.text(index) + "\n")
             return 0
         ends_newline = True
         async for event in client.completions.stream(prompt, model, params):
             if isinstance(event, TextDelta) and event.index == 0:
-                out(event.text)
+                answer(event.text)
                 ends_newline = event.text.endswith("\n")
         if not ends_newline:
-            out("\n")
+            answer("\n")
         return 0
     finally:
         await client.aclose()

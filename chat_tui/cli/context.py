@@ -4,7 +4,6 @@ counter, built on first use) and the small helpers for prompts, options and JSON
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -102,6 +101,7 @@ def make_context(args: argparse.Namespace) -> Context:
             profile=getattr(args, "profile", None),
             base_url=getattr(args, "base_url", None),
             gguf=getattr(args, "gguf", None),
+            timeout=getattr(args, "timeout", None),
         )
     except ConfigError as exc:
         raise CLIError(str(exc), 2) from None
@@ -144,12 +144,3 @@ def parse_options(pairs: Sequence[Sequence[str]], kind: str = "chat") -> Any:
     except ParamError as exc:
         raise CLIError(f"invalid option {exc}", 2) from None
 
-
-def out(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
-
-
-def dump_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from chat_tui.cli.context import CLIError, Context, dump_json, out
+from chat_tui.cli.context import CLIError, Context
+from chat_tui.cli.output import answer, dump_json, progress as show_progress
 
 
 def run(ctx: Context) -> int:
@@ -72,7 +73,7 @@ def _show(ctx: Context) -> int:
     if ctx.args.json:
         dump_json(export_json(store, [conversation.id]))
     else:
-        out(export_markdown(store, conversation))
+        answer(export_markdown(store, conversation))
     return 0
 
 
@@ -92,7 +93,7 @@ def _export(ctx: Context) -> int:
 
         Path(args.output).write_text(text, encoding="utf-8")
     else:
-        out(text)
+        answer(text)  # the conversations' own text, as an export to a file keeps it
     return 0
 
 
@@ -106,8 +107,7 @@ def _import(ctx: Context) -> int:
     progress = None
     if sys.stderr.isatty() and not args.json:
         def progress(done: int, total: int) -> None:
-            print(f"\rchat-tui: importing… {done * 100 // max(total, 1)}%",
-                  end="" if done < total else "\n", file=sys.stderr, flush=True)
+            show_progress(f"chat-tui: importing… {done * 100 // max(total, 1)}%" + ("" if done < total else "\n"))
     try:
         report = import_file(ctx.db_path, Path(args.file), progress=progress)
     except ImportError_ as exc:

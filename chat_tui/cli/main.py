@@ -11,7 +11,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from chat_tui.cli import output
 from chat_tui.cli.context import CLIError, Context, make_context
+from chat_tui.core.text import error_text
 from chat_tui.cli.parser import build_parser
 
 COMMANDS = {
@@ -21,6 +23,11 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with output.installed():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False))
@@ -30,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(f"chat_tui.cli.{COMMANDS[args.command]}")
         return module.run(ctx)
     except CLIError as exc:
-        print(f"chat-tui: error: {exc}", file=sys.stderr)
+        print(f"chat-tui: error: {error_text(exc)}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         print("", file=sys.stderr)
@@ -42,12 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
-        from chat_tui.api.errors import APIError
-
-        if isinstance(exc, APIError):
-            print(f"chat-tui: error: {exc}", file=sys.stderr)
-            return 1
-        print(f"chat-tui: error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        hint = "" if type(exc).__module__.startswith("chat_tui.") else " (run with --debug for details)"
+        print(f"chat-tui: error: {error_text(exc)}{hint}", file=sys.stderr)
         return 1
     finally:
         if ctx is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from chat_tui.cli.context import Context, dump_json
+from chat_tui.cli.context import Context
+from chat_tui.cli.output import dump_json
 
 
 def run(ctx: Context) -> int:

@@ -17,6 +17,9 @@ def _common(sub: bool) -> argparse.ArgumentParser:
     p.add_argument("-m", "--model", default=d, help="model id")
     p.add_argument("--db", default=d, help="database file (default: chat-tui.db in the data dir)")
     p.add_argument("--gguf", default=d, help="GGUF model file for the local profile")
+    p.add_argument("--timeout", type=float, default=d, metavar="SECONDS",
+                   help="wait at most this long for an answer to start, and between two parts of it"
+                        " (default: the profile's, else 120 s to start, 300 s between parts)")
     p.add_argument("--debug", action="store_true", default=d if sub else False, help="show tracebacks")
     return p
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from chat_tui.cli.context import CLIError, Context, dump_json
+from chat_tui.cli.context import CLIError, Context
+from chat_tui.cli.output import dump_json
 
 
 def run(ctx: Context) -> int:

@@ -63,6 +63,24 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """Seconds the client waits (see api/transport.py): to connect; for a streamed answer's
+    first byte; for a whole answer, which comes at once when finished; between two reads of a
+    stream once it has started. Profiles set them with `connect_timeout`,
+    `first_byte_timeout`, `response_timeout` and `idle_timeout`; `--timeout N` sets the last
+    three."""
+
+    connect: float = 10.0
+    first_byte: float = 120.0
+    response: float = 600.0
+    idle: float = 300.0
+
+
+TIMEOUT_KEYS = {"connect_timeout": "connect", "first_byte_timeout": "first_byte",
+                "response_timeout": "response", "idle_timeout": "idle"}
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One server to talk to. `api_key` is a secret: it is never shown, stored or logged."""
 
@@ -75,6 +93,7 @@ class Endpoint:
     headers: Mapping[str, str] = field(default_factory=dict)
     api_version: str | None = None  # azure
     gguf: str | None = None  # local: the model file to serve
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
     def __post_init__(self) -> None:
         # Checked here, where every endpoint is made, so no key reaches httpx, whose error for
@@ -233,6 +252,8 @@ _PROFILE: _Spec = {
     "api_version": ('a date string (e.g. "2024-10-21")', _STR),
     "gguf": ("a file path (a string)", _STR),
     "sdk_headers": ("true or false", _BOOL),
+    **{key: ("a number of seconds > 0", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0)
+       for key in TIMEOUT_KEYS},
 }
 _MODEL: _Spec = {
     name: ("a whole number >= 0", _number(True)) if name in WHOLE_FIELDS else ("a number >= 0", _number(False))
@@ -367,6 +388,7 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
         known = ", ".join(profile_names(config))
         raise ConfigError(f"unknown profile {name!r} (known: {known})")
     ptype = prof.get("type", "local" if name == "local" else "openai")
+    timeouts = Timeouts(**{field_: float(prof[key]) for key, field_ in TIMEOUT_KEYS.items() if key in prof})
     if ptype == "local":
         return Endpoint(
             name=name,
@@ -374,6 +396,7 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
             base_url="",  # filled in once the server has started
             default_model=prof.get("model"),
             gguf=prof.get("gguf"),
+            timeouts=timeouts,
         )
     # A custom profile gets a key only from the variable it names: the OpenAI key is never sent
     # to some other server by accident.
@@ -392,6 +415,7 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
         default_model=prof.get("model") or (env.get("OPENAI_MODEL") if name == "openai" else None),
         headers=headers,
         api_version=prof.get("api_version"),
+        timeouts=timeouts,
     )
 
 
@@ -401,6 +425,7 @@ def resolve_endpoint(
     profile: str | None = None,
     base_url: str | None = None,
     gguf: str | None = None,
+    timeout: float | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Endpoint:
     """Pick the endpoint the way the OpenAI SDK users expect, with `local` as the offline default.
@@ -437,6 +462,10 @@ def resolve_endpoint(
         ep = _replace(ep, gguf=gguf)
     if ep.type != "local" and not ep.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"base URL must start with http:// or https://, got {ep.base_url!r}")
+    if timeout is not None:
+        if not timeout > 0:
+            raise ConfigError(f"--timeout must be a number of seconds above 0, not {timeout:g}")
+        ep = _replace(ep, timeouts=_replace(ep.timeouts, first_byte=timeout, response=timeout, idle=timeout))
     return ep
 
 

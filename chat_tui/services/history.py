@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.core.filters import parse_param_filters
+from chat_tui.core.text import visible_controls
 from chat_tui.store.history import (
     HistoryFilter,
     HistoryRow,
@@ -159,14 +160,14 @@ def export_markdown(store: "Store", conversation: "Conversation") -> str:
     lines = [f"# {_one_line(conversation.title)}", ""]
     meta = [f"conversation {conversation.id}"]
     if conversation.model:
-        meta.append(f"model `{conversation.model}`")
+        meta.append(f"model `{_one_line(conversation.model)}`")
     lines += ["_" + ", ".join(meta) + "_", ""]
     if conversation.system_prompt:
         lines += ["## System", "", conversation.system_prompt, ""]
     for m in store.thread(conversation.id):
         head = m.role.capitalize()
         if m.role == "assistant" and m.model:
-            head += f" ({m.model})"
+            head += f" ({_one_line(m.model)})"
         if m.role == "assistant" and m.status and m.status != "complete":
             head += f" [{m.status}]"
         lines += [f"## {head}", "", m.content or "", ""]
@@ -212,4 +213,6 @@ def _free(path: Path) -> Path:
 
 
 def _one_line(text: str | None) -> str:
-    return " ".join((text or "(untitled)").split())
+    """A title or model id on one line, control characters made visible: they are not the
+    conversation's text, and a heading must not carry an escape sequence anywhere."""
+    return visible_controls(" ".join((text or "(untitled)").split()))

@@ -36,7 +36,7 @@ from chat_tui.core.messages import ROLES, Part, ToolCall
 from chat_tui.store import liveness
 from chat_tui.store.compare_runs import CompareRunsMixin
 from chat_tui.store.encoding import lenient_json, now, params_json, parts_columns
-from chat_tui.store.errors import NotFoundError, QueryCancelled, StoreError, StoreUnavailable, from_sqlite
+from chat_tui.store.errors import NotFoundError, QueryCancelled, StoreUnavailable, from_sqlite
 from chat_tui.store.excerpts import Excerpts
 from chat_tui.store.fts import fts_query
 from chat_tui.store.records import (
