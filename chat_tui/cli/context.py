@@ -125,14 +125,43 @@ async def pick_model(ctx: Context, client: "OpenAIClient", conversation_model: s
 
 
 def read_prompt(words: Sequence[str]) -> str:
-    text = " ".join(words)
+    text = words_text(words)
     if not sys.stdin.isatty():
-        piped = sys.stdin.read()
+        piped = read_stdin()
         if piped:
             text = f"{text}\n\n{piped}" if text else piped
     if not text.strip():
         raise CLIError("no prompt given (pass it as an argument or pipe it on stdin)", 2)
     return text
+
+
+def words_text(words: Sequence[str]) -> str:
+    """Arguments as text. Bytes that are not UTF-8 (Python keeps them as lone surrogates) are
+    replaced with U+FFFD, and the user is told."""
+    text = " ".join(words)
+    fixed = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if fixed != text:
+        print(f"chat-tui: warning: the arguments are not valid UTF-8: {_replaced(fixed)} replaced with \ufffd",
+              file=sys.stderr)
+    return fixed
+
+
+def read_stdin() -> str:
+    """All of stdin as text; bytes that are not UTF-8 (a Latin-1 file in `git diff`, say) are
+    replaced with U+FFFD, and the user is told, instead of failing."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", "replace")
+        print(f"chat-tui: warning: the input is not valid UTF-8: {_replaced(text)} replaced with \ufffd",
+              file=sys.stderr)
+        return text
+
+
+def _replaced(text: str) -> str:
+    n = text.count("\ufffd")
+    return f"{n} byte sequence{'' if n == 1 else 's'}"
 
 
 def parse_options(pairs: Sequence[Sequence[str]], kind: str = "chat") -> Any:

@@ -7,6 +7,30 @@ import argparse
 from chat_tui import __version__
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+
+
+def conversation_id(text: str) -> int:
+    """An id as SQLite can hold it (a bigger number raised OverflowError deep in the store)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a conversation id (a whole number)") from None
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"{text} is not a conversation id (ids run from 1 to {MAX_ID})")
+    return value
+
+
+def row_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text}: give 1 to 100000 rows")
+    return value
+
+
 def _common(sub: bool) -> argparse.ArgumentParser:
     """Options every command takes. On subcommands they default to SUPPRESS so that
     `chat-tui -m X ask` and `chat-tui ask -m X` both work."""
@@ -33,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"chat-tui {__version__}")
     parser.add_argument("-c", "--continue", dest="cont", action="store_true", help="open the app on the last conversation")
-    parser.add_argument("--cid", type=int, help="open the app on conversation ID")
+    parser.add_argument("--cid", type=conversation_id, help="open the app on conversation ID")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common(True)
 
@@ -43,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("-o", "--option", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                      help="a request parameter, e.g. -o temperature 0.3 (VALUE parsed as JSON where it parses)")
     ask.add_argument("-c", "--continue", dest="cont", action="store_true", help="continue the last conversation")
-    ask.add_argument("--cid", type=int, help="continue conversation ID")
+    ask.add_argument("--cid", type=conversation_id, help="continue conversation ID")
     ask.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     ask.add_argument("--json", action="store_true", help="print the raw JSON response (implies --no-stream)")
     ask.add_argument("--stats", action="store_true", help="print timing and token stats to stderr")
@@ -86,32 +110,32 @@ def build_parser() -> argparse.ArgumentParser:
     filters.add_argument("--archived", action="store_true", help="include archived conversations")
     filters.add_argument("--pinned", action="store_true", help="only pinned conversations")
     hl = hsub.add_parser("list", parents=[common, filters], help="pinned first, then newest (-m MODEL: only that model's)")
-    hl.add_argument("-n", "--limit", type=int, default=20)
+    hl.add_argument("-n", "--limit", type=row_limit, default=20)
     hl.add_argument("--json", action="store_true")
     hs = hsub.add_parser("search", parents=[common, filters], help="full-text search: matching conversations with an excerpt")
     hs.add_argument("query")
-    hs.add_argument("-n", "--limit", type=int, default=20)
+    hs.add_argument("-n", "--limit", type=row_limit, default=20)
     hs.add_argument("--json", action="store_true")
     hw = hsub.add_parser("show", parents=[common], help="print a conversation")
-    hw.add_argument("id", type=int)
+    hw.add_argument("id", type=conversation_id)
     hw.add_argument("--json", action="store_true")
     he = hsub.add_parser("export", parents=[common], help="export conversations (several ids: one JSON document)")
-    he.add_argument("ids", type=int, nargs="+", metavar="ID")
+    he.add_argument("ids", type=conversation_id, nargs="+", metavar="ID")
     he.add_argument("--format", choices=("md", "json"), default="md")
     he.add_argument("--output", help="file to write (default stdout)")
     hi = hsub.add_parser("import", parents=[common], help="import ChatGPT's conversations.json (or its .zip) or a chat-tui JSON export")
     hi.add_argument("file")
     hi.add_argument("--json", action="store_true", help="the report as JSON")
     hd = hsub.add_parser("delete", parents=[common], help="move conversations to the trash (restore brings them back)")
-    hd.add_argument("ids", type=int, nargs="+", metavar="ID")
+    hd.add_argument("ids", type=conversation_id, nargs="+", metavar="ID")
     hd.add_argument("-y", "--yes", action="store_true", help="accepted for scripts; deleting is undoable and never asks")
     hr = hsub.add_parser("restore", parents=[common], help="bring conversations back from the trash")
-    hr.add_argument("ids", type=int, nargs="+", metavar="ID")
+    hr.add_argument("ids", type=conversation_id, nargs="+", metavar="ID")
     ht = hsub.add_parser("trash", parents=[common], help="list the conversations in the trash")
     ht.add_argument("--json", action="store_true")
     hpg = hsub.add_parser("purge", parents=[common], help="empty the trash: delete its conversations for good")
     hpg.add_argument("-y", "--yes", action="store_true", help="do not ask")
     for action, text in (("pin", "pin (listed first)"), ("unpin", "unpin"), ("archive", "archive (hidden from the list)"), ("unarchive", "unarchive")):
         hp = hsub.add_parser(action, parents=[common], help=text)
-        hp.add_argument("ids", type=int, nargs="+", metavar="ID")
+        hp.add_argument("ids", type=conversation_id, nargs="+", metavar="ID")
     return parser

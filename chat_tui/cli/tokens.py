@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from chat_tui.cli.context import CLIError, Context
+from chat_tui.cli.context import CLIError, Context, read_stdin, words_text
 from chat_tui.cli.output import dump_json
 
 
@@ -12,9 +12,9 @@ def run(ctx: Context) -> int:
     args = ctx.args
     words = list(args.text)
     if words == ["-"] or (not words and not sys.stdin.isatty()):
-        text = sys.stdin.read()
+        text = read_stdin()
     elif words:
-        text = " ".join(words)
+        text = words_text(words)
     else:
         raise CLIError("no text given (pass it as an argument, or - to read stdin)", 2)
     model = args.model or ctx.endpoint.default_model or "gpt-4o"
