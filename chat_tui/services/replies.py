@@ -66,6 +66,7 @@ class ReplyResult:
     ignored: int = 0  # events for choices that were not asked for (a server inventing indexes)
     unsaved: str | None = None  # why the answer is not in the database yet (then: `save()`)
     _pending: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    _locked: bool = field(default=False, repr=False)  # the last failed write met a lock
 
     @property
     def text(self) -> str:
@@ -88,6 +89,7 @@ class ReplyResult:
                 self._pending[0]()
             except StoreError as exc:
                 self.unsaved = error_text(exc)
+                self._locked = isinstance(exc, StoreLocked)
                 return False
             self._pending.pop(0)
         self.unsaved = None
@@ -240,8 +242,10 @@ async def run_reply(
 
 
 def _save_all(result: ReplyResult) -> Callable[[], None]:
+    """The final writes, for `patiently`: a lock is waited out; a full or read-only database
+    is not going to change in seconds, so it ends the wait (the caller saves later)."""
     def save() -> None:
-        if not result.save():
+        if not result.save() and result._locked:
             raise _LockedStill(result.unsaved or "")
     return save
 

@@ -104,6 +104,8 @@ class ChatApp(App[int]):
                 self._store = Store(":memory:")
                 self.notify(f"{self.store_problem}. Nothing you do in this session is saved; the file is left as it is.",
                             title="Database", severity="error", timeout=30, markup=False)
+                if getattr(self, "chat", None) is not None:
+                    self.call_later(self.chat.update_status)
         return self._store
 
     store_problem: str | None = None  # why the database file could not be opened

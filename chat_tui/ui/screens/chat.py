@@ -230,14 +230,17 @@ class ChatScreen(Screen):
         if not self.app.model:
             self.notify("Choose a model first (F2), or type any model id in the picker.", severity="warning")
             return
-        await self.send(event.text)
+        # In a worker: waiting for a locked database must not hold up this screen's messages.
+        self._sending = True
+        self.run_worker(self.send(event.text), group="send", exit_on_error=False)
 
     @work(exclusive=True, group="pending-send", exit_on_error=False)
     async def send_when_ready(self, text: str) -> None:
         """Typed before the endpoint was ready (the local model still loading, say): send it then.
         The prompt keeps the text until it is sent."""
         await self.app.ready_event.wait()
-        if self.prompt.text == text and self.app.model and not self.replying():
+        # Still in the box (perhaps with more typed after it, which stays there): send it.
+        if self.prompt.text.startswith(text) and self.app.model and not self.replying():
             await self.send(text)
 
     async def send(self, text: str) -> None:
@@ -390,10 +393,10 @@ class ChatScreen(Screen):
             self.start_auto_title(self.conversation_id, result.message_id, result.body.get("model") or app.model)
 
     @work(group="save-later", exit_on_error=False)
-    async def _save_later(self, result, every: float = SAVE_RETRY) -> None:
+    async def _save_later(self, result) -> None:
         """An answer the database refused (locked, full, read-only): try again until it is in."""
         while not result.save():
-            await asyncio.sleep(every)
+            await asyncio.sleep(SAVE_RETRY)
         self.notify("The answer is saved now.", title="Saved", timeout=4)
         self.reload_tree()
         self.refresh_conversation_list()
