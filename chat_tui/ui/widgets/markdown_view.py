@@ -4,8 +4,9 @@ Textual's `Markdown` widget makes a widget for every block (an 8,000-token answe
 widgets), and every append lays all of them out again; measured here, one 31 kB answer costs
 0.9 s to mount. This view renders Markdown with Rich into a handful of blocks (see
 markdown_blocks.py): finished parts of the text are *frozen* into a block once (at a blank line
-outside a code fence, every ~2 kB), and only the unfinished tail is re-rendered on each append.
-So an append costs O(new text + a bounded tail).
+outside a code fence, every ~2 kB; text without one, such as a long code block, a table or one
+enormous line, at a line or inside the line), and only the unfinished tail is re-rendered on each
+append. So an append costs O(new text + a bounded tail).
 
 It is one widget with Textual's line API (`render_line`), like Textual's own `Log`: there are no
 child widgets to mount, measure and lay out, and painting asks only for the lines on screen. An
