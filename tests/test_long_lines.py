@@ -294,6 +294,31 @@ async def test_a_saved_answer_of_three_megabytes_in_one_line_opens_at_once(measu
         assert view.block_count >= len(text) // LONG_LINE
 
 
+async def test_measuring_a_long_line_of_code_leaves_the_view_and_the_loop_free(measure_passes):
+    # ~100 blocks of Python at ~45 ms each: the pass after the text stops takes seconds.
+    code = "```python\n" + "total = total + 1; " * (200_000 // 19) + "\n```\n"
+    app = ViewApp(False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        message = MessageView("assistant", code)
+        await app.query_one(VerticalScroll).mount(message)
+        view = message.query_one(MarkdownView)
+        await pilot.pause()
+        await measure_passes.began.wait()
+        delays = []
+        with Stalls() as stalls:
+            for _ in range(5):  # the view repaints (the feeder waits for that) while it measures
+                refreshed = asyncio.Event()
+                started = time.perf_counter()
+                view.call_after_refresh(refreshed.set)
+                view.refresh()
+                await asyncio.wait_for(refreshed.wait(), 5)
+                delays.append(time.perf_counter() - started)
+        print(f"refreshed in {max(delays) * 1000:.0f} ms at most, longest stall {stalls.longest * 1000:.0f} ms")
+        assert max(delays) < 0.5, delays  # ~0.1 s; 2.6 s when the pass ran in the view's message queue
+        assert stalls.longest < 0.25, stalls.longest
+        assert any(block.exact_height(view._layout[0]) is None for block in view._frozen)  # still measuring
+
+
 # -- the app ------------------------------------------------------------------------------------
 
 
