@@ -17,12 +17,16 @@ from textual.widgets import TextArea
 from textual.worker import Worker
 
 from chat_tui.api.client import OpenAIClient
+from chat_tui.api.events import TextDelta
+from chat_tui.core.compare import Lane
 from chat_tui.core.config import Endpoint
+from chat_tui.core.tokens import TokenCounter
 from chat_tui.store import Store
 from chat_tui.ui.app import ChatApp
 from chat_tui.ui.markdown_blocks import FENCE_SPLIT_AT, FREEZE_AT, LONG_LINE, MAX_BLOCK, REOPEN_MAX, estimate_lines, freeze, pieces
 from chat_tui.ui.streaming import FeedClock, MarkdownFeeder
 from chat_tui.ui.widgets.conversation import MessageView
+from chat_tui.ui.widgets.lanes import LaneColumn
 from chat_tui.ui.widgets.markdown_view import MarkdownLines, MarkdownScroll, MarkdownView
 from chat_tui.ui.widgets.prompt import PromptInput
 from test_markdown_view import rich_lines
@@ -317,6 +321,21 @@ async def test_measuring_a_long_line_of_code_leaves_the_view_and_the_loop_free(m
         assert max(delays) < 0.5, delays  # ~0.1 s; 2.6 s when the pass ran in the view's message queue
         assert stalls.longest < 0.25, stalls.longest
         assert any(block.exact_height(view._layout[0]) is None for block in view._frozen)  # still measuring
+
+
+def test_a_compare_lane_estimates_a_burst_of_one_word_instead_of_counting_it(tiktoken_cache):
+    counter = TokenCounter(tiktoken_cache)
+    counter.preload("gpt-4o-mini")
+    lane = LaneColumn(0, Lane("gpt-4o-mini"), counter=counter)
+    lane.on_stream_event(TextDelta(0, "x" * MB))
+    started = time.perf_counter()
+    lane.refresh_header(force=True)  # its live token count: ~0.6 s of tiktoken for this word
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.05, elapsed
+    assert lane.stats.tokens_local == MB // 4
+    lane.on_stream_event(TextDelta(0, " and two"))
+    lane.refresh_header(force=True)
+    assert lane.stats.tokens_local == MB // 4 + 2  # what comes at a model's pace is counted
 
 
 # -- the app ------------------------------------------------------------------------------------
