@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from chat_tui.core.tokens import TokenCounter
     from chat_tui.ui.streaming import FeedClock, MarkdownFeeder
 
+COUNT_AT_ONCE = 65_536  # new text counted per header refresh; more is estimated (tiktoken is slow on one long word)
 STATUS_MARK = {"waiting": "…", "streaming": "●", "complete": "✓", "cancelled": "■", "error": "✗"}
 
 
@@ -333,9 +334,12 @@ class LaneColumn(Vertical, can_focus=True):
         if not self._uncounted:
             return
         pending = "".join(self._uncounted)
-        counted = self.counter.try_count_text(pending, self.lane.model) if self.counter else None
-        # No tokenizer yet: a chunk is usually one token.
-        self.stats.tokens_local += counted.tokens if counted is not None else self._uncounted_chunks
+        if len(pending) > COUNT_AT_ONCE:  # a burst: estimated until the final count
+            self.stats.tokens_local += math.ceil(len(pending) / 4)
+        else:
+            counted = self.counter.try_count_text(pending, self.lane.model) if self.counter else None
+            # No tokenizer yet: a chunk is usually one token.
+            self.stats.tokens_local += counted.tokens if counted is not None else self._uncounted_chunks
         self._uncounted = []
         self._uncounted_chunks = 0
 

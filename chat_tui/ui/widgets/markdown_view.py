@@ -4,8 +4,9 @@ Textual's `Markdown` widget makes a widget for every block (an 8,000-token answe
 widgets), and every append lays all of them out again; measured here, one 31 kB answer costs
 0.9 s to mount. This view renders Markdown with Rich into a handful of blocks (see
 markdown_blocks.py): finished parts of the text are *frozen* into a block once (at a blank line
-outside a code fence, every ~2 kB), and only the unfinished tail is re-rendered on each append.
-So an append costs O(new text + a bounded tail).
+outside a code fence, every ~2 kB; text without one, such as a long code block, a table or one
+enormous line, at a line or inside the line), and only the unfinished tail is re-rendered on each
+append. So an append costs O(new text + a bounded tail).
 
 It is one widget with Textual's line API (`render_line`), like Textual's own `Log`: there are no
 child widgets to mount, measure and lay out, and painting asks only for the lines on screen. An
@@ -29,6 +30,7 @@ not the whole answer, on the way to the last line.
 from __future__ import annotations
 
 import asyncio
+import time
 from bisect import bisect_right
 
 from rich.style import Style as RichStyle
@@ -40,6 +42,7 @@ from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.worker import Worker
 
 from chat_tui.ui.markdown_blocks import Block, freeze
 
@@ -65,6 +68,8 @@ class MarkdownLines:
         self._starts: list[int] = []  # first line of each frozen block, then of the tail
         self._height = 0
         self._measure_timer = None
+        self._measuring: Worker | None = None  # the pass giving estimated blocks exact heights
+        self._appends = 0
         self._style: RichStyle | None = None
         self._add(text)
 
@@ -89,6 +94,7 @@ class MarkdownLines:
         if not text:
             return 0
         self._parts.append(text)
+        self._appends += 1
         heads, tail = freeze(self._tail.text + text)
         self._frozen += [Block(head) for head in heads]
         self._tail.set_text(tail)
@@ -184,38 +190,55 @@ class MarkdownLines:
 
     def _measure_later(self) -> None:
         if self._measure_timer is None:
-            self._measure_timer = self.set_timer(MEASURE_AFTER, self._measure_blocks)
+            self._measure_timer = self.set_timer(MEASURE_AFTER, self._start_measuring)
         else:
             self._measure_timer.reset()
 
+    def _start_measuring(self) -> None:
+        self._measure_timer = None
+        if self._measuring is None or self._measuring.is_finished:
+            # A worker, not a callback run by this widget's message queue: over a long answer
+            # the pass takes seconds, and the feeder waits for this widget's refreshes.
+            self._measuring = self.run_worker(self._measure_blocks(), name="measure heights", group="measure-heights")
+
     async def _measure_blocks(self) -> None:
-        """Render each estimated block once to learn its height, newest first, one per turn.
+        """Render each estimated block once to learn its height, newest first, one at a time.
 
         The offsets in use stay as they are until the end (a paint meanwhile shows what it
         showed); then one layout, and the scroll position moves by as many lines as the blocks
-        above the viewport grew, so the text being read stays where it is."""
-        self._measure_timer = None
+        above the viewport grew, so the text being read stays where it is. Text coming in
+        again ends the pass early; another follows once it stops."""
         if self._layout is None:
             return
         width = self._layout[0]
         view_top = self._viewport_top()
+        appends = self._appends
         shift = 0
         changed = False
+        pause = 0.0
         for index in range(len(self._frozen) - 1, -1, -1):
+            if self._frozen[index].exact_height(width) is not None:
+                continue
+            if pause:
+                # Keys and painting go first. A key takes a few turns of the loop to reach its
+                # widget, so the pass waits as long as the last block took, not for one turn: a
+                # costly block (a table, a long line of code) would run on each.
+                await asyncio.sleep(pause)
             if not self.is_attached or self._layout is None or self._layout[0] != width:
                 return  # removed, or laid out at another width: a later pass will do it
-            if index >= len(self._frozen):
-                continue
+            if self._appends != appends:
+                break
             block = self._frozen[index]
-            if block.exact_height(width) is not None:
+            if block.exact_height(width) is not None:  # painted meanwhile
                 continue
             estimate = block.height(width)
+            started = time.perf_counter()
             exact = block.measure(width, self._layout[1])
+            pause = time.perf_counter() - started
             if exact != estimate:
                 changed = True
                 if view_top is not None and index + 1 < len(self._starts) and self._starts[index + 1] <= view_top:
                     shift += exact - estimate  # wholly above the first line on screen
-            await asyncio.sleep(0)  # keys and painting go first
         if changed:
             self._version += 1
             container = self._scroller()
@@ -227,6 +250,8 @@ class MarkdownLines:
                 container.set_reactive(Widget.scroll_target_y, y)
                 container.vertical_scrollbar.position = y
             self._heights_changed()
+        if any(block.exact_height(width) is None for block in self._frozen):
+            self._measure_later()  # frozen since the pass began
 
     def _scroller(self) -> Widget | None:
         """The widget whose scrolling shows this text."""
