@@ -742,9 +742,32 @@ def test_hang_fault_times_out_and_records_the_departure(fake_openai, client):
 
 def test_unknown_fault_kind_is_rejected():
     assert set(FAULT_KINDS) == {"status", "html", "drop", "malformed", "error_event",
-                                "slow_first_byte", "hang"}
+                                "slow_first_byte", "hang", "stall", "inject"}
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault("explode")
+
+
+def test_stall_goes_silent_after_some_chunks(fake_openai):
+    fake_openai.answer = "one two three four"
+    fake_openai.enqueue_fault(Fault("stall", after=2))
+    got = []
+    with httpx.Client(base_url=fake_openai.base_url, timeout=httpx.Timeout(5, read=0.5)) as c:
+        with pytest.raises(httpx.ReadTimeout):
+            with c.stream("POST", "/chat/completions", json=chat_body(stream=True)) as r:
+                for line in r.iter_lines():
+                    if line.startswith("data: {"):
+                        got.append(json.loads(line[6:]))
+    assert content_of(got) == "one two "  # the role chunk and two token chunks, then silence
+
+
+def test_inject_sends_extra_events_then_goes_on(fake_openai, client):
+    fake_openai.answer = "one two"
+    fake_openai.enqueue_fault(Fault("inject", after=1, events=({"note": 1}, "raw text")))
+    data = sse_data(client.post("/chat/completions", json=chat_body(stream=True)).text)
+    assert data[2:4] == ['{"note":1}', "raw text"] or data[2:4] == ['{"note": 1}', "raw text"]
+    assert data[-1] == "[DONE]"
+    chunks = [json.loads(d) for d in data[:-1] if d.startswith('{"id"')]
+    assert content_of(chunks) == "one two"
 
 
 # -- stopping --------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from chat_tui.ui.streaming import FeedClock, MarkdownFeeder
 from chat_tui.ui.widgets.conversation import MessageView
 from chat_tui.ui.widgets.lanes import LaneColumn
 from chat_tui.ui.widgets.markdown_view import MarkdownLines, MarkdownScroll, MarkdownView
-from chat_tui.ui.widgets.prompt import PromptInput
 from test_markdown_view import rich_lines
 
 MB = 1_000_000
