@@ -227,13 +227,16 @@ async def run_reply(
         result.status = "complete"
     except (asyncio.CancelledError, KeyboardInterrupt):
         result.status = "cancelled"
-        _finish(store, counter, result, messages, model, started, first_text, wait_for_tokenizer, create_row)
+        _count_local(counter, result, messages, model, wait_for_tokenizer)
+        _finish(store, result, started, first_text, create_row)
         result.save()  # one try: the task is being stopped; a row left streaming is recovered later
         raise
     except Exception as exc:  # noqa: BLE001 - whatever it was, the answer so far is kept
         result.status = "error"
         result.error = exc
-    _finish(store, counter, result, messages, model, started, first_text, wait_for_tokenizer, create_row)
+    # Counting a long answer takes a while (seconds for megabytes): not on the event loop.
+    await asyncio.to_thread(_count_local, counter, result, messages, model, wait_for_tokenizer)
+    _finish(store, result, started, first_text, create_row)
     try:
         await patiently(_save_all(result), wait=save_patience)
     except StoreError as exc:
@@ -250,33 +253,31 @@ def _save_all(result: ReplyResult) -> Callable[[], None]:
     return save
 
 
-def _finish(
-    store: Store,
-    counter: TokenCounter | None,
-    result: ReplyResult,
-    messages: Sequence[ChatMessage],
-    model: str,
-    started: float,
-    first_text: float | None,
-    wait_for_tokenizer: bool,
-    create_row: Callable[[Choice], None],
-) -> None:
+def _count_local(counter: TokenCounter | None, result: ReplyResult, messages: Sequence[ChatMessage],
+                 model: str, wait_for_tokenizer: bool) -> None:
+    """The prompt's and each answer's tokens, counted here with tiktoken."""
+    if counter is None:
+        return
+    try:
+        prompt = counter.count_messages(messages, model) if wait_for_tokenizer else counter.try_count_messages(messages, model)
+        if prompt is None:
+            return
+        result.prompt_tokens_local = prompt.tokens
+        result.tokens_exact = prompt.exact
+        for index, c in result.choices.items():
+            # the encoding is loaded now (the prompt was counted with it): this never waits
+            result.completion_tokens_local[index] = counter.count_completion(c.text, model).tokens
+    except Exception:  # noqa: BLE001 - local counts are a nicety; the answer must be saved
+        pass
+
+
+def _finish(store: Store, result: ReplyResult, started: float, first_text: float | None,
+            create_row: Callable[[Choice], None]) -> None:
     """Work out the final statistics and queue the rows' final writes in `result._pending`."""
     if result.timing is None:  # cancelled or failed: our own clock
         total = time.monotonic() - started
         ttft = first_text - started if first_text is not None else None
         result.timing = Timing(ttft=ttft, total=total, completion_tokens=None, tokens_per_second=None)
-    if counter is not None:
-        try:
-            prompt = counter.count_messages(messages, model) if wait_for_tokenizer else counter.try_count_messages(messages, model)
-        except Exception:  # noqa: BLE001 - local counts are a nicety; the answer must be saved
-            prompt = None
-        if prompt is not None:
-            result.prompt_tokens_local = prompt.tokens
-            result.tokens_exact = prompt.exact
-            for index, c in result.choices.items():
-                # the encoding is loaded now (the prompt was counted with it): this never waits
-                result.completion_tokens_local[index] = counter.count_completion(c.text, model).tokens
     usage = result.usage
     timing = result.timing
     error = result.error_text
