@@ -7,22 +7,28 @@
 
 One client per endpoint: one connection pool, HTTP keep-alive. Streaming methods are async
 iterators of the typed events in `events.py`; closing the iterator (or cancelling the task that
-runs it) closes the connection at once. Retries, errors and timeouts: `transport.py`.
+runs it) closes the connection at once. Retries, errors and timeouts: `transport.py`. A resource
+module is imported the first time it is used (a chat needs neither images nor audio).
 """
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 import httpx
 
-from chat_tui.api.resources.audio import Audio
 from chat_tui.api.resources.chat import Chat
-from chat_tui.api.resources.completions import Completions
-from chat_tui.api.resources.embeddings import Embeddings
-from chat_tui.api.resources.images import Images
 from chat_tui.api.resources.models import ModelEntry, Models
-from chat_tui.api.resources.moderations import Moderations
 from chat_tui.api.transport import Response, Transport
 from chat_tui.core.config import Endpoint, Timeouts
+
+if TYPE_CHECKING:
+    from chat_tui.api.resources.audio import Audio
+    from chat_tui.api.resources.completions import Completions
+    from chat_tui.api.resources.embeddings import Embeddings
+    from chat_tui.api.resources.images import Images
+    from chat_tui.api.resources.moderations import Moderations
 
 __all__ = ["ModelEntry", "OpenAIClient", "Response", "Timeouts"]
 
@@ -44,12 +50,37 @@ class OpenAIClient:
             backoff_base=backoff_base, backoff_max=backoff_max, transport=transport,
         )
         self.chat = Chat(self.transport)
-        self.completions = Completions(self.transport)
         self.models = Models(self.transport)
-        self.embeddings = Embeddings(self.transport)
-        self.moderations = Moderations(self.transport)
-        self.images = Images(self.transport)
-        self.audio = Audio(self.transport)
+
+    @cached_property
+    def completions(self) -> "Completions":
+        from chat_tui.api.resources.completions import Completions
+
+        return Completions(self.transport)
+
+    @cached_property
+    def embeddings(self) -> "Embeddings":
+        from chat_tui.api.resources.embeddings import Embeddings
+
+        return Embeddings(self.transport)
+
+    @cached_property
+    def moderations(self) -> "Moderations":
+        from chat_tui.api.resources.moderations import Moderations
+
+        return Moderations(self.transport)
+
+    @cached_property
+    def images(self) -> "Images":
+        from chat_tui.api.resources.images import Images
+
+        return Images(self.transport)
+
+    @cached_property
+    def audio(self) -> "Audio":
+        from chat_tui.api.resources.audio import Audio
+
+        return Audio(self.transport)
 
     async def aclose(self) -> None:
         await self.transport.aclose()
