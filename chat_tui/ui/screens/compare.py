@@ -145,14 +145,21 @@ class CompareScreen(Screen[CompareResult]):
                 yield Input("", id="sweep-spec", compact=True, placeholder="temperature=0,0.7,1.4 or seed=1,2,3")
                 yield Label("blind", id="blind-label")
                 yield Switch(False, id="blind")
-                yield Button("Run (F5)", id="run", compact=True, variant="primary")
+                yield Button(f"Run ({self._run_key()})", id="run", compact=True, variant="primary")
         yield Static("", id="compare-summary", markup=False)
         with Horizontal(id="lanes"):
             yield Static(self._hint(), id="lanes-hint", markup=False)
         yield ChatFooter()
 
+    def _run_key(self) -> str:
+        """The key that runs the lanes, as the user has mapped it ("F5" by default)."""
+        from chat_tui.ui import compat
+
+        key = compat.keymap(self.app).get("compare.run", "f5").split(",")[0].strip()
+        return "+".join(part.upper() if len(part) <= 3 else part.capitalize() for part in key.split("+"))
+
     def _hint(self) -> Text:
-        text = Text("Type a prompt, give 2–4 lanes (one per row, empty rows are skipped) or a sweep, and press F5.\n\n", style="bold")
+        text = Text(f"Type a prompt, give 2–4 lanes (one per row, empty rows are skipped) or a sweep, and press {self._run_key()}.\n\n", style="bold")
         text.append(
             "A lane is the current settings with some changed: temperature=1.4,seed=7 · model=gpt-4o-mini · "
             "preset=NAME (a saved preset, then changes). One lane alone is compared with the current settings; "
@@ -502,7 +509,7 @@ class CompareScreen(Screen[CompareResult]):
             if self.columns:
                 self.notify("Focus a lane first (Tab, or click it).", severity="warning", timeout=3)
             else:
-                self.notify("Nothing to act on yet: run a comparison (F5).", severity="warning", timeout=3)
+                self.notify(f"Nothing to act on yet: run a comparison ({self._run_key()}).", severity="warning", timeout=3)
         return col
 
     def action_stop_lane(self) -> None:
