@@ -14,9 +14,7 @@ module is imported the first time it is used (a chat needs neither images nor au
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from chat_tui.api.resources.chat import Chat
 from chat_tui.api.resources.models import ModelEntry, Models
@@ -34,21 +32,11 @@ __all__ = ["ModelEntry", "OpenAIClient", "Response", "Timeouts"]
 
 
 class OpenAIClient:
-    def __init__(
-        self,
-        endpoint: Endpoint,
-        *,
-        timeouts: Timeouts | None = None,
-        max_retries: int = 2,
-        backoff_base: float = 0.5,
-        backoff_max: float = 8.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, endpoint: Endpoint, **transport_options: Any) -> None:
+        """`transport_options`: Transport's (timeouts, max_retries, backoff_base, backoff_max,
+        and `transport`, an httpx transport for tests)."""
         self.endpoint = endpoint
-        self.transport = Transport(
-            endpoint, timeouts=timeouts, max_retries=max_retries,
-            backoff_base=backoff_base, backoff_max=backoff_max, transport=transport,
-        )
+        self.transport = Transport(endpoint, **transport_options)
         self.chat = Chat(self.transport)
         self.models = Models(self.transport)
 

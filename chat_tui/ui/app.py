@@ -452,20 +452,10 @@ class ChatApp(App[int]):
             self._local = None
 
 
-def run_app(
-    endpoint: Endpoint,
-    store: "Store | Callable[[], Store]",
-    *,
-    paths: Paths | None = None,
-    config: Config | None = None,
-    model: str | None = None,
-    counter: TokenCounter | None = None,
-    conversation_id: int | None = None,
-    on_started: Callable[[], None] | None = None,
-) -> int:
-    """Run the app until it exits; the local model server stops with it, crash included."""
-    app = ChatApp(endpoint, store, paths=paths, config=config, model=model, counter=counter,
-                  conversation_id=conversation_id, on_started=on_started)
+def run_app(endpoint: Endpoint, store: "Store | Callable[[], Store]", **options: Any) -> int:
+    """Run the app (`options`: ChatApp's) until it exits; the local model server stops with it,
+    crash included."""
+    app = ChatApp(endpoint, store, **options)
     try:
         app.run()
     finally:
