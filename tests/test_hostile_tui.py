@@ -240,3 +240,29 @@ def test_text_typed_right_after_enter_stays_in_the_prompt(fake_openai, tmp_path)
     db = sqlite3.connect(home / "chat-tui.db")
     users = [row[0] for row in db.execute("SELECT content FROM messages WHERE role = 'user' ORDER BY id")]
     assert users == ["question 0", "question 1", "question 2"]
+
+
+async def test_history_changes_on_a_read_only_database_are_refused_not_fatal(fake_openai, tmp_path):
+    from chat_tui.ui.screens.history import HistoryScreen
+
+    store = Store(tmp_path / "chat.db")
+    cid = store.create_conversation(title="keep me")
+    store.add_message(cid, "user", "hello")
+    app = make_app(fake_openai, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        store.db.execute("PRAGMA query_only = ON")
+        await pilot.press("f9")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.rows, "the history")
+        app.screen.query_one("#history-list").focus()
+        for key in ("p", "a", "d"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)  # still running, still there
+        refused = [n for n in notes(app) if n.startswith("Could not")]
+        assert len(refused) == 3 and all("read-only" in n for n in refused)
+        await pilot.press("escape")
+        await pilot.press("ctrl+delete")
+        await pilot.pause()
+    conversation = store.get_conversation(cid)
+    assert (conversation.pinned, conversation.archived, conversation.deleted_at) == (False, False, None)

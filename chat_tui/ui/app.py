@@ -110,6 +110,22 @@ class ChatApp(App[int]):
 
     store_problem: str | None = None  # why the database file could not be opened
 
+    def saved(self, what: str, write: Callable[[], Any]) -> bool:
+        """Run a short write (a rename, a pin, a delete); if the database refuses it (locked by
+        another program, read-only, full), say so in a notification and change nothing. Whether
+        it was written."""
+        from chat_tui.store import StoreError
+
+        try:
+            write()
+        except StoreError as exc:
+            from chat_tui.core.text import error_text
+
+            self.notify(f"Could not {what}: {error_text(exc)}", title="Not saved", severity="error",
+                        timeout=10, markup=False)
+            return False
+        return True
+
     def get_default_screen(self) -> ChatScreen:
         self.chat = ChatScreen()
         return self.chat
@@ -364,8 +380,7 @@ class ChatApp(App[int]):
         from chat_tui.ui.screens.dialogs import RenameScreen
 
         def renamed(title: str | None) -> None:
-            if title:
-                history.rename(self.store, cid, title)
+            if title and self.saved("rename the conversation", lambda: history.rename(self.store, cid, title)):
                 self.chat.update_status()
                 self.chat.refresh_conversation_list()
 
@@ -384,8 +399,7 @@ class ChatApp(App[int]):
         title = (conv.title if conv else None) or "(untitled)"
 
         def confirmed(ok: bool | None) -> None:
-            if ok:
-                history.delete(self.store, cid)
+            if ok and self.saved("delete the conversation", lambda: history.delete(self.store, cid)):
                 self.run_worker(self.chat.open_conversation(None), group="open")
                 self.chat.refresh_conversation_list()
                 self.notify(f"Moved “{title}” to the trash. Ctrl+P → “Restore deleted conversation” brings it back.",
@@ -398,8 +412,10 @@ class ChatApp(App[int]):
         from chat_tui.services import history
 
         cid = history.last_deleted(self.store)
-        if cid is None or not history.restore(self.store, cid):
+        if cid is None:
             self.notify("The trash is empty.", severity="warning", timeout=3)
+            return
+        if not self.saved("restore the conversation", lambda: history.restore(self.store, cid)):
             return
         self.run_worker(self.chat.open_conversation(cid), group="open")
         self.notify("Conversation restored.", timeout=3)

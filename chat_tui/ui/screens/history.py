@@ -287,8 +287,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         from chat_tui.ui.screens.dialogs import RenameScreen
 
         def renamed(title: str | None) -> None:
-            if title:
-                history.rename(self.app.store, row.id, title)
+            if title and self.app.saved("rename the conversation", lambda: history.rename(self.app.store, row.id, title)):
                 self.reload(keep=row.id, refresh=True)
 
         self.app.push_screen(RenameScreen(row.title or ""), renamed)
@@ -297,7 +296,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         row = self.current()
         if row is None:
             return
-        if history.delete(self.app.store, row.id):
+        if self.app.saved("delete the conversation", lambda: history.delete(self.app.store, row.id)):
             title = one_line(row.title or row.preview or "(untitled)")[:40]
             self.notify(f"Moved “{title}” to the trash. Undone with u.", markup=False)
         self.reload(refresh=True)
@@ -305,23 +304,25 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
     def action_undo(self) -> None:
         """Restore the conversation deleted last (here, in the chat or from the CLI)."""
         cid = history.last_deleted(self.app.store)
-        if cid is not None and history.restore(self.app.store, cid):
+        if cid is None:
+            self.notify("Nothing to undo: the trash is empty.", severity="warning")
+        elif self.app.saved("restore the conversation", lambda: history.restore(self.app.store, cid)):
             self.notify("Conversation restored.")
             self.reload(keep=cid, refresh=True)
-            return
-        self.notify("Nothing to undo: the trash is empty.", severity="warning")
 
     def action_pin(self) -> None:
         row = self.current()
         if row is not None:
-            history.pin(self.app.store, row.id, not row.pinned)
+            if not self.app.saved("pin the conversation", lambda: history.pin(self.app.store, row.id, not row.pinned)):
+                return
             self.reload(keep=row.id, refresh=True)
 
     def action_archive(self) -> None:
         row = self.current()
         if row is None:
             return
-        history.archive(self.app.store, row.id, not row.archived)
+        if not self.app.saved("archive the conversation", lambda: history.archive(self.app.store, row.id, not row.archived)):
+            return
         self.notify("Unarchived." if row.archived else "Archived (tick “Archived” to see the archive).", markup=False)
         self.reload(keep=row.id, refresh=True)
 
