@@ -261,7 +261,13 @@ class CompareScreen(Screen[CompareResult]):
             self.notify(str(exc), title="Lanes", severity="error", markup=False, timeout=8)
             return
         blind = self.query_one("#blind", Switch).value
-        cid, user_id = self._user_message(text)
+        from chat_tui.store.errors import StoreError
+
+        try:
+            cid, user_id = self._user_message(text)
+        except StoreError as exc:
+            self.notify(f"{error_text(exc)}. Nothing was sent.", title="Not saved", severity="error", markup=False, timeout=10)
+            return
         self.blind = blind
         self.n_mode = n_mode
         self.run_id = None
