@@ -317,8 +317,10 @@ async def test_measuring_a_long_line_of_code_leaves_the_view_and_the_loop_free(m
                 await asyncio.wait_for(refreshed.wait(), 5)
                 delays.append(time.perf_counter() - started)
         print(f"refreshed in {max(delays) * 1000:.0f} ms at most, longest stall {stalls.longest * 1000:.0f} ms")
-        assert max(delays) < 0.5, delays  # ~0.1 s; 2.6 s when the pass ran in the view's message queue
-        assert stalls.longest < 0.25, stalls.longest
+        # ~0.04 s here; 2.6 s when the pass ran in the view's message queue. The bound leaves room
+        # for a loaded 2-core CI machine (one run measured 0.3 s) and still catches that regression.
+        assert max(delays) < 0.5, delays
+        assert stalls.longest < 0.5, stalls.longest
         assert any(block.exact_height(view._layout[0]) is None for block in view._frozen)  # still measuring
 
 

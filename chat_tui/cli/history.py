@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from chat_tui.cli.context import CLIError, Context
+from chat_tui.core.text import one_line
 from chat_tui.cli.output import answer, dump_json, progress as show_progress
 
 
@@ -235,4 +236,4 @@ def _date(value: Any) -> str:
 
 
 def _oneline(text: str | None) -> str:
-    return " ".join((text or "(untitled)").split())
+    return one_line(text or "(untitled)")

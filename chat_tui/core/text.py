@@ -17,6 +17,11 @@ def _picture(match: re.Match[str]) -> str:
     return f"\\x{code:02x}"
 
 
+def one_line(text: str) -> str:
+    """All whitespace runs as one space, control characters made visible (a title, an id)."""
+    return visible_controls(" ".join(text.split()))
+
+
 def visible_controls(text: str) -> str:
     """Replace control characters with visible pictures so no escape sequence reaches the terminal."""
     return _CONTROL.sub(_picture, text)

@@ -184,13 +184,3 @@ def pick(store: "Store", run_id: int | None, message_id: int, note: str | None =
     """Record the lane the user picked (and, in blind mode, why)."""
     if run_id is not None:
         store.pick_compare(run_id, message_id, note)
-
-
-def preset_lookup(store: "Store") -> Callable[[str], dict | None]:
-    """For `core.compare`: a saved preset's parameters by name."""
-
-    def lookup(name: str) -> dict | None:
-        preset = store.get_preset(name)
-        return dict(preset.params) if preset is not None else None
-
-    return lookup

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.core.filters import parse_param_filters
-from chat_tui.core.text import visible_controls
+from chat_tui.core.text import one_line
 from chat_tui.store.history import (
     HistoryFilter,
     HistoryRow,
@@ -215,4 +215,4 @@ def _free(path: Path) -> Path:
 def _one_line(text: str | None) -> str:
     """A title or model id on one line, control characters made visible: they are not the
     conversation's text, and a heading must not carry an escape sequence anywhere."""
-    return visible_controls(" ".join((text or "(untitled)").split()))
+    return one_line(text or "(untitled)")

@@ -10,16 +10,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from chat_tui.core.models_table import estimate_cost, model_info
-from chat_tui.core.text import visible_controls
+from chat_tui.core.text import one_line
 from chat_tui.store.history import HistoryRow
 
 SEP = " · "
 MIN_MODEL = 4  # a model id cut shorter than this (with its "…") is left out instead
-
-
-def one_line(text: str) -> str:
-    """All whitespace runs as one space, control characters made visible."""
-    return visible_controls(" ".join(text.split()))
 
 
 def row_title(row: HistoryRow) -> str:
