@@ -1,5 +1,5 @@
 """Every earlier database opens and upgrades to the current schema (version 5: messages made of
-parts, tool calls, attachments), its rows reading as before; an up-to-date file is opened
+parts, tool calls, attachments; version 6: documents and endpoint features), its rows reading as before; an up-to-date file is opened
 without taking the write lock."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from chat_tui.core.messages import ChatMessage, ImagePart, TextPart, ToolCall
 from chat_tui.services.chat import request_history
-from chat_tui.store import Store, schema
+from chat_tui.store import Store, documents, schema
 from chat_tui.store.attachments import add_attachment, attachments, blob_path, read_blob, save_blob
 
 
@@ -35,7 +35,7 @@ def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, vers
     path = tmp_path / f"v{version}.db"
     old_database(path, version)
     with Store(path) as store:
-        assert store.schema_version == len(schema.MIGRATIONS) == 5
+        assert store.schema_version == len(schema.MIGRATIONS) == 6
         if version:
             thread = store.thread(1)
             assert [(m.role, m.content, m.parts, m.tool_calls, m.tool_call_id) for m in thread] == [
@@ -58,6 +58,20 @@ def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, vers
         sha = save_blob(tmp_path / "blobs", b"\x89PNG")
         add_attachment(store, user, 1, "image", sha, name="x.png", mime="image/png", size=4)
         assert [(a.position, a.kind, a.name, a.sha256) for a in attachments(store, user)] == [(1, "image", "x.png", sha)]
+        # What version 6 adds: old conversations are chats; documents, accepted choices, features.
+        assert store.get_conversation(cid).kind == "chat" and store.get_conversation(cid).document is None
+        doc = documents.create_document(store, "completion", "Once upon a time", model="davinci-002")
+        round_ = store.add_message(doc, "user", "Once upon a time")
+        choice = store.begin_assistant(doc, parent_id=round_, model="davinci-002", params={"suffix": "."}, endpoint=None)
+        store.finish_assistant(choice, " there was", "complete")
+        documents.set_accepted(store, choice, True)
+        documents.save_document(store, doc, "Once upon a time there was")
+        assert (store.get_conversation(doc).kind, store.get_conversation(doc).document) == ("completion", "Once upon a time there was")
+        assert store.get_message(choice).accepted is True and store.get_message(round_).accepted is None
+        documents.remember_endpoint_feature(store, "local", "edits", "emulated")
+        documents.remember_endpoint_feature(store, "local", "edits", "native")
+        assert documents.endpoint_feature(store, "local", "edits") == "native"
+        assert documents.endpoint_feature(store, "openai", "edits") is None
         assert read_blob(tmp_path / "blobs", sha) == b"\x89PNG"
 
 

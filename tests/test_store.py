@@ -72,6 +72,7 @@ EXPECTED_COLUMNS = {
     "conversations": [
         "id", "title", "created_at", "updated_at", "model", "params", "system_prompt",
         "endpoint", "pinned", "archived", "deleted_at", "source", "source_id", "title_source",
+        "kind", "document",
     ],
     "messages": [
         "id", "conversation_id", "parent_id", "role", "name", "content", "created_at",
@@ -79,9 +80,11 @@ EXPECTED_COLUMNS = {
         "prompt_tokens", "completion_tokens", "prompt_tokens_local",
         "completion_tokens_local", "tokens_exact", "ttft", "duration", "system_fingerprint",
         "logprobs", "writer_pid", "source_id", "parts", "tool_calls", "tool_call_id",
+        "accepted",
     ],
     "presets": ["id", "name", "params", "created_at", "updated_at"],
     "attachments": ["id", "message_id", "position", "kind", "name", "mime", "size", "sha256", "created_at"],
+    "endpoint_features": ["endpoint", "feature", "value", "updated_at"],
 }
 
 

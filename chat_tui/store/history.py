@@ -111,6 +111,7 @@ class HistoryRow:
     segments: tuple[tuple[str, bool], ...] | None  # the same excerpt as (text, is_match)
     hit_message_id: int | None  # the message the excerpt is from
     preview: str = ""  # start of the first user message, for untitled conversations
+    kind: str = "chat"  # "chat", "completion" or "edit" (schema.py, version 6)
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,7 @@ def _rows(store: Store, ids: list[int], snippets: dict[int, tuple[int, str]]) ->
         for row in store.db.execute(
             f"""
             SELECT c.id, c.title, c.model, c.endpoint, c.created_at, c.updated_at, c.pinned,
-                c.archived, coalesce(s.n, 0), s.prompt, s.completion,
+                c.archived, coalesce(s.n, 0), s.prompt, s.completion, c.kind,
                 coalesce((SELECT substr(m.content, 1, 100) FROM messages m
                           WHERE m.conversation_id = c.id AND m.role = 'user'
                           ORDER BY m.id LIMIT 1), '')
@@ -384,7 +385,7 @@ def _rows(store: Store, ids: list[int], snippets: dict[int, tuple[int, str]]) ->
         if cid not in details:  # deleted since the ids were read
             continue
         (_, title, model, endpoint, created, updated, pinned, archived, count, prompt,
-         completion, preview) = details[cid]
+         completion, kind, preview) = details[cid]
         mid, marked = snippets.get(cid, (None, None))
         segments = _split_marked(marked) if marked is not None else None
         snippet = (
@@ -395,7 +396,7 @@ def _rows(store: Store, ids: list[int], snippets: dict[int, tuple[int, str]]) ->
             id=cid, title=title, model=model, endpoint=endpoint, message_count=count,
             created_at=created, updated_at=updated, prompt_tokens=prompt,
             completion_tokens=completion, pinned=bool(pinned), archived=bool(archived),
-            snippet=snippet, segments=segments, hit_message_id=mid, preview=preview,
+            snippet=snippet, segments=segments, hit_message_id=mid, preview=preview, kind=kind,
         ))
     return out
 

@@ -37,6 +37,9 @@ class Conversation:
     source_id: str | None = None
     # Schema version 4: who set the title, "prompt" | "auto" | "user" | "import" (None: older).
     title_source: str | None = None
+    # Schema version 6: "chat", "completion" or "edit"; a document's current text.
+    kind: str = "chat"
+    document: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,8 @@ class Message:
     parts: list[dict[str, Any]] | None = field(default=None, hash=False)  # JSON, the API's form
     tool_calls: list[dict[str, Any]] | None = field(default=None, hash=False)
     tool_call_id: str | None = None
+    # Schema version 6: a document round's choice, 1 put into the document, 0 rejected.
+    accepted: bool | None = None
 
     def to_chat_message(self) -> ChatMessage:
         """The message as it is sent back to the API in a later request."""
@@ -153,6 +158,7 @@ def message_from_row(row: dict[str, Any]) -> Message:
             "tokens_exact": None if exact is None else bool(exact),
             "parts": _json(row.get("parts")),
             "tool_calls": _json(row.get("tool_calls")),
+            "accepted": None if row.get("accepted") is None else bool(row["accepted"]),
         }
     )
 

@@ -83,6 +83,20 @@ Content parts and tool calls (version 5)
   characters (since version 3). In Datasette, search messages with
   ``/db/messages?_search=word&_fts_table=messages_fts&_fts_pk=id``.
 
+``endpoint_features`` (version 6) - what an endpoint was found to serve, remembered.
+  ``endpoint`` (profile name) and ``feature`` (``edits``: whether ``/v1/edits`` answers) are
+  the key; ``value`` (``native``, ``emulated``); ``updated_at``.
+
+Documents (version 6)
+  ``conversations.kind``: ``chat`` (the default), ``completion`` (a document written with the
+  legacy completions endpoint) or ``edit`` (text edited by instruction). ``conversations.document``:
+  the document's current text (completion and edit kinds; NULL for chats). A document's rounds
+  are its messages: a ``user`` row holds what was sent (the prompt: the text before the cursor;
+  for an edit, the instruction), and its ``assistant`` children are the choices that came back,
+  each with the exact request parameters (``suffix``, ``echo``, ``input`` ...) in ``params``.
+  ``messages.accepted``: 1 if the choice was put into the document, 0 if it was rejected,
+  NULL if undecided (and for chat messages).
+
 ``PRAGMA user_version`` is the schema version: the number of migrations applied.
 """
 
@@ -353,9 +367,40 @@ def _v5(db: Database) -> None:
         db.execute(statement)
 
 
+KINDS = ("chat", "completion", "edit")
+
+_V6_COLUMNS = [
+    ("conversations", "kind", f"TEXT NOT NULL DEFAULT 'chat' CHECK (kind IN {KINDS!r})"),
+    ("conversations", "document", "TEXT"),
+    ("messages", "accepted", "INTEGER CHECK (accepted IS NULL OR accepted IN (0, 1))"),
+]
+
+_V6 = [
+    f"""
+CREATE TABLE IF NOT EXISTS endpoint_features (
+    endpoint   TEXT NOT NULL,
+    feature    TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    updated_at TEXT NOT NULL DEFAULT {_NOW},
+    PRIMARY KEY (endpoint, feature)
+)""",
+]
+
+
+def _v6(db: Database) -> None:
+    """Documents beside chats: ``conversations.kind`` and ``document``, ``messages.accepted``
+    (a completion or edit round's choice put into the document), and ``endpoint_features``
+    (what an endpoint serves, such as ``/v1/edits``). Existing conversations become ``chat``."""
+    for table, column, definition in _V6_COLUMNS:
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    for statement in _V6:
+        db.execute(statement)
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 
 
 def user_version(db: Database) -> int:
