@@ -110,6 +110,18 @@ def _logprobs_json(items: list[TokenLogprob]) -> list[dict[str, Any]] | None:
     ]
 
 
+@dataclass(frozen=True)
+class Request:
+    """One request `run_request` sends: its body (stored with the answer, minus the prompt), how
+    to stream it and fetch it whole, and how to count its prompt locally."""
+
+    body: dict[str, Any]
+    stream: Callable[[], Any]  # () -> async iterator of StreamEvent
+    create: Callable[[], Any]  # () -> awaitable Response (events, timing, raw)
+    count_prompt: Callable[[TokenCounter, bool], Any]  # (counter, wait) -> Count | None
+    choices: int = 1  # how many choices were asked for (n)
+
+
 async def run_reply(
     client: OpenAIClient,
     store: Store,
@@ -120,6 +132,37 @@ async def run_reply(
     messages: Sequence[ChatMessage],
     model: str,
     params: ChatParams,
+    endpoint_name: str | None,
+    on_event: Callable[[StreamEvent], None] | None = None,
+    stream: bool = True,
+    flush_interval: float = FLUSH_INTERVAL,
+    wait_for_tokenizer: bool = True,
+    on_row: Callable[[int, int], None] | None = None,
+    save_patience: float = SAVE_PATIENCE,
+) -> ReplyResult:
+    """A chat reply, streamed (or fetched) and recorded by `run_request` (see there)."""
+    request = Request(
+        body=client.chat.body(messages, model, params, stream=stream),
+        stream=lambda: client.chat.stream(messages, model, params),
+        create=lambda: client.chat.create(messages, model, params),
+        count_prompt=lambda c, wait: c.count_messages(messages, model) if wait else c.try_count_messages(messages, model),
+        choices=params.n or 1,
+    )
+    return await run_request(
+        store, counter, request, conversation_id=conversation_id, parent_id=parent_id, model=model,
+        endpoint_name=endpoint_name, on_event=on_event, stream=stream, flush_interval=flush_interval,
+        wait_for_tokenizer=wait_for_tokenizer, on_row=on_row, save_patience=save_patience,
+    )
+
+
+async def run_request(
+    store: Store,
+    counter: TokenCounter | None,
+    request: Request,
+    *,
+    conversation_id: int,
+    parent_id: int | None,
+    model: str,
     endpoint_name: str | None,
     on_event: Callable[[StreamEvent], None] | None = None,
     stream: bool = True,
@@ -142,9 +185,9 @@ async def run_reply(
     model's encoding is still loading; an event loop must never block on it. `on_row(choice,
     message_id)` is called as each choice's row is created (choice 0 before the request). Only
     the choices asked for (`n`) are kept: events for other indexes are counted and dropped."""
-    body = client.chat.body(messages, model, params, stream=stream)
+    body = request.body
     stored = sent_params(body)
-    wanted = params.n or 1
+    wanted = request.choices
     choices: dict[int, Choice] = {}
     result = ReplyResult(choices=choices, status="streaming", body=body)
 
@@ -212,14 +255,14 @@ async def run_reply(
 
     try:
         if stream:
-            events = client.chat.stream(messages, model, params)
+            events = request.stream()
             try:
                 async for event in events:
                     handle(event)
             finally:
                 await events.aclose()  # type: ignore[attr-defined]
         else:
-            response = await client.chat.create(messages, model, params)
+            response = await request.create()
             result.raw = response.raw
             for event in response.events:
                 handle(event)
@@ -227,7 +270,7 @@ async def run_reply(
         result.status = "complete"
     except (asyncio.CancelledError, KeyboardInterrupt):
         result.status = "cancelled"
-        _count_local(counter, result, messages, model, wait_for_tokenizer)
+        _count_local(counter, result, request, model, wait_for_tokenizer)
         _finish(store, result, started, first_text, create_row)
         result.save()  # one try: the task is being stopped; a row left streaming is recovered later
         raise
@@ -235,7 +278,7 @@ async def run_reply(
         result.status = "error"
         result.error = exc
     # Counting a long answer takes a while (seconds for megabytes): not on the event loop.
-    await asyncio.to_thread(_count_local, counter, result, messages, model, wait_for_tokenizer)
+    await asyncio.to_thread(_count_local, counter, result, request, model, wait_for_tokenizer)
     _finish(store, result, started, first_text, create_row)
     try:
         await patiently(_save_all(result), wait=save_patience)
@@ -253,13 +296,13 @@ def _save_all(result: ReplyResult) -> Callable[[], None]:
     return save
 
 
-def _count_local(counter: TokenCounter | None, result: ReplyResult, messages: Sequence[ChatMessage],
+def _count_local(counter: TokenCounter | None, result: ReplyResult, request: Request,
                  model: str, wait_for_tokenizer: bool) -> None:
     """The prompt's and each answer's tokens, counted here with tiktoken."""
     if counter is None:
         return
     try:
-        prompt = counter.count_messages(messages, model) if wait_for_tokenizer else counter.try_count_messages(messages, model)
+        prompt = request.count_prompt(counter, wait_for_tokenizer)
         if prompt is None:
             return
         result.prompt_tokens_local = prompt.tokens

@@ -80,3 +80,15 @@ def remember_endpoint_feature(store: Store, endpoint: str, feature: str, value: 
             " updated_at = excluded.updated_at",
             (endpoint, feature, value, now()),
         )
+
+
+def last_round(store: Store, document_id: int) -> int | None:
+    """The newest round's `user` row (None before the first round)."""
+    rows = store._rows("SELECT max(id) AS id FROM messages WHERE conversation_id = ? AND role = 'user'",
+                       (document_id,))
+    return rows[0]["id"] if rows else None
+
+
+def round_count(store: Store, document_id: int) -> int:
+    return store._rows("SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND role = 'user'",
+                       (document_id,))[0]["n"]
