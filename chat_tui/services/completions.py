@@ -248,3 +248,22 @@ def load_document(store: Store, document_id: int) -> Document | None:
         params = CompletionParams()
     return Document(conv.id, conv.title, conv.document or "", conv.model, params,
                     documents.round_count(store, document_id))
+
+
+def completion_models(entries: list[Any]) -> tuple[list[str], bool]:
+    """The models that can complete, where the endpoint says so (Azure lists `capabilities`;
+    LM Studio and others give a `type`), and whether any were left out. Without such facts,
+    every model is listed: any id can be typed anyway."""
+    kept, filtered = [], False
+    for entry in entries:
+        raw = getattr(entry, "raw", None) or {}
+        capabilities = raw.get("capabilities") if isinstance(raw.get("capabilities"), dict) else None
+        if capabilities is not None and "completion" in capabilities:
+            able = bool(capabilities.get("completion"))
+        else:
+            able = raw.get("type") not in ("embeddings", "embedding")
+        if able:
+            kept.append(entry.id)
+        else:
+            filtered = True
+    return kept, filtered

@@ -42,6 +42,8 @@ class ChatApp(App[int]):
         Binding("ctrl+n", "new_conversation", "New", id="app.new_conversation"),
         Binding("ctrl+o", "open_conversation", "Open", id="app.open_conversation"),
         Binding("f9", "history", "History", id="app.history"),
+        # priority: TextArea binds F6 (select line) and would take it from the focused prompt
+        Binding("f6", "completion_mode", "Complete", id="app.completion_mode", priority=True),
         Binding("f4", "rename_conversation", "Rename", id="app.rename_conversation", show=False),
         Binding("ctrl+delete", "delete_conversation", "Delete chat", id="app.delete_conversation", show=False),
     ]
@@ -109,6 +111,7 @@ class ChatApp(App[int]):
         return self._store
 
     store_problem: str | None = None  # why the database file could not be opened
+    model_entries: list[Any] = []  # the endpoint's models as listed (ModelEntry), for other modes
 
     def saved(self, what: str, write: Callable[[], Any]) -> bool:
         """Run a short write (a rename, a pin, a delete); if the database refuses it (locked by
@@ -313,6 +316,7 @@ class ChatApp(App[int]):
         except APIError as exc:
             chat.models_loaded([], error=str(exc))
             return
+        self.model_entries = models
         chat.models_loaded([m.id for m in models])
 
     def switch_profile(self, name: str) -> None:
@@ -361,10 +365,30 @@ class ChatApp(App[int]):
         def chosen(result: tuple[int, int | None] | None) -> None:
             if result is not None:
                 cid, message_id = result
-                self.run_worker(self.chat.open_conversation(cid, at_message=message_id), group="open")
+                self.open_saved(cid, message_id)
             self.chat.refresh_conversation_list()  # renamed, pinned, archived, deleted, imported…
 
         self.push_screen(HistoryScreen(), chosen)
+
+    def action_completion_mode(self, document_id: int | None = None) -> None:
+        """Completion mode: a document completed at the cursor (legacy /v1/completions)."""
+        from chat_tui.ui.screens.completion import CompletionScreen
+
+        if isinstance(self.screen, CompletionScreen):  # F6 again: back to the chat
+            self.screen.action_close()
+            return
+        self.push_screen(CompletionScreen(document_id), lambda _: self.chat.refresh_conversation_list())
+
+    def open_saved(self, cid: int, message_id: int | None = None) -> None:
+        """Open a saved conversation or document in the mode of its kind."""
+        conv = self.store.get_conversation(cid)
+        kind = conv.kind if conv else "chat"
+        if kind == "completion":
+            self.action_completion_mode(cid)
+        elif kind == "edit" and (opener := getattr(self, "open_edit_document", None)):
+            opener(cid)
+        else:
+            self.run_worker(self.chat.open_conversation(cid, at_message=message_id), group="open")
 
     def action_open_conversation(self) -> None:
         """Open a saved conversation: the history browser, searching as you type."""
@@ -434,6 +458,7 @@ class ChatApp(App[int]):
         yield SystemCommand("Rename conversation", "Change the current conversation's title", self.action_rename_conversation)
         yield SystemCommand("Delete conversation", "Move the current conversation to the trash (asks first)", self.action_delete_conversation)
         yield SystemCommand("Restore deleted conversation", "Bring back the conversation deleted last", self.action_restore_conversation)
+        yield SystemCommand("Completion mode", "A document completed at the cursor: insert mode, echo, logprobs, best_of (F6)", self.action_completion_mode)
         yield SystemCommand("Compare mode", "One prompt, 2-4 lanes (models or parameters) side by side (F8)", chat.action_compare)
         yield SystemCommand("Regenerate answer", "Ask again: a new sibling answer, the old one kept", chat.action_regenerate)
         yield SystemCommand("Stop generation", "Stop the answer being streamed (the text so far is kept)", chat.action_stop)

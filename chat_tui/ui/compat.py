@@ -45,3 +45,21 @@ def footer_bindings_ready(footer: "Footer") -> None:
     """Tell Textual's Footer that bindings are known (its own `bindings_changed` does this
     before rebuilding, which ours defers: see widgets/footer.py)."""
     footer._bindings_ready = True
+
+
+def undo_depth(area: Any) -> int:
+    """How many undo steps a TextArea holds (its EditHistory keeps the stack private)."""
+    return len(area.history._undo_stack)
+
+
+def merge_undo(area: Any, depth: int) -> None:
+    """Make every undo step a TextArea recorded since it held `depth` steps one step, so a
+    streamed completion (many inserts) is undone with one ctrl+z."""
+    stack = area.history._undo_stack
+    if len(stack) - depth < 2 or depth < 0:
+        return
+    merged = []
+    while len(stack) > depth:
+        merged[:0] = stack.pop()
+    stack.append(merged)
+    area.history.checkpoint()

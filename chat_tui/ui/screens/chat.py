@@ -562,7 +562,12 @@ class ChatScreen(Screen):
 
     async def open_conversation(self, cid: int | None, at_message: int | None = None) -> None:
         """Show a conversation: its newest branch, or the branch through `at_message` (a search
-        hit), which is then scrolled into view."""
+        hit), which is then scrolled into view. A document (completion, edit) opens in its mode."""
+        if cid is not None:
+            conv = self.app.store.get_conversation(cid)
+            if conv is not None and conv.kind != "chat":
+                self.app.open_saved(cid, at_message)
+                return
         self.workers.cancel_group(self, "reply")
         self.set_editing(None)
         self._retry_of = None
