@@ -135,6 +135,17 @@ async def main() -> None:
         app.pop_screen()  # back to the chat
         await pilot.pause()
 
+        # Completion mode, with choices side by side so the pick keys apply.
+        from chat_tui.ui.screens.completion import CompletionScreen
+
+        completion = CompletionScreen()
+        await app.push_screen(completion)
+        await pilot.pause()
+        completion.state = "choosing"
+        await press_all(pilot)
+        app.pop_screen()
+        await pilot.pause()
+
         from chat_tui.ui.screens.dialogs import ConfirmScreen
         from chat_tui.ui.screens.help import HelpScreen
         from chat_tui.ui.screens.history import HistoryScreen, ImportPathScreen

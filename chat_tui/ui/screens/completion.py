@@ -42,7 +42,8 @@ class CompletionScreen(Screen[None]):
         Binding("ctrl+g", "generate", "Generate", id="completion.generate", priority=True),
         Binding("ctrl+y", "accept", "Accept", id="completion.accept", priority=True),
         Binding("ctrl+r", "regenerate", "Regenerate", id="completion.regenerate", priority=True),
-        Binding("escape", "escape", "Stop/Reject/Close", id="completion.escape"),
+        # priority: an indenting TextArea takes Escape to leave focus
+        Binding("escape", "escape", "Stop/Reject/Close", id="completion.escape", priority=True),
         Binding("ctrl+l", "probabilities", "Probabilities", id="completion.probabilities", priority=True),
         Binding("f6", "close", "Chat", id="completion.close", priority=True),
         *[Binding(str(k), f"pick({k - 1})", f"Pick {k}", id=f"completion.pick_{k}", show=False) for k in range(1, 5)],
