@@ -29,14 +29,19 @@ COMPARE_ANSWERS = {
     1.4: "Think of a dictionary: open it in the middle, then keep halving. That is `bisect_left`.",
 }
 
+COMPLETION_ANSWER = ("    ordered = sorted(values)\n    middle = len(ordered) // 2\n"
+                     "    if len(ordered) % 2:\n        return ordered[middle]\n"
+                     "    return (ordered[middle - 1] + ordered[middle]) / 2\n")
 
-async def shoot(name: str, prepare=None, *, open_demo: bool = True, answer=None, seed=None) -> Path:
+
+async def shoot(name: str, prepare=None, *, open_demo: bool = True, answer=None, seed=None, models=()) -> Path:
     with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
         app = demo_app(fake, Path(tmp) / "demo.db", open_demo=open_demo)
         if seed is not None:
             seed(app.store)
         if answer is not None:
             fake.answer = answer
+        fake.models = [*fake.models, *models]
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             if prepare is not None:
@@ -87,12 +92,33 @@ async def main() -> None:
         await until(pilot, lambda: "3 matching" in str(screen.query_one("#history-status").render()), "the search")
         await pilot.press("down")  # into the list: the footer shows its keys
 
+    async def completion(pilot):
+        from chat_tui.ui.widgets.document_area import DocumentArea
+
+        await pilot.press("f6")
+        await pilot.pause()
+        screen = pilot.app.screen
+        screen.query_one("#cparam-logprobs").value = "3"
+        screen.query_one("#cparam-temperature").focus()
+        await pilot.press("right", "right")
+        screen.query_one("#completion-model").value = "gpt-3.5-turbo-instruct"
+        await pilot.pause()
+        area = screen.query_one(DocumentArea)
+        area.focus()
+        area.load_text('def median(values):\n    """The middle value of a list."""\n\n\nprint(median([3, 1, 2]))\n')
+        area.move_cursor((2, 0))
+        await pilot.press("ctrl+g")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        area.move_cursor((3, 12))
+
     shots = [
         await shoot("main-chat"),
         await shoot("model-picker", picker),
         await shoot("parameters", params),
         await shoot("compare", compare, answer=lambda body: COMPARE_ANSWERS[body.get("temperature")]),
         await shoot("history", history, open_demo=False, seed=seed_history),
+        await shoot("completion", completion, answer=COMPLETION_ANSWER, models=["gpt-3.5-turbo-instruct"]),
     ]
     for path in shots:
         print(path.relative_to(HERE.parent))

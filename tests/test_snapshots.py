@@ -116,3 +116,34 @@ def test_history_search_snippets(snap_compare, fake_openai, tmp_path):
         assert any("on the binary digits" in text for text in shown)  # spaces kept around the match
 
     assert snap_compare(app, terminal_size=SIZE, run_before=search)
+
+
+def test_completion_mode_round_pending(snap_compare, fake_openai, tmp_path):
+    """Completion mode after a round in insert mode: the generated text underlined and coloured by
+    probability, the token under the cursor with its alternatives, the parameters pane."""
+    app = demo_app(fake_openai, tmp_path / "s.db", open_demo=False)
+    fake_openai.answer = "    ordered = sorted(values)\n    return ordered[len(ordered) // 2]\n"
+    fake_openai.models = [*fake_openai.models, "gpt-3.5-turbo-instruct"]
+
+    async def generate(pilot):
+        from chat_tui.ui.widgets.document_area import DocumentArea
+
+        await settle(pilot)
+        await pilot.press("f6")
+        await pilot.pause()
+        screen = pilot.app.screen
+        screen.query_one("#completion-model").value = "gpt-3.5-turbo-instruct"
+        screen.query_one("#cparam-logprobs").value = "3"
+        await pilot.pause()
+        area = screen.query_one(DocumentArea)
+        area.focus()
+        area.load_text('def median(values):\n    """The middle value."""\n\nprint(median([3, 1, 2]))\n')
+        area.move_cursor((2, 0))
+        await pilot.press("ctrl+g")
+        await settle_workers(pilot)
+        area.move_cursor((2, 6))
+        await pilot.pause()
+        assert screen.state == "pending" and area.generated_text == fake_openai.answer
+        assert fake_openai.last_request.json["model"] == "gpt-3.5-turbo-instruct"
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=generate)
