@@ -223,9 +223,24 @@ async def test_a_saved_document_reopens_from_history_in_completion_mode(fake_ope
 
         rows = history_page(store)
         assert (rows[0].id, rows[0].kind) == (cid, "completion")
+        from chat_tui.ui.conversation_rows import row_title
+
+        assert row_title(rows[0]) == "[completion] Chapter one"  # shown as a document
         await app.chat.open_conversation(cid)  # as the sidebar and the history screen do
         await pilot.pause()
         reopened = app.screen
         assert isinstance(reopened, CompletionScreen) and reopened.document_id == cid
         assert reopened.query_one(DocumentArea).text == "Chapter one and so on"
         assert "1 round" in str(reopened.query_one("#completion-header").render())
+
+
+def test_the_model_list_keeps_completion_capable_models_where_the_endpoint_says_so():
+    from chat_tui.api.resources.models import ModelEntry
+    from chat_tui.services.completions import completion_models
+
+    azure = [ModelEntry("gpt-35-turbo-instruct", raw={"capabilities": {"completion": True, "chat_completion": False}}),
+             ModelEntry("gpt-4o", raw={"capabilities": {"completion": False, "chat_completion": True}}),
+             ModelEntry("text-embedding-3-small", raw={"type": "embeddings"})]
+    assert completion_models(azure) == (["gpt-35-turbo-instruct"], True)
+    plain = [ModelEntry("gpt-4o"), ModelEntry("davinci-002")]
+    assert completion_models(plain) == (["gpt-4o", "davinci-002"], False)  # nothing said: all listed

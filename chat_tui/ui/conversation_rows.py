@@ -17,9 +17,13 @@ SEP = " · "
 MIN_MODEL = 4  # a model id cut shorter than this (with its "…") is left out instead
 
 
+KIND_MARKS = {"completion": "[completion] ", "edit": "[edit] "}  # documents, shown as such
+
+
 def row_title(row: HistoryRow) -> str:
-    """The title, else the start of the first prompt, else "(untitled)"; on one line."""
-    return one_line(row.title or row.preview or "") or "(untitled)"
+    """The title, else the start of the first prompt, else "(untitled)"; on one line; a
+    document (completion, edit) says its kind first."""
+    return KIND_MARKS.get(row.kind, "") + (one_line(row.title or row.preview or "") or "(untitled)")
 
 
 def short_tokens(n: int | None) -> str:

@@ -34,7 +34,7 @@ from chat_tui.services import history
 from chat_tui.services.history import HistoryFilter, HistoryRow
 from chat_tui.store.errors import StoreError
 from chat_tui.store.importer import ImportError_, ImportReport
-from chat_tui.ui.conversation_rows import CostEstimator, one_line, short_tokens
+from chat_tui.ui.conversation_rows import KIND_MARKS, CostEstimator, one_line, short_tokens
 from chat_tui.ui.paging import Pager, Query
 from chat_tui.ui.widgets.footer import ChatFooter
 
@@ -214,7 +214,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
     # -- rendering ---------------------------------------------------------------------------
 
     def _option(self, row: HistoryRow) -> Option:
-        title = row.title or row.preview or "(untitled)"
+        title = KIND_MARKS.get(row.kind, "") + (row.title or row.preview or "(untitled)")
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append("★ " if row.pinned else "  ", style="bold yellow")
         line.append(f"{one_line(title)[:58]:<58} ", style="bold" if row.title else "italic")
