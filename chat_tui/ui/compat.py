@@ -63,3 +63,26 @@ def merge_undo(area: Any, depth: int) -> None:
         merged[:0] = stack.pop()
     stack.append(merged)
     area.history.checkpoint()
+
+
+def fast_wrapped_height(wrapped: Any) -> Any:
+    """Make a TextArea's WrappedDocument answer `height` in O(1). Textual sums every line's
+    wrap offsets on each call, and TextArea asks once per line it draws, so a frame of a long
+    document cost O(screen lines x document lines). `_offset_to_line_info` holds one entry per
+    wrapped line, kept up to date by `wrap` and `wrap_range`: its length is the height."""
+    from textual.document._wrapped_document import WrappedDocument
+
+    global _FastHeight
+    if _FastHeight is None:
+        class FastHeight(WrappedDocument):
+            @property
+            def height(self) -> int:
+                return len(self._offset_to_line_info)
+
+        _FastHeight = FastHeight
+    if type(wrapped) is WrappedDocument:
+        wrapped.__class__ = _FastHeight
+    return wrapped
+
+
+_FastHeight: Any = None

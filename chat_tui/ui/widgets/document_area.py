@@ -43,6 +43,14 @@ class DocumentArea(TextArea):
         self._undo_mark = 0
         self._timer: Any = None
 
+    @property
+    def wrapped_document(self) -> Any:
+        return self._wrapped
+
+    @wrapped_document.setter
+    def wrapped_document(self, value: Any) -> None:  # TextArea makes a new one per document
+        self._wrapped = compat.fast_wrapped_height(value)
+
     # -- the round being generated ----------------------------------------------------------
 
     @property
