@@ -399,10 +399,10 @@ def test_legacy_completion_stream_with_logprobs() -> None:
         TextDelta(0, " Hello"),
         # The {token: logprob} dict becomes alternatives, most likely first.
         LogprobsDelta(
-            0, content=(TokenLogprob(" Hello", -0.31, None, (TopLogprob(" Hello", -0.31), TopLogprob(" Hi", -1.6))),)
+            0, content=(TokenLogprob(" Hello", -0.31, None, (TopLogprob(" Hello", -0.31), TopLogprob(" Hi", -1.6)), 0),)
         ),
         TextDelta(0, " world"),
-        LogprobsDelta(0, content=(TokenLogprob(" world", -0.05),)),
+        LogprobsDelta(0, content=(TokenLogprob(" world", -0.05, offset=0),)),
         Finish(0, "length"),
         Usage(2, 2, 4, raw={"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4}),
     ]
@@ -522,8 +522,8 @@ def test_whole_completion_response() -> None:
         LogprobsDelta(
             0,
             content=(
-                TokenLogprob(" Paris", -0.02, None, (TopLogprob(" Paris", -0.02), TopLogprob(" Lyon", -4.1))),
-                TokenLogprob(".", -0.4, None, (TopLogprob(".", -0.4), TopLogprob("!", -1.3))),
+                TokenLogprob(" Paris", -0.02, None, (TopLogprob(" Paris", -0.02), TopLogprob(" Lyon", -4.1)), 13),
+                TokenLogprob(".", -0.4, None, (TopLogprob(".", -0.4), TopLogprob("!", -1.3)), 19),
             ),
         ),
         Finish(0, "stop"),

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chat_tui.api.resources.completions import Completions
     from chat_tui.api.resources.embeddings import Embeddings
     from chat_tui.api.resources.images import Images
+    from chat_tui.api.resources.llamacpp import LlamaCpp
     from chat_tui.api.resources.moderations import Moderations
 
 __all__ = ["ModelEntry", "OpenAIClient", "Response", "Timeouts"]
@@ -63,6 +64,12 @@ class OpenAIClient:
         from chat_tui.api.resources.images import Images
 
         return Images(self.transport)
+
+    @cached_property
+    def llamacpp(self) -> "LlamaCpp":
+        from chat_tui.api.resources.llamacpp import LlamaCpp
+
+        return LlamaCpp(self.transport)
 
     @cached_property
     def audio(self) -> "Audio":

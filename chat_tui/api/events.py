@@ -18,12 +18,16 @@ class TopLogprob:
 
 @dataclass(frozen=True, slots=True)
 class TokenLogprob:
-    """One sampled token with its log-probability and the alternatives the server sent."""
+    """One token with its log-probability and the alternatives the server sent (most likely
+    first). `logprob` is NaN when the server sent none (OpenAI's first echoed prompt token).
+    `offset` is the server's legacy ``text_offset`` (characters from the start of the prompt),
+    None when it sent none (chat format, llama.cpp)."""
 
     token: str
     logprob: float
     bytes: list[int] | None = None
     top: tuple[TopLogprob, ...] = ()
+    offset: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +42,12 @@ class Meta:
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
+    """Text of choice `index`. `echo` is true for the prompt a legacy completion echoes back
+    (`echo: true`), which is sent before the generated text and never mixed with it."""
+
     index: int
     text: str
+    echo: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +66,14 @@ class ToolCallDelta:
 
 @dataclass(frozen=True, slots=True)
 class LogprobsDelta:
+    """Log-probabilities of choice `index`'s tokens, in order. `echo` is true when they are the
+    prompt's tokens (a legacy completion with `echo: true`), false for generated tokens; one
+    delta never holds both."""
+
     index: int
     content: tuple[TokenLogprob, ...] = ()
     refusal: tuple[TokenLogprob, ...] = ()
+    echo: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,24 @@ produce the same event types, so consumers share one code path.
 
 Servers vary (OpenAI, Azure, vLLM, llama.cpp, Ollama...): fields of the wrong type are
 skipped rather than trusted, and unknown fields are ignored.
+
+Legacy completion logprobs come in two shapes, both parsed into `LogprobsDelta.content` (one
+`TokenLogprob` per token, with its `top` alternatives, most likely first):
+
+- OpenAI: parallel lists ``{tokens, token_logprobs, top_logprobs: [{token: logprob} | null],
+  text_offset}``; `TokenLogprob.offset` keeps ``text_offset`` (characters from the start of the
+  prompt, echoed or not).
+- llama.cpp (tests/data/llamacpp/): the chat shape, ``{content: [{id, token, bytes, logprob,
+  top_logprobs: [{id, token, bytes, logprob}]}]}``; `offset` is None. It sends ``logprobs:
+  null`` for ``logprobs: 0`` and up to any N alternatives (OpenAI caps N at 5).
+
+Echo (`echo: true`, legacy only). Give the parser the prompt (`echo_prompt=`) and it tells the
+prompt from the answer: the echoed prompt comes as ``TextDelta(echo=True)`` and its tokens as
+``LogprobsDelta(echo=True)`` (OpenAI sends null for the first token's logprob: NaN here), then
+the generated text and tokens with ``echo=False``; no event mixes the two, so a UI can colour
+them apart. A token is the prompt's when its ``text_offset`` is inside the prompt, or, without
+offsets, while the tokens' text so far is. A server that ignores `echo` (llama.cpp does) is
+recognised per choice by its first text not being the prompt: everything is then generated.
 """
 
 from __future__ import annotations
@@ -48,8 +66,10 @@ class ChatStreamParser:
     latest response facts (id, model, created, system_fingerprint).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, echo_prompt: str | None = None) -> None:
+        """`echo_prompt`: the prompt of a legacy request sent with `echo: true` (see above)."""
         self.done = False
+        self._choices = _Choices(echo_prompt)
         self.meta: Meta | None = None
         self._meta_key: tuple[Any, ...] | None = None  # the facts as last sent: most chunks repeat them
 
@@ -80,7 +100,7 @@ class ChatStreamParser:
             if meta is not None and meta != self.meta:
                 self.meta = meta
                 events.append(meta)
-        _choice_events(obj.get("choices"), "delta", events)
+        _choice_events(obj.get("choices"), "delta", events, self._choices)
         usage = _usage(obj.get("usage"))
         if usage is not None:
             events.append(usage)
@@ -93,12 +113,13 @@ def parse_chat_response(obj: dict[str, Any]) -> list[StreamEvent]:
     return _parse_whole(obj)
 
 
-def parse_completion_response(obj: dict[str, Any]) -> list[StreamEvent]:
-    """Events for a whole legacy `text_completion` object (`choices[].text`)."""
-    return _parse_whole(obj)
+def parse_completion_response(obj: dict[str, Any], echo_prompt: str | None = None) -> list[StreamEvent]:
+    """Events for a whole legacy `text_completion` object (`choices[].text`); `echo_prompt` as
+    for `ChatStreamParser`."""
+    return _parse_whole(obj, echo_prompt)
 
 
-def _parse_whole(obj: Any) -> list[StreamEvent]:
+def _parse_whole(obj: Any, echo_prompt: str | None = None) -> list[StreamEvent]:
     """Shared by both: a choice with a `message` is chat, one with `text` is legacy."""
     if not isinstance(obj, dict):
         raise StreamError(f"malformed response from server: {str(obj)[:_PREVIEW]}")
@@ -108,7 +129,7 @@ def _parse_whole(obj: Any) -> list[StreamEvent]:
     meta = _merge_meta(None, obj)
     if meta is not None:
         events.append(meta)
-    _choice_events(obj.get("choices"), "message", events)
+    _choice_events(obj.get("choices"), "message", events, _Choices(echo_prompt))
     usage = _usage(obj.get("usage"))
     if usage is not None:
         events.append(usage)
@@ -157,7 +178,50 @@ def _str_or(value: Any, default: str | None) -> str | None:
     return value if isinstance(value, str) else default
 
 
-def _choice_events(choices: Any, body_key: str, out: list[StreamEvent]) -> None:
+class _Choices:
+    """Per choice: how much text and token text has come (to place the echoed prompt)."""
+
+    def __init__(self, echo_prompt: str | None) -> None:
+        self.prompt = clean_text(echo_prompt) if echo_prompt else ""
+        self.text_seen: dict[int, int] = {}  # characters of text received, per choice
+        self.token_seen: dict[int, int] = {}  # characters of token text received, per choice
+        self.echoed: dict[int, bool] = {}  # decided at a choice's first text: does it echo?
+
+    def text(self, index: int, text: str, out: list[StreamEvent]) -> None:
+        seen = self.text_seen.get(index, 0)
+        self.text_seen[index] = seen + len(text)
+        left = len(self.prompt) - seen
+        if self.prompt and left > 0:
+            if index not in self.echoed:
+                head = min(len(text), left)
+                self.echoed[index] = text[:head] == self.prompt[seen:seen + head]
+            if self.echoed[index]:
+                out.append(TextDelta(index, text[:left], echo=True))
+                text = text[left:]
+        if text:
+            out.append(TextDelta(index, text))
+
+    def tokens(self, index: int, tokens: tuple[TokenLogprob, ...], out: list[StreamEvent]) -> None:
+        """Split into the prompt's tokens and the generated ones (see the module docstring)."""
+        seen = self.token_seen.get(index, 0)
+        cut = 0
+        if self.prompt and self.echoed.get(index, True):
+            for token in tokens:
+                start = token.offset if token.offset is not None else seen
+                if start >= len(self.prompt):
+                    break
+                seen = start + len(token.token)
+                cut += 1
+        for token in tokens[cut:]:
+            seen = (token.offset if token.offset is not None else seen) + len(token.token)
+        self.token_seen[index] = seen
+        if cut:
+            out.append(LogprobsDelta(index, content=tokens[:cut], echo=True))
+        if cut < len(tokens):
+            out.append(LogprobsDelta(index, content=tokens[cut:]))
+
+
+def _choice_events(choices: Any, body_key: str, out: list[StreamEvent], state: _Choices) -> None:
     if not isinstance(choices, list):
         return
     for choice in choices:
@@ -182,12 +246,17 @@ def _choice_events(choices: Any, body_key: str, out: list[StreamEvent]) -> None:
         else:  # legacy completions
             text = choice.get("text")
             if isinstance(text, str) and text:
-                out.append(TextDelta(index, clean_text(text)))
+                state.text(index, clean_text(text), out)
         logprobs = choice.get("logprobs")
         if isinstance(logprobs, dict):
-            delta = _logprobs(index, logprobs)
-            if delta is not None:
-                out.append(delta)
+            if isinstance(body, dict):
+                delta = _logprobs(index, logprobs)
+                if delta is not None:
+                    out.append(delta)
+            else:  # legacy: OpenAI's parallel lists or llama.cpp's chat-style `content`
+                content = _legacy_tokens(logprobs) if "tokens" in logprobs else _tokens(logprobs.get("content"))
+                if content:
+                    state.tokens(index, content, out)
         reason = choice.get("finish_reason")
         if reason is not None:
             out.append(Finish(index, str(reason)))
@@ -227,7 +296,7 @@ def _tokens(entries: Any) -> tuple[TokenLogprob, ...]:
 
 def _legacy_tokens(lp: dict[str, Any]) -> tuple[TokenLogprob, ...]:
     """Legacy format: parallel lists ``tokens``, ``token_logprobs``, ``top_logprobs`` (one
-    ``{token: logprob}`` dict or null per token); ``text_offset`` is not kept."""
+    ``{token: logprob}`` dict or null per token) and ``text_offset``."""
     tokens = lp.get("tokens")
     if not isinstance(tokens, list):
         return ()
@@ -235,6 +304,8 @@ def _legacy_tokens(lp: dict[str, Any]) -> tuple[TokenLogprob, ...]:
     values = values if isinstance(values, list) else []
     tops = lp.get("top_logprobs")
     tops = tops if isinstance(tops, list) else []
+    offsets = lp.get("text_offset")
+    offsets = offsets if isinstance(offsets, list) else []
     out = []
     for i, token in enumerate(tokens):
         top = tops[i] if i < len(tops) else None
@@ -244,7 +315,9 @@ def _legacy_tokens(lp: dict[str, Any]) -> tuple[TokenLogprob, ...]:
             ranked = sorted(((_token(t), _logprob(v)) for t, v in top.items()), key=lambda tv: -tv[1])
             alternatives = tuple(TopLogprob(t, v) for t, v in ranked)
         value = values[i] if i < len(values) else None
-        out.append(TokenLogprob(_token(token), _logprob(value), None, alternatives))
+        offset = offsets[i] if i < len(offsets) else None
+        offset = offset if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0 else None
+        out.append(TokenLogprob(_token(token), _logprob(value), None, alternatives, offset))
     return tuple(out)
 
 

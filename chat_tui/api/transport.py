@@ -63,8 +63,10 @@ class Response:
     raw: dict[str, Any]
     timing: Timing
 
-    def text(self, index: int = 0) -> str:
-        return "".join(e.text for e in self.events if isinstance(e, TextDelta) and e.index == index)
+    def text(self, index: int = 0, *, echo: bool = True) -> str:
+        """Choice `index`'s text; with `echo=False`, without an echoed prompt."""
+        return "".join(e.text for e in self.events
+                       if isinstance(e, TextDelta) and e.index == index and (echo or not e.echo))
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
@@ -289,7 +291,7 @@ class Transport:
         total = time.monotonic() - start
         events = parse(data)
         usage = next((e for e in events if isinstance(e, Usage)), None)
-        chunks = sum(1 for e in events if isinstance(e, TextDelta))
+        chunks = sum(1 for e in events if isinstance(e, TextDelta) and not e.echo)
         tokens = usage.completion_tokens if usage else None
         timing = Timing(ttft=total, total=total, completion_tokens=tokens, tokens_per_second=None, chunks=chunks)
         return Response(events=events, raw=data, timing=timing)
@@ -301,8 +303,10 @@ class Transport:
         body: dict[str, Any],
         parse_whole: Parse,
         on_retry: RetryHook | None = None,
+        make_parser: Callable[[], ChatStreamParser] = ChatStreamParser,
     ) -> AsyncIterator[StreamEvent]:
-        """A streamed chat or completion answer: its events as they arrive, then `Timing`."""
+        """A streamed chat or completion answer: its events as they arrive, then `Timing`.
+        `make_parser` makes the event parser (a legacy echo needs one that knows the prompt)."""
         path, query = self.url(what, model)
         tally = _Tally(time.monotonic())
         response = await self.send("POST", path, query=query, json_body=body, stream=True, on_retry=on_retry)
@@ -316,7 +320,7 @@ class Transport:
                 # The SSE loop is here, not in a generator of its own: every event of a fast
                 # stream would pay for one more generator hop (four lanes: 16,000 events).
                 decoder = SSEDecoder()
-                parser = ChatStreamParser()
+                parser = make_parser()
                 see = tally.see
                 # An identity-encoded body is read raw: one generator layer less per chunk, and a
                 # server sends each event as its own chunk (measured: benchmarks/compare.py).
@@ -399,6 +403,8 @@ class _Tally:
 
     def see(self, event: StreamEvent) -> None:
         if isinstance(event, (TextDelta, RefusalDelta)):
+            if isinstance(event, TextDelta) and event.echo:
+                return  # the echoed prompt: not an answer's first token
             self.chunks += 1
             if self.ttft is None:
                 self.ttft = time.monotonic() - self.start
