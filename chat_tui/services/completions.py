@@ -6,9 +6,9 @@ conversation of kind `completion`, a round is a `user` row holding the prompt, a
 are `assistant` rows whose `params` hold the exact request (suffix, echo, logprobs, best_of ...).
 Accepting a choice marks it and stores the document's new text.
 
-With `echo`, the server sends the prompt back in front of the answer (text and logprobs): the
-stream is split here, so the answer never holds the prompt and the prompt's tokens (a perplexity
-view of the user's own text) come back separately in `RoundResult.prompt_tokens`.
+With `echo`, the server sends the prompt back in front of the answer (text and logprobs), which
+the parser marks `echo=True`: it is split off here, so the answer never holds the prompt and the
+prompt's tokens (a perplexity view of the user's own text) come back in `RoundResult.prompt_tokens`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.api.events import LogprobsDelta, StreamEvent, TextDelta, TokenLogprob
+from chat_tui.core.completion import InsertMode, insert_request
 from chat_tui.core.params import CompletionParams, ParamError
 from chat_tui.core.text import error_text, one_line
 from chat_tui.services.replies import ReplyResult, Request, run_request
@@ -79,36 +80,17 @@ def best_of_note(params: CompletionParams) -> str | None:
 
 
 class EchoSplit:
-    """Splits each choice's stream into the echoed prompt and the answer after it."""
+    """Takes the echoed prompt out of each choice's stream: the parser marks its text and tokens
+    `echo=True` (api/stream.py); its tokens are kept aside, per choice, for the probability view."""
 
-    def __init__(self, prompt: str) -> None:
-        self.prompt_length = len(prompt)
-        self._text_left: dict[int, int] = {}
-        self._tokens_left: dict[int, int] = {}
+    def __init__(self) -> None:
         self.prompt_tokens: dict[int, list[TokenLogprob]] = {}
 
     def __call__(self, event: StreamEvent) -> StreamEvent | None:
-        if isinstance(event, TextDelta):
-            left = self._text_left.setdefault(event.index, self.prompt_length)
-            if left <= 0:
-                return event
-            cut = min(left, len(event.text))
-            self._text_left[event.index] = left - cut
-            return replace(event, text=event.text[cut:]) if cut < len(event.text) else None
-        if isinstance(event, LogprobsDelta):
-            left = self._tokens_left.setdefault(event.index, self.prompt_length)
-            if left <= 0:
-                return event
-            answer: list[TokenLogprob] = []
-            echoed = self.prompt_tokens.setdefault(event.index, [])
-            for item in event.content:
-                if left > 0:
-                    echoed.append(item)
-                    left -= len(item.token)
-                else:
-                    answer.append(item)
-            self._tokens_left[event.index] = left
-            return replace(event, content=tuple(answer)) if answer else None
+        if isinstance(event, (TextDelta, LogprobsDelta)) and getattr(event, "echo", False):
+            if isinstance(event, LogprobsDelta):
+                self.prompt_tokens.setdefault(event.index, []).extend(event.content)
+            return None
         return event
 
 
@@ -160,13 +142,22 @@ async def run_round(
     on_event: Callable[[StreamEvent], None] | None = None,
     on_document: Callable[[int], None] | None = None,
     wait_for_tokenizer: bool = True,
+    insert: InsertMode | None = None,
+    max_tokens_default: int | None = None,
 ) -> RoundResult:
     """Complete `text` at `cursor`: the prompt is the text before it, the suffix the text after
     (sent only when there is some). The document is created on its first round (`on_document`
     gets its id at once) and its text stored before the request goes out. Never raises for what
-    goes wrong with the request (see `run_request`); cancellation is re-raised."""
-    prompt, suffix = text[:cursor], text[cursor:]
-    params = replace(params, suffix=suffix or None)
+    goes wrong with the request (see `run_request`); cancellation is re-raised.
+
+    `insert` says how the text after the cursor is sent (`suffix`, a fill-in-the-middle prompt, or
+    not at all: see services/completion_support.py); `max_tokens_default` is sent when max_tokens
+    is unset, for servers whose own default is not the reference's 16 (llama.cpp: unlimited)."""
+    prefix, suffix = text[:cursor], text[cursor:]
+    prompt, suffix_param = insert_request(insert or InsertMode("suffix"), prefix, suffix)
+    params = replace(params, suffix=suffix_param)
+    if params.max_tokens is None and max_tokens_default is not None:
+        params = replace(params, max_tokens=max_tokens_default)
     if document_id is None:
         document_id = new_document(store, text, model=model, params=params, endpoint_name=endpoint_name)
     else:
@@ -175,7 +166,7 @@ async def run_round(
         on_document(document_id)
     with store.transaction():
         user_id = store.add_message(document_id, "user", prompt, parent_id=documents.last_round(store, document_id))
-    split = EchoSplit(prompt) if params.echo else None
+    split = EchoSplit() if params.echo else None
     streamed = streams(params)
 
     def stream() -> AsyncIterator[StreamEvent]:
@@ -189,7 +180,7 @@ async def run_round(
         return response
 
     def count_prompt(c: TokenCounter, wait: bool) -> Any:
-        whole = prompt + (suffix or "")
+        whole = prompt + (suffix_param or "")
         return c.count_text(whole, model) if wait else c.try_count_text(whole, model)
 
     request = Request(body=params.body(model, prompt, stream=streamed), stream=stream, create=create,
