@@ -170,3 +170,47 @@ def test_cli_complete_with_suffix_logprobs_and_echo(isolated_env):
                        "-o", "suffix", " happily ever after.", PROMPT, timeout=120)
     assert streamed.returncode == 0, streamed.stderr
     assert streamed.stdout == choice["text"] + "\n"
+
+
+async def test_completion_mode_on_the_bundled_model_like_a_user(local, tmp_path):
+    """The F6 screen against the real llama.cpp: the header says insert mode is unavailable (no
+    FIM tokens; the suffix would be ignored), a round streams in with its token probabilities,
+    max_tokens goes out as the reference's 16 (llama.cpp's own default is unlimited), and an
+    accept saves the document."""
+    from chat_tui.store import Store
+    from chat_tui.ui.app import ChatApp
+    from chat_tui.ui.screens.completion import CompletionScreen
+    from chat_tui.ui.widgets.document_area import DocumentArea
+
+    endpoint = Endpoint(name="local", type="local", base_url=local.base_url)
+    store = Store(tmp_path / "ui.db")
+    app = ChatApp(endpoint, store, client=OpenAIClient(endpoint), model=MODEL)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("f6")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CompletionScreen)
+        screen.query_one("#cparam-logprobs").value = "2"
+        screen.query_one("#cparam-temperature").focus()
+        await pilot.press("home")  # temperature 0: the same words every run
+        area = screen.query_one(DocumentArea)
+        area.focus()
+        area.load_text("The capital of France is. And that is all.")
+        area.move_cursor((0, len("The capital of France is")))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.support is not None and screen.support.llamacpp
+        assert "insert mode unavailable" in str(screen.query_one("#completion-header").render())
+        await pilot.press("ctrl+g")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.state == "pending" and area.generated_text
+        assert len(screen.answer_tokens) >= 1 and all(t.top for t in screen.answer_tokens)
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        doc = store.get_conversation(screen.document_id)
+        assert doc.kind == "completion" and doc.document == area.text and area.generated_text == ""
+        answer = store.messages(screen.document_id)[-1]
+        assert answer.params["max_tokens"] == 16 and "suffix" not in answer.params and answer.accepted
+        assert answer.params["temperature"] == 0
+    store.close()

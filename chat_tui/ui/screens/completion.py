@@ -111,6 +111,24 @@ class CompletionScreen(Screen[None]):
         area.move_cursor(area.document.end)
         self._ticker = self.set_interval(HEADER_REFRESH, self._tick, pause=True)
         self.update_header()
+        self.find_support()
+
+    support: Any = None  # what the endpoint can do (services/completion_support.py), once known
+
+    @work(exclusive=True, group="completion-support", exit_on_error=False)
+    async def find_support(self) -> None:
+        """Ask the endpoint what it does with `suffix` and `echo` (llama.cpp: its FIM tokens)."""
+        from chat_tui.api.errors import APIError
+        from chat_tui.services.completion_support import completion_support
+
+        app = self.app
+        if not app.client_ready or app.client is None:
+            await app.ready_event.wait()
+        try:
+            self.support = await completion_support(app.client, self.model)
+        except APIError:
+            self.support = None
+        self.update_header()
 
     # -- header and status ----------------------------------------------------------------------
 
@@ -119,7 +137,17 @@ class CompletionScreen(Screen[None]):
         row, col = area.cursor_location
         offset = area.document.get_index_from_location((row, col))
         after = len(area.text) - offset
-        insert = f"insert mode: {after:,} characters after the cursor are the suffix" if after else "appending at the end"
+        support = self.support
+        if not after:
+            insert = "appending at the end"
+        elif support is not None and support.insert.kind == "none":
+            insert = f"insert mode unavailable: {support.insert.note}"
+        elif support is not None and support.insert.kind == "fim":
+            insert = f"insert mode: {after:,} characters after the cursor, sent with the model's fill-in-the-middle tokens"
+        else:
+            insert = f"insert mode: {after:,} characters after the cursor are the suffix"
+        if self.params.echo and support is not None and not support.echo:
+            insert += f" · {support.echo_note}"
         models = " · completion-capable models listed (the endpoint says which)" if self._filtered else ""
         title = Text()
         title.append("Completion", style="bold")
@@ -158,12 +186,15 @@ class CompletionScreen(Screen[None]):
     @on(CompletionParamsPane.Changed)
     def _params_changed(self, event: CompletionParamsPane.Changed) -> None:
         self.params = event.params
+        self.update_header()
 
     @on(Input.Changed, "#completion-model")
     def _model_changed(self, event: Input.Changed) -> None:
         self.model = event.value.strip()
         self.query_one(CompletionParamsPane).set_model(self.model)
         self.update_header()
+        if self.is_mounted:
+            self.find_support()  # exclusive: a newer model's probe replaces an older one
 
     # -- a round --------------------------------------------------------------------------------
 
@@ -248,7 +279,9 @@ class CompletionScreen(Screen[None]):
             result = await run_round(
                 app.client, app.store, app.counter, document_id=self.document_id, text=text, cursor=cursor,
                 model=self.model, params=self.params, endpoint_name=app.endpoint.name, on_event=self._on_event,
-                on_document=started, wait_for_tokenizer=False)
+                on_document=started, wait_for_tokenizer=False,
+                insert=self.support.insert if self.support is not None else None,
+                max_tokens_default=16 if self.support is not None and self.support.llamacpp else None)
         except Exception as exc:  # noqa: BLE001 - the database refused the round: nothing was sent
             from chat_tui.core.text import error_text
 
