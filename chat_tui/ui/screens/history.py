@@ -201,7 +201,8 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
 
     def _show_count(self, n: int) -> None:
         shown = f"{COUNT_CAP}+" if n >= COUNT_CAP else str(n)
-        what = "matching conversations" if self._query else "conversations"
+        what = "conversation" if n == 1 else "conversations"
+        what = f"matching {what}" if self._query else what
         self._status(Text(f"{shown} {what}", style="dim"))
 
     def _status(self, text: Text) -> None:
