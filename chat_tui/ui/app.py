@@ -42,6 +42,8 @@ class ChatApp(App[int]):
         Binding("ctrl+n", "new_conversation", "New", id="app.new_conversation"),
         Binding("ctrl+o", "open_conversation", "Open", id="app.open_conversation"),
         Binding("f9", "history", "History", id="app.history"),
+        # Priority: a focused text area would take F7 (select all) first.
+        Binding("f7", "edit_mode", "Edit", id="app.edit_mode", priority=True),
         Binding("f4", "rename_conversation", "Rename", id="app.rename_conversation", show=False),
         Binding("ctrl+delete", "delete_conversation", "Delete chat", id="app.delete_conversation", show=False),
     ]
@@ -366,6 +368,14 @@ class ChatApp(App[int]):
 
         self.push_screen(HistoryScreen(), chosen)
 
+    def action_edit_mode(self, document_id: int | None = None) -> None:
+        """Edit mode: text + instruction -> the edited text, as a diff to accept or reject."""
+        from chat_tui.ui.screens.edit import EditScreen
+
+        if isinstance(self.screen, EditScreen):
+            return
+        self.push_screen(EditScreen(document_id=document_id))
+
     def action_open_conversation(self) -> None:
         """Open a saved conversation: the history browser, searching as you type."""
         self.action_history()
@@ -435,6 +445,7 @@ class ChatApp(App[int]):
         yield SystemCommand("Delete conversation", "Move the current conversation to the trash (asks first)", self.action_delete_conversation)
         yield SystemCommand("Restore deleted conversation", "Bring back the conversation deleted last", self.action_restore_conversation)
         yield SystemCommand("Compare mode", "One prompt, 2-4 lanes (models or parameters) side by side (F8)", chat.action_compare)
+        yield SystemCommand("Edit mode", "Edit a text by an instruction, with a diff to accept or reject (F7)", self.action_edit_mode)
         yield SystemCommand("Regenerate answer", "Ask again: a new sibling answer, the old one kept", chat.action_regenerate)
         yield SystemCommand("Stop generation", "Stop the answer being streamed (the text so far is kept)", chat.action_stop)
         yield SystemCommand("Toggle model picker", "Show or hide the models pane (F2)", lambda: chat.action_toggle_pane("#left-slot"))
