@@ -62,14 +62,15 @@ class ChoiceLane(Vertical, can_focus=True):
         self.index = index
         self.ops = ops
         self.several = several
+        self.diff = diff_text(ops)  # kept: what the lane shows, styles included
 
     def compose(self):
         label = f"choice {self.index + 1} · " if self.several else ""
         yield Static(Text(label + summary(self.ops), style="bold"), classes="choice-header", markup=False)
         with VerticalScroll(classes="choice-body"):
-            yield Static(diff_text(self.ops), classes="choice-diff", markup=False)
+            yield Static(self.diff, classes="choice-diff", markup=False)
 
     @property
     def plain(self) -> str:
-        """The diff as shown, without styles (for tests and screen readers)."""
-        return self.query_one(".choice-diff", Static).render().plain  # type: ignore[union-attr]
+        """The diff as shown, without styles."""
+        return self.diff.plain
