@@ -116,3 +116,25 @@ def test_history_search_snippets(snap_compare, fake_openai, tmp_path):
         assert any("on the binary digits" in text for text in shown)  # spaces kept around the match
 
     assert snap_compare(app, terminal_size=SIZE, run_before=search)
+
+
+def test_edit_mode_with_two_choices(snap_compare, fake_openai, tmp_path):
+    app = demo_app(fake_openai, tmp_path / "s.db", open_demo=False)
+
+    async def edit(pilot):
+        from textual.widgets import Input, TextArea
+
+        await settle(pilot)
+        await pilot.press("f7")
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#edit-input", TextArea).insert("Teh quick brown fox\njumps over teh lazy dog.\n")
+        screen.query_one("#edit-instruction", Input).value = "Fix the spelling"
+        screen.query_one("#edit-n", Input).value = "2"
+        await pilot.press("f5")
+        await settle_workers(pilot)
+        await pilot.press("2")
+        screen.query_one("#edit-input", TextArea).cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=edit)

@@ -18,7 +18,7 @@ from chat_tui.services.edits import load_edit_document
 from chat_tui.store import Store
 from chat_tui.ui.app import ChatApp
 from chat_tui.ui.screens.edit import EditScreen
-from chat_tui.ui.widgets.edit_choices import DELETE, INSERT, ChoiceLane
+from chat_tui.ui.widgets.edit_choices import DELETE, INSERT
 
 SIZE = (140, 44)
 EDITS = "/v1/edits"

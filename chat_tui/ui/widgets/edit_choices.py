@@ -50,7 +50,7 @@ class ChoiceLane(Vertical, can_focus=True):
 
     BINDING_GROUP_TITLE = "Edit choice"
     BINDINGS = [
-        Binding("enter", "screen.accept", "Accept", id="edit_choice.accept"),
+        Binding("enter", "screen.accept", "Accept", id="edit_choice.accept", show=False),
         Binding("left", "screen.focus_lane(-1)", "Prev choice", id="edit_choice.prev", show=False),
         Binding("right", "screen.focus_lane(1)", "Next choice", id="edit_choice.next", show=False),
         *(Binding(str(k), f"screen.pick({k})", f"Choice {k}", id=f"edit_choice.pick_{k}", show=False)
