@@ -43,7 +43,7 @@ class ChatApp(App[int]):
         Binding("ctrl+o", "open_conversation", "Open", id="app.open_conversation"),
         Binding("f9", "history", "History", id="app.history"),
         # Priority: a focused text area would take F7 (select all) first.
-        Binding("f7", "edit_mode", "Edit", id="app.edit_mode", priority=True),
+        Binding("f7", "edit_mode", "Edit", id="app.edit_mode", priority=True, show=False),
         Binding("f4", "rename_conversation", "Rename", id="app.rename_conversation", show=False),
         Binding("ctrl+delete", "delete_conversation", "Delete chat", id="app.delete_conversation", show=False),
     ]
