@@ -17,8 +17,8 @@ from chat_tui.cli.output import answer, dump_json
 
 def run(ctx: Context) -> int:
     args = ctx.args
-    instruction = (args.instruction or "").strip() and args.instruction
-    if not instruction:
+    instruction = args.instruction or ""
+    if not instruction.strip():
         raise CLIError('no instruction given: pass -i "what to do with the text"', 2)
     params = _params(args)
     text, name = _read_input(args.file)

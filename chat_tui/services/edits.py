@@ -26,7 +26,6 @@ from chat_tui.api.errors import APIError, BadRequestError, NotFoundError
 from chat_tui.api.events import Finish, TextDelta, Usage
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams, EditParams
-from chat_tui.core.params.edits import check_instruction
 from chat_tui.core.text import error_text
 from chat_tui.core.titles import title_from_prompt
 from chat_tui.store import documents
@@ -319,6 +318,5 @@ def load_edit_document(store: "Store", cid: int) -> EditDocument:
                         conversation.title)
 
 
-__all__ = ["EDIT_SYSTEM_PROMPT", "EditChoice", "EditDocument", "EditOutcome", "accept", "check_instruction",
-           "emulated_messages", "lacks_edits", "load_edit_document", "reject", "run_edit", "strip_fence",
+__all__ = ["EDIT_SYSTEM_PROMPT", "EditChoice", "EditDocument", "EditOutcome", "accept", "emulated_messages", "lacks_edits", "load_edit_document", "reject", "run_edit", "strip_fence",
            "undo_accept"]
