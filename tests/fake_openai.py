@@ -13,6 +13,9 @@ Endpoints: GET /v1/models, GET /v1/models/{id}, POST /v1/chat/completions,
 POST /v1/completions (legacy), each streaming or whole. Unknown model -> 404 model_not_found.
 And, whole answers only, any model accepted:
 
+    POST /v1/edits                 the 2023 endpoint: `apply_edit(input, instruction)`, n choices
+                                   ("[i] " before each when n > 1); `serves_edits = False`
+                                   makes it 404 "Invalid URL" as OpenAI does since 2024
     POST /v1/embeddings            float or base64 (`encoding_format`), `dimensions` honoured
                                    (ada-002 refuses it); each vector is `embedding_vector(text,
                                    size)`: unit length, float32 values, so both encodings agree
@@ -191,7 +194,26 @@ def html_error_page(status: int) -> str:
             f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 
 
-# -- embeddings, moderations, images, audio: deterministic content --------------------------
+# -- edits, embeddings, moderations, images, audio: deterministic content --------------------------
+
+
+TYPOS = {"wek": "week", "teh": "the", "Teh": "The", "recieve": "receive", "wrold": "world"}
+
+
+def apply_edit(text: str, instruction: str) -> str:
+    """The fake's edit: "replace A with B", "uppercase", "lowercase", "fix the spelling" (TYPOS);
+    any other instruction leaves the text as it is."""
+    low = instruction.lower()
+    found = re.match(r"\s*replace\s+['\"]?(.+?)['\"]?\s+with\s+['\"]?(.*?)['\"]?\s*$", instruction, re.I | re.S)
+    if found:
+        return text.replace(found.group(1), found.group(2))
+    if "uppercase" in low or "upper case" in low:
+        return text.upper()
+    if "lowercase" in low or "lower case" in low:
+        return text.lower()
+    if "spelling" in low:
+        return re.sub(r"\w+", lambda m: TYPOS.get(m.group(), m.group()), text)
+    return text
 
 
 @dataclass
@@ -596,6 +618,7 @@ class FakeOpenAI:
         self.flag_category = "violence"  # ... in this category (one of MODERATION_CATEGORIES)
         self.transcript: str | None = None  # audio: None = "Transcribed <filename>."
         self.embeddings_reversed = False  # embeddings: data list in reverse index order
+        self.serves_edits = True  # False: POST /v1/edits is 404 "Invalid URL", as on OpenAI today
         self._files: dict[str, tuple[bytes, str]] = {}  # /files/{name}: (bytes, content type)
         self.on_request: Callable[[RecordedRequest], None] | None = None  # called when finished
         self._cond = threading.Condition()
@@ -896,6 +919,7 @@ class FakeOpenAI:
 
     def _handlers(self) -> dict[tuple[str, str], Callable[[_Handler, RecordedRequest, str | None], None]]:
         return {
+            ("POST", "/v1/edits"): self._edits,
             ("POST", "/v1/embeddings"): self._embeddings,
             ("POST", "/v1/moderations"): self._moderations,
             ("POST", "/v1/images/generations"): self._image_generation,
@@ -990,6 +1014,32 @@ class FakeOpenAI:
             data.reverse()
         self._ok(h, rec, {"object": "list", "data": data, "model": model,
                           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+    def _edits(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
+        if not self.serves_edits:
+            return h.send_json(404, openai_error(f"Invalid URL ({rec.method} {rec.path})"))
+        body = self._json_body(h, rec)
+        if body is None:
+            return
+        instruction = body.get("instruction")
+        if not isinstance(instruction, str) or not instruction:
+            return self._missing(h, "instruction")
+        if not (body.get("model") or deployment):
+            return self._missing(h, "model")
+        text = body.get("input") or ""
+        if not isinstance(text, str):
+            return self._bad(h, "'input' must be a string.", "input")
+        n = _int_field(body.get("n"), 1)
+        if n is None or not 1 <= n <= 20:
+            return self._bad(h, f"Invalid value for 'n' = {body.get('n')}. Must be between 1 and 20.", "n")
+        edited = apply_edit(text, instruction)
+        choices = [{"text": f"[{i}] {edited}" if n > 1 else edited, "index": i, "finish_reason": "stop"}
+                   for i in range(n)]
+        prompt = len(split_tokens(text)) + len(split_tokens(instruction))
+        completion = sum(len(split_tokens(c["text"])) for c in choices)
+        self._ok(h, rec, {"object": "edit", "created": self.created, "choices": choices,
+                          "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                    "total_tokens": prompt + completion}})
 
     def _moderations(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
         body = self._json_body(h, rec)

@@ -146,6 +146,20 @@ async def main() -> None:
         app.pop_screen()
         await pilot.pause()
 
+        # Edit mode: a finished round of two choices, so there are choice lanes.
+        from chat_tui.ui.screens.edit import EditScreen
+
+        edit = EditScreen(text="teh end")
+        await app.push_screen(edit)
+        await pilot.pause()
+        edit.query_one("#edit-instruction").value = "Fix the spelling"
+        edit.query_one("#edit-n").value = "2"
+        edit.action_generate()
+        await until(pilot, lambda: len(edit.lanes()) == 2 and not edit.running(), "the edit choices")
+        await press_all(pilot)
+        app.pop_screen()
+        await pilot.pause()
+
         from chat_tui.ui.screens.dialogs import ConfirmScreen
         from chat_tui.ui.screens.help import HelpScreen
         from chat_tui.ui.screens.history import HistoryScreen, ImportPathScreen

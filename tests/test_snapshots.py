@@ -147,3 +147,25 @@ def test_completion_mode_round_pending(snap_compare, fake_openai, tmp_path):
         assert fake_openai.last_request.json["model"] == "gpt-3.5-turbo-instruct"
 
     assert snap_compare(app, terminal_size=SIZE, run_before=generate)
+
+
+def test_edit_mode_with_two_choices(snap_compare, fake_openai, tmp_path):
+    app = demo_app(fake_openai, tmp_path / "s.db", open_demo=False)
+
+    async def edit(pilot):
+        from textual.widgets import Input, TextArea
+
+        await settle(pilot)
+        await pilot.press("f7")
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#edit-input", TextArea).insert("Teh quick brown fox\njumps over teh lazy dog.\n")
+        screen.query_one("#edit-instruction", Input).value = "Fix the spelling"
+        screen.query_one("#edit-n", Input).value = "2"
+        await pilot.press("ctrl+g")
+        await settle_workers(pilot)
+        await pilot.press("2")
+        screen.query_one("#edit-input", TextArea).cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=edit)

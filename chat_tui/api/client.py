@@ -24,6 +24,7 @@ from chat_tui.core.config import Endpoint, Timeouts
 if TYPE_CHECKING:
     from chat_tui.api.resources.audio import Audio
     from chat_tui.api.resources.completions import Completions
+    from chat_tui.api.resources.edits import Edits
     from chat_tui.api.resources.embeddings import Embeddings
     from chat_tui.api.resources.images import Images
     from chat_tui.api.resources.llamacpp import LlamaCpp
@@ -46,6 +47,12 @@ class OpenAIClient:
         from chat_tui.api.resources.completions import Completions
 
         return Completions(self.transport)
+
+    @cached_property
+    def edits(self) -> "Edits":
+        from chat_tui.api.resources.edits import Edits
+
+        return Edits(self.transport)
 
     @cached_property
     def embeddings(self) -> "Embeddings":

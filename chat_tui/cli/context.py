@@ -165,9 +165,9 @@ def _replaced(text: str) -> str:
 
 
 def parse_options(pairs: Sequence[Sequence[str]], kind: str = "chat") -> Any:
-    from chat_tui.core.params import ChatParams, CompletionParams, ParamError, parse_option_value
+    from chat_tui.core.params import ChatParams, CompletionParams, EditParams, ParamError, parse_option_value
 
-    cls = ChatParams if kind == "chat" else CompletionParams
+    cls = {"chat": ChatParams, "completion": CompletionParams, "edit": EditParams}[kind]
     try:
         return cls.from_options((name, parse_option_value(value)) for name, value in pairs)
     except ParamError as exc:

@@ -17,7 +17,8 @@ from chat_tui.core.text import error_text
 from chat_tui.cli.parser import build_parser
 
 COMMANDS = {
-    None: "app", "ask": "ask", "compare": "compare", "complete": "complete", "models": "models",
+    None: "app", "ask": "ask", "compare": "compare", "complete": "complete", "edit": "edit",
+    "models": "models",
     "tokens": "tokens", "history": "history",
 }
 

@@ -91,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--no-stream", action="store_true")
     comp.add_argument("--json", action="store_true", help="print the raw JSON response")
 
+    edit = subs.add_parser("edit", parents=[common], help="edit text by an instruction (/v1/edits, or chat where the endpoint lacks it)")
+    edit.add_argument("file", nargs="?", metavar="FILE", help="the text to edit; - or nothing: stdin")
+    edit.add_argument("-i", "--instruction", help="what to do with the text, e.g. 'Fix the spelling'")
+    edit.add_argument("-n", type=int, dest="choices", metavar="N", help="how many edits to make (1-20)")
+    edit.add_argument("--temperature", type=float, help="sampling temperature (0-2)")
+    edit.add_argument("--top-p", type=float, dest="top_p", help="nucleus sampling (0-1)")
+    edit.add_argument("-o", "--option", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                      help="a request parameter, e.g. -o temperature 0.3")
+    edit.add_argument("--diff", action="store_true", help="print a unified diff against the input instead of the text")
+    edit.add_argument("--json", action="store_true", help="mode, model, choices and usage as JSON")
+    edit.add_argument("-v", "--verbose", action="store_true", help="say on stderr whether /v1/edits or chat was used")
+    edit.add_argument("--no-save", action="store_true", help="do not save to the database")
+
     models = subs.add_parser("models", parents=[common], help="list the endpoint's models")
     models.add_argument("--json", action="store_true")
 

@@ -165,7 +165,7 @@ async def run_round(
     if on_document is not None:
         on_document(document_id)
     with store.transaction():
-        user_id = store.add_message(document_id, "user", prompt, parent_id=documents.last_round(store, document_id))
+        user_id = store.add_message(document_id, "user", prompt, parent_id=documents.last_round_id(store, document_id))
     split = EchoSplit() if params.echo else None
     streamed = streams(params)
 

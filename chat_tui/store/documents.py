@@ -82,7 +82,7 @@ def remember_endpoint_feature(store: Store, endpoint: str, feature: str, value: 
         )
 
 
-def last_round(store: Store, document_id: int) -> int | None:
+def last_round_id(store: Store, document_id: int) -> int | None:
     """The newest round's `user` row (None before the first round)."""
     rows = store._rows("SELECT max(id) AS id FROM messages WHERE conversation_id = ? AND role = 'user'",
                        (document_id,))
@@ -92,3 +92,47 @@ def last_round(store: Store, document_id: int) -> int | None:
 def round_count(store: Store, document_id: int) -> int:
     return store._rows("SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND role = 'user'",
                        (document_id,))[0]["n"]
+
+
+def add_choice(
+    store: Store,
+    cid: int,
+    parent_id: int,
+    text: str,
+    *,
+    model: str,
+    params: dict[str, Any],
+    endpoint: str | None,
+    finish_reason: str | None = None,
+    prompt_tokens: int | None = None,
+    completion_tokens: int | None = None,
+    duration: float | None = None,
+) -> int:
+    """One finished choice of a document round (an assistant row under the round's user row):
+    it arrives whole, so it is written once, `complete`, with no streaming row before it."""
+    stamp = now()
+    with store._write() as db:
+        if not db.execute("SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?", (parent_id, cid)).fetchone():
+            raise NotFoundError(f"no message {parent_id} in document {cid}")
+        cur = db.execute(
+            "INSERT INTO messages (conversation_id, parent_id, role, content, created_at, updated_at,"
+            " model, params, endpoint, status, finish_reason, prompt_tokens, completion_tokens, duration)"
+            " VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?, ?, 'complete', ?, ?, ?, ?)",
+            (cid, parent_id, text, stamp, stamp, model, params_json(params), endpoint, finish_reason,
+             prompt_tokens, completion_tokens, duration),
+        )
+        db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, cid))
+        return int(cur.lastrowid)
+
+
+def last_round(store: Store, cid: int) -> tuple[Any, list[Any]] | None:
+    """The document's latest round: its user row (what was asked) and its choices, oldest first."""
+    from chat_tui.store.records import message_from_row
+
+    users = store._rows("SELECT * FROM messages WHERE conversation_id = ? AND role = 'user'"
+                        " ORDER BY id DESC LIMIT 1", (cid,))
+    if not users:
+        return None
+    user = message_from_row(users[0])
+    rows = store._rows("SELECT * FROM messages WHERE parent_id = ? AND role = 'assistant' ORDER BY id", (user.id,))
+    return user, [message_from_row(r) for r in rows]

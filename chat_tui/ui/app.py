@@ -42,8 +42,9 @@ class ChatApp(App[int]):
         Binding("ctrl+n", "new_conversation", "New", id="app.new_conversation"),
         Binding("ctrl+o", "open_conversation", "Open", id="app.open_conversation"),
         Binding("f9", "history", "History", id="app.history"),
-        # priority: TextArea binds F6 (select line) and would take it from the focused prompt
+        # priority: TextArea binds F6 (select line) and F7 (select all) and would take them first
         Binding("f6", "completion_mode", "Complete", id="app.completion_mode", priority=True),
+        Binding("f7", "edit_mode", "Edit", id="app.edit_mode", priority=True),
         Binding("f4", "rename_conversation", "Rename", id="app.rename_conversation", show=False),
         Binding("ctrl+delete", "delete_conversation", "Delete chat", id="app.delete_conversation", show=False),
     ]
@@ -385,10 +386,19 @@ class ChatApp(App[int]):
         kind = conv.kind if conv else "chat"
         if kind == "completion":
             self.action_completion_mode(cid)
-        elif kind == "edit" and (opener := getattr(self, "open_edit_document", None)):
-            opener(cid)
+        elif kind == "edit":
+            self.action_edit_mode(cid)
         else:
             self.run_worker(self.chat.open_conversation(cid, at_message=message_id), group="open")
+
+    def action_edit_mode(self, document_id: int | None = None) -> None:
+        """Edit mode: text + instruction -> the edited text, as a diff to accept or reject."""
+        from chat_tui.ui.screens.edit import EditScreen
+
+        if isinstance(self.screen, EditScreen):  # F7 again: back to the chat
+            self.screen.action_close()
+            return
+        self.push_screen(EditScreen(document_id=document_id), lambda _: self.chat.refresh_conversation_list())
 
     def action_open_conversation(self) -> None:
         """Open a saved conversation: the history browser, searching as you type."""
@@ -460,6 +470,7 @@ class ChatApp(App[int]):
         yield SystemCommand("Restore deleted conversation", "Bring back the conversation deleted last", self.action_restore_conversation)
         yield SystemCommand("Completion mode", "A document completed at the cursor: insert mode, echo, logprobs, best_of (F6)", self.action_completion_mode)
         yield SystemCommand("Compare mode", "One prompt, 2-4 lanes (models or parameters) side by side (F8)", chat.action_compare)
+        yield SystemCommand("Edit mode", "Edit a text by an instruction, with a diff to accept or reject (F7)", self.action_edit_mode)
         yield SystemCommand("Regenerate answer", "Ask again: a new sibling answer, the old one kept", chat.action_regenerate)
         yield SystemCommand("Stop generation", "Stop the answer being streamed (the text so far is kept)", chat.action_stop)
         yield SystemCommand("Toggle model picker", "Show or hide the models pane (F2)", lambda: chat.action_toggle_pane("#left-slot"))
