@@ -112,6 +112,23 @@ async def main() -> None:
         await pilot.pause()
         area.move_cursor((3, 12))
 
+    async def edit(pilot):
+        from textual.widgets import Input, TextArea
+
+        await pilot.press("f7")
+        await pilot.pause()
+        screen = pilot.app.screen
+        screen.query_one("#edit-input", TextArea).insert(
+            "Teh quick brown fox jumps over teh lazy dog.\nIt was a brigth cold day in April,\n"
+            "and the clocks were striking thirteen.\n")
+        screen.query_one("#edit-instruction", Input).value = "Fix the spelling"
+        screen.query_one("#edit-n", Input).value = "2"
+        await pilot.press("ctrl+g")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("2")
+        screen.query_one("#edit-input", TextArea).cursor_blink = False
+
     shots = [
         await shoot("main-chat"),
         await shoot("model-picker", picker),
@@ -119,6 +136,7 @@ async def main() -> None:
         await shoot("compare", compare, answer=lambda body: COMPARE_ANSWERS[body.get("temperature")]),
         await shoot("history", history, open_demo=False, seed=seed_history),
         await shoot("completion", completion, answer=COMPLETION_ANSWER, models=["gpt-3.5-turbo-instruct"]),
+        await shoot("edit", edit, open_demo=False),
     ]
     for path in shots:
         print(path.relative_to(HERE.parent))

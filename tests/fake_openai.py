@@ -197,7 +197,7 @@ def html_error_page(status: int) -> str:
 # -- edits, embeddings, moderations, images, audio: deterministic content --------------------------
 
 
-TYPOS = {"wek": "week", "teh": "the", "Teh": "The", "recieve": "receive", "wrold": "world"}
+TYPOS = {"wek": "week", "teh": "the", "Teh": "The", "recieve": "receive", "wrold": "world", "brigth": "bright"}
 
 
 def apply_edit(text: str, instruction: str) -> str:

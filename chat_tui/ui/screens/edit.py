@@ -234,8 +234,8 @@ class EditScreen(Screen[None]):
                                    for i, c in enumerate(shown)])
         extra = f" (first {MAX_SHOWN} of {len(outcome.choices)} shown; all saved)" if len(outcome.choices) > MAX_SHOWN else ""
         picking = "1–4 or ←/→ pick, " if several else ""
-        self._say(f"{len(outcome.choices)} choice{'s' if several else ''}{extra} · {picking}Enter or Ctrl+S accepts, "
-                  "Ctrl+G rejects, Ctrl+R asks again")
+        self._say(f"{len(outcome.choices)} choice{'s' if several else ''}{extra} · {picking}Enter or Ctrl+Y accepts, "
+                  "Escape rejects, Ctrl+R asks again")
         self.action_pick(1)
 
     # -- choosing -----------------------------------------------------------------------------
