@@ -29,3 +29,43 @@ async def test_compat_reaches_what_it_says():
         compat.footer_bindings_ready(footer)
         assert footer._bindings_ready is True
         await pilot.pause()
+
+
+class Editor(App):
+    def compose(self):
+        from chat_tui.ui.widgets.document_area import DocumentArea
+
+        yield DocumentArea("one\n" * 50 + "a long line " * 40)
+
+
+async def test_the_editors_fast_height_and_merged_undo_agree_with_textual():
+    from textual.document._wrapped_document import WrappedDocument
+
+    from chat_tui.ui.widgets.document_area import DocumentArea
+
+    app = Editor()
+    async with app.run_test(size=(60, 20)) as pilot:
+        area = app.query_one(DocumentArea)
+        wrapped = area.wrapped_document
+        assert type(wrapped).__name__ == "FastHeight"
+
+        def textual_height() -> int:  # Textual's own definition: a sum over every line
+            return WrappedDocument.height.fget(wrapped)
+
+        assert wrapped.height == textual_height() > 51  # the long line wraps
+        area.insert("x\n" * 30 + "more " * 50, (10, 1))
+        area.delete((3, 0), (8, 2))
+        await pilot.pause()
+        assert wrapped.height == textual_height()
+        area.load_text("fresh\ntext")  # a new document gets a new wrapped document, made fast too
+        assert type(area.wrapped_document).__name__ == "FastHeight"
+        assert area.wrapped_document.height == WrappedDocument.height.fget(area.wrapped_document) == 2
+
+        depth = compat.undo_depth(area)
+        for word in ("alpha ", "beta\n", "gamma "):
+            area.insert(word, area.document.end)
+        assert compat.undo_depth(area) - depth >= 2  # separate steps as recorded
+        compat.merge_undo(area, depth)
+        assert compat.undo_depth(area) == depth + 1
+        area.undo()
+        assert area.text == "fresh\ntext"
