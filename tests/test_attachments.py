@@ -103,7 +103,7 @@ def test_start_turn_keeps_parts_rows_and_blobs(tmp_path):
     assert [(r.position, r.kind, r.name, r.mime, r.size) for r in rows] == [
         (1, "image", "cat.png", "image/png", len(png(5, 6))), (2, "file", "n.txt", "text/plain", 4)]
     assert blob_path(svc.blob_root(store), rows[0].sha256).read_bytes() == png(5, 6)
-    assert svc.chips_of_message(store, user)[0] == ("image", f"cat.png · image/png · {len(png(5, 6))} B · 5×6")
+    assert svc.shown_message(store, user)[1][0][:2] == svc.chips_of_message(store, user)[0] == ("image", f"cat.png · image/png · {len(png(5, 6))} B · 5×6")
     back = svc.of_message(store, user)
     assert [(a.name, a.kind, a.data, a.url) for a in back] == [
         ("cat.png", "image", png(5, 6), None), ("n.txt", "text", b"note", None), ("y.png", "image", b"", "https://e.x/y.png")]

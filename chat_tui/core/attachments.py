@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chat_tui.core.messages import FilePart, ImagePart, Part, TextPart
@@ -128,6 +128,9 @@ class Attachment:
     detail: str = "auto"
     width: int | None = None
     height: int | None = None
+    # The base64 of `data`, made once where the file is read (a thread, in the TUI), so
+    # building the parts to send costs nothing more.
+    encoded: str = field(default="", repr=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -136,10 +139,11 @@ class Attachment:
     def with_detail(self, detail: str) -> Attachment:
         if detail not in DETAILS:
             raise AttachmentError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
-        return Attachment(self.name, self.kind, self.mime, self.data, self.url, detail, self.width, self.height)
+        return Attachment(self.name, self.kind, self.mime, self.data, self.url, detail, self.width, self.height, self.encoded)
 
     def data_url(self) -> str:
-        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+        encoded = self.encoded or base64.b64encode(self.data).decode("ascii")
+        return f"data:{self.mime};base64,{encoded}"
 
     def part(self) -> Part:
         if self.kind == "image":
@@ -160,6 +164,10 @@ class Attachment:
         return " · ".join(bits)
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
 def text_file_part(name: str, text: str) -> str:
     fence = "```"
     while fence in text:
@@ -176,11 +184,11 @@ def classify(name: str, data: bytes, *, detail: str = "auto") -> Attachment:
         if len(data) > MAX_IMAGE_BYTES:
             raise AttachmentError(f"{name}: {size_text(len(data))} is over OpenAI's limit of 20 MB per image")
         size = image_size(data)
-        return Attachment(name, "image", mime, data, None, detail, *(size or (None, None)))
+        return Attachment(name, "image", mime, data, None, detail, *(size or (None, None)), _b64(data))
     if data.startswith(b"%PDF-"):
         if len(data) > MAX_FILE_REQUEST_BYTES:
             raise AttachmentError(f"{name}: {size_text(len(data))} is over OpenAI's limit of 32 MB of files per request")
-        return Attachment(name, "pdf", "application/pdf", data)
+        return Attachment(name, "pdf", "application/pdf", data, encoded=_b64(data))
     if _extension(name) in _IMAGE_EXTENSIONS:
         raise AttachmentError(f"{name}: not a PNG, JPEG, WebP or GIF image (its bytes say otherwise)")
     if _extension(name) in TEXT_EXTENSIONS or looks_like_text(data[:8192]):

@@ -92,12 +92,16 @@ def of_message(store: "Store", message: "Message") -> list[Attachment]:
     """The attachments of a stored message, as they were attached (edit-and-resend gives them
     back to the prompt): files from their rows and blobs (falling back to the parts' inline
     data), image URLs from the parts."""
-    from chat_tui.store.attachments import attachments, read_blob
+    return files_of(message, attachments_by_position(store, message), blob_root(store))
 
-    parts = message.to_chat_message().parts
-    rows = {a.position: a for a in attachments(store, message.id)} if message.parts else {}
+
+def files_of(message: "Message", rows: dict, root: Path) -> list[Attachment]:
+    """of_message's file reading, without the database (the TUI runs it in a thread, with the
+    rows read before)."""
+    from chat_tui.store.attachments import read_blob
+
     out: list[Attachment] = []
-    for position, part in enumerate(parts):
+    for position, part in enumerate(message.to_chat_message().parts):
         row = rows.get(position)
         if isinstance(part, ImagePart) and not part.url.startswith("data:"):
             out.append(from_url(part.url, detail=part.detail or "auto"))
@@ -105,7 +109,7 @@ def of_message(store: "Store", message: "Message") -> list[Attachment]:
         if row is None:
             continue
         try:
-            data = read_blob(blob_root(store), row.sha256)
+            data = read_blob(root, row.sha256)
         except OSError:
             data = _inline_bytes(part)
         if data is None:
@@ -132,17 +136,41 @@ def _inline_bytes(part: object) -> bytes | None:
         return None
 
 
+def shown_message(store: "Store", message: "Message") -> tuple[str, list[tuple[str, str, Path | None]]]:
+    """A user message as the conversation shows it: the prompt's text (without the inlined
+    text files) and its attachments' chips (kind, label, the file when there is one)."""
+    from chat_tui.store.attachments import blob_path
+
+    if not message.parts:
+        return message.content, []
+    rows = attachments_by_position(store, message)
+    parts = message.to_chat_message().parts
+    text = "".join(p.text for i, p in enumerate(parts) if isinstance(p, TextPart) and i not in rows)
+    root = blob_root(store)
+    chips = [(kind, label, blob_path(root, rows[i].sha256) if i in rows else None)
+             for i, kind, label in _chips(parts, rows)]
+    return text, chips
+
+
+def attachments_by_position(store: "Store", message: "Message") -> dict:
+    from chat_tui.store.attachments import attachments
+
+    return {a.position: a for a in attachments(store, message.id)} if message.parts else {}
+
+
 def chips_of_message(store: "Store", message: "Message") -> list[tuple[str, str]]:
     """(kind, label) for each attachment of a stored message, without reading any blob: the
     name, type and size from its row, an image's width×height from its part's first bytes."""
-    from chat_tui.core.attachments import part_image_size
-    from chat_tui.store.attachments import attachments
-
     if not message.parts:
         return []
-    parts = message.to_chat_message().parts
-    rows = {a.position: a for a in attachments(store, message.id)}
-    chips: list[tuple[str, str]] = []
+    rows = attachments_by_position(store, message)
+    return [(kind, label) for _, kind, label in _chips(message.to_chat_message().parts, rows)]
+
+
+def _chips(parts: tuple, rows: dict) -> list[tuple[int, str, str]]:
+    from chat_tui.core.attachments import part_image_size
+
+    chips: list[tuple[int, str, str]] = []
     for position, part in enumerate(parts):
         row = rows.get(position)
         if row is not None:
@@ -153,23 +181,17 @@ def chips_of_message(store: "Store", message: "Message") -> list[tuple[str, str]
                 bits.append(f"{wh[0]}×{wh[1]}")
             if isinstance(part, ImagePart) and part.detail and part.detail != "auto":
                 bits.append(f"detail {part.detail}")
-            chips.append((row.kind, " · ".join(bits)))
+            chips.append((position, row.kind, " · ".join(bits)))
         elif isinstance(part, ImagePart):
             if part.url.startswith("data:"):
                 wh = part_image_size(part)
                 label = "image" + (f" · {wh[0]}×{wh[1]}" if wh else "")
             else:
                 label = part.url
-            chips.append(("image", label))
+            chips.append((position, "image", label))
         elif isinstance(part, FilePart):
-            chips.append(("file", part.filename or part.file_id or "file"))
+            chips.append((position, "file", part.filename or part.file_id or "file"))
     return chips
-
-
-def attached_positions(store: "Store", message: "Message") -> set[int]:
-    from chat_tui.store.attachments import attachments
-
-    return {a.position for a in attachments(store, message.id)} if message.parts else set()
 
 
 __all__ = ["Attachment", "AttachmentError", "blob_root", "load", "save", "of_message", "chips_of_message",
