@@ -57,12 +57,12 @@ class PromptInput(TextArea):
             self.action_newline()
 
     async def _on_paste(self, event: events.Paste) -> None:
+        # Textual runs TextArea's own handler after this one (it walks the classes), unless
+        # the default is prevented: a file path does not go in as text.
         if (path := pasted_file(event.text)) is not None:
             event.prevent_default()
             event.stop()
             self.post_message(self.PathPasted(path))
-            return
-        await super()._on_paste(event)
 
     def action_submit(self) -> None:
         text = self.text
