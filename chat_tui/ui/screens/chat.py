@@ -44,7 +44,7 @@ class ChatScreen(Screen):
         Binding("f5", "focus_conversations", "Chats", id="chat.focus_conversations"),
         Binding("f8", "compare", "Compare", id="chat.compare"),
         Binding("ctrl+l", "focus_prompt", "Prompt", id="chat.focus_prompt", show=False),
-        Binding("ctrl+t", "attach", "Attach", id="chat.attach"),
+        Binding("ctrl+t", "attach", "Attach", id="chat.attach", show=False),  # named in the prompt's placeholder
     ]
 
     def __init__(self) -> None:

@@ -39,7 +39,7 @@ class PromptInput(TextArea):
         kw.setdefault("soft_wrap", True)
         kw.setdefault("show_line_numbers", False)
         kw.setdefault("compact", True)
-        kw.setdefault("placeholder", "Message… (Enter sends, Ctrl+J new line)")
+        kw.setdefault("placeholder", "Message… (Enter sends, Ctrl+J new line, Ctrl+T attaches a file)")
         super().__init__(**kw)
 
     def _keys(self, binding_id: str, default: str) -> set[str]:
