@@ -118,3 +118,38 @@ def test_filepart_roundtrip_from_wire():
     part = classify("d.pdf", PDF).part()
     assert isinstance(part, FilePart)
     assert ChatMessage.from_wire(ChatMessage("user", (TextPart("a"), part)).to_wire()).content[1] == part
+
+
+def test_chatgpt_import_keeps_image_references(tmp_path):
+    from chat_tui.store.importer import import_file
+
+    def node(key, parent, role, parts, content_type="text"):
+        return {"id": key, "parent": parent, "children": [],
+                "message": {"id": key, "author": {"role": role}, "create_time": 1700000000 + len(key),
+                            "content": {"content_type": content_type, "parts": parts}, "metadata": {}}}
+
+    pointer = {"content_type": "image_asset_pointer", "asset_pointer": "file-service://file-abc",
+               "size_bytes": 123456, "width": 1024, "height": 768, "fovea": 512, "metadata": {}}
+    mapping = {"u1": node("u1", None, "user", [pointer, "What is in this picture?"], "multimodal_text"),
+               "u22": node("u22", "u1", "assistant", ["A cat."]),
+               "u333": node("u333", "u22", "user", [pointer], "multimodal_text")}
+    mapping["u1"]["children"] = ["u22"]
+    mapping["u22"]["children"] = ["u333"]
+    path = tmp_path / "conversations.json"
+    path.write_text(__import__("json").dumps([{"id": "c1", "title": "Pics", "create_time": 1700000000, "mapping": mapping}]))
+    store = Store(tmp_path / "d.db")
+    report = import_file(store, path)
+    assert report.messages == 3
+    ms = store.messages(report.conversation_ids[0])
+    first, answer, image_only = ms
+    ref = {"type": "image_asset_pointer", "asset_pointer": "file-service://file-abc",
+           "size_bytes": 123456, "width": 1024, "height": 768}
+    assert first.content == "What is in this picture?"
+    assert first.parts == [{"type": "text", "text": "What is in this picture?"}, ref]
+    assert answer.parts is None and image_only.parts == [{"type": "text", "text": ""}, ref]
+    text, chips = svc.shown_message(store, first)
+    assert text == "What is in this picture?"
+    assert chips == [("image", "file-service://file-abc · not in the export · 121 KB · 1024×768", None)]
+    # Never sent: the reference is not a part the API takes.
+    assert first.to_chat_message().content == (TextPart("What is in this picture?"),)
+    store.close()

@@ -149,7 +149,19 @@ def shown_message(store: "Store", message: "Message") -> tuple[str, list[tuple[s
     root = blob_root(store)
     chips = [(kind, label, blob_path(root, rows[i].sha256) if i in rows else None)
              for i, kind, label in _chips(parts, rows)]
+    chips += [("image", _pointer_label(p), None) for p in message.parts
+              if isinstance(p, dict) and p.get("type") == "image_asset_pointer"]
     return text, chips
+
+
+def _pointer_label(ref: dict) -> str:
+    """An image a ChatGPT export only points at: its pointer, size and width×height."""
+    bits = [str(ref.get("asset_pointer")), "not in the export"]
+    if isinstance(ref.get("size_bytes"), int):
+        bits.append(size_text(ref["size_bytes"]))
+    if isinstance(ref.get("width"), int) and isinstance(ref.get("height"), int):
+        bits.append(f"{ref['width']}×{ref['height']}")
+    return " · ".join(bits)
 
 
 def attachments_by_position(store: "Store", message: "Message") -> dict:
