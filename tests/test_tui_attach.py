@@ -12,8 +12,6 @@ from attach_samples import png
 from chat_tui.core.attachments import size_text
 from chat_tui.store.attachments import attachments
 from chat_tui.ui.widgets.attachments import AttachField, AttachmentChip, AttachmentPlaceholder, PathSuggester
-from chat_tui.ui.widgets.conversation import MessageView
-from chat_tui.ui.widgets.prompt import PromptInput
 from openapi_spec import validate_request
 
 from test_tui_basic import make_app
