@@ -70,3 +70,18 @@ def test_ask_image_to_a_text_only_model_says_so(fake_openai, cli_env, tmp_path):
     out = run_cli("ask", "-m", "gpt-3.5-turbo", "-a", str(tmp_path / "cat.png"), "hi", env=cli_env)
     assert out.returncode == 1
     assert "image_url is only supported by certain models" in out.stderr
+
+
+def test_ask_no_save_writes_no_files(fake_openai, cli_env, isolated_env, tmp_path):
+    (tmp_path / "cat.png").write_bytes(png(4, 4))
+    work = tmp_path / "cwd"
+    work.mkdir()
+    import os
+    import subprocess
+    from conftest import CHAT_TUI
+
+    out = subprocess.run([str(CHAT_TUI), "ask", "--no-save", "-m", "gpt-4o", "-a", str(tmp_path / "cat.png"), "hi"],
+                         env={**os.environ, **cli_env}, cwd=work, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Echo: hi [I see 1 image]"
+    assert list(work.iterdir()) == [] and not (isolated_env / "attachments").exists()

@@ -79,11 +79,14 @@ def save(store: "Store", message_id: int, attachments: tuple[Attachment, ...] | 
     is part 0, attachment i is part i + 1). A URL is not a file: it stays in the parts only."""
     from chat_tui.store.attachments import add_attachment, save_blob
 
-    root = blob_root(store)
+    import hashlib
+
+    # A database in memory (ask --no-save) keeps no files: nothing is written beside it.
+    root = None if str(store.path) == ":memory:" else blob_root(store)
     for i, a in enumerate(attachments):
         if a.url is not None:
             continue
-        digest = save_blob(root, a.data)
+        digest = save_blob(root, a.data) if root is not None else hashlib.sha256(a.data).hexdigest()
         add_attachment(store, message_id, i + 1, _STORE_KINDS[a.kind], digest,
                        name=a.name, mime=a.mime, size=a.size)
 
