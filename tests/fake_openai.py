@@ -11,6 +11,8 @@ answers deterministically: `answer` if set, else "Echo: <last user message>".
 
 Endpoints: GET /v1/models, GET /v1/models/{id}, POST /v1/chat/completions,
 POST /v1/completions (legacy), each streaming or whole. Unknown model -> 404 model_not_found.
+A chat echo notes the images and files of the prompt (" [I see 2 images, 1 file]"); a model in
+`text_only_models` answers an image_url part with OpenAI's 400 ("Invalid content type...").
 And, whole answers only, any model accepted:
 
     POST /v1/edits                 the 2023 endpoint: `apply_edit(input, instruction)`, n choices
@@ -619,6 +621,8 @@ class FakeOpenAI:
         self.transcript: str | None = None  # audio: None = "Transcribed <filename>."
         self.embeddings_reversed = False  # embeddings: data list in reverse index order
         self.serves_edits = True  # False: POST /v1/edits is 404 "Invalid URL", as on OpenAI today
+        # Chat models that take no images: a request with an image_url part is OpenAI's 400.
+        self.text_only_models: set[str] = {"gpt-3.5-turbo"}
         self._files: dict[str, tuple[bytes, str]] = {}  # /files/{name}: (bytes, content type)
         self.on_request: Callable[[RecordedRequest], None] | None = None  # called when finished
         self._cond = threading.Condition()
@@ -1242,6 +1246,11 @@ class FakeOpenAI:
             h.send_json(400, openai_error(f"{n} is less than the minimum of 1 - 'n'", param="n",
                                           code="integer_below_min_value"))
             return
+        if not legacy and model in self.text_only_models and _has_part(body, "image_url"):
+            h.send_json(400, openai_error(
+                "Invalid content type. image_url is only supported by certain models.",
+                param="messages.[0].content.[1].type", code=None))
+            return
         gen = _Generation(self, body, legacy, n, self._index_of(rec))
         if body.get("stream") is True:
             self._stream(h, rec, gen)
@@ -1301,7 +1310,7 @@ class _Generation:
             self.prompt_tokens = sum(len(split_tokens(p)) for p in prompts)
         else:
             texts = [_text_of(m.get("content")) for m in body["messages"] if isinstance(m, dict)]
-            last_user = next((_text_of(m.get("content")) for m in reversed(body["messages"])
+            last_user = next((_text_of(m.get("content")) + _parts_note(m.get("content")) for m in reversed(body["messages"])
                               if isinstance(m, dict) and m.get("role") == "user"), "")
             prompts = [last_user]
             self.prompt_tokens = sum(len(split_tokens(t)) for t in texts)
@@ -1426,6 +1435,24 @@ class _Generation:
             usage["usage"] = self.usage()
             events.append(("usage", usage))
         return events
+
+
+def _has_part(body: dict[str, Any], kind: str) -> bool:
+    return any(isinstance(m, dict) and isinstance(m.get("content"), list)
+               and any(isinstance(p, dict) and p.get("type") == kind for p in m["content"])
+               for m in body.get("messages") or ())
+
+
+def _parts_note(content: Any) -> str:
+    """The echo's note on a prompt's images and files: " [I see 2 images, 1 file]"."""
+    if not isinstance(content, list):
+        return ""
+    images = sum(1 for p in content if isinstance(p, dict) and p.get("type") == "image_url")
+    files = sum(1 for p in content if isinstance(p, dict) and p.get("type") == "file")
+    if not images and not files:
+        return ""
+    seen = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((images, "image"), (files, "file")) if n]
+    return f" [I see {', '.join(seen)}]"
 
 
 def _text_of(content: Any) -> str:

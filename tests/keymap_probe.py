@@ -115,6 +115,13 @@ async def main() -> None:
         await pilot.pause()
         warnings = [n.message for n in app._notifications if "[keys]" in n.message]
 
+        # An attachment, so its chip (and its remove key) is on screen.
+        from attach_samples import png
+
+        image = paths.data_dir / "probe.png"
+        image.write_bytes(png(2, 2))
+        await chat.attach(str(image))
+        await pilot.pause()
         await press_all(pilot)  # the chat: app, screen, prompt, messages, sidebar, parameters
 
         # Compare: a finished run, so there are lanes.

@@ -14,10 +14,26 @@ def run(ctx: Context) -> int:
     args = ctx.args
     prompt = read_prompt(args.prompt)
     options = parse_options(args.option)
-    return asyncio.run(_ask(ctx, prompt, options))
+    files = _attachments(args.attach, args.detail)
+    return asyncio.run(_ask(ctx, prompt, options, files))
 
 
-async def _ask(ctx: Context, prompt: str, options: Any) -> int:
+def _attachments(sources: list[str], detail: str) -> list[Any]:
+    """`-a FILE|URL`, each checked here (missing, unsupported, too large) before anything is sent."""
+    if not sources:
+        return []
+    from chat_tui.core.attachments import AttachmentError, check_request
+    from chat_tui.services.attachments import load
+
+    try:
+        files = [load(source, detail=detail) for source in sources]
+        check_request(files)
+    except AttachmentError as exc:
+        raise CLIError(f"cannot attach {exc}", 2) from None
+    return files
+
+
+async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any]) -> int:
     from chat_tui.api.events import TextDelta
     from chat_tui.core.params import ChatParams, ParamError
     from chat_tui.services.chat import Settings, start_turn
@@ -43,11 +59,11 @@ async def _ask(ctx: Context, prompt: str, options: Any) -> int:
         system = args.system if args.system is not None else (conversation.system_prompt if conversation else None)
         settings = Settings(model, params, system, conversation.endpoint if conversation else ctx.endpoint.name)
         if conversation is None:
-            turn = start_turn(store, prompt, settings)
+            turn = start_turn(store, prompt, settings, attachments=files)
         else:
             thread = store.thread(conversation.id)
             turn = start_turn(store, prompt, settings, conversation_id=conversation.id,
-                              parent_id=thread[-1].id if thread else None, thread=thread)
+                              parent_id=thread[-1].id if thread else None, thread=thread, attachments=files)
 
         stream = not (args.no_stream or args.json)
         streamed = {"any": False, "ends_newline": True}

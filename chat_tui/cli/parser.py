@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("-s", "--system", help="system prompt")
     ask.add_argument("-o", "--option", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                      help="a request parameter, e.g. -o temperature 0.3 (VALUE parsed as JSON where it parses)")
+    ask.add_argument("-a", "--attach", action="append", default=[], metavar="FILE|URL",
+                     help="attach an image (PNG, JPEG, WebP, GIF: a path or an http(s) URL), a PDF or a"
+                          " UTF-8 text file; repeatable")
+    ask.add_argument("--detail", choices=("auto", "low", "high"), default="auto",
+                     help="image detail for the attached images (default: auto)")
     ask.add_argument("-c", "--continue", dest="cont", action="store_true", help="continue the last conversation")
     ask.add_argument("--cid", type=conversation_id, help="continue conversation ID")
     ask.add_argument("--no-stream", action="store_true", help="wait for the whole answer")

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.core.messages import ChatMessage, TextPart
+from chat_tui.core.attachments import parts_image_tokens
+from chat_tui.core.messages import ChatMessage, ImagePart, TextPart
 
 if TYPE_CHECKING:
     import tiktoken
@@ -403,7 +404,7 @@ class TokenCounter:
         gpt-3.5-turbo-0125 and later; it is exact for the cookbook's examples.
         """
         encoding, exact, name = self._resolve(model)
-        total, text_only = self._count_messages(encoding, messages)
+        total, text_only = self._count_messages(encoding, messages, model)
         return TokenCount(total, exact and text_only, name)
 
     def try_count_messages(
@@ -414,14 +415,15 @@ class TokenCounter:
         if resolved is None:
             return None
         encoding, exact, name = resolved
-        total, text_only = self._count_messages(encoding, messages)
+        total, text_only = self._count_messages(encoding, messages, model)
         return TokenCount(total, exact and text_only, name)
 
     def _count_messages(
-        self, encoding: Any, messages: Iterable[ChatMessage | Mapping[str, Any]]
+        self, encoding: Any, messages: Iterable[ChatMessage | Mapping[str, Any]], model: str = ""
     ) -> tuple[int, bool]:
-        """(tokens, whether every message was text only). Images, audio and files are billed by
-        rules of their own (an image's size and detail): a count with them is an estimate."""
+        """(tokens, whether the count is exact). Images are counted by the model's published
+        rule (core.attachments.image_tokens: size and detail); audio and files have rules of
+        their own, so a count with them, or an image under an unknown rule, is an estimate."""
         total = 3  # every reply is primed with <|start|>assistant<|message|>
         text_only = True
         for message in messages:
@@ -430,7 +432,10 @@ class TokenCounter:
             total += 3
             total += self._count(encoding, message.role) + self._count(encoding, message.text)
             if not isinstance(message.content, str):
-                text_only = text_only and all(isinstance(p, TextPart) for p in message.content)
+                images, images_exact = parts_image_tokens(message.content, model)
+                total += images
+                text_only = text_only and images_exact and all(
+                    isinstance(p, (TextPart, ImagePart)) for p in message.content)
             for call in message.tool_calls:
                 total += self._count(encoding, call.name) + self._count(encoding, call.arguments)
             if message.name:

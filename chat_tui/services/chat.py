@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chat_tui.core.messages import ChatMessage
+from chat_tui.core.attachments import Attachment, content_for
+from chat_tui.core.messages import ChatMessage, Part
 from chat_tui.core.params import ChatParams
 from chat_tui.core.titles import title_from_prompt
 
@@ -52,7 +53,8 @@ def request_history(thread: Iterable["Message"]) -> list[ChatMessage]:
 _SENT_ROLES = ("system", "developer", "user", "assistant", "tool")
 
 
-def request_messages(system_prompt: str | None, thread: Sequence["Message"], prompt: str | None = None) -> list[ChatMessage]:
+def request_messages(system_prompt: str | None, thread: Sequence["Message"],
+                     prompt: str | tuple[Part, ...] | None = None) -> list[ChatMessage]:
     """The request for an answer after `thread` (regenerate: the thread ends with the prompt)."""
     messages = system_messages(system_prompt) + request_history(thread)
     if prompt is not None:
@@ -68,10 +70,13 @@ def start_turn(
     conversation_id: int | None = None,
     parent_id: int | None = None,
     thread: Sequence["Message"] | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> Turn:
     """Save the prompt under `parent_id` (None: the first message) in `conversation_id` (None:
     a new conversation titled from the prompt) and build the request. `thread` is the path to
-    `parent_id` when the caller has it in memory; otherwise it is read from the store."""
+    `parent_id` when the caller has it in memory; otherwise it is read from the store.
+    `attachments` go with the prompt as content parts; their files are kept (blobs and rows)."""
+    content = content_for(text, tuple(attachments))
     as_dict = settings.params.as_dict()
     with store.transaction():  # all of it or nothing: a retry after a lock never doubles anything
         if conversation_id is None:
@@ -87,5 +92,9 @@ def start_turn(
             )
             if thread is None:
                 thread = store.thread(conversation_id, leaf_id=parent_id) if parent_id is not None else []
-        user_id = store.add_message(conversation_id, "user", text, parent_id=parent_id)
-    return Turn(conversation_id, user_id, request_messages(settings.system_prompt, thread, text))
+        user_id = store.add_message(conversation_id, "user", content, parent_id=parent_id)
+        if attachments:
+            from chat_tui.services.attachments import save
+
+            save(store, user_id, attachments)
+    return Turn(conversation_id, user_id, request_messages(settings.system_prompt, thread, content))

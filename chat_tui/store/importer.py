@@ -39,8 +39,11 @@ Formats read:
   (``message``, ``parent``, ``children``). The whole tree is kept (regenerations and edits
   are sibling branches). Nodes with no message, hidden ones
   (``metadata.is_visually_hidden_from_conversation``), tool calls and tool output, and
-  non-text content (code, browsing, images only, reasoning) are left out, their children
-  attached to the nearest kept ancestor. Messages are ordered by ``create_time``; the model
+  non-text content (code, browsing, reasoning) are left out, their children
+  attached to the nearest kept ancestor. An image in a ``multimodal_text`` message
+  (``image_asset_pointer``: the file is not in conversations.json) is kept as a reference part,
+  ``{"type": "image_asset_pointer", "asset_pointer", "size_bytes", "width", "height"}``, shown
+  as a chip and never sent. Messages are ordered by ``create_time``; the model
   is ``metadata.model_slug``; ``finish_details`` gives ``finish_reason`` (``max_tokens`` ->
   ``length``) or, when interrupted, status ``cancelled``.
 
@@ -194,7 +197,23 @@ def _text(message: dict[str, Any]) -> str | None:
     if not isinstance(parts, list):
         return None
     text = "\n".join(p for p in parts if isinstance(p, str))
-    return text if text.strip() else None
+    return text if text.strip() or _image_pointers(message) else None
+
+
+def _image_pointers(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A multimodal message's images, as reference parts (the bytes are not in the export)."""
+    content = message.get("content")
+    parts = content.get("parts") if isinstance(content, dict) else None
+    pointers = []
+    for p in parts if isinstance(parts, list) else ():
+        if isinstance(p, dict) and p.get("content_type") == "image_asset_pointer" \
+                and isinstance(p.get("asset_pointer"), str):
+            ref = {"type": "image_asset_pointer", "asset_pointer": p["asset_pointer"]}
+            for key in ("size_bytes", "width", "height"):
+                if isinstance(p.get(key), int) and not isinstance(p.get(key), bool):
+                    ref[key] = p[key]
+            pointers.append(ref)
+    return pointers
 
 
 def _chatgpt_plans(stream: Iterator[tuple[Any, int]], name: str, single: bool) -> Iterator[tuple[Any, int]]:
@@ -271,10 +290,12 @@ def _chatgpt_plan(item: dict[str, Any], where: str) -> _Plan:
         finish = metadata.get("finish_details")
         finish_type = finish.get("type") if isinstance(finish, dict) else None
         slug = metadata.get("model_slug")
+        images = _image_pointers(message)
         kept[key] = {
             "role": role,
             "name": None,
             "content": text,
+            "parts": json.dumps([{"type": "text", "text": text}, *images], ensure_ascii=False) if images else None,
             "time": message.get("create_time"),
             "model": slug if role == "assistant" and isinstance(slug, str) else None,
             "status": "cancelled" if finish_type == "interrupted" else "complete",
@@ -322,7 +343,7 @@ def _chatgpt_plan(item: dict[str, Any], where: str) -> _Plan:
             "key": key, "parent_key": kept_parent[key],
             "role": row["role"], "name": None, "content": row["content"],
             "created_at": stamp, "updated_at": stamp, "model": row["model"],
-            "status": row["status"], "finish_reason": row["finish_reason"],
+            "status": row["status"], "finish_reason": row["finish_reason"], "parts": row["parts"],
         })
         for child in children.get(key, []):
             ct = kept[child]["time"]

@@ -15,18 +15,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams
 from chat_tui.core.text import visible_controls
 from chat_tui.ui.threads import Tree
+from chat_tui.ui.widgets.attachments import AttachField, AttachmentBar, AttachmentChip
 from chat_tui.ui.widgets.conversation import ConversationView, MessageView, code_blocks
 from chat_tui.ui.widgets.footer import ChatFooter
 from chat_tui.ui.widgets.prompt import PromptInput
 from chat_tui.ui.widgets.token_meter import TokenMeter
 
 if TYPE_CHECKING:
+    from chat_tui.core.attachments import Attachment
     from chat_tui.store.records import Message
 
 SAVE_RETRY = 5.0  # seconds between tries to save an answer the database refused
@@ -42,6 +44,7 @@ class ChatScreen(Screen):
         Binding("f5", "focus_conversations", "Chats", id="chat.focus_conversations"),
         Binding("f8", "compare", "Compare", id="chat.compare"),
         Binding("ctrl+l", "focus_prompt", "Prompt", id="chat.focus_prompt", show=False),
+        Binding("ctrl+t", "attach", "Attach", id="chat.attach", show=False),  # named in the prompt's placeholder
     ]
 
     def __init__(self) -> None:
@@ -54,6 +57,8 @@ class ChatScreen(Screen):
         self._pane_choice: dict[str, bool] = {}  # panes the user showed or hid by hand
         self._retry_of: int | None = None  # a prompt that failed and was given back to the prompt box
         self._sending = False  # a prompt is being saved (waiting for a locked database, maybe)
+        self.pending: list[Attachment] = []  # the attachments of the prompt being written
+        self._edit_attachments: list[Attachment] = []  # those an edit brought back
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -65,6 +70,8 @@ class ChatScreen(Screen):
             with Vertical(id="center"):
                 yield ConversationView(id="conversation")
                 yield Static("", id="edit-banner", markup=False)
+                yield AttachmentBar(id="attachment-bar")
+                yield AttachField(id="attach-field")
                 yield PromptInput(id="prompt")
                 yield TokenMeter(app.counter, model=app.model, overrides=dict(app.config.models))
             yield Vertical(id="right-slot")  # the parameters, mounted after the first frame
@@ -75,6 +82,9 @@ class ChatScreen(Screen):
         self.prompt.focus()
         self.update_status()
         self.query_one("#edit-banner").display = False
+        self.query_one("#attachment-bar").display = False
+        self.query_one("#attach-field").display = False
+        self.conversation.shown = self._shown_message
         # The side panes hold many widgets: the app mounts them after the first frame, once the
         # tokenizer has loaded (see ChatApp.warm_up), so the prompt is usable sooner.
         if self.app.initial_conversation is not None:
@@ -198,6 +208,76 @@ class ChatScreen(Screen):
     def action_focus_prompt(self) -> None:
         self.prompt.focus()
 
+    # -- attachments ----------------------------------------------------------------------------
+
+    def action_attach(self) -> None:
+        """Open the path field above the prompt (a path or an http(s) URL; → completes)."""
+        field = self.query_one("#attach-field", AttachField)
+        field.display = True
+        field.focus()
+
+    @on(Input.Submitted, "#attach-field")
+    def _attach_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        source = event.value.strip()
+        field = self.query_one("#attach-field", AttachField)
+        field.value = ""
+        field.display = False
+        self.prompt.focus()
+        if source:
+            self.run_worker(self.attach(source), group="attach", exit_on_error=False)
+
+    @on(AttachField.Closed)
+    def _attach_closed(self) -> None:
+        self.query_one("#attach-field").display = False
+        self.prompt.focus()
+
+    @on(PromptInput.PathPasted)
+    def _path_pasted(self, event: PromptInput.PathPasted) -> None:
+        self.run_worker(self.attach(event.path), group="attach", exit_on_error=False)
+
+    async def attach(self, source: str) -> None:
+        """Read and check the file in a thread (a big file must not hold up the screen), then
+        show it as a chip; a file that cannot go says why."""
+        from chat_tui.core.attachments import AttachmentError, check_request
+        from chat_tui.services.attachments import load
+
+        try:
+            attachment = await asyncio.to_thread(load, source)
+            check_request([*self.pending, attachment])
+        except AttachmentError as exc:
+            self.notify(f"Cannot attach {exc}", title="Not attached", severity="error", timeout=8, markup=False)
+            return
+        self.pending.append(attachment)
+        self.show_pending()
+
+    def show_pending(self) -> None:
+        self.query_one("#attachment-bar", AttachmentBar).set_chips([(a.kind, a.label()) for a in self.pending])
+        self.meter.set_attachments(tuple(a.part() for a in self.pending))
+
+    @on(AttachmentChip.Removed)
+    def _chip_removed(self, event: AttachmentChip.Removed) -> None:
+        if 0 <= event.index < len(self.pending):
+            del self.pending[event.index]
+            self.show_pending()
+            self.prompt.focus()
+
+    async def _restore_attachments(self, message: Message) -> None:
+        """Edit-and-resend: the message's attachments back above the prompt (read in a thread)."""
+        from chat_tui.services.attachments import attachments_by_position, blob_root, files_of
+
+        rows = attachments_by_position(self.app.store, message)  # the database, on this thread
+        restored = await asyncio.to_thread(files_of, message, rows, blob_root(self.app.store))
+        if self.editing is message:
+            self.pending = list(restored)
+            self._edit_attachments = list(restored)
+            self.show_pending()
+
+    def _shown_message(self, message: Message):
+        from chat_tui.services.attachments import shown_message
+
+        return shown_message(self.app.store, message)
+
     def history_messages(self, upto: list[Message] | None = None) -> list[ChatMessage]:
         """The thread shown (or `upto`), as the messages of the next request (no system prompt)."""
         from chat_tui.services.chat import request_history  # on first use: faster start-up
@@ -257,11 +337,12 @@ class ChatScreen(Screen):
         # branch (an edit, a retried prompt) shows its thread afresh.
         continuing = self.editing is None and (shown[-1].message_id == parent if shown else parent is None)
         settings, path = self.settings(), self.thread_tree.path(parent)
+        attached = tuple(self.pending)
         self._sending = True
         try:
             turn = await patiently(
                 lambda: start_turn(self.app.store, text, settings, conversation_id=self.conversation_id,
-                                   parent_id=parent, thread=path),
+                                   parent_id=parent, thread=path, attachments=attached),
                 on_wait=lambda waited: self.update_status(f"waiting for the database (another program has it) {waited:.0f} s"),
             )
         except StoreError as exc:
@@ -274,17 +355,20 @@ class ChatScreen(Screen):
         self._retry_of = None
         self.conversation_id = turn.conversation_id
         self.prompt.consume(text)
+        if attached:
+            self.pending = [a for a in self.pending if a not in attached]
+            self.show_pending()
         self.reload_tree()
         self.leaf_id = turn.user_id
         self.set_editing(None)
         if continuing:
             row = self.thread_tree.by_id[turn.user_id]
-            mounted = self.conversation.mount(MessageView("user", text, message=row, branch=self.thread_tree.branch(row)))
-            self.stream_reply(turn.messages, turn.user_id, text)  # the request goes out while the screen updates
+            mounted = self.conversation.mount(self.conversation.view_of(row, self.thread_tree.branch(row)))
+            self.stream_reply(turn.messages, turn.user_id, text, attached)  # the request goes out while the screen updates
             await mounted
         else:
             await self.conversation.show_thread(self.thread_tree.with_branches(turn.user_id))
-            self.stream_reply(turn.messages, turn.user_id, text)
+            self.stream_reply(turn.messages, turn.user_id, text, attached)
         self.update_status()
         self.refresh_conversation_list()  # a new one, or this one moved to the top
 
@@ -293,9 +377,11 @@ class ChatScreen(Screen):
             self.thread_tree = Tree(self.app.store.messages(self.conversation_id))
 
     @work(exclusive=True, group="reply", exit_on_error=False)
-    async def stream_reply(self, messages: list[ChatMessage], parent_id: int, prompt_text: str | None = None) -> None:
+    async def stream_reply(self, messages: list[ChatMessage], parent_id: int, prompt_text: str | None = None,
+                           attached: tuple[Attachment, ...] = ()) -> None:
         """Stream the answer to `messages` (the whole request, system prompt included) into a
-        new view; the answer's row is a child of `parent_id`."""
+        new view; the answer's row is a child of `parent_id`. If nothing comes back, the prompt
+        (`prompt_text` and its `attached` files) is given back to the prompt box."""
         app = self.app
         self._retry_of = None
         conversation = self.conversation
@@ -385,9 +471,17 @@ class ChatScreen(Screen):
                         title="Not saved yet", severity="warning", timeout=12, markup=False)
             self._save_later(result)
         if result.status == "error":
-            self.notify(result.error_text or "", title=_error_title(result.error), severity="error", timeout=12, markup=False)
-            if not result.text and prompt_text and not self.prompt.text.strip():
-                self.prompt.text = prompt_text  # nothing came back: the prompt is given back
+            message = result.error_text or ""
+            if attached and _rejects_images(message):
+                message = (f"{self.app.model} does not take images or files: choose a model that does (F2)."
+                           f" Your prompt and its attachments are back in the box.\n\n{message}")
+            self.notify(message, title=_error_title(result.error), severity="error", timeout=12, markup=False)
+            if not result.text and (prompt_text or attached) and not self.prompt.text.strip() and not self.pending:
+                # nothing came back: the prompt is given back, with its attachments
+                self.prompt.text = prompt_text or ""
+                self.pending = list(attached)
+                if attached:
+                    self.show_pending()
                 self._retry_of = parent_id
         elif result.status == "complete" and result.text and self.conversation_id is not None:
             self.start_auto_title(self.conversation_id, result.message_id, result.body.get("model") or app.model)
@@ -552,9 +646,17 @@ class ChatScreen(Screen):
         self.editing = message
         banner = self.query_one("#edit-banner", Static)
         banner.display = message is not None
+        if self._edit_attachments and message is None and self.pending == self._edit_attachments:
+            self.pending = []  # the edit was cancelled: its attachments go with it
+            self.show_pending()
+        self._edit_attachments = []
         if message is not None:
             banner.update("Editing an earlier message: Enter sends it as a new branch, Escape cancels.")
-            self.prompt.text = message.content
+            text = message.content
+            if message.parts:
+                text = self._shown_message(message)[0]
+                self.run_worker(self._restore_attachments(message), group="attach", exit_on_error=False)
+            self.prompt.text = text
             self.prompt.focus()
             self.prompt.move_cursor(self.prompt.document.end)
 
@@ -640,6 +742,14 @@ class ChatScreen(Screen):
         for selector, needed in (("#right-slot", 120), ("#left-slot", 90)):
             if selector not in self._pane_choice:
                 self.query_one(selector).display = width >= needed
+
+
+def _rejects_images(error_text: str) -> bool:
+    """OpenAI's 400 for an image or file part sent to a model that takes none."""
+    text = error_text.lower()
+    return ("image_url" in text or "image input" in text or "file input" in text
+            or "invalid content type" in text) and ("only supported" in text or "not supported" in text
+                                                    or "does not support" in text or "invalid content type" in text)
 
 
 def _error_title(error: object) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -93,8 +94,10 @@ class MessageView(Vertical, can_focus=True):
             self.action = action
             self.arg = arg
 
-    def __init__(self, role: str, text: str = "", *, message: Message | None = None, model: str | None = None, branch: Branch | None = None) -> None:
+    def __init__(self, role: str, text: str = "", *, message: Message | None = None, model: str | None = None,
+                 branch: Branch | None = None, attachments: list | None = None) -> None:
         super().__init__(classes=f"message {role}")
+        self.attachments = attachments or []  # (kind, label, file or bytes) per attachment
         self.role = role
         self.message = message
         self.model = model
@@ -122,6 +125,10 @@ class MessageView(Vertical, can_focus=True):
             yield MarkdownView(self.text, classes="body")
         else:
             yield Static(Text(visible_controls(self.text)), classes="body", markup=False)
+        if self.attachments:
+            from chat_tui.ui.widgets.attachments import MessageAttachments
+
+            yield MessageAttachments(self.attachments)
 
     @property
     def body(self):
@@ -175,6 +182,14 @@ class ConversationView(VerticalScroll):
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self._hidden: list[tuple[Message, Branch | None]] = []
+        # Set by the screen: a message with parts as shown (its text, its attachments' chips).
+        self.shown: Callable[[Message], tuple[str, list]] | None = None
+
+    def view_of(self, m: Message, b: Branch | None) -> MessageView:
+        if m.parts and self.shown is not None:
+            text, chips = self.shown(m)
+            return MessageView(m.role, text, message=m, branch=b, attachments=chips)
+        return MessageView(m.role, m.content, message=m, branch=b)
 
     async def show_thread(self, messages: list[tuple[Message, Branch | None]]) -> None:
         """Replace the content with a thread (mounting only the newest messages)."""
@@ -184,7 +199,7 @@ class ConversationView(VerticalScroll):
         widgets = []
         if self._hidden:
             widgets.append(Button(f"Show {min(PAGE, len(self._hidden))} earlier messages", id="load-earlier", variant="default"))
-        widgets += [MessageView(m.role, m.content, message=m, branch=b) for m, b in shown]
+        widgets += [self.view_of(m, b) for m, b in shown]
         if widgets:
             await self.mount_all(widgets)
         self.anchor()
@@ -199,7 +214,7 @@ class ConversationView(VerticalScroll):
             return
         page, self._hidden = self._hidden[-PAGE:], self._hidden[:-PAGE]
         button = self.query_one("#load-earlier", Button)
-        views = [MessageView(m.role, m.content, message=m, branch=b) for m, b in page]
+        views = [self.view_of(m, b) for m, b in page]
         await self.mount_all(views, after=button)
         if self._hidden:
             button.label = f"Show {min(PAGE, len(self._hidden))} earlier messages"

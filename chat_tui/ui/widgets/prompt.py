@@ -28,11 +28,18 @@ class PromptInput(TextArea):
             super().__init__()
             self.text = text
 
+    class PathPasted(Message):
+        """A paste that is the path of an existing file: it becomes an attachment."""
+
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
+
     def __init__(self, **kw) -> None:
         kw.setdefault("soft_wrap", True)
         kw.setdefault("show_line_numbers", False)
         kw.setdefault("compact", True)
-        kw.setdefault("placeholder", "Message… (Enter sends, Ctrl+J new line)")
+        kw.setdefault("placeholder", "Message… (Enter sends, Ctrl+J new line, Ctrl+T attaches a file)")
         super().__init__(**kw)
 
     def _keys(self, binding_id: str, default: str) -> set[str]:
@@ -48,6 +55,14 @@ class PromptInput(TextArea):
             event.prevent_default()
             event.stop()
             self.action_newline()
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        # Textual runs TextArea's own handler after this one (it walks the classes), unless
+        # the default is prevented: a file path does not go in as text.
+        if (path := pasted_file(event.text)) is not None:
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.PathPasted(path))
 
     def action_submit(self) -> None:
         text = self.text
@@ -66,3 +81,17 @@ class PromptInput(TextArea):
         elif text.startswith(sent):
             self.text = text[len(sent):].lstrip("\n")
             self.move_cursor(self.document.end)
+
+
+def pasted_file(text: str) -> str | None:
+    """The pasted text as a path, when it is one line naming an existing file (quoted, with
+    `~` or as a file:// URL too); else None. One stat: cheap enough for a paste."""
+    from chat_tui.services.attachments import resolve_path
+
+    line = text.strip()
+    if not line or "\n" in line or len(line) > 4096:
+        return None
+    try:
+        return line if resolve_path(line).is_file() else None
+    except (OSError, ValueError):
+        return None

@@ -23,7 +23,8 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from chat_tui.core.messages import ChatMessage
+from chat_tui.core.attachments import parts_image_tokens
+from chat_tui.core.messages import ChatMessage, ImagePart, Part, TextPart
 from chat_tui.core.models_table import ModelInfo, estimate_cost, model_info
 from chat_tui.core.tokens import TokenCount, TokenCounter, is_openai_tokenizer_model
 
@@ -112,6 +113,7 @@ class TokenMeter(Vertical):
         self.max_tokens: int | None = None
         # inputs, each change bumps a generation so late results can be recognised
         self._prompt = ""
+        self._attachments: tuple[Part, ...] = ()  # the prompt's attachments, as parts
         self._history: tuple[ChatMessage, ...] = ()
         self._generation = 0
         self._history_generation = 0
@@ -188,6 +190,18 @@ class TokenMeter(Vertical):
         if self.is_mounted:
             self._debounce = self.set_timer(DEBOUNCE, self._launch, name="token-meter-debounce")
 
+    def set_attachments(self, parts: tuple[Part, ...]) -> None:
+        """The prompt's attachments: images by the model's published rule (an estimate where
+        it is not known, or detail is auto), inlined text files by their text; a PDF is not
+        counted here (the server's usage says), which makes the count an estimate."""
+        parts = tuple(parts)
+        if parts == self._attachments:
+            return
+        self._attachments = parts
+        self._generation += 1
+        if self.is_mounted:
+            self._launch()
+
     def set_max_tokens(self, n: int | None) -> None:
         self.max_tokens = n
         if self.is_mounted:
@@ -205,12 +219,12 @@ class TokenMeter(Vertical):
             self._debounce = None
         key = (self._history_generation, self.model)
         history = None if self._history_key == key else self._history
-        self._count(self._generation, self._history_generation, self.model, self._prompt, history)
+        self._count(self._generation, self._history_generation, self.model, self._prompt, history, self._attachments)
 
     @work(thread=True, exclusive=True, group="meter", exit_on_error=False)
     def _count(
         self, generation: int, history_generation: int, model: str, prompt: str,
-        history: tuple[ChatMessage, ...] | None,
+        history: tuple[ChatMessage, ...] | None, attachments: tuple[Part, ...] = (),
     ) -> None:
         worker = get_current_worker()
         history_count = None
@@ -219,6 +233,12 @@ class TokenMeter(Vertical):
             if worker.is_cancelled:
                 return
         prompt_count = self.counter.count_text(prompt, model)
+        if attachments:
+            images, exact = parts_image_tokens(attachments, model)
+            texts = [self.counter.count_text(p.text, model) for p in attachments if isinstance(p, TextPart)]
+            exact = exact and prompt_count.exact and all(t.exact for t in texts) and all(
+                isinstance(p, (TextPart, ImagePart)) for p in attachments)
+            prompt_count = TokenCount(prompt_count.tokens + images + sum(t.tokens for t in texts), exact, prompt_count.encoding)
         if not worker.is_cancelled:
             self.post_message(_Counted(generation, history_generation, model, history_count, prompt_count))
 
@@ -239,9 +259,10 @@ class TokenMeter(Vertical):
 
     def _conversation(self, history: TokenCount, prompt: TokenCount) -> TokenCount:
         exact = history.exact and prompt.exact
-        if not self._history and not self._prompt:
+        if not self._history and not self._prompt and not self._attachments:
             return TokenCount(0, exact, history.encoding)
-        tokens = history.tokens + (USER_MESSAGE_FRAMING + prompt.tokens if self._prompt else 0)
+        asked = self._prompt or self._attachments
+        tokens = history.tokens + (USER_MESSAGE_FRAMING + prompt.tokens if asked else 0)
         return TokenCount(tokens, exact, history.encoding)
 
     # -- derived figures ----------------------------------------------------------------------
