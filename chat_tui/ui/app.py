@@ -45,7 +45,8 @@ class ChatApp(App[int]):
         # priority: TextArea binds F6 (select line) and F7 (select all) and would take them first
         Binding("f6", "completion_mode", "Complete", id="app.completion_mode", priority=True),
         Binding("f7", "edit_mode", "Edit", id="app.edit_mode", priority=True),
-        Binding("f10", "images", "Images", id="app.images", priority=True),
+        # Not in the footer (it is full at 160 columns): F1 and the palette list it.
+        Binding("f10", "images", "Images", id="app.images", priority=True, show=False),
         Binding("f4", "rename_conversation", "Rename", id="app.rename_conversation", show=False),
         Binding("ctrl+delete", "delete_conversation", "Delete chat", id="app.delete_conversation", show=False),
     ]
