@@ -184,3 +184,61 @@ async def test_the_palette_opens_the_images_screen(fake_openai, tmp_path):
         app.action_images()
         await pilot.pause()
         assert isinstance(app.screen, ImagesScreen)
+
+
+# -- /image in the chat -------------------------------------------------------------------------
+
+
+async def type_line(pilot, text: str) -> None:
+    from chat_tui.ui.widgets.prompt import PromptInput
+
+    prompt = pilot.app.query_one(PromptInput)
+    prompt.focus()
+    prompt.load_text(text[:-1])  # a long line typed key by key would take a minute
+    prompt.move_cursor(prompt.document.end)
+    await pilot.press(text[-1], "enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_slash_image_makes_an_image_in_the_conversation_shown_inline(fake_openai, tmp_path):
+    app, store = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_line(pilot, "/image A red kite")
+        posts = image_posts(fake_openai)
+        assert len(posts) == 1 and posts[0].json == {"prompt": "A red kite"}  # the server's default model
+        validate_request("CreateImageRequest", posts[0].json)
+        assert not [r for r in fake_openai.requests if r.path == "/v1/chat/completions"]
+        chat = app.chat
+        views = list(chat.conversation.query(ImageView))
+        assert len(views) == 1 and views[0].error is None
+        cid = chat.conversation_id
+        user, reply = store.messages(cid)
+        assert (user.role, user.content) == ("user", "/image A red kite")
+        (record,) = recent_images(store)
+        assert (reply.role, reply.status, record.conversation_id, record.message_id) == ("assistant", "complete", cid, reply.id)
+        assert str(views[0].source) in reply.content and views[0].source.read_bytes() == result_image("dall-e-2", "A red kite", 0)
+        assert {h.conversation_id for h in store.search("kite")} == {cid}
+
+
+async def test_slash_image_refused_keeps_the_text_and_a_failed_one_ends_in_error(fake_openai, tmp_path):
+    from fake_openai import Fault, openai_error
+
+    from chat_tui.ui.widgets.prompt import PromptInput
+
+    app, store = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.image_model = "dall-e-2"
+        await type_line(pilot, "/image " + "x" * 1001)
+        assert app.query_one(PromptInput).text == "/image " + "x" * 1001
+        assert any("takes up to 1,000" in str(n.message) for n in app._notifications)
+        assert image_posts(fake_openai) == [] and app.chat.conversation_id is None
+        app.query_one(PromptInput).load_text("")
+        fake_openai.enqueue_fault(Fault("status", status=400, path="/v1/images/generations",
+                                        body=openai_error("Your request was rejected by the safety system.")))
+        await type_line(pilot, "/image A storm")
+        user, reply = store.messages(app.chat.conversation_id)
+        assert reply.status == "error" and "rejected by the safety system" in reply.error
+        assert list(app.chat.conversation.query(ImageView)) == []

@@ -109,3 +109,57 @@ async def _save(client: "OpenAIClient", store: "Store", blobs: Path, kind: str, 
                            conversation_id=conversation_id, message_id=message_id, endpoint=endpoint)
         saved.append(SavedImage(record, blob_path(blobs, sha), sha, mime, width, height, image.revised_prompt, each))
     return ImagesOutcome(saved, result)
+
+
+IMAGE_COMMAND = "/image"
+
+
+def image_command(text: str) -> str | None:
+    """The prompt of a chat line `/image PROMPT`, or None if the line is not that command."""
+    head, _, rest = text.strip().partition(" ")
+    if head != IMAGE_COMMAND:
+        return None
+    return rest.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatImage:
+    conversation_id: int
+    user_id: int
+    reply_id: int
+    outcome: ImagesOutcome | None
+    error: str | None
+
+
+async def generate_in_chat(client: "OpenAIClient", store: "Store", blobs: Path, prompt: str, model: str | None,
+                           params: ImageParams = ImageParams(), *, conversation_id: int | None, parent_id: int | None,
+                           endpoint: str | None = None) -> ChatImage:
+    """`/image PROMPT` in a chat: the user's line is a message (so history search finds the
+    prompt), the answer an assistant message saying what was made (its text names the saved
+    files; no image part, which the chat API would refuse on an assistant turn), and each image
+    is recorded with both ids. A refused request raises `ParamError` before anything is saved;
+    a failed one ends the reply `error`, as a failed chat answer does."""
+    from chat_tui.core.text import error_text
+    from chat_tui.core.titles import title_from_prompt
+
+    check_request("generate", model, prompt, params)
+    with store.transaction():
+        if conversation_id is None:
+            conversation_id = store.create_conversation(title=title_from_prompt(prompt), endpoint=endpoint)
+        user_id = store.add_message(conversation_id, "user", f"{IMAGE_COMMAND} {prompt}", parent_id=parent_id)
+    sent = {"image_model": model or "default", **params.as_dict()}
+    reply_id = store.begin_assistant(conversation_id, parent_id=user_id, model=model or "", params=sent, endpoint=endpoint)
+    try:
+        outcome = await generate(client, store, blobs, prompt, model, params, endpoint=endpoint,
+                                 conversation_id=conversation_id, message_id=reply_id)
+    except Exception as exc:
+        store.finish_assistant(reply_id, "", "error", error=error_text(exc))
+        return ChatImage(conversation_id, user_id, reply_id, None, error_text(exc))
+    except BaseException:
+        store.finish_assistant(reply_id, "", "cancelled")
+        raise
+    lines = [f"Image{'s' * (len(outcome.images) != 1)} for “{prompt}”:"]
+    for saved in outcome.images:
+        lines.append(f"- {saved.path}" + (f" (revised prompt: {saved.revised_prompt})" if saved.revised_prompt else ""))
+    store.finish_assistant(reply_id, "\n".join(lines), "complete")
+    return ChatImage(conversation_id, user_id, reply_id, outcome, None)

@@ -115,7 +115,7 @@ class ImagesScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#image-model", Input).value = getattr(self.app, "image_model", "") or ""
+        self.query_one("#image-model", Input).value = getattr(self.app, "image_model", None) or ""
         self._show_kind()
         self.query_one("#image-prompt", Input).focus()
 
@@ -169,6 +169,7 @@ class ImagesScreen(Screen[None]):
             "path": self.query_one("#image-path", Input).value.strip(),
             "mask": self.query_one("#image-mask", Input).value.strip(),
         }
+        self.app.image_model = form["model"]  # `/image` in the chat uses it too
         self.set_status(f"Making ({self.kind})…")
         self.run_request(self.kind, form, params)
 
