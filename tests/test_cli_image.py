@@ -79,3 +79,12 @@ def test_limits_are_checked_before_sending(fake_openai, cli_env, tmp_path):
         done = run_cli("image", *args, env=cli_env)
         assert done.returncode == 2 and needle in done.stderr, (args, done.stderr)
     assert fake_openai.requests == []
+
+
+def test_no_save_leaves_nothing_but_the_output(fake_openai, cli_env, isolated_env, tmp_path):
+    done = run_cli("image", "generate", "--no-save", "A plum", env=cli_env)
+    assert done.returncode == 2 and "give -o FILE" in done.stderr and fake_openai.requests == []
+    done = run_cli("image", "generate", "--no-save", "-o", str(tmp_path / "plum.png"), "A plum", env=cli_env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "plum.png").read_bytes() == result_image("dall-e-2", "A plum", 0)
+    assert not (isolated_env / "attachments").exists() and not (isolated_env / "chat-tui.db").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +34,29 @@ def _params(args: Any) -> Any:
 
 def run(ctx: Context) -> int:
     args = ctx.args
+    if args.no_save and not args.output:
+        raise CLIError("--no-save keeps nothing in the data dir: give -o FILE for the image", 2)
     params = _params(args)
     prompt = read_prompt(args.prompt) if args.image_command == "generate" else None
     return asyncio.run(_run(ctx, params, prompt))
 
 
 async def _run(ctx: Context, params: Any, prompt: str | None) -> int:
-    from chat_tui.core.params import ParamError
-    from chat_tui.services import images as service
     from chat_tui.store.images import blob_root
 
     args = ctx.args
     model = getattr(args, "model", None) or ctx.endpoint.default_model
-    blobs = blob_root(ctx.paths.data_dir)
+    if args.no_save:  # the bytes only pass through a temporary folder on their way to -o
+        with tempfile.TemporaryDirectory(prefix="chat-tui-image-") as tmp:
+            return await _make(ctx, params, prompt, model, Path(tmp))
+    return await _make(ctx, params, prompt, model, blob_root(ctx.paths.data_dir))
+
+
+async def _make(ctx: Context, params: Any, prompt: str | None, model: str | None, blobs: Path) -> int:
+    from chat_tui.core.params import ParamError
+    from chat_tui.services import images as service
+
+    args = ctx.args
     store = ctx.store()
     client = ctx.client()
     try:
