@@ -129,6 +129,30 @@ async def main() -> None:
         await pilot.press("2")
         screen.query_one("#edit-input", TextArea).cursor_blink = False
 
+    async def images(pilot):
+        await pilot.press("f10")
+        await pilot.pause()
+        screen = pilot.app.screen
+        screen.query_one("#image-model").value = "dall-e-3"
+        screen.query_one("#image-prompt").value = "A sun setting over a calm sea"
+        await pilot.press("ctrl+g")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        screen.query_one("#image-prompt").cursor_blink = False
+
+    from demo import use_demo_pictures
+
+    from chat_tui.ui.screens import images as images_screen
+
+    undo = use_demo_pictures()  # the fake's own results are 1x1 pixels
+    blob_root = images_screen.blob_root
+    images_screen.blob_root = lambda app: Path(tempfile.gettempdir()) / "chat-tui-demo" / "attachments"
+    try:
+        images_shot = await shoot("images", images, open_demo=False)
+    finally:
+        undo()
+        images_screen.blob_root = blob_root
+
     shots = [
         await shoot("main-chat"),
         await shoot("model-picker", picker),
@@ -137,6 +161,7 @@ async def main() -> None:
         await shoot("history", history, open_demo=False, seed=seed_history),
         await shoot("completion", completion, answer=COMPLETION_ANSWER, models=["gpt-3.5-turbo-instruct"]),
         await shoot("edit", edit, open_demo=False),
+        images_shot,
     ]
     for path in shots:
         print(path.relative_to(HERE.parent))

@@ -157,3 +157,41 @@ async def settle(pilot) -> None:
     prompt.focus()
     prompt.cursor_blink = False  # a steady cursor: a snapshot must not depend on how long this took
     await pilot.pause()
+
+
+def demo_picture(prompt: str, index: int = 0, width: int = 512, height: int = 320) -> bytes:
+    """A deterministic picture (sky, sun, sea) for the image screens' snapshots and screenshots:
+    the fake server's own results are 1x1 pixels, which show as one cell."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(img)
+    horizon = height * 2 // 3
+    for y in range(horizon):
+        t = y / horizon
+        draw.line([(0, y), (width, y)], fill=(int(40 + 200 * t), int(60 + 80 * t), int(160 - 60 * t)))
+    for y in range(horizon, height):
+        t = (y - horizon) / (height - horizon)
+        draw.line([(0, y), (width, y)], fill=(int(20 + 30 * t), int(70 + 40 * t), int(130 + 30 * t)))
+    r = height // 6
+    cx = width // 2 + (index * width // 5)
+    draw.ellipse([cx - r, horizon - r, cx + r, horizon + r], fill=(255, 200, 80))
+    draw.rectangle([0, horizon, width, height], outline=None)
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def use_demo_pictures() -> callable:
+    """Make the fake server answer image requests with `demo_picture`; returns the undo."""
+    import fake_openai
+
+    real = fake_openai.result_image
+
+    def picture(model, prompt, index, sources=(), output_format="png"):
+        return demo_picture(prompt, index)
+
+    fake_openai.result_image = picture
+    return lambda: setattr(fake_openai, "result_image", real)

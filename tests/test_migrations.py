@@ -1,5 +1,5 @@
 """Every earlier database opens and upgrades to the current schema (version 5: messages made of
-parts, tool calls, attachments; version 6: documents and endpoint features), its rows reading as before; an up-to-date file is opened
+parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images), its rows reading as before; an up-to-date file is opened
 without taking the write lock."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from chat_tui.core.messages import ChatMessage, ImagePart, TextPart, ToolCall
 from chat_tui.services.chat import request_history
-from chat_tui.store import Store, documents, schema
+from chat_tui.store import Store, documents, images, schema
 from chat_tui.store.attachments import add_attachment, attachments, blob_path, read_blob, save_blob
 
 
@@ -35,7 +35,7 @@ def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, vers
     path = tmp_path / f"v{version}.db"
     old_database(path, version)
     with Store(path) as store:
-        assert store.schema_version == len(schema.MIGRATIONS) == 6
+        assert store.schema_version == len(schema.MIGRATIONS) == 7
         if version:
             thread = store.thread(1)
             assert [(m.role, m.content, m.parts, m.tool_calls, m.tool_call_id) for m in thread] == [
@@ -73,6 +73,14 @@ def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, vers
         assert documents.endpoint_feature(store, "local", "edits") == "native"
         assert documents.endpoint_feature(store, "openai", "edits") is None
         assert read_blob(tmp_path / "blobs", sha) == b"\x89PNG"
+        # What version 7 adds: images, findable by prompt; a chat's image follows its conversation.
+        made = images.add_image(store, "generate", sha, prompt="A lighthouse at dusk", model="dall-e-3",
+                                revised_prompt="A tall lighthouse", params={"size": "1024x1024"}, mime="image/png",
+                                width=1, height=1, cost=0.04, conversation_id=cid, message_id=user, endpoint="openai")
+        assert [i.id for i in images.search_images(store, "lighthouse dusk")] == [made]
+        assert [i.id for i in images.search_images(store, "tall")] == [made]
+        store.delete_conversation(cid)
+        assert (images.get_image(store, made).conversation_id, images.get_image(store, made).message_id) == (None, None)
 
 
 def test_the_request_carries_parts_and_the_tool_loop(tmp_path: Path) -> None:

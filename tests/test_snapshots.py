@@ -169,3 +169,35 @@ def test_edit_mode_with_two_choices(snap_compare, fake_openai, tmp_path):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=edit)
+
+
+def test_images_screen_with_a_result(snap_compare, fake_openai, tmp_path, monkeypatch):
+    import tempfile
+    from pathlib import Path
+
+    from demo import use_demo_pictures
+
+    from chat_tui.ui.screens import images as images_screen
+
+    undo = use_demo_pictures()
+    # A fixed place for the blobs: the saved path is on screen.
+    fixed = Path(tempfile.gettempdir()) / "chat-tui-snapshot" / "attachments"
+    monkeypatch.setattr(images_screen, "blob_root", lambda app: fixed)
+    app = demo_app(fake_openai, tmp_path / "s.db", open_demo=False)
+
+    async def make(pilot):
+        await settle(pilot)
+        await pilot.press("f10")
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#image-model").value = "dall-e-3"
+        screen.query_one("#image-prompt").value = "A sun setting over a calm sea"
+        await pilot.press("ctrl+g")
+        await settle_workers(pilot)
+        screen.query_one("#image-prompt").cursor_blink = False
+        await pilot.pause()
+
+    try:
+        assert snap_compare(app, terminal_size=SIZE, run_before=make)
+    finally:
+        undo()

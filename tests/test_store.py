@@ -85,13 +85,15 @@ EXPECTED_COLUMNS = {
     "presets": ["id", "name", "params", "created_at", "updated_at"],
     "attachments": ["id", "message_id", "position", "kind", "name", "mime", "size", "sha256", "created_at"],
     "endpoint_features": ["endpoint", "feature", "value", "updated_at"],
+    "images": ["id", "created_at", "kind", "prompt", "revised_prompt", "model", "params", "sha256", "mime",
+               "width", "height", "cost", "conversation_id", "message_id", "endpoint"],
 }
 
 
 def assert_final_schema(db: Database) -> None:
     for table, columns in EXPECTED_COLUMNS.items():
         assert [c.name for c in db[table].columns] == columns, table
-    assert "messages_fts" in db.table_names()
+    assert "messages_fts" in db.table_names() and "images_fts" in db.table_names()
     assert "messages_searchable" in db.view_names()
     triggers = {t.name for t in db.triggers}
     assert {"messages_fts_insert", "messages_fts_update", "messages_fts_delete"} <= triggers

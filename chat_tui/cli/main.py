@@ -18,7 +18,7 @@ from chat_tui.cli.parser import build_parser
 
 COMMANDS = {
     None: "app", "ask": "ask", "compare": "compare", "complete": "complete", "edit": "edit",
-    "models": "models",
+    "models": "models", "image": "image",
     "tokens": "tokens", "history": "history",
 }
 

@@ -109,6 +109,27 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("-v", "--verbose", action="store_true", help="say on stderr whether /v1/edits or chat was used")
     edit.add_argument("--no-save", action="store_true", help="do not save to the database")
 
+    image = subs.add_parser("image", parents=[common], help="make images: generate, edit, variation (saved in the data dir)")
+    isub = image.add_subparsers(dest="image_command", metavar="ACTION", required=True)
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("-n", type=int, dest="count", metavar="N", help="how many images (dall-e-3: 1; others 1-10)")
+    shared.add_argument("--size", help="e.g. 1024x1024 (each model has its own sizes)")
+    shared.add_argument("--quality", help="dall-e-3: standard, hd; gpt-image: low, medium, high, auto")
+    shared.add_argument("--option", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                        help="any other image option, e.g. --option background transparent")
+    shared.add_argument("-o", "--output", metavar="FILE", help="write the image here (a folder when -n is above 1)")
+    shared.add_argument("--json", action="store_true", help="print the response as JSON (created, data, usage)")
+    shared.add_argument("--no-save", action="store_true", help="do not record it in the database")
+    gen = isub.add_parser("generate", parents=[common, shared], help="an image from a prompt")
+    gen.add_argument("prompt", nargs="*", help="what to draw (stdin is read when piped)")
+    gen.add_argument("--style", help="dall-e-3: vivid or natural")
+    ied = isub.add_parser("edit", parents=[common, shared], help="change images by a prompt (and a mask)")
+    ied.add_argument("image", nargs="+", metavar="IMAGE", help="the image (gpt-image: up to 16)")
+    ied.add_argument("-P", "--prompt", required=True, help="the change to make")
+    ied.add_argument("--mask", metavar="PNG", help="a PNG with alpha, the image's size: transparent pixels mark the edit")
+    var = isub.add_parser("variation", parents=[common, shared], help="variations of an image (dall-e-2)")
+    var.add_argument("image", metavar="IMAGE", help="a square PNG under 4 MB")
+
     models = subs.add_parser("models", parents=[common], help="list the endpoint's models")
     models.add_argument("--json", action="store_true")
 

@@ -151,6 +151,7 @@ class Config:
     keys: Mapping[str, str] = field(default_factory=dict)
     theme: str | None = None
     titles: TitleSettings = field(default_factory=TitleSettings)
+    image_protocol: str = "auto"  # [images] protocol: how images are drawn in the terminal
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
     # Unknown keys, ignored: one line each (file, table, key, closest known key), to show
@@ -202,6 +203,9 @@ def load_config(path: Path) -> Config:
     titles = data.get("titles")
     if titles is not None:
         check.table(titles, "titles", _TITLES)
+    images = data.get("images")
+    if images is not None:
+        check.table(images, "images", _IMAGES)
     return Config(
         profiles=profiles,
         default_profile=default,
@@ -212,6 +216,7 @@ def load_config(path: Path) -> Config:
             enabled=titles.get("enabled", True), local=titles.get("local", False),
             model=titles["model"].strip() if titles.get("model") else None,
         ) if titles else TitleSettings(),
+        image_protocol=(images or {}).get("protocol", "auto"),
         path=path,
         raw=data,
         warnings=tuple(check.warnings),
@@ -242,6 +247,7 @@ _TOP: _Spec = {
     "models": ('a table of [models."ID"] tables', _TABLE),
     "keys": ("a table of binding ids and keys", _TABLE),
     "titles": ("a table (enabled, local, model)", _TABLE),
+    "images": ("a table (protocol)", _TABLE),
 }
 _PROFILE: _Spec = {
     "type": (f"one of {', '.join(PROFILE_TYPES)}", lambda v: v in PROFILE_TYPES),
@@ -263,6 +269,10 @@ _TITLES: _Spec = {
     "enabled": ("true or false", _BOOL),
     "local": ("true or false", _BOOL),
     "model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
+}
+IMAGE_PROTOCOLS = ("auto", "kitty", "sixel", "halfcell")
+_IMAGES: _Spec = {
+    "protocol": (f"one of {', '.join(IMAGE_PROTOCOLS)}", lambda v: v in IMAGE_PROTOCOLS),
 }
 _UNSHOWN = {"headers"}  # may hold credentials (Authorization): a wrong value is not quoted
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")

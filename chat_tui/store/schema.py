@@ -97,6 +97,21 @@ Documents (version 6)
   ``messages.accepted``: 1 if the choice was put into the document, 0 if it was rejected,
   NULL if undecided (and for chat messages).
 
+``images`` (version 7) - every image made by generate, edit or variation, its bytes stored once
+  by sha256 under the data directory, in the same store as attachments
+  (``attachments/ab/abcdef…``). ``id``; ``created_at``; ``kind`` (``generate``, ``edit``,
+  ``variation``); ``prompt`` (NULL for a variation); ``revised_prompt`` (dall-e-3's rewrite, as
+  received); ``model``; ``params`` (JSON object: the exact options sent, never a credential);
+  ``sha256``; ``mime``; ``width``, ``height`` (pixels, read from the bytes; NULL if unreadable);
+  ``cost`` (USD estimate for this image, NULL if unknown); ``conversation_id`` and
+  ``message_id`` (the chat it was made in, NULL for a standalone generation; deleting the
+  conversation or message keeps the row and sets them NULL); ``endpoint`` (profile name).
+  Search: ``images_fts`` (FTS5 over ``prompt`` and ``revised_prompt``, kept by triggers) finds
+  every image by its prompt. Standalone generations are not conversations, so the history list
+  stays chats and documents (a new ``conversations.kind`` would mean rebuilding that table to
+  change its CHECK, with its foreign keys and triggers); an image made inside a chat is also a
+  message whose text holds the prompt, so the history search finds that chat.
+
 ``PRAGMA user_version`` is the schema version: the number of migrations applied.
 """
 
@@ -398,9 +413,67 @@ def _v6(db: Database) -> None:
         db.execute(statement)
 
 
+IMAGE_KINDS = ("generate", "edit", "variation")
+
+_V7 = [
+    f"""
+CREATE TABLE IF NOT EXISTS images (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at      TEXT NOT NULL DEFAULT {_NOW},
+    kind            TEXT NOT NULL CHECK (kind IN {IMAGE_KINDS!r}),
+    prompt          TEXT,
+    revised_prompt  TEXT,
+    model           TEXT,
+    params          TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(params)),
+    sha256          TEXT NOT NULL,
+    mime            TEXT,
+    width           INTEGER,
+    height          INTEGER,
+    cost            REAL,
+    conversation_id INTEGER REFERENCES conversations (id) ON DELETE SET NULL,
+    message_id      INTEGER REFERENCES messages (id) ON DELETE SET NULL,
+    endpoint        TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS images_by_sha256 ON images (sha256)",
+    "CREATE INDEX IF NOT EXISTS images_by_conversation ON images (conversation_id)",
+    """
+CREATE VIRTUAL TABLE IF NOT EXISTS images_fts USING fts5(
+    prompt, revised_prompt,
+    content="images",
+    content_rowid="id",
+    tokenize="porter unicode61 remove_diacritics 2"
+)""",
+    """
+CREATE TRIGGER IF NOT EXISTS images_fts_insert AFTER INSERT ON images
+BEGIN
+    INSERT INTO images_fts (rowid, prompt, revised_prompt) VALUES (new.id, new.prompt, new.revised_prompt);
+END""",
+    """
+CREATE TRIGGER IF NOT EXISTS images_fts_delete AFTER DELETE ON images
+BEGIN
+    INSERT INTO images_fts (images_fts, rowid, prompt, revised_prompt)
+    VALUES ('delete', old.id, old.prompt, old.revised_prompt);
+END""",
+    """
+CREATE TRIGGER IF NOT EXISTS images_fts_update AFTER UPDATE OF prompt, revised_prompt ON images
+BEGIN
+    INSERT INTO images_fts (images_fts, rowid, prompt, revised_prompt)
+    VALUES ('delete', old.id, old.prompt, old.revised_prompt);
+    INSERT INTO images_fts (rowid, prompt, revised_prompt) VALUES (new.id, new.prompt, new.revised_prompt);
+END""",
+]
+
+
+def _v7(db: Database) -> None:
+    """The ``images`` table (every generated, edited or varied image) and its prompt index
+    ``images_fts``."""
+    for statement in _V7:
+        db.execute(statement)
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 
 
 def user_version(db: Database) -> int:

@@ -45,6 +45,8 @@ class ChatApp(App[int]):
         # priority: TextArea binds F6 (select line) and F7 (select all) and would take them first
         Binding("f6", "completion_mode", "Complete", id="app.completion_mode", priority=True),
         Binding("f7", "edit_mode", "Edit", id="app.edit_mode", priority=True),
+        # Not in the footer (it is full at 160 columns): F1 and the palette list it.
+        Binding("f10", "images", "Images", id="app.images", priority=True, show=False),
         Binding("f4", "rename_conversation", "Rename", id="app.rename_conversation", show=False),
         Binding("ctrl+delete", "delete_conversation", "Delete chat", id="app.delete_conversation", show=False),
     ]
@@ -70,6 +72,9 @@ class ChatApp(App[int]):
         self.client = client
         self.paths = paths
         self.config = config or Config()
+        from chat_tui.ui import image_protocol
+
+        image_protocol.configure(self.config.image_protocol)
         self.model = model or endpoint.default_model or ""
         self.params = ChatParams()
         self.system_prompt: str | None = None
@@ -400,6 +405,15 @@ class ChatApp(App[int]):
             return
         self.push_screen(EditScreen(document_id=document_id), lambda _: self.chat.refresh_conversation_list())
 
+    def action_images(self) -> None:
+        """The Images screen: generate, edit and vary images (services/images.py)."""
+        from chat_tui.ui.screens.images import ImagesScreen
+
+        if isinstance(self.screen, ImagesScreen):  # F10 again: back to where it was opened
+            self.pop_screen()
+            return
+        self.push_screen(ImagesScreen())
+
     def action_open_conversation(self) -> None:
         """Open a saved conversation: the history browser, searching as you type."""
         self.action_history()
@@ -470,6 +484,7 @@ class ChatApp(App[int]):
         yield SystemCommand("Restore deleted conversation", "Bring back the conversation deleted last", self.action_restore_conversation)
         yield SystemCommand("Completion mode", "A document completed at the cursor: insert mode, echo, logprobs, best_of (F6)", self.action_completion_mode)
         yield SystemCommand("Compare mode", "One prompt, 2-4 lanes (models or parameters) side by side (F8)", chat.action_compare)
+        yield SystemCommand("Images", "Generate, edit and vary images; results shown here and saved (F10)", self.action_images)
         yield SystemCommand("Edit mode", "Edit a text by an instruction, with a diff to accept or reject (F7)", self.action_edit_mode)
         yield SystemCommand("Regenerate answer", "Ask again: a new sibling answer, the old one kept", chat.action_regenerate)
         yield SystemCommand("Stop generation", "Stop the answer being streamed (the text so far is kept)", chat.action_stop)

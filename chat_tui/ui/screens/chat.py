@@ -307,6 +307,14 @@ class ChatScreen(Screen):
                 self.notify("Connecting… your message goes out as soon as the endpoint is ready.", timeout=3)
                 self.send_when_ready(event.text)
             return
+        if event.text.lstrip().startswith("/image"):  # `/image PROMPT`: an image, not a chat turn
+            from chat_tui.services.images import image_command
+
+            prompt = image_command(event.text)
+            if prompt is not None:
+                self._sending = True
+                self.run_worker(self.generate_image(event.text, prompt), group="send", exit_on_error=False)
+                return
         if not self.app.model:
             self.notify("Choose a model first (F2), or type any model id in the picker.", severity="warning")
             return
@@ -371,6 +379,43 @@ class ChatScreen(Screen):
             self.stream_reply(turn.messages, turn.user_id, text, attached)
         self.update_status()
         self.refresh_conversation_list()  # a new one, or this one moved to the top
+
+    async def generate_image(self, text: str, prompt: str) -> None:
+        """`/image PROMPT`: images made into this conversation (`services.images.generate_in_chat`,
+        with the model last used on the Images screen, else the server's default) and shown
+        under the reply. A refused request leaves the text in the box."""
+        from chat_tui.core.params import ParamError
+        from chat_tui.core.text import error_text
+        from chat_tui.services.images import generate_in_chat
+        from chat_tui.ui.screens.images import blob_root
+        from chat_tui.ui.widgets.image_view import ImageView
+
+        app = self.app
+        parent = self.editing.parent_id if self.editing else self._retry_parent()
+        self.update_status("making the image…")
+        try:
+            made = await generate_in_chat(app.client, app.store, blob_root(app), prompt, getattr(app, "image_model", None),
+                                          conversation_id=self.conversation_id, parent_id=parent,
+                                          endpoint=app.endpoint.name)
+        except ParamError as exc:
+            self.notify(f"{error_text(exc)}. Nothing was sent: your text is still in the box.",
+                        title="Image not made", severity="error", timeout=12, markup=False)
+            self.update_status()
+            return
+        finally:
+            self._sending = False
+        self.conversation_id = made.conversation_id
+        self.prompt.consume(text)
+        self.reload_tree()
+        self.leaf_id = made.reply_id
+        self.set_editing(None)
+        await self.conversation.show_thread(self.thread_tree.with_branches(made.reply_id))
+        if made.outcome is not None:
+            for saved in made.outcome.images:
+                await self.conversation.mount(ImageView(saved.path, max_height=16, classes="chat-image"))
+            self.conversation.anchor()
+        self.update_status()
+        self.refresh_conversation_list()
 
     def reload_tree(self) -> None:
         if self.conversation_id is not None:

@@ -1,0 +1,244 @@
+"""The Images screen (F10) driven like a user against the fake server: generate, edit with a
+mask, vary, per-model errors (the typed prompt survives), open and copy path, and the palette."""
+
+from __future__ import annotations
+
+from fake_openai import result_image
+from openapi_spec import validate_request
+from PIL import Image
+from test_resources import form_as_body
+
+from chat_tui.api.client import OpenAIClient
+from chat_tui.core.config import Endpoint
+from chat_tui.store import Store
+from chat_tui.store.images import recent_images
+from chat_tui.ui.app import ChatApp
+from chat_tui.ui.screens import images as images_screen
+from chat_tui.ui.screens.images import ImagesScreen
+from chat_tui.ui.widgets.image_view import ImageView
+
+
+def make_app(fake, tmp_path) -> tuple[ChatApp, Store]:
+    ep = Endpoint(name="fake", base_url=fake.base_url)
+    store = Store(tmp_path / "ui.db")
+    return ChatApp(ep, store, client=OpenAIClient(ep), model="gpt-4o-mini"), store
+
+
+def png(path, w=16, h=16, mode="RGBA", colour=(30, 60, 200, 255)) -> bytes:
+    Image.new(mode, (w, h), colour if mode == "RGBA" else colour[:3]).save(path, "PNG")
+    return path.read_bytes()
+
+
+def image_posts(fake) -> list:
+    """The requests to the image endpoints (the app also lists models when it starts)."""
+    return [r for r in fake.requests if r.path.startswith("/v1/images/")]
+
+
+async def open_screen(pilot) -> ImagesScreen:
+    await pilot.press("f10")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ImagesScreen)
+    return pilot.app.screen
+
+
+async def fill(pilot, screen, **fields) -> None:
+    for name, value in fields.items():
+        screen.query_one(f"#image-{name}").value = value
+    await pilot.pause()
+
+
+async def send(pilot) -> None:
+    await pilot.press("ctrl+g")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def tab(pilot, screen, kind: str) -> None:
+    screen.query_one("#images-tabs").active = kind
+    await pilot.pause()
+
+
+async def test_generate_shows_the_images_with_their_paths(fake_openai, tmp_path):
+    app, store = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_screen(pilot)
+        await pilot.press(*"A red apple")
+        await fill(pilot, screen, model="dall-e-2", options="n=2 size=256x256")
+        assert "dall-e-2 takes: n, size, quality, response_format, user" in str(screen.query_one("#image-accepts").render())
+        await send(pilot)
+        body = image_posts(fake_openai)[0].json
+        validate_request("CreateImageRequest", body)
+        assert body == {"prompt": "A red apple", "model": "dall-e-2", "n": 2, "size": "256x256"}
+        views = list(screen.query(ImageView))
+        assert len(views) == 2 and all(v.error is None and v.pixels == (1, 1) for v in views)
+        assert len(screen.results) == 2 and screen.results[1].path.read_bytes() == result_image("dall-e-2", "A red apple", 1)
+        captions = [str(c.render()) for c in screen.query(".image-caption")]
+        assert captions[0].startswith(f"1. {screen.results[0].path}")
+        assert "2 images saved, about $0.032" in str(screen.query_one("#image-status").render())
+        copied = []
+        app.copy_to_clipboard = copied.append
+        await pilot.press("ctrl+n", "ctrl+k")
+        assert copied == [str(screen.results[1].path)]
+    assert [r.prompt for r in recent_images(store)] == ["A red apple", "A red apple"]
+
+
+async def test_model_options_are_refused_before_sending_and_the_prompt_stays(fake_openai, tmp_path):
+    app, _ = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_screen(pilot)
+        await fill(pilot, screen, model="dall-e-3", prompt="A lighthouse", options="n=2")
+        await send(pilot)
+        assert screen.error == "Not made: n: dall-e-3 makes 1 image per request, not 2"
+        await fill(pilot, screen, model="gpt-image-1", options="style=vivid")
+        assert "style" not in str(screen.query_one("#image-accepts").render())
+        await send(pilot)
+        assert "gpt-image-1 does not accept style" in screen.error
+        await fill(pilot, screen, options="size")
+        await send(pilot)
+        assert "write options as name=value" in screen.error
+        assert screen.query_one("#image-prompt").value == "A lighthouse" and image_posts(fake_openai) == []
+        await fill(pilot, screen, model="dall-e-3", options="")
+        await send(pilot)
+        assert screen.error is None and "revised prompt: A lighthouse, in a detailed" in str(
+            screen.query_one(".image-caption").render())
+
+
+async def test_edit_with_a_mask_and_a_variation(fake_openai, tmp_path):
+    photo = png(tmp_path / "photo.png")
+    png(tmp_path / "mask.png", colour=(0, 0, 0, 0))
+    png(tmp_path / "flat.png", mode="RGB")
+    app, store = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_screen(pilot)
+        await tab(pilot, screen, "edit")
+        assert screen.kind == "edit" and screen.query_one("#mask-row").display
+        await fill(pilot, screen, prompt="Add a hat", path=str(tmp_path / "photo.png"), mask=str(tmp_path / "flat.png"))
+        await send(pilot)
+        assert "flat.png: the mask needs an alpha channel" in screen.error and image_posts(fake_openai) == []
+        await fill(pilot, screen, mask=str(tmp_path / "mask.png"))
+        await send(pilot)
+        rec = image_posts(fake_openai)[0]
+        validate_request("CreateImageEditRequest", form_as_body("CreateImageEditRequest", rec))
+        assert [f.name for f in rec.files] == ["image", "mask"]
+        assert screen.results[0].path.read_bytes() == result_image("dall-e-2", "Add a hat", 0, [photo])
+        await tab(pilot, screen, "variation")
+        assert not screen.query_one("#prompt-row").display and not screen.query_one("#mask-row").display
+        await fill(pilot, screen, options="n=3")
+        await send(pilot)
+        rec = next(r for r in fake_openai.requests if r.path == "/v1/images/variations")
+        validate_request("CreateImageVariationRequest", form_as_body("CreateImageVariationRequest", rec))
+        assert len(screen.results) == 3 and len(screen.query(ImageView)) == 3
+    assert [r.kind for r in recent_images(store)] == ["variation"] * 3 + ["edit"]
+
+
+async def test_the_path_field_completes_file_names(fake_openai, tmp_path):
+    (tmp_path / "pictures").mkdir()
+    png(tmp_path / "pictures" / "sunset.png")
+    app, _ = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_screen(pilot)
+        await tab(pilot, screen, "variation")
+        field = screen.query_one("#image-path")
+        field.focus()
+        await pilot.press(*f"{tmp_path}/pic")
+        await pilot.pause()
+        await pilot.press("right")  # accepts the suggestion
+        assert field.value == f"{tmp_path}/pictures/"
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("right")
+        assert field.value == f"{tmp_path}/pictures/sunset.png"
+
+
+async def test_open_uses_the_system_viewer_or_says_there_is_none(fake_openai, tmp_path, monkeypatch):
+    app, _ = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_screen(pilot)
+        await fill(pilot, screen, prompt="A cat")
+        await send(pilot)
+        monkeypatch.setattr(images_screen, "system_viewer", lambda: None)
+        await pilot.press("ctrl+o")
+        assert any("No system viewer" in str(n.message) and str(screen.results[0].path) in str(n.message)
+                   for n in app._notifications)
+        log = tmp_path / "opened.txt"
+        viewer = tmp_path / "viewer.sh"
+        viewer.write_text(f'#!/bin/sh\necho "$1" > {log}\n')
+        viewer.chmod(0o755)
+        monkeypatch.setattr(images_screen, "system_viewer", lambda: str(viewer))
+        await pilot.press("ctrl+o")
+        for _ in range(100):
+            if log.exists() and log.read_text():
+                break
+            await pilot.pause(0.02)
+        assert log.read_text().strip() == str(screen.results[0].path)
+        await pilot.press("f10")
+        await pilot.pause()
+        assert not isinstance(app.screen, ImagesScreen)
+
+
+async def test_the_palette_opens_the_images_screen(fake_openai, tmp_path):
+    app, _ = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        assert "Images" in [c.title for c in app.get_system_commands(app.screen)]
+        app.action_images()
+        await pilot.pause()
+        assert isinstance(app.screen, ImagesScreen)
+
+
+# -- /image in the chat -------------------------------------------------------------------------
+
+
+async def type_line(pilot, text: str) -> None:
+    from chat_tui.ui.widgets.prompt import PromptInput
+
+    prompt = pilot.app.query_one(PromptInput)
+    prompt.focus()
+    prompt.load_text(text[:-1])  # a long line typed key by key would take a minute
+    prompt.move_cursor(prompt.document.end)
+    await pilot.press(text[-1], "enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_slash_image_makes_an_image_in_the_conversation_shown_inline(fake_openai, tmp_path):
+    app, store = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_line(pilot, "/image A red kite")
+        posts = image_posts(fake_openai)
+        assert len(posts) == 1 and posts[0].json == {"prompt": "A red kite"}  # the server's default model
+        validate_request("CreateImageRequest", posts[0].json)
+        assert not [r for r in fake_openai.requests if r.path == "/v1/chat/completions"]
+        chat = app.chat
+        views = list(chat.conversation.query(ImageView))
+        assert len(views) == 1 and views[0].error is None
+        cid = chat.conversation_id
+        user, reply = store.messages(cid)
+        assert (user.role, user.content) == ("user", "/image A red kite")
+        (record,) = recent_images(store)
+        assert (reply.role, reply.status, record.conversation_id, record.message_id) == ("assistant", "complete", cid, reply.id)
+        assert str(views[0].source) in reply.content and views[0].source.read_bytes() == result_image("dall-e-2", "A red kite", 0)
+        assert {h.conversation_id for h in store.search("kite")} == {cid}
+
+
+async def test_slash_image_refused_keeps_the_text_and_a_failed_one_ends_in_error(fake_openai, tmp_path):
+    from fake_openai import Fault, openai_error
+
+    from chat_tui.ui.widgets.prompt import PromptInput
+
+    app, store = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.image_model = "dall-e-2"
+        await type_line(pilot, "/image " + "x" * 1001)
+        assert app.query_one(PromptInput).text == "/image " + "x" * 1001
+        assert any("takes up to 1,000" in str(n.message) for n in app._notifications)
+        assert image_posts(fake_openai) == [] and app.chat.conversation_id is None
+        app.query_one(PromptInput).load_text("")
+        fake_openai.enqueue_fault(Fault("status", status=400, path="/v1/images/generations",
+                                        body=openai_error("Your request was rejected by the safety system.")))
+        await type_line(pilot, "/image A storm")
+        user, reply = store.messages(app.chat.conversation_id)
+        assert reply.status == "error" and "rejected by the safety system" in reply.error
+        assert list(app.chat.conversation.query(ImageView)) == []
