@@ -95,6 +95,10 @@ async def test_attach_by_key_and_paste_remove_send_regenerate_reopen(fake_openai
         assert [p.label for p in user_view.query(AttachmentPlaceholder)] == [
             f"cat.png · image/png · {size_text(len(png(1024, 768)))} · 1024×768", "notes.txt · text/plain · 8 B"]
         assert answer.text == "Echo: What is this?\n\nFile: notes.txt\n```\nremember\n``` [I see 1 image]"
+        from chat_tui.ui.widgets.image_view import ImageView
+
+        shown = user_view.query(ImageView)  # the image itself, drawn like a generated one
+        assert len(shown) == 1 and shown.first().error is None
 
         user_row = store.get_message(user_view.message_id)
         assert user_row.parts == parts

@@ -116,9 +116,16 @@ class AttachmentPlaceholder(Static):
 
 
 def attachment_preview(kind: str, label: str, source: Path | bytes | None = None) -> Widget:
-    """THE HOOK for inline images: how a message shows one attachment. `source` is the image's
-    file (its blob under the data dir) or bytes, when there is one. After the `images` branch
-    is merged, return `ImageView(source)` here for `kind == "image"` (with the chip as a caption)."""
+    """How a message shows one attachment: an image whose bytes are here is drawn with the same
+    renderer as generated images (`ImageView`), its chip under it as the caption; anything else
+    is its chip. `source` is the image's file (its blob under the data dir) or bytes."""
+    if kind == "image" and source is not None:
+        from textual.containers import Vertical
+
+        from chat_tui.ui.widgets.image_view import ImageView
+
+        return Vertical(ImageView(source, max_height=8), AttachmentPlaceholder(kind, label),
+                        classes="attachment-image")
     return AttachmentPlaceholder(kind, label)
 
 
