@@ -228,13 +228,13 @@ class CompletionScreen(Screen[None]):
         n = self.params.n or 1
         self.state = "generating"
         self.update_header()
-        if n > 1:
-            self.call_later(self._show_lanes, n)
+        if n > 1:  # the lanes are mounted first, then the request goes out (no event is lost)
+            self.call_later(self._show_lanes, n, text, offset)
         else:
             area.begin()
-        self.run_round(text, offset)
+            self.run_round(text, offset)
 
-    async def _show_lanes(self, n: int) -> None:
+    async def _show_lanes(self, n: int, text: str, offset: int) -> None:
         from chat_tui.core.compare import Lane
         from chat_tui.ui.widgets.lanes import LaneColumn
 
@@ -250,6 +250,7 @@ class CompletionScreen(Screen[None]):
             await col.begin(started=time.monotonic())
         self._columns[0].focus()
         self._ticker.resume()
+        self.run_round(text, offset)
 
     def _on_event(self, event: Any) -> None:
         from chat_tui.api.events import LogprobsDelta, TextDelta
