@@ -13,7 +13,7 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Static, Switch
 
@@ -22,12 +22,11 @@ from chat_tui.core.tokens import TokenCounter
 from chat_tui.ui.widgets.logit_bias import LogitBiasEditor
 from chat_tui.ui.widgets.params_pane import (
     FLOAT_SLIDERS,
-    STOP_FIELDS,
-    coarse_tokens,
-    escape_stop,
-    max_output_tokens,
-    unescape_stop,
     _stop_list,
+    coarse_tokens,
+    max_output_tokens,
+    stop_fields,
+    typed_stops,
 )
 from chat_tui.ui.widgets.slider import FieldError, Slider
 
@@ -47,7 +46,7 @@ class CompletionParamsPane(VerticalScroll):
 
     def __init__(self, params: CompletionParams, *, model: str, counter: TokenCounter | None,
                  id: str | None = "completion-params") -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, classes="param-fields")  # styled with the chat's pane (params.tcss)
         self._params = params
         self._model = model
         self._counter = counter
@@ -74,11 +73,7 @@ class CompletionParamsPane(VerticalScroll):
                      name="max_tokens", id="cparam-max_tokens")
         for name, lo, hi, fine, coarse in FLOAT_SLIDERS[2:]:
             yield self._slider(name, lo, hi, fine, coarse)
-        yield Label(r"stop  (\n newline, \t tab, \\ backslash)", classes="param-label", markup=False)
-        texts = [escape_stop(s) for s in _stop_list(p.stop)] + [""] * STOP_FIELDS
-        with Grid(id="stop-grid"):
-            for i in range(STOP_FIELDS):
-                yield Input(texts[i], placeholder=f"stop {i + 1}", id=f"cparam-stop-{i}", classes="stop-input", compact=True)
+        yield from stop_fields(p.stop, "cparam-stop")
         yield FieldError(id="cerror-stop")
         with Horizontal(classes="field-row"):
             yield Label("echo", classes="field-label", markup=False)
@@ -146,11 +141,8 @@ class CompletionParamsPane(VerticalScroll):
     @on(Input.Changed, ".stop-input")
     def _stop_changed(self, event: Input.Changed) -> None:
         event.stop()
-        sequences = []
         try:
-            for field in self.query(".stop-input").results(Input):
-                if field.value:
-                    sequences.append(unescape_stop(field.value))
+            sequences = typed_stops(self)
         except ParamError as exc:
             self.query_one("#cerror-stop", FieldError).show(str(exc))
             return

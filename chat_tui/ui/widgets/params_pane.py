@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static, Switch, TextArea
 
 from chat_tui.core.models_table import model_info
@@ -93,6 +94,20 @@ def escape_stop(sequence: str) -> str:
     return "".join(one(c) for c in sequence)
 
 
+def stop_fields(stop: str | list[str] | None, id_prefix: str) -> ComposeResult:
+    """The stop sequences' label and their four one-sequence fields (`{id_prefix}-0` …)."""
+    yield Label(r"stop  (\n newline, \t tab, \\ backslash)", classes="param-label", markup=False)
+    texts = [escape_stop(s) for s in _stop_list(stop)] + [""] * STOP_FIELDS
+    with Grid(id="stop-grid"):
+        for i in range(STOP_FIELDS):
+            yield Input(texts[i], placeholder=f"stop {i + 1}", id=f"{id_prefix}-{i}", classes="stop-input", compact=True)
+
+
+def typed_stops(pane: Widget) -> list[str]:
+    """The sequences typed in a pane's stop fields, escapes undone (ParamError for a bad one)."""
+    return [unescape_stop(field.value) for field in pane.query(".stop-input").results(Input) if field.value]
+
+
 def _stop_list(stop: str | list[str] | None) -> list[str]:
     return [stop] if isinstance(stop, str) else list(stop or [])
 
@@ -145,6 +160,7 @@ class ParamsPane(VerticalScroll):
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
+        self.add_class("param-fields")  # the field styles it shares with completion mode's pane
         self._model = model
         self._counter = counter
         self._presets = presets
@@ -211,11 +227,7 @@ class ParamsPane(VerticalScroll):
         yield Label("system prompt", classes="param-label", markup=False)
         yield TextArea(self._system_prompt or "", id="system-prompt", soft_wrap=True, compact=True)
 
-        yield Label(r"stop  (\n newline, \t tab, \\ backslash)", classes="param-label", markup=False)
-        texts = [escape_stop(s) for s in _stop_list(p.stop)] + [""] * STOP_FIELDS
-        with Grid(id="stop-grid"):
-            for i in range(STOP_FIELDS):
-                yield Input(texts[i], placeholder=f"stop {i + 1}", id=f"param-stop-{i}", classes="stop-input", compact=True)
+        yield from stop_fields(p.stop, "param-stop")
         yield FieldError(id="error-stop")
 
         for name, placeholder in NUMBER_FIELDS:
@@ -336,11 +348,8 @@ class ParamsPane(VerticalScroll):
     def _stop_changed(self, event: Input.Changed) -> None:
         event.stop()
         error = self.query_one("#error-stop", FieldError)
-        sequences = []
         try:
-            for field in self.query(".stop-input").results(Input):
-                if field.value:
-                    sequences.append(unescape_stop(field.value))
+            sequences = typed_stops(self)
         except ParamError as exc:
             error.show(str(exc))
             return
