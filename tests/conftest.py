@@ -70,3 +70,15 @@ def cli_env(fake_openai, isolated_env) -> dict[str, str]:
 
 
 # --- end environment isolation and the CLI ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def local():
+    """The bundled llama.cpp server (xllamacpp + SmolLM2), started once for every end-to-end
+    module that uses it (test_local_model.py, test_local_completions.py)."""
+    from chat_tui.api.local_server import LocalServer
+
+    server = LocalServer()
+    server.start()
+    yield server
+    server.stop()

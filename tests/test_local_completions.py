@@ -14,7 +14,7 @@ from openapi_spec import validate_request
 from chat_tui.api.client import OpenAIClient
 from chat_tui.api.errors import APIError
 from chat_tui.api.events import Finish, LogprobsDelta, TextDelta, Usage
-from chat_tui.api.local_server import LocalServer, bundled_gguf
+from chat_tui.api.local_server import bundled_gguf
 from chat_tui.core.completion import FIM_FAMILIES, InsertMode, fim_prompt, insert_request
 from chat_tui.core.config import Endpoint
 from chat_tui.core.params import CompletionParams, ParamError
@@ -29,23 +29,17 @@ MODEL = "smollm2-135m-instruct"
 PROMPT = "Once upon a time"
 
 
-@pytest.fixture(scope="module")
-def local():
-    server = LocalServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def client(local):
-    async with OpenAIClient(Endpoint(name="local", type="local", base_url=local.base_url)) as c:
-        yield c
 
 
 def checked(params: CompletionParams, prompt: str = PROMPT, stream: bool = True) -> CompletionParams:
     validate_request("CreateCompletionRequest", params.body(MODEL, prompt, stream=stream))
     return params
+
+
+@pytest.fixture
+async def client(local):  # `local`, the bundled server, is conftest's: it starts once per run
+    async with OpenAIClient(Endpoint(name="local", type="local", base_url=local.base_url)) as c:
+        yield c
 
 
 async def stream(client, params, prompt=PROMPT):

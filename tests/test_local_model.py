@@ -14,7 +14,7 @@ from conftest import run_cli
 
 from chat_tui.api.client import OpenAIClient
 from chat_tui.api.events import Finish, LogprobsDelta, TextDelta, Usage
-from chat_tui.api.local_server import LocalServer, bundled_gguf
+from chat_tui.api.local_server import bundled_gguf
 from chat_tui.core.config import Endpoint
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams, CompletionParams
@@ -27,16 +27,10 @@ pytestmark = [
 PROMPT = [ChatMessage("user", "List five fruits, one per line.")]
 
 
-@pytest.fixture(scope="module")
-def local():
-    server = LocalServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
-async def client(local):
+async def client(local):  # `local`, the bundled server, is conftest's: it starts once per run
     async with OpenAIClient(Endpoint(name="local", type="local", base_url=local.base_url)) as c:
         yield c
 

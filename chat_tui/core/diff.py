@@ -14,6 +14,7 @@ import bisect
 import difflib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 WORD_BLOCK_LIMIT = 4_000  # tokens per side of a changed block compared word by word (quadratic)
@@ -140,28 +141,26 @@ def _words(ops: list[DiffOp], old: str, new: str) -> None:
             _changed(ops, "".join(a[i1:i2]), "".join(b[j1:j2]))
 
 
-def line_diff(old: str, new: str) -> list[DiffOp]:
-    """Whole lines (with their newlines) kept, deleted or inserted."""
+def _by_lines(old: str, new: str, block: Callable[[list[DiffOp], str, str], None]) -> list[DiffOp]:
+    """Lines matched first; each changed block of lines is handed to `block`."""
     a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
     ops: list[DiffOp] = []
     for tag, i1, i2, j1, j2 in line_opcodes(a, b):
         if tag == "equal":
             _append(ops, "equal", "".join(a[i1:i2]))
         else:
-            _changed(ops, "".join(a[i1:i2]), "".join(b[j1:j2]))
+            block(ops, "".join(a[i1:i2]), "".join(b[j1:j2]))
     return ops
+
+
+def line_diff(old: str, new: str) -> list[DiffOp]:
+    """Whole lines (with their newlines) kept, deleted or inserted."""
+    return _by_lines(old, new, _changed)
 
 
 def word_diff(old: str, new: str) -> list[DiffOp]:
     """Lines matched first, then each changed block compared word by word."""
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    ops: list[DiffOp] = []
-    for tag, i1, i2, j1, j2 in line_opcodes(a, b):
-        if tag == "equal":
-            _append(ops, "equal", "".join(a[i1:i2]))
-        else:
-            _words(ops, "".join(a[i1:i2]), "".join(b[j1:j2]))
-    return ops
+    return _by_lines(old, new, _words)
 
 
 def changed(ops: list[DiffOp]) -> bool:

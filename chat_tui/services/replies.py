@@ -127,20 +127,14 @@ async def run_reply(
     store: Store,
     counter: TokenCounter | None,
     *,
-    conversation_id: int,
-    parent_id: int | None,
     messages: Sequence[ChatMessage],
     model: str,
     params: ChatParams,
-    endpoint_name: str | None,
-    on_event: Callable[[StreamEvent], None] | None = None,
     stream: bool = True,
-    flush_interval: float = FLUSH_INTERVAL,
-    wait_for_tokenizer: bool = True,
-    on_row: Callable[[int, int], None] | None = None,
-    save_patience: float = SAVE_PATIENCE,
+    **options: Any,
 ) -> ReplyResult:
-    """A chat reply, streamed (or fetched) and recorded by `run_request` (see there)."""
+    """A chat reply, streamed (or fetched) and recorded by `run_request`; `options` are its
+    (conversation_id, parent_id, endpoint_name, on_event, on_row …)."""
     request = Request(
         body=client.chat.body(messages, model, params, stream=stream),
         stream=lambda: client.chat.stream(messages, model, params),
@@ -148,11 +142,7 @@ async def run_reply(
         count_prompt=lambda c, wait: c.count_messages(messages, model) if wait else c.try_count_messages(messages, model),
         choices=params.n or 1,
     )
-    return await run_request(
-        store, counter, request, conversation_id=conversation_id, parent_id=parent_id, model=model,
-        endpoint_name=endpoint_name, on_event=on_event, stream=stream, flush_interval=flush_interval,
-        wait_for_tokenizer=wait_for_tokenizer, on_row=on_row, save_patience=save_patience,
-    )
+    return await run_request(store, counter, request, model=model, stream=stream, **options)
 
 
 async def run_request(

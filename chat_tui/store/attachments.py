@@ -63,5 +63,5 @@ def add_attachment(store: "Store", message_id: int, position: int, kind: str, sh
 
 
 def attachments(store: "Store", message_id: int) -> list[Attachment]:
-    rows = store.db.execute("SELECT * FROM attachments WHERE message_id = ? ORDER BY position", (message_id,))
-    return [Attachment(*row) for row in rows]
+    rows = store._rows("SELECT * FROM attachments WHERE message_id = ? ORDER BY position", (message_id,))
+    return [Attachment(**row) for row in rows]

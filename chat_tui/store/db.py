@@ -280,17 +280,21 @@ class Store(CompareRunsMixin):
         system_prompt: str | None = None,
         endpoint: str | None = None,
         title_source: str = "prompt",
+        kind: str = "chat",
+        document: str | None = None,
     ) -> int:
         """A new conversation. ``title_source`` says who set ``title`` (see schema.py): the
-        default, ``prompt``, marks it provisional, so `set_auto_title` may replace it."""
+        default, ``prompt``, marks it provisional, so `set_auto_title` may replace it. ``kind``
+        and ``document``: a completion or edit document and its text (store/documents.py)."""
         if title_source not in TITLE_SOURCES:
             raise ValueError(f"title_source must be one of {TITLE_SOURCES}, not {title_source!r}")
         stamp = now()
         with self._write() as db:
             cur = db.execute(
                 "INSERT INTO conversations (title, created_at, updated_at, model, params,"
-                " system_prompt, endpoint, title_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (title, stamp, stamp, model, params_json(params), system_prompt, endpoint, title_source),
+                " system_prompt, endpoint, title_source, kind, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (title, stamp, stamp, model, params_json(params), system_prompt, endpoint, title_source,
+                 kind, document),
             )
             return int(cur.lastrowid)
 

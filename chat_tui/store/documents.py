@@ -30,14 +30,8 @@ def create_document(
     """A new document of `kind` ("completion" or "edit") holding `text`."""
     if kind not in KINDS or kind == "chat":
         raise ValueError(f"a document's kind is 'completion' or 'edit', not {kind!r}")
-    stamp = now()
-    with store._write() as db:
-        cur = db.execute(
-            "INSERT INTO conversations (title, created_at, updated_at, model, params, endpoint,"
-            " title_source, kind, document) VALUES (?, ?, ?, ?, ?, ?, 'prompt', ?, ?)",
-            (title, stamp, stamp, model, params_json(params), endpoint, kind, text),
-        )
-        return int(cur.lastrowid)
+    return store.create_conversation(title=title, model=model, params=params, endpoint=endpoint,
+                                     kind=kind, document=text)
 
 
 def save_document(store: Store, cid: int, text: str, *, model: str | None = None,

@@ -57,13 +57,13 @@ def add_image(store: "Store", kind: str, sha256: str, *, prompt: str | None = No
 
 
 def get_image(store: "Store", image_id: int) -> ImageRecord | None:
-    row = store.db.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
-    return ImageRecord(*row) if row else None
+    rows = store._rows("SELECT * FROM images WHERE id = ?", (image_id,))
+    return ImageRecord(**rows[0]) if rows else None
 
 
 def recent_images(store: "Store", limit: int = 50, offset: int = 0) -> list[ImageRecord]:
-    rows = store.db.execute("SELECT * FROM images ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
-    return [ImageRecord(*row) for row in rows]
+    rows = store._rows("SELECT * FROM images ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
+    return [ImageRecord(**row) for row in rows]
 
 
 def search_images(store: "Store", query: str, limit: int = 50) -> list[ImageRecord]:
@@ -72,8 +72,8 @@ def search_images(store: "Store", query: str, limit: int = 50) -> list[ImageReco
     expression = fts_query(query)
     if expression is None:
         return []
-    rows = store.db.execute(
+    rows = store._rows(
         "SELECT i.* FROM images_fts JOIN images i ON i.id = images_fts.rowid"
         " WHERE images_fts MATCH ? ORDER BY images_fts.rank, i.id DESC LIMIT ?",
         (expression, limit))
-    return [ImageRecord(*row) for row in rows]
+    return [ImageRecord(**row) for row in rows]
