@@ -371,7 +371,7 @@ class ChatApp(App[int]):
         def chosen(result: tuple[int, int | None] | None) -> None:
             if result is not None:
                 cid, message_id = result
-                self.open_saved(cid, message_id)
+                self.run_worker(self.chat.open_conversation(cid, at_message=message_id), group="open")
             self.chat.refresh_conversation_list()  # renamed, pinned, archived, deleted, imported…
 
         self.push_screen(HistoryScreen(), chosen)
@@ -385,16 +385,12 @@ class ChatApp(App[int]):
             return
         self.push_screen(CompletionScreen(document_id), lambda _: self.chat.refresh_conversation_list())
 
-    def open_saved(self, cid: int, message_id: int | None = None) -> None:
-        """Open a saved conversation or document in the mode of its kind."""
-        conv = self.store.get_conversation(cid)
-        kind = conv.kind if conv else "chat"
+    def open_document(self, kind: str, cid: int) -> None:
+        """Open a saved document (a conversation of another kind) in its mode."""
         if kind == "completion":
             self.action_completion_mode(cid)
         elif kind == "edit":
             self.action_edit_mode(cid)
-        else:
-            self.run_worker(self.chat.open_conversation(cid, at_message=message_id), group="open")
 
     def action_edit_mode(self, document_id: int | None = None) -> None:
         """Edit mode: text + instruction -> the edited text, as a diff to accept or reject."""

@@ -710,11 +710,10 @@ class ChatScreen(Screen):
     async def open_conversation(self, cid: int | None, at_message: int | None = None) -> None:
         """Show a conversation: its newest branch, or the branch through `at_message` (a search
         hit), which is then scrolled into view. A document (completion, edit) opens in its mode."""
-        if cid is not None:
-            conv = self.app.store.get_conversation(cid)
-            if conv is not None and conv.kind != "chat":
-                self.app.open_saved(cid, at_message)
-                return
+        conv = self.app.store.get_conversation(cid) if cid is not None else None
+        if conv is not None and conv.kind != "chat":
+            self.app.open_document(conv.kind, conv.id)
+            return
         self.workers.cancel_group(self, "reply")
         self.set_editing(None)
         self._retry_of = None
@@ -725,7 +724,6 @@ class ChatScreen(Screen):
             self.leaf_id = None
             await self.conversation.show_thread([])
         else:
-            conv = app.store.get_conversation(cid)
             self.reload_tree()
             if at_message is not None and at_message not in self.thread_tree.by_id:
                 at_message = None
