@@ -242,3 +242,31 @@ async def test_slash_image_refused_keeps_the_text_and_a_failed_one_ends_in_error
         user, reply = store.messages(app.chat.conversation_id)
         assert reply.status == "error" and "rejected by the safety system" in reply.error
         assert list(app.chat.conversation.query(ImageView)) == []
+
+
+async def test_an_image_made_in_a_chat_is_shown_again_when_the_conversation_is_reopened(fake_openai, tmp_path):
+    """Made with `/image`, the app closed; a new app finds the conversation in history (F9, by
+    the image's prompt) and shows the image under its reply, from the blob store."""
+    from demo import settle_workers as settle
+
+    app, store = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await type_line(pilot, "/image A lighthouse at dusk")
+        (made,) = app.chat.conversation.query(ImageView)
+        cid, path = app.chat.conversation_id, made.source
+    app, store = make_app(fake_openai, tmp_path)  # a new run on the same database
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        assert list(app.chat.conversation.query(ImageView)) == []
+        await pilot.press("f9")
+        await settle(pilot)
+        await pilot.press(*"lighthouse")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.chat.conversation_id == cid
+        (shown,) = app.chat.conversation.query(ImageView)
+        assert shown.source == path and shown.error is None
+        reply = store.messages(cid)[-1]
+        assert shown.parent is next(v for v in app.chat.conversation.views() if v.message_id == reply.id)

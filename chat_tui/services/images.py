@@ -17,7 +17,7 @@ from chat_tui.core.images import check_request, check_uploads, estimate_cost, im
 from chat_tui.core.params.base import ParamError
 from chat_tui.core.params.images import ImageParams
 from chat_tui.store.attachments import blob_path, save_blob
-from chat_tui.store.images import add_image
+from chat_tui.store.images import add_image, images_by_message
 
 if TYPE_CHECKING:
     from chat_tui.api.client import OpenAIClient
@@ -109,6 +109,13 @@ async def _save(client: "OpenAIClient", store: "Store", blobs: Path, kind: str, 
                            conversation_id=conversation_id, message_id=message_id, endpoint=endpoint)
         saved.append(SavedImage(record, blob_path(blobs, sha), sha, mime, width, height, image.revised_prompt, each))
     return ImagesOutcome(saved, result)
+
+
+def conversation_images(store: "Store", blobs: Path, conversation_id: int) -> dict[int, list[Path]]:
+    """The files of the images `/image` made in a conversation, per reply id, for the
+    conversation view to show under each reply when the conversation is opened again."""
+    return {mid: [blob_path(blobs, r.sha256) for r in records]
+            for mid, records in images_by_message(store, conversation_id).items()}
 
 
 IMAGE_COMMAND = "/image"

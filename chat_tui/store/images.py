@@ -77,3 +77,14 @@ def search_images(store: "Store", query: str, limit: int = 50) -> list[ImageReco
         " WHERE images_fts MATCH ? ORDER BY images_fts.rank, i.id DESC LIMIT ?",
         (expression, limit))
     return [ImageRecord(**row) for row in rows]
+
+
+def images_by_message(store: "Store", conversation_id: int) -> dict[int, list[ImageRecord]]:
+    """A conversation's images made by `/image`, per the reply that made them (oldest first):
+    one query, through `images_by_conversation`."""
+    rows = store._rows("SELECT * FROM images WHERE conversation_id = ? AND message_id IS NOT NULL ORDER BY id",
+                       (conversation_id,))
+    out: dict[int, list[ImageRecord]] = {}
+    for row in rows:
+        out.setdefault(row["message_id"], []).append(ImageRecord(**row))
+    return out

@@ -388,7 +388,6 @@ class ChatScreen(Screen):
         from chat_tui.core.text import error_text
         from chat_tui.services.images import generate_in_chat
         from chat_tui.ui.screens.images import blob_root
-        from chat_tui.ui.widgets.image_view import ImageView
 
         app = self.app
         parent = self.editing.parent_id if self.editing else self._retry_parent()
@@ -409,17 +408,18 @@ class ChatScreen(Screen):
         self.reload_tree()
         self.leaf_id = made.reply_id
         self.set_editing(None)
-        await self.conversation.show_thread(self.thread_tree.with_branches(made.reply_id))
-        if made.outcome is not None:
-            for saved in made.outcome.images:
-                await self.conversation.mount(ImageView(saved.path, max_height=16, classes="chat-image"))
-            self.conversation.anchor()
+        await self.conversation.show_thread(self.thread_tree.with_branches(made.reply_id))  # the images under the reply
         self.update_status()
         self.refresh_conversation_list()
 
     def reload_tree(self) -> None:
         if self.conversation_id is not None:
+            from chat_tui.services.images import conversation_images
+            from chat_tui.ui.screens.images import blob_root
+
             self.thread_tree = Tree(self.app.store.messages(self.conversation_id))
+            # the images `/image` made here, shown under their replies (one indexed query)
+            self.conversation.images = conversation_images(self.app.store, blob_root(self.app), self.conversation_id)
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def stream_reply(self, messages: list[ChatMessage], parent_id: int, prompt_text: str | None = None,
@@ -722,6 +722,7 @@ class ChatScreen(Screen):
         if cid is None:
             self.thread_tree = Tree([])
             self.leaf_id = None
+            self.conversation.images = {}
             await self.conversation.show_thread([])
         else:
             self.reload_tree()

@@ -95,9 +95,10 @@ class MessageView(Vertical, can_focus=True):
             self.arg = arg
 
     def __init__(self, role: str, text: str = "", *, message: Message | None = None, model: str | None = None,
-                 branch: Branch | None = None, attachments: list | None = None) -> None:
+                 branch: Branch | None = None, attachments: list | None = None, images: list | None = None) -> None:
         super().__init__(classes=f"message {role}")
         self.attachments = attachments or []  # (kind, label, file or bytes) per attachment
+        self.images = images or []  # the files of the images this reply made (`/image`)
         self.role = role
         self.message = message
         self.model = model
@@ -129,6 +130,11 @@ class MessageView(Vertical, can_focus=True):
             from chat_tui.ui.widgets.attachments import MessageAttachments
 
             yield MessageAttachments(self.attachments)
+        if self.images:
+            from chat_tui.ui.widgets.image_view import ImageView
+
+            for path in self.images:
+                yield ImageView(path, max_height=16, classes="chat-image")
 
     @property
     def body(self):
@@ -184,12 +190,15 @@ class ConversationView(VerticalScroll):
         self._hidden: list[tuple[Message, Branch | None]] = []
         # Set by the screen: a message with parts as shown (its text, its attachments' chips).
         self.shown: Callable[[Message], tuple[str, list]] | None = None
+        # Set by the screen: the files of the images a reply made (`/image`), by message id.
+        self.images: dict[int, list] = {}
 
     def view_of(self, m: Message, b: Branch | None) -> MessageView:
+        images = self.images.get(m.id)
         if m.parts and self.shown is not None:
             text, chips = self.shown(m)
-            return MessageView(m.role, text, message=m, branch=b, attachments=chips)
-        return MessageView(m.role, m.content, message=m, branch=b)
+            return MessageView(m.role, text, message=m, branch=b, attachments=chips, images=images)
+        return MessageView(m.role, m.content, message=m, branch=b, images=images)
 
     async def show_thread(self, messages: list[tuple[Message, Branch | None]]) -> None:
         """Replace the content with a thread (mounting only the newest messages)."""
