@@ -190,3 +190,42 @@ async def test_clicking_a_chip_removes_it(fake_openai, tmp_path):
         await pilot.pause()
         assert chat.pending == [] and chip_labels(app) == []
         assert not app.screen.query_one("#attachment-bar").display
+
+
+async def test_compare_lanes_get_the_prompts_attachments(fake_openai, tmp_path):
+    """F8 with attachments above the prompt: every lane's request carries them (and the status
+    line names them); picking an answer uses them up, as sending does."""
+    from textual.widgets import Input
+
+    from chat_tui.ui.screens.compare import CompareScreen
+
+    (tmp_path / "cat.png").write_bytes(png(64, 64))
+    app, store = make_app(fake_openai, tmp_path, model="gpt-4o")
+    async with app.run_test(size=(160, 48)) as pilot:
+        chat = app.chat
+        await chat.attach(str(tmp_path / "cat.png"))
+        chat.prompt.text = "Describe it"
+        chat.prompt.focus()
+        await pilot.press("f8")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        assert "1 attachment: cat.png" in str(screen.query_one("#compare-status").render())
+        screen.query_one("#sweep-spec", Input).value = "temperature=0,1"
+        await pilot.press("f5")
+        await settle(app, pilot)
+        bodies = [r.json for r in fake_openai.requests if r.path == "/v1/chat/completions"]
+        assert len(bodies) == 2
+        for body in bodies:
+            validate_request("CreateChatCompletionRequest", body)
+            parts = body["messages"][-1]["content"]
+            assert [p["type"] for p in parts] == ["text", "image_url"] and parts[0]["text"] == "Describe it"
+            assert parts[1]["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(png(64, 64)).decode()
+        user_id = screen.user_id
+        assert [r.name for r in attachments(store, user_id)] == ["cat.png"]
+        screen.columns[0].focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen is chat and chat.pending == [] and chip_labels(app) == []
+        user_view = next(v for v in chat.conversation.views() if v.message_id == user_id)
+        assert [p.kind for p in user_view.query(AttachmentPlaceholder)] == ["image"]

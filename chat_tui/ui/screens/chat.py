@@ -587,11 +587,15 @@ class ChatScreen(Screen):
         the thread continues from it. Returns the screen."""
         from chat_tui.ui.screens.compare import CompareScreen, CompareStart
 
-        start = CompareStart(self.conversation_id, self.leaf_id, tuple(self.thread_tree.path(self.leaf_id)))
+        attached = tuple(self.pending)
+        start = CompareStart(self.conversation_id, self.leaf_id, tuple(self.thread_tree.path(self.leaf_id)), attached)
 
         def done(result) -> None:
             if result is not None and result.picked is not None:
                 self.prompt.consume(result.prompt)
+                if attached:  # they went with the picked answer's prompt
+                    self.pending = [a for a in self.pending if a not in attached]
+                    self.show_pending()
                 self.run_worker(self.continue_from(result.conversation_id, result.picked), group="open")
             self.refresh_conversation_list()  # a comparison saves its prompt and answers
 

@@ -59,6 +59,7 @@ class CompareStart:
     conversation_id: int | None = None
     parent_id: int | None = None
     thread: tuple[Any, ...] = ()
+    attachments: tuple[Any, ...] = ()  # the chat prompt's pending attachments: every lane gets them
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class CompareScreen(Screen[CompareResult]):
         self.conversation_id: int | None = start.conversation_id
         self.parent_id: int | None = start.parent_id  # where the prompt goes in the conversation tree
         self.thread: list[Any] = list(start.thread)  # stored messages up to parent_id
+        self.attachments: tuple[Any, ...] = start.attachments  # sent with the prompt to every lane
         self.user_id: int | None = None
         self.user_text: str | None = None
         self.run_id: int | None = None
@@ -200,6 +202,9 @@ class CompareScreen(Screen[CompareResult]):
             parts.append("new conversation")
         if self.thread:
             parts.append(f"{len(self.thread)} earlier messages")
+        if self.attachments:
+            names = ", ".join(a.label() for a in self.attachments)
+            parts.append(f"{len(self.attachments)} attachment{'s' * (len(self.attachments) != 1)}: {names}")
         self.query_one("#compare-status", Static).update(Text(visible_controls(" · ".join(parts))))
 
     # -- state --------------------------------------------------------------------------------
@@ -302,7 +307,8 @@ class CompareScreen(Screen[CompareResult]):
             return self.conversation_id, self.user_id
         new = self.conversation_id is None
         turn = start_turn(app.store, text, Settings(app.model, app.params, app.system_prompt, app.endpoint.name),
-                          conversation_id=self.conversation_id, parent_id=self.parent_id, thread=self.thread)
+                          conversation_id=self.conversation_id, parent_id=self.parent_id, thread=self.thread,
+                          attachments=self.attachments)
         self.conversation_id, self.user_id, self.user_text = turn.conversation_id, turn.user_id, text
         self.messages = turn.messages
         if new:
