@@ -85,3 +85,52 @@ def test_ask_no_save_writes_no_files(fake_openai, cli_env, isolated_env, tmp_pat
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "Echo: hi [I see 1 image]"
     assert list(work.iterdir()) == [] and not (isolated_env / "attachments").exists()
+
+
+def test_export_then_import_elsewhere_keeps_attachments_and_their_files(fake_openai, cli_env, isolated_env, tmp_path):
+    """`history export --format json` carries the attachment rows and the files' bytes; importing
+    it into another data dir brings back the rows, the files and the parts as sent."""
+    (tmp_path / "cat.png").write_bytes(png(32, 16))
+    (tmp_path / "notes.txt").write_text("remember")
+    out = run_cli("ask", "-m", "gpt-4o", "-a", str(tmp_path / "cat.png"), "-a", str(tmp_path / "notes.txt"),
+                  "Look", env=cli_env)
+    assert out.returncode == 0, out.stderr
+    exported = run_cli("history", "export", "1", "--format", "json", env=cli_env)
+    assert exported.returncode == 0, exported.stderr
+    document = json.loads(exported.stdout)
+    assert [(a["position"], a["kind"], a["name"]) for a in document["attachments"]] == [(1, "image", "cat.png"), (2, "file", "notes.txt")]
+    assert sorted(base64.b64decode(b) for b in document["blobs"].values()) == sorted([png(32, 16), b"remember"])
+    path = tmp_path / "export.json"
+    path.write_text(exported.stdout)
+    md = run_cli("history", "export", "1", "--format", "md", env=cli_env).stdout
+    assert "- attached: cat.png · image/png" in md and "- attached: notes.txt · text/plain · 8 B" in md
+
+    elsewhere = tmp_path / "other-home"
+    env = {**cli_env, "CHAT_TUI_HOME": str(elsewhere)}
+    imported = run_cli("history", "import", str(path), env=env)
+    assert imported.returncode == 0, imported.stderr
+    db = sqlite3.connect(elsewhere / "chat-tui.db")
+    rows = db.execute("SELECT a.position, a.kind, a.name, a.sha256, m.parts FROM attachments a"
+                      " JOIN messages m ON m.id = a.message_id ORDER BY a.position").fetchall()
+    assert [r[:3] for r in rows] == [(1, "image", "cat.png"), (2, "file", "notes.txt")]
+    assert (elsewhere / "attachments" / rows[0][3][:2] / rows[0][3]).read_bytes() == png(32, 16)
+    original = sqlite3.connect(isolated_env / "chat-tui.db").execute("SELECT parts FROM messages WHERE role = 'user'").fetchone()[0]
+    assert json.loads(rows[0][4]) == json.loads(original)
+    # Importing again adds nothing, rows included.
+    again = run_cli("history", "import", str(path), env=env)
+    assert again.returncode == 0, again.stderr
+    assert db.execute("SELECT count(*) FROM attachments").fetchone()[0] == 2
+
+
+def test_import_refuses_a_damaged_file(fake_openai, cli_env, isolated_env, tmp_path):
+    (tmp_path / "cat.png").write_bytes(png(8, 8))
+    assert run_cli("ask", "-m", "gpt-4o", "-a", str(tmp_path / "cat.png"), "Look", env=cli_env).returncode == 0
+    document = json.loads(run_cli("history", "export", "1", "--format", "json", env=cli_env).stdout)
+    (digest,) = document["blobs"]
+    document["blobs"][digest] = base64.b64encode(b"not the picture").decode()
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document))
+    env = {**cli_env, "CHAT_TUI_HOME": str(tmp_path / "other")}
+    out = run_cli("history", "import", str(path), env=env)
+    assert out.returncode != 0 and "does not match its sha256" in out.stderr
+    assert sqlite3.connect(tmp_path / "other" / "chat-tui.db").execute("SELECT count(*) FROM messages").fetchone()[0] == 0

@@ -121,3 +121,38 @@ async def test_refused_requests_send_nothing(fake_openai, store, tmp_path, call,
 def test_read_upload_names_a_missing_file(tmp_path):
     with pytest.raises(ParamError, match="cannot read"):
         service.read_upload(tmp_path / "nope.png")
+
+
+async def test_an_image_made_in_a_chat_survives_export_and_import(fake_openai, store, tmp_path):
+    """The JSON export carries the `/image` rows and bytes; an import into another data dir
+    records them against the new conversation and reply, findable by prompt."""
+    from chat_tui.services.attachments import blob_root
+    from chat_tui.store.attachments import blob_path
+    from chat_tui.store.importer import import_data
+
+    made = await service.generate_in_chat(client_for(fake_openai), store, blob_root(store), "a paper boat", "dall-e-2",
+                                          conversation_id=None, parent_id=None)
+    document = store.export_conversation(made.conversation_id)
+    (row,) = document["images"]
+    assert row["message_id"] == made.reply_id and row["prompt"] == "a paper boat"
+
+    (tmp_path / "elsewhere").mkdir()
+    with Store(tmp_path / "elsewhere" / "e.db") as other:
+        report = import_data(other, document)
+        (cid,) = report.conversation_ids
+        (hit,) = search_images(other, "boat")
+        reply = other.messages(cid)[-1]
+        assert (hit.conversation_id, hit.message_id, hit.model) == (cid, reply.id, "dall-e-2")
+        assert blob_path(blob_root(other), hit.sha256).read_bytes() == result_image("dall-e-2", "a paper boat", 0)
+        assert service.conversation_images(other, blob_root(other), cid) == {reply.id: [blob_path(blob_root(other), hit.sha256)]}
+
+
+def test_a_completion_document_keeps_its_kind_through_export_and_import(store, tmp_path):
+    from chat_tui.store.importer import import_data
+
+    cid = store.create_conversation(title="story", kind="completion", document="Once upon a time")
+    document = store.export_conversation(cid)
+    with Store(tmp_path / "i.db") as other:
+        (new,) = import_data(other, document).conversation_ids
+        conv = other.get_conversation(new)
+        assert (conv.kind, conv.document) == ("completion", "Once upon a time")

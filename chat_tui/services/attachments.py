@@ -31,7 +31,9 @@ _STORE_KINDS = {"image": "image", "pdf": "file", "text": "file"}
 
 def blob_root(store: "Store") -> Path:
     """Where a database's attachment files live: `attachments/` beside it, in the data dir."""
-    return Path(store.path).parent / "attachments"
+    from chat_tui.store.attachments import store_blob_root
+
+    return store_blob_root(store)
 
 
 def resolve_path(source: str) -> Path:

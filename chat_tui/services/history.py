@@ -171,6 +171,10 @@ def export_markdown(store: "Store", conversation: "Conversation") -> str:
         if m.role == "assistant" and m.status and m.status != "complete":
             head += f" [{m.status}]"
         lines += [f"## {head}", "", m.content or "", ""]
+        if m.parts:  # its attachments, by name (the JSON export carries the files)
+            from chat_tui.services.attachments import chips_of_message
+
+            lines += [f"- attached: {_one_line(label)}" for _, label in chips_of_message(store, m)] + [""]
     return "\n".join(lines)
 
 

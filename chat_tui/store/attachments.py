@@ -28,6 +28,14 @@ class Attachment:
     created_at: str
 
 
+BLOB_DIR = "attachments"
+
+
+def store_blob_root(store: "Store") -> Path:
+    """Where a database's files live: `attachments/` beside it (in the data dir)."""
+    return Path(store.path).parent / BLOB_DIR
+
+
 def blob_path(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / sha256
 
@@ -65,3 +73,29 @@ def add_attachment(store: "Store", message_id: int, position: int, kind: str, sh
 def attachments(store: "Store", message_id: int) -> list[Attachment]:
     rows = store._rows("SELECT * FROM attachments WHERE message_id = ? ORDER BY position", (message_id,))
     return [Attachment(**row) for row in rows]
+
+
+def conversation_files(store: "Store", cid: int) -> tuple[list[dict], list[dict], dict[str, str]]:
+    """For an export: the attachment rows of a conversation's messages, its image rows, and
+    the bytes of every file they name that is still here ({sha256: base64})."""
+    import base64
+
+    attached = store._rows(
+        "SELECT a.message_id, a.position, a.kind, a.name, a.mime, a.size, a.sha256, a.created_at"
+        " FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = ?"
+        " ORDER BY a.message_id, a.position", (cid,))
+    images = store._rows(
+        "SELECT created_at, kind, prompt, revised_prompt, model, params, sha256, mime, width, height, cost,"
+        " message_id, endpoint FROM images WHERE conversation_id = ? ORDER BY id", (cid,))
+    root = store_blob_root(store)
+    blobs: dict[str, str] = {}
+    for row in [*attached, *images]:
+        sha = row["sha256"]
+        if sha not in blobs:
+            try:
+                blobs[sha] = base64.b64encode(read_blob(root, sha)).decode("ascii")
+            except OSError:
+                pass  # the file is gone: the row still says what it was
+    import json
+
+    return [dict(r) for r in attached], [{**r, "params": json.loads(r["params"])} for r in images], blobs

@@ -34,6 +34,7 @@ from sqlite_utils import Database
 
 from chat_tui.core.messages import ROLES, Part, ToolCall
 from chat_tui.store import liveness
+from chat_tui.store.attachments import conversation_files
 from chat_tui.store.compare_runs import CompareRunsMixin
 from chat_tui.store.encoding import lenient_json, now, params_json, parts_columns
 from chat_tui.store.errors import NotFoundError, QueryCancelled, StoreUnavailable, from_sqlite
@@ -626,10 +627,12 @@ class Store(CompareRunsMixin):
             conversation = self.get_conversation(cid)
             messages = self.messages(cid)
             runs = self.compare_runs(cid)
+            attached, images, blobs = conversation_files(self, cid)
         finally:
             conn.execute("COMMIT")
         if conversation is None:
             raise NotFoundError(f"no conversation {cid}")
+        files = {"attachments": attached, "images": images, "blobs": blobs} if attached or images else {}
         return {
             "format": EXPORT_FORMAT,
             "format_version": EXPORT_VERSION,
@@ -638,6 +641,7 @@ class Store(CompareRunsMixin):
             "conversation": asdict(conversation),
             "messages": [asdict(m) for m in messages],
             "compare_runs": [asdict(r) for r in runs],
+            **files,  # a message's files (rows and bytes), the images `/image` made
         }
 
     # Presets

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chat_tui.store.attachments import BLOB_DIR
 from chat_tui.store.encoding import params_json
 from chat_tui.store.fts import fts_query
 from chat_tui.store.schema import IMAGE_KINDS
 
 if TYPE_CHECKING:
     from chat_tui.store.db import Store
-
-BLOB_DIR = "attachments"  # under the data directory: the blob store attachments use
-
 
 def blob_root(data_dir: Path) -> Path:
     return data_dir / BLOB_DIR

@@ -53,6 +53,7 @@ other writers to the file wait while the import's one transaction runs.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import heapq
 import itertools
@@ -71,7 +72,7 @@ from chat_tui.store.db import EXPORT_FORMAT, EXPORT_VERSION
 from chat_tui.store.encoding import lenient_json, now, params_json
 from chat_tui.store.errors import ImportError_
 from chat_tui.store.import_source import nesting_error, open_source, read_json
-from chat_tui.store.schema import STATUSES
+from chat_tui.store.schema import KINDS as CONVERSATION_KINDS, STATUSES
 
 if TYPE_CHECKING:
     from chat_tui.store.db import Store
@@ -102,6 +103,9 @@ class _Plan:
     messages: list[dict[str, Any]]  # parents first; "key", "parent_key" + messages columns
     compare_runs: list[dict[str, Any]] = field(default_factory=list)  # message refs are keys
     origin: tuple[int, str] | None = None  # chat-tui: (id, created_at) where it was exported
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # rows; "message_key" for the message
+    images: list[dict[str, Any]] = field(default_factory=list)  # rows; "message_key" or None
+    blobs: dict[str, bytes] = field(default_factory=dict)  # the files' bytes, by sha256 (checked)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -359,7 +363,7 @@ def _chatgpt_plan(item: dict[str, Any], where: str) -> _Plan:
         label=label, source="chatgpt", source_id=sid,
         columns={"title": title or None, "created_at": created, "updated_at": max(updated, created),
                  "model": model, "params": "{}", "system_prompt": None, "endpoint": None,
-                 "pinned": 0, "archived": int(bool(item.get("is_archived")))},
+                 "pinned": 0, "archived": int(bool(item.get("is_archived"))), "kind": "chat", "document": None},
         messages=messages,
     )
 
@@ -466,7 +470,12 @@ def _chat_tui_plan(document: Any, where: str) -> _Plan:
         "endpoint": _need(conv, "endpoint", (str,), cw, optional=True),
         "pinned": int(bool(conv.get("pinned"))),
         "archived": int(bool(conv.get("archived"))),
+        # a completion or edit document (version 6), not a chat: opens in its mode
+        "kind": _need(conv, "kind", (str,), cw, optional=True) or "chat",
+        "document": _need(conv, "document", (str,), cw, optional=True),
     }
+    if columns["kind"] not in CONVERSATION_KINDS:
+        raise ImportError_(f"{cw}: unknown kind {columns['kind']!r}")
     by_id: dict[int, dict[str, Any]] = {}
     for index, m in enumerate(rows, 1):
         mw = f"{where}: message {index}"
@@ -535,12 +544,81 @@ def _chat_tui_plan(document: Any, where: str) -> _Plan:
     keys = [m["key"] for m in messages]
     if len(set(keys)) != len(keys):
         raise ImportError_(f"{where}: two messages have the same source_id")
+    attached, images, blobs = _files(document, by_id, where)
     return _Plan(
         label=title or f"conversation {cid}", source=source, source_id=source_id,
         columns=columns, messages=messages,
         compare_runs=_compare_runs(document.get("compare_runs"), by_id, where),
-        origin=(cid, created),
+        origin=(cid, created), attachments=attached, images=images, blobs=blobs,
     )
+
+
+def _files(document: dict[str, Any], by_id: dict[int, dict[str, Any]],
+           where: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, bytes]]:
+    """The export's `attachments` and `images` rows and the `blobs` they name, checked: each
+    row's message is in the file, each blob's bytes hash to its name."""
+    from chat_tui.store.attachments import KINDS
+    from chat_tui.store.schema import IMAGE_KINDS
+
+    def sha(row: dict[str, Any], rw: str) -> str:
+        value = _need(row, "sha256", (str,), rw)
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+            raise ImportError_(f"{rw}: 'sha256' is not a sha256 in hex")
+        return value
+
+    def message_key(row: dict[str, Any], rw: str, optional: bool) -> str | None:
+        mid = _need(row, "message_id", (int,), rw, optional=optional)
+        if mid is None:
+            return None
+        if mid not in by_id:
+            raise ImportError_(f"{rw}: message {mid} is not in the file")
+        return by_id[mid]["key"]
+
+    attached = []
+    for index, row in enumerate(_need(document, "attachments", (list,), where, optional=True) or (), 1):
+        rw = f"{where}: attachment {index}"
+        if not isinstance(row, dict):
+            raise ImportError_(f"{rw}: not an object")
+        kind = _need(row, "kind", (str,), rw)
+        if kind not in KINDS:
+            raise ImportError_(f"{rw}: unknown kind {kind!r}")
+        attached.append({
+            "message_key": message_key(row, rw, False), "position": _need(row, "position", (int,), rw),
+            "kind": kind, "name": _need(row, "name", (str,), rw, optional=True),
+            "mime": _need(row, "mime", (str,), rw, optional=True), "size": _need(row, "size", (int,), rw, optional=True),
+            "sha256": sha(row, rw), "created_at": _need(row, "created_at", (str,), rw, optional=True) or now(),
+        })
+    images = []
+    for index, row in enumerate(_need(document, "images", (list,), where, optional=True) or (), 1):
+        rw = f"{where}: image {index}"
+        if not isinstance(row, dict):
+            raise ImportError_(f"{rw}: not an object")
+        kind = _need(row, "kind", (str,), rw)
+        if kind not in IMAGE_KINDS:
+            raise ImportError_(f"{rw}: unknown kind {kind!r}")
+        images.append({
+            "message_key": message_key(row, rw, True), "kind": kind, "sha256": sha(row, rw),
+            "created_at": _need(row, "created_at", (str,), rw, optional=True) or now(),
+            "params": _params(row.get("params"), rw, empty="{}"),
+            **{k: _need(row, k, (str,), rw, optional=True) for k in ("prompt", "revised_prompt", "model", "mime", "endpoint")},
+            **{k: _need(row, k, (int,), rw, optional=True) for k in ("width", "height")},
+            "cost": _need(row, "cost", _NUMBER, rw, optional=True),
+        })
+    named = {r["sha256"] for r in (*attached, *images)}
+    blobs: dict[str, bytes] = {}
+    for digest, text in (_need(document, "blobs", (dict,), where, optional=True) or {}).items():
+        if digest not in named:
+            continue  # nothing here names it
+        try:
+            data = base64.b64decode(text, validate=True) if isinstance(text, str) else None
+        except ValueError:
+            data = None
+        if data is None:
+            raise ImportError_(f"{where}: blob {digest[:12]}… is not base64")
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ImportError_(f"{where}: blob {digest[:12]}… does not match its sha256 (damaged)")
+        blobs[digest] = data
+    return attached, images, blobs
 
 
 def _compare_runs(runs: Any, by_id: dict[int, dict[str, Any]], where: str) -> list[dict[str, Any]]:
@@ -594,7 +672,7 @@ _MESSAGE_COLUMNS = (
 )
 _CONVERSATION_COLUMNS = (
     "id", "title", "created_at", "updated_at", "model", "params", "system_prompt", "endpoint",
-    "pinned", "archived", "source", "source_id", "title_source",
+    "pinned", "archived", "source", "source_id", "title_source", "kind", "document",
 )
 _INSERT_MESSAGE = (f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)})"
                    f" VALUES ({', '.join('?' * len(_MESSAGE_COLUMNS))})")
@@ -653,6 +731,7 @@ def _write(store: Store, plans: Iterator[tuple[Any, int]], total: int,
         msg_rows: list[tuple] = []
         held = 0  # characters of message text waiting in msg_rows
         runs: list[tuple[int, dict[str, Any], dict[str, int]]] = []
+        files: list[tuple[int, _Plan, dict[str, int], set[int], bool]] = []
         done = 0
         for plan, done in plans:
             if progress and done * 100 // max(total, 1) > shown:
@@ -688,7 +767,8 @@ def _write(store: Store, plans: Iterator[tuple[Any, int]], total: int,
                 conv_rows.append((cid, c["title"], c["created_at"], c["updated_at"], c["model"],
                                   c["params"], c["system_prompt"], c["endpoint"], c["pinned"],
                                   c["archived"], plan.source, plan.source_id,
-                                  "import"))  # never replaced by an auto-title
+                                  "import",  # never replaced by an auto-title
+                                  c["kind"], c["document"]))
                 report.imported += 1
             elif added:
                 report.updated += 1
@@ -707,6 +787,8 @@ def _write(store: Store, plans: Iterator[tuple[Any, int]], total: int,
                 new_ids = {row[0] for row in added}
                 runs += [(cid, run, ids) for run in plan.compare_runs
                          if ids.get(run["user_key"]) in new_ids]
+                if plan.attachments or plan.images:
+                    files.append((cid, plan, ids, new_ids, is_new))
             # Written in batches, small enough that the text read so far is not all held.
             if len(msg_rows) >= 5000 or held >= _BATCH_CHARS:
                 _flush(db, conv_rows, msg_rows)
@@ -725,12 +807,41 @@ def _write(store: Store, plans: Iterator[tuple[Any, int]], total: int,
                 [(cur.lastrowid, lane["lane"], lane["label"], lane["preset"], lane["model"],
                   lane["params"], ids.get(lane["message_key"]) if lane["message_key"] else None)
                  for lane in run["lanes"]])
+        for cid, plan, ids, new_ids, is_new in files:
+            _write_files(store, db, cid, plan, ids, new_ids, is_new)
     if progress and shown < 100:
         progress(total, total)
     return report
 
 
 _BATCH_CHARS = 8 << 20
+
+
+def _write_files(store: Store, db: Any, cid: int, plan: _Plan, ids: dict[str, int], new_ids: set[int],
+                 is_new: bool) -> None:
+    """The attachment and image rows of the messages just added, and their files in the blob
+    store (content-addressed: a file already there is not written again; one left by an import
+    that rolls back is harmless)."""
+    from chat_tui.store.attachments import save_blob, store_blob_root
+
+    attached = [a for a in plan.attachments if ids.get(a["message_key"]) in new_ids]
+    images = [i for i in plan.images
+              if (ids.get(i["message_key"]) in new_ids if i["message_key"] is not None else is_new)]
+    root = store_blob_root(store)
+    for digest in {r["sha256"] for r in (*attached, *images)}:
+        if digest in plan.blobs:
+            save_blob(root, plan.blobs[digest])
+    db.conn.executemany(
+        "INSERT INTO attachments (message_id, position, kind, name, mime, size, sha256, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(ids[a["message_key"]], a["position"], a["kind"], a["name"], a["mime"], a["size"], a["sha256"],
+          a["created_at"]) for a in attached])
+    db.conn.executemany(
+        "INSERT INTO images (created_at, kind, prompt, revised_prompt, model, params, sha256, mime, width,"
+        " height, cost, conversation_id, message_id, endpoint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(i["created_at"], i["kind"], i["prompt"], i["revised_prompt"], i["model"], i["params"], i["sha256"],
+          i["mime"], i["width"], i["height"], i["cost"], cid,
+          None if i["message_key"] is None else ids[i["message_key"]], i["endpoint"]) for i in images])
 
 
 def _flush(db: Any, conv_rows: list[tuple], msg_rows: list[tuple]) -> None:
