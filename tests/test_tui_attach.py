@@ -18,8 +18,9 @@ from test_tui_basic import make_app
 
 
 async def settle(app, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    from demo import settle_workers
+
+    await settle_workers(pilot)
 
 
 def chip_labels(app) -> list[str]:
@@ -229,3 +230,28 @@ async def test_compare_lanes_get_the_prompts_attachments(fake_openai, tmp_path):
         assert app.screen is chat and chat.pending == [] and chip_labels(app) == []
         user_view = next(v for v in chat.conversation.views() if v.message_id == user_id)
         assert [p.kind for p in user_view.query(AttachmentPlaceholder)] == ["image"]
+
+
+async def test_d_on_an_image_chip_steps_its_detail_which_the_meter_counts_and_the_request_sends(fake_openai, tmp_path):
+    (tmp_path / "big.png").write_bytes(png(2048, 2048))
+    app, store = make_app(fake_openai, tmp_path, model="gpt-4o")
+    async with app.run_test(size=(140, 40)) as pilot:
+        chat = app.chat
+        await chat.attach(str(tmp_path / "big.png"))
+        await settle(app, pilot)
+        auto = chat.meter.prompt_tokens.tokens
+        counts = {}
+        for detail in ("low", "high"):
+            app.screen.query(AttachmentChip).first().focus()
+            await pilot.press("d")
+            await settle(app, pilot)
+            assert chip_labels(app)[0].endswith(f"· detail {detail}  ✕")
+            assert isinstance(app.focused, AttachmentChip)  # still on the chip: d again steps on
+            counts[detail] = chat.meter.prompt_tokens.tokens
+        # gpt-4o: low is the base 85; high (= auto here) scales 2048² to 768² -> 4 tiles: 85 + 4 × 170.
+        assert auto - counts["low"] == 765 - 85 and counts["high"] == auto
+        chat.prompt.text = "What is it?"
+        chat.prompt.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert user_parts(fake_openai)[1]["image_url"]["detail"] == "high"

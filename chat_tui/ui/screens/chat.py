@@ -262,6 +262,18 @@ class ChatScreen(Screen):
             self.show_pending()
             self.prompt.focus()
 
+    @on(AttachmentChip.DetailStepped)
+    def _chip_detail(self, event: AttachmentChip.DetailStepped) -> None:
+        """An image's `detail`: auto → low → high → auto (the chip and the meter follow)."""
+        if not 0 <= event.index < len(self.pending):
+            return
+        attachment = self.pending[event.index]
+        following = {"auto": "low", "low": "high", "high": "auto"}
+        self.pending[event.index] = attachment.with_detail(following.get(attachment.detail, "auto"))
+        self.show_pending()
+        chips = self.query_one("#attachment-bar", AttachmentBar)
+        self.call_after_refresh(lambda: chips.chips[event.index].focus() if event.index < len(chips.chips) else None)
+
     async def _restore_attachments(self, message: Message) -> None:
         """Edit-and-resend: the message's attachments back above the prompt (read in a thread)."""
         from chat_tui.services.attachments import attachments_by_position, blob_root, files_of

@@ -70,11 +70,20 @@ def chip_text(kind: str, label: str, *, removable: bool) -> Text:
 
 
 class AttachmentChip(Static, can_focus=True):
-    """One attachment of the prompt being written: Delete (or a click) removes it."""
+    """One attachment of the prompt being written: Delete (or a click) removes it; on an image,
+    `d` steps its `detail` (auto → low → high), which the token meter counts."""
 
-    BINDINGS = [Binding("delete,backspace", "remove", "Remove", id="attachment.remove")]
+    BINDINGS = [
+        Binding("delete,backspace", "remove", "Remove", id="attachment.remove"),
+        Binding("d", "detail", "Detail", id="attachment.detail"),
+    ]
 
     class Removed(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    class DetailStepped(Message):
         def __init__(self, index: int) -> None:
             super().__init__()
             self.index = index
@@ -82,10 +91,15 @@ class AttachmentChip(Static, can_focus=True):
     def __init__(self, index: int, kind: str, label: str) -> None:
         super().__init__(chip_text(kind, label, removable=True), classes="attachment-chip", markup=False)
         self.index = index
-        self.tooltip = Text(visible_controls(label))
+        self.kind = kind
+        self.tooltip = Text(visible_controls(label) + ("\nd: detail auto/low/high, Delete: remove" if kind == "image" else ""))
 
     def action_remove(self) -> None:
         self.post_message(self.Removed(self.index))
+
+    def action_detail(self) -> None:
+        if self.kind == "image":
+            self.post_message(self.DetailStepped(self.index))
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
