@@ -134,11 +134,26 @@ async def main() -> None:
         await pilot.pause()
         screen = pilot.app.screen
         screen.query_one("#image-model").value = "dall-e-3"
+        await pilot.pause()
+        screen.query_one("#opt-quality").value = "hd"
+        screen.query_one("#opt-style").value = "natural"
         screen.query_one("#image-prompt").value = "A sun setting over a calm sea"
         await pilot.press("ctrl+g")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         screen.query_one("#image-prompt").cursor_blink = False
+
+    async def chat_image(pilot):
+        from chat_tui.ui.widgets.prompt import PromptInput
+
+        pilot.app.image_model = "dall-e-3"
+        prompt = pilot.app.query_one(PromptInput)
+        prompt.focus()
+        await pilot.press(*"/image A sun setting over a calm sea", "enter")
+        await until(pilot, lambda: pilot.app.chat.conversation.images, "the image in the conversation")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        prompt.cursor_blink = False
 
     from demo import use_demo_pictures
 
@@ -149,6 +164,7 @@ async def main() -> None:
     images_screen.blob_root = lambda app: Path(tempfile.gettempdir()) / "chat-tui-demo" / "attachments"
     try:
         images_shot = await shoot("images", images, open_demo=False)
+        chat_image_shot = await shoot("chat-image", chat_image, open_demo=False)
     finally:
         undo()
         images_screen.blob_root = blob_root
@@ -162,6 +178,7 @@ async def main() -> None:
         await shoot("completion", completion, answer=COMPLETION_ANSWER, models=["gpt-3.5-turbo-instruct"]),
         await shoot("edit", edit, open_demo=False),
         images_shot,
+        chat_image_shot,
     ]
     for path in shots:
         print(path.relative_to(HERE.parent))

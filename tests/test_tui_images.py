@@ -64,7 +64,7 @@ async def test_generate_shows_the_images_with_their_paths(fake_openai, tmp_path)
         screen = await open_screen(pilot)
         await pilot.press(*"A red apple")
         await fill(pilot, screen, model="dall-e-2", options="n=2 size=256x256")
-        assert "dall-e-2 takes: n, size, quality, response_format, user" in str(screen.query_one("#image-accepts").render())
+        assert "dall-e-2 takes: n, size, response_format, user" in str(screen.query_one("#image-accepts").render())
         await send(pilot)
         body = image_posts(fake_openai)[0].json
         validate_request("CreateImageRequest", body)
@@ -129,6 +129,71 @@ async def test_edit_with_a_mask_and_a_variation(fake_openai, tmp_path):
         validate_request("CreateImageVariationRequest", form_as_body("CreateImageVariationRequest", rec))
         assert len(screen.results) == 3 and len(screen.query(ImageView)) == 3
     assert [r.kind for r in recent_images(store)] == ["variation"] * 3 + ["edit"]
+
+
+def offered(screen) -> dict[str, tuple | None]:
+    """The option widgets shown: name -> the values of its menu (None: a free field)."""
+    from textual.widgets import Select
+
+    out = {}
+    for field in screen.query(".image-option"):
+        name = field.id.removeprefix("opt-")
+        out[name] = tuple(v for _, v in field._options if v is not Select.NULL) if isinstance(field, Select) else None
+    return out
+
+
+async def test_only_the_options_a_model_takes_are_offered_with_its_values(fake_openai, tmp_path):
+    from textual.widgets import Select
+
+    app, _ = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_screen(pilot)
+        await fill(pilot, screen, model="dall-e-3", prompt="A lighthouse")
+        assert offered(screen) == {"size": ("1024x1024", "1792x1024", "1024x1792"), "quality": ("standard", "hd"),
+                                   "response_format": ("url", "b64_json"), "style": ("vivid", "natural"), "user": None}
+        # Pick a size from its menu with the keyboard, as a user does.
+        size = screen.query_one("#opt-size", Select)
+        size.focus()
+        await pilot.press("enter", "down", "down", "enter")  # default → 1024x1024 → 1792x1024
+        assert size.value == "1792x1024"
+        screen.query_one("#opt-style", Select).value = "natural"
+        await fill(pilot, screen, model="gpt-image-1")  # the size stays (gpt-image-1 has no 1792x1024: back to default)
+        assert set(offered(screen)) == {"n", "size", "background", "moderation", "output_compression", "output_format",
+                                        "quality", "user"}
+        assert offered(screen)["quality"] == ("auto", "low", "medium", "high")
+        await fill(pilot, screen, model="dall-e-3")
+        screen.query_one("#opt-size", Select).value = "1024x1792"
+        screen.query_one("#opt-quality", Select).value = "hd"
+        await send(pilot)
+        body = image_posts(fake_openai)[0].json
+        validate_request("CreateImageRequest", body)
+        assert body == {"prompt": "A lighthouse", "model": "dall-e-3", "size": "1024x1792", "quality": "hd"}
+        await tab(pilot, screen, "edit")
+        assert "style" not in offered(screen) and "dall-e-3 takes: size" in str(screen.query_one("#image-accepts").render())
+        await fill(pilot, screen, model="mystery-model")
+        assert "(not a model known here: every option, unchecked)" in str(screen.query_one("#image-accepts").render())
+        assert offered(screen)["size"] is None and offered(screen)["n"] is None
+
+
+async def test_a_gpt_image_edit_takes_several_images(fake_openai, tmp_path):
+    one, two = png(tmp_path / "one.png"), png(tmp_path / "my two.png", colour=(200, 10, 10, 255))
+    app, _ = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_screen(pilot)
+        await tab(pilot, screen, "edit")
+        paths = f"{tmp_path / 'one.png'} '{tmp_path / 'my two.png'}'"
+        await fill(pilot, screen, model="dall-e-2", prompt="Put them together", path=paths)
+        await send(pilot)
+        assert "dall-e-2 takes one image" in screen.error and image_posts(fake_openai) == []
+        await fill(pilot, screen, model="gpt-image-1")
+        await send(pilot)
+        assert screen.error is None
+        rec = image_posts(fake_openai)[0]
+        validate_request("CreateImageEditRequest", form_as_body("CreateImageEditRequest", rec))
+        assert [(f.name, f.data) for f in rec.files] == [("image[]", one), ("image[]", two)]
+        await tab(pilot, screen, "variation")
+        await send(pilot)
+        assert screen.error == "Not made: image: a variation is of one image, not 2"
 
 
 async def test_the_path_field_completes_file_names(fake_openai, tmp_path):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chat_tui.core.params.base import ParamError
-from chat_tui.core.params.images import ImageParams
+from chat_tui.core.params.images import CHOICES, ImageParams
 
 KINDS = ("generate", "edit", "variation")
 MB = 1024 * 1024
@@ -71,6 +71,26 @@ def allowed_options(model: str | None, kind: str = "generate") -> tuple[str, ...
     if kind != "generate":
         names = [n for n in names if n not in ("style", "moderation")]
     return tuple(names)
+
+
+def option_choices(model: str | None, kind: str = "generate") -> list[tuple[str, tuple[str, ...] | None]]:
+    """The options a form offers for `model` and `kind`, in order, each with the values the
+    model takes (None: free text or a number). An unknown model gets every option, with the
+    values any model takes."""
+    spec = image_model(model)
+    out: list[tuple[str, tuple[str, ...] | None]] = []
+    for name in allowed_options(model, kind):
+        if name == "n":
+            values = tuple(str(i) for i in range(1, spec.max_n + 1)) if spec else None
+        elif name == "size":
+            values = spec.sizes if spec else None
+        elif name == "quality" and spec is not None:
+            values = spec.qualities
+        else:
+            values = CHOICES.get(name)
+        if values is None or len(values) > 1:  # one value leaves nothing to choose
+            out.append((name, values))
+    return out
 
 
 def check_request(kind: str, model: str | None, prompt: str | None, params: ImageParams) -> None:

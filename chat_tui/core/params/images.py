@@ -11,16 +11,23 @@ from typing import Any
 
 from chat_tui.core.params.base import ParamError, Params, choice, number, string
 
+# The values an option takes, for any model (`core.images` narrows them per model).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "quality": ("standard", "hd", "low", "medium", "high", "auto"),
+    "style": ("vivid", "natural"),
+    "response_format": ("url", "b64_json"),
+    "background": ("transparent", "opaque", "auto"),
+    "output_format": ("png", "jpeg", "webp"),
+    "moderation": ("low", "auto"),
+}
+
 IMAGE_RULES: dict[str, Any] = {
     "n": (lambda v: number("n", v, 1, 10, integer=True), 1),
     "size": (lambda v: string("size", v), None),
-    "quality": (lambda v: choice("quality", v, ("standard", "hd", "low", "medium", "high", "auto")), None),
-    "style": (lambda v: choice("style", v, ("vivid", "natural")), None),
-    "response_format": (lambda v: choice("response_format", v, ("url", "b64_json")), "url"),
-    "background": (lambda v: choice("background", v, ("transparent", "opaque", "auto")), None),
-    "output_format": (lambda v: choice("output_format", v, ("png", "jpeg", "webp")), None),
+    **{name: ((lambda v, name=name: choice(name, v, CHOICES[name])), "url" if name == "response_format" else None)
+       for name in ("quality", "style", "response_format", "background", "output_format")},
     "output_compression": (lambda v: number("output_compression", v, 0, 100, integer=True), None),
-    "moderation": (lambda v: choice("moderation", v, ("low", "auto")), None),
+    "moderation": (lambda v: choice("moderation", v, CHOICES["moderation"]), None),
     "user": (lambda v: string("user", v), None),
 }
 

@@ -1,8 +1,10 @@
 """The Images screen (F10): generate, edit (with a mask) and vary images.
 
-Tabs pick the kind; the model field suggests image models (any id can be typed) and the line
-under the options says which options that model takes. Options are `name=value` words (e.g.
-`size=512x512 n=2`). The path fields complete file names. Ctrl+G sends through
+Tabs pick the kind; the model field suggests image models (any id can be typed). The options
+row offers what that model takes for that kind, each with the values it accepts (a menu, or a
+field for free values); "more" takes any other option as `name=value` words, for other servers.
+The image field takes one path, or several for a gpt-image edit (quote a path with spaces). The
+path fields complete file names. Ctrl+G sends through
 `services.images` in a worker; results are shown with `ImageView`, each with its saved path.
 Ctrl+O opens the selected result in the system viewer, ctrl+K copies its path, ctrl+N selects
 the next result. An error is a message under the form; what was typed stays.
@@ -10,6 +12,7 @@ the next result. An error is a message under the form; what was typed stays.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -20,42 +23,43 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.suggester import SuggestFromList, Suggester
-from textual.widgets import Footer, Input, Static, Tab, Tabs
+from textual.suggester import SuggestFromList
+from textual.widgets import Footer, Input, Select, Static, Tab, Tabs
 
-from chat_tui.core.images import SUGGESTED_MODELS, allowed_options
+from chat_tui.core.images import SUGGESTED_MODELS, option_choices
 from chat_tui.core.text import visible_controls
+from chat_tui.ui.widgets.attachments import PathSuggester
 from chat_tui.ui.widgets.image_view import ImageView
 
 KINDS = ("generate", "edit", "variation")
 
 
-class PathSuggester(Suggester):
-    """Completes the last path component from the file system (a folder gets a trailing /)."""
-
-    def __init__(self) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
+class PathsSuggester(PathSuggester):
+    """The attachments' path completion, for the last of several paths (a gpt-image edit)."""
 
     async def get_suggestion(self, value: str) -> str | None:
-        if not value:
+        head, _, last = value.rpartition(" ")
+        if head and not last:
             return None
-        path = Path(value).expanduser()
-        folder, stem = (path, "") if value.endswith("/") else (path.parent, path.name)
-        try:
-            names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
-                           if p.name.startswith(stem) and not (p.name.startswith(".") and not stem.startswith(".")))
-        except OSError:
-            return None
-        if not names or names[0] == stem:
-            return None
-        return value + names[0][len(stem):]
+        suggestion = await super().get_suggestion(last if head else value)
+        return None if suggestion is None else (head + " " if head else "") + suggestion
 
 
 def system_viewer() -> str | None:
     """The command that opens a file in the system's viewer, if there is one."""
     return shutil.which("xdg-open") or shutil.which("open")
+
+
+def split_paths(text: str) -> list[str]:
+    """The image field's paths: words, a quoted one may hold spaces (as a shell reads them)."""
+    from chat_tui.core.params import ParamError
+
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise ParamError("image", f"cannot read the paths ({exc}): quote a path that has spaces") from None
 
 
 def parse_options(text: str) -> list[tuple[str, Any]]:
@@ -87,6 +91,7 @@ class ImagesScreen(Screen[None]):
         self.results: list[Any] = []  # SavedImage, newest request's
         self.selected = 0
         self.error: str | None = None
+        self._offered: list[tuple[str, tuple[str, ...] | None]] | None = None  # the option widgets shown
 
     def compose(self) -> ComposeResult:
         yield Tabs(Tab("Generate", id="generate"), Tab("Edit", id="edit"), Tab("Variation", id="variation"),
@@ -101,14 +106,17 @@ class ImagesScreen(Screen[None]):
                 yield Input("", placeholder="what to draw", id="image-prompt", compact=True)
             with Horizontal(classes="images-row", id="path-row"):
                 yield Static("image   ", classes="field-label", markup=False)
-                yield Input("", placeholder="path of the image", id="image-path", compact=True, suggester=PathSuggester())
+                yield Input("", placeholder="path of the image (gpt-image edits: up to 16, separated by spaces)",
+                            id="image-path", compact=True, suggester=PathsSuggester())
             with Horizontal(classes="images-row", id="mask-row"):
                 yield Static("mask    ", classes="field-label", markup=False)
                 yield Input("", placeholder="optional PNG with alpha: transparent = edit here", id="image-mask",
                             compact=True, suggester=PathSuggester())
+            yield Grid(id="image-option-grid")
             with Horizontal(classes="images-row"):
-                yield Static("options ", classes="field-label", markup=False)
-                yield Input("", placeholder="e.g. size=512x512 n=2", id="image-options", compact=True)
+                yield Static("more    ", classes="field-label", markup=False)
+                yield Input("", placeholder="other options as name=value (e.g. for another server)", id="image-options",
+                            compact=True)
             yield Static("", id="image-accepts", markup=False)
             yield Static("", id="image-status", markup=False)
         yield VerticalScroll(id="image-results")
@@ -138,9 +146,49 @@ class ImagesScreen(Screen[None]):
         self._show_accepts()
 
     def _show_accepts(self) -> None:
+        """The option widgets for this model and kind: only what it takes, with its values; a
+        value already chosen stays where the new model takes it too."""
         model = self.query_one("#image-model", Input).value.strip() or None
-        names = ", ".join(allowed_options(model, self.kind))
-        self.query_one("#image-accepts", Static).update(Text(f"{model or 'dall-e-2'} takes: {names}", style="dim"))
+        offered = option_choices(model, self.kind)
+        if offered == self._offered:
+            return
+        kept = self.option_values()
+        self._offered = offered
+        grid = self.query_one("#image-option-grid", Grid)
+        grid.remove_children()
+        cells = []
+        for name, values in offered:
+            now = kept.get(name)
+            if values is None:
+                field: Any = Input(now or "", placeholder="default", id=f"opt-{name}", compact=True,
+                                   classes="image-option")
+            else:
+                field = Select([(v, v) for v in values], prompt="default", id=f"opt-{name}", compact=True,
+                               value=now if now in values else Select.NULL, classes="image-option")
+            cells.append(Horizontal(Static(name, classes="option-label", markup=False), field, classes="option-cell"))
+        grid.mount_all(cells)
+        names = ", ".join(name for name, _ in offered) or "no options"
+        known = "" if model is None or self._known(model) else " (not a model known here: every option, unchecked)"
+        self.query_one("#image-accepts", Static).update(Text(f"{model or 'dall-e-2'} takes: {names}{known}", style="dim"))
+
+    @staticmethod
+    def _known(model: str) -> bool:
+        from chat_tui.core.images import image_model
+
+        return image_model(model) is not None
+
+    def option_values(self) -> dict[str, str]:
+        """The options chosen in the widgets (left at default: absent)."""
+        values = {}
+        for field in self.query(".image-option"):
+            name = (field.id or "").removeprefix("opt-")
+            value = field.value
+            if isinstance(field, Select):
+                if value is not Select.NULL and value is not None:
+                    values[name] = str(value)
+            elif str(value).strip():
+                values[name] = str(value).strip()
+        return values
 
     def set_status(self, text: str, error: bool = False) -> None:
         self.error = text if error else None
@@ -158,15 +206,20 @@ class ImagesScreen(Screen[None]):
         if not getattr(app, "client_ready", False) or app.client is None:
             self.notify("Not connected yet.", severity="warning", timeout=4)
             return
+        from chat_tui.core.params import parse_option_value
+
         try:
-            params = ImageParams.from_options(parse_options(self.query_one("#image-options", Input).value))
+            chosen = [(name, parse_option_value(value)) for name, value in self.option_values().items()]
+            typed = parse_options(self.query_one("#image-options", Input).value)
+            params = ImageParams.from_options(chosen + typed)  # what is typed under "more" wins
+            paths = split_paths(self.query_one("#image-path", Input).value)
         except ParamError as exc:
             self.set_status(f"Not sent: {exc}", error=True)
             return
         form = {
             "model": self.query_one("#image-model", Input).value.strip() or None,
             "prompt": self.query_one("#image-prompt", Input).value,
-            "path": self.query_one("#image-path", Input).value.strip(),
+            "paths": paths,
             "mask": self.query_one("#image-mask", Input).value.strip(),
         }
         self.app.image_model = form["model"]  # `/image` in the chat uses it too
@@ -188,15 +241,17 @@ class ImagesScreen(Screen[None]):
                 outcome = await service.generate(app.client, app.store, blobs, form["prompt"], form["model"], params,
                                                  endpoint=endpoint)
             else:
-                if not form["path"]:
+                if not form["paths"]:
                     raise ParamError("image", "give the path of the image")
-                image = service.read_upload(form["path"])
+                images = [service.read_upload(path) for path in form["paths"]]
                 if kind == "edit":
                     mask = service.read_upload(form["mask"]) if form["mask"] else None
-                    outcome = await service.edit(app.client, app.store, blobs, [image], form["prompt"], form["model"],
+                    outcome = await service.edit(app.client, app.store, blobs, images, form["prompt"], form["model"],
                                                  params, mask=mask, endpoint=endpoint)
                 else:
-                    outcome = await service.vary(app.client, app.store, blobs, image, form["model"], params,
+                    if len(images) > 1:
+                        raise ParamError("image", f"a variation is of one image, not {len(images)}")
+                    outcome = await service.vary(app.client, app.store, blobs, images[0], form["model"], params,
                                                  endpoint=endpoint)
         except (ParamError, APIError) as exc:
             self.set_status(f"Not made: {error_text(exc)}", error=True)
