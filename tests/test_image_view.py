@@ -84,3 +84,49 @@ def test_an_explicit_setting_wins_and_the_config_checks_it(tmp_path):
     cfg.write_text('[images]\nprotocol = "ascii"\n')
     with pytest.raises(ValueError, match="one of auto, kitty, sixel, halfcell"):
         load_config(cfg)
+
+
+@pytest.mark.skipif(__import__("shutil").which("tmux") is None, reason="needs tmux")
+def test_in_tmux_an_image_is_half_blocks_and_no_graphics_escape_reaches_the_terminal(fake_openai, tmp_path):
+    """The real program in tmux (which has no graphics protocol): `/image` in a chat draws
+    half-blocks, and the bytes it writes (logged with pipe-pane) hold no Kitty graphics (APC
+    `ESC _ G`) and no Sixel (DCS `ESC P`), while the screen holds no stray escape text."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from demo import use_demo_pictures
+
+    undo = use_demo_pictures()  # a real picture, not the fake's 1x1 pixel
+    home, raw = tmp_path / "home", tmp_path / "raw.log"
+    exe = Path(sys.executable).with_name("chat-tui")
+    sock = f"ct-image-{os.getpid()}"
+
+    def tmux(*args: str) -> str:
+        return subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True).stdout
+
+    def wait_for(condition, what: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = tmux("capture-pane", "-p", "-t", "t")
+            if condition(screen):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{what} never appeared:\n{screen}")
+
+    cmd = (f"env -u KITTY_WINDOW_ID -u TERM_PROGRAM -u KONSOLE_VERSION CHAT_TUI_HOME={home}"
+           f" OPENAI_BASE_URL={fake_openai.base_url} {exe} -m gpt-4o-mini")
+    tmux("new-session", "-d", "-s", "t", "-x", "140", "-y", "44", cmd)
+    try:
+        tmux("pipe-pane", "-o", "-t", "t", f"cat >> {raw}")
+        wait_for(lambda s: "Message…" in s, "the prompt")
+        tmux("send-keys", "-t", "t", "/image A sun setting over a calm sea", "Enter")
+        screen = wait_for(lambda s: s.count("▀") + s.count("▄") > 200, "the picture in half-blocks")
+    finally:
+        tmux("kill-server")
+        undo()
+    written = raw.read_bytes()
+    assert b"\x1b_G" not in written and b"\x1bP" not in written
+    assert "Image for" in screen and "\x1b" not in screen and "_G" not in screen

@@ -335,3 +335,32 @@ async def test_an_image_made_in_a_chat_is_shown_again_when_the_conversation_is_r
         assert shown.source == path and shown.error is None
         reply = store.messages(cid)[-1]
         assert shown.parent is next(v for v in app.chat.conversation.views() if v.message_id == reply.id)
+
+
+async def test_slash_image_typed_while_connecting_is_an_image_once_connected(fake_openai, tmp_path):
+    """Found in tmux: Enter before the endpoint was ready queued the line as a chat message."""
+    import threading
+
+    from chat_tui.ui.widgets.prompt import PromptInput
+
+    ep = Endpoint(name="fake", base_url=fake_openai.base_url)
+    store = Store(tmp_path / "ui.db")
+    app = ChatApp(ep, store, client=None, model="gpt-4o-mini")
+    gate = threading.Event()
+    connect = app._client_for
+    app._client_for = lambda endpoint: (gate.wait(10), connect(endpoint))[1]
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        assert not app.client_ready
+        prompt = app.query_one(PromptInput)
+        prompt.focus()
+        await pilot.press(*"/image A kite", "enter")
+        await pilot.pause()
+        gate.set()
+        await app.ready_event.wait()
+        from demo import settle_workers
+
+        await settle_workers(pilot)
+        assert len(image_posts(fake_openai)) == 1
+        assert not [r for r in fake_openai.requests if r.path == "/v1/chat/completions"]
+        assert len(app.chat.conversation.query(ImageView)) == 1 and prompt.text == ""

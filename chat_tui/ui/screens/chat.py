@@ -319,14 +319,10 @@ class ChatScreen(Screen):
                 self.notify("Connecting… your message goes out as soon as the endpoint is ready.", timeout=3)
                 self.send_when_ready(event.text)
             return
-        if event.text.lstrip().startswith("/image"):  # `/image PROMPT`: an image, not a chat turn
-            from chat_tui.services.images import image_command
-
-            prompt = image_command(event.text)
-            if prompt is not None:
-                self._sending = True
-                self.run_worker(self.generate_image(event.text, prompt), group="send", exit_on_error=False)
-                return
+        if (prompt := _image_prompt(event.text)) is not None:  # `/image PROMPT`: an image, not a chat turn
+            self._sending = True
+            self.run_worker(self.generate_image(event.text, prompt), group="send", exit_on_error=False)
+            return
         if not self.app.model:
             self.notify("Choose a model first (F2), or type any model id in the picker.", severity="warning")
             return
@@ -340,7 +336,12 @@ class ChatScreen(Screen):
         The prompt keeps the text until it is sent."""
         await self.app.ready_event.wait()
         # Still in the box (perhaps with more typed after it, which stays there): send it.
-        if self.prompt.text.startswith(text) and self.app.model and not self.replying():
+        if not self.prompt.text.startswith(text) or self.replying():
+            return
+        if (prompt := _image_prompt(text)) is not None:  # `/image` typed while connecting is still an image
+            self._sending = True
+            await self.generate_image(text, prompt)
+        elif self.app.model:
             await self.send(text)
 
     async def send(self, text: str) -> None:
@@ -802,6 +803,15 @@ class ChatScreen(Screen):
         for selector, needed in (("#right-slot", 120), ("#left-slot", 90)):
             if selector not in self._pane_choice:
                 self.query_one(selector).display = width >= needed
+
+
+def _image_prompt(text: str) -> str | None:
+    """The prompt of a `/image PROMPT` line, or None for a chat message."""
+    if not text.lstrip().startswith("/image"):
+        return None
+    from chat_tui.services.images import image_command
+
+    return image_command(text)
 
 
 def _rejects_images(error_text: str) -> bool:
