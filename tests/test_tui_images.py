@@ -236,6 +236,13 @@ async def test_open_uses_the_system_viewer_or_says_there_is_none(fake_openai, tm
                 break
             await pilot.pause(0.02)
         assert log.read_text().strip() == str(screen.results[0].path)
+        log.unlink()
+        await pilot.press("ctrl+e")  # reveal: the folder it is in
+        for _ in range(100):
+            if log.exists() and log.read_text():
+                break
+            await pilot.pause(0.02)
+        assert log.read_text().strip() == str(screen.results[0].path.parent)
         await pilot.press("f10")
         await pilot.pause()
         assert not isinstance(app.screen, ImagesScreen)

@@ -6,8 +6,8 @@ field for free values); "more" takes any other option as `name=value` words, for
 The image field takes one path, or several for a gpt-image edit (quote a path with spaces). The
 path fields complete file names. Ctrl+G sends through
 `services.images` in a worker; results are shown with `ImageView`, each with its saved path.
-Ctrl+O opens the selected result in the system viewer, ctrl+K copies its path, ctrl+N selects
-the next result. An error is a message under the form; what was typed stays.
+Ctrl+O opens the selected result in the system viewer, ctrl+E shows it in its folder, ctrl+K copies
+its path, ctrl+N selects the next result. An error is a message under the form; what was typed stays.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ class ImagesScreen(Screen[None]):
         Binding("ctrl+g", "send", "Make", id="images.send", priority=True),
         Binding("ctrl+o", "open", "Open", id="images.open", priority=True),
         Binding("ctrl+k", "copy_path", "Copy path", id="images.copy_path", priority=True),
+        Binding("ctrl+e", "reveal", "Reveal", id="images.reveal", priority=True),
         Binding("ctrl+n", "next_result", "Next", id="images.next_result", priority=True),
         Binding("escape", "close", "Close", id="images.close"),
     ]
@@ -272,7 +273,7 @@ class ImagesScreen(Screen[None]):
             await box.mount(ImageView(saved.path, max_height=12))
         spent = f", about ${cost:.3f}" if cost is not None else ""
         self.set_status(f"{len(images)} image{'s' * (len(images) != 1)} saved{spent}."
-                        " Ctrl+O open · ctrl+K copy path · ctrl+N next")
+                        " Ctrl+O open · ctrl+E reveal · ctrl+K copy path · ctrl+N next")
         self._mark_selected()
 
     def _mark_selected(self) -> None:
@@ -298,15 +299,24 @@ class ImagesScreen(Screen[None]):
 
     def action_open(self) -> None:
         saved = self._current()
-        if saved is None:
-            return
+        if saved is not None:
+            self._launch(saved.path, lambda viewer: [viewer, str(saved.path)])
+
+    def action_reveal(self) -> None:
+        """Show the image's file in its folder: `open -R` on macOS, else the folder opened."""
+        saved = self._current()
+        if saved is not None:
+            self._launch(saved.path, lambda viewer: [viewer, "-R", str(saved.path)] if Path(viewer).name == "open"
+                         else [viewer, str(saved.path.parent)])
+
+    def _launch(self, path: Path, command) -> None:
         viewer = system_viewer()
         if viewer is None:
-            self.notify(f"No system viewer (xdg-open or open) found. The image is at {saved.path}",
+            self.notify(f"No system viewer (xdg-open or open) found. The image is at {path}",
                         severity="warning", timeout=10, markup=False)
             return
         try:
-            subprocess.Popen([viewer, str(saved.path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            subprocess.Popen(command(viewer), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
         except OSError as exc:
             self.notify(f"Could not run {viewer}: {exc.strerror or exc}", severity="error", markup=False)
