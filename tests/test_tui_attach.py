@@ -255,3 +255,21 @@ async def test_d_on_an_image_chip_steps_its_detail_which_the_meter_counts_and_th
         await pilot.press("enter")
         await settle(app, pilot)
         assert user_parts(fake_openai)[1]["image_url"]["detail"] == "high"
+
+
+async def test_when_the_files_cannot_be_kept_nothing_is_sent_and_nothing_is_lost(fake_openai, tmp_path):
+    (tmp_path / "cat.png").write_bytes(png(8, 8))
+    app, store = make_app(fake_openai, tmp_path, model="gpt-4o")
+    (tmp_path / "attachments").write_text("a file where the blob folder goes")  # writing a blob fails
+    async with app.run_test(size=(140, 40)) as pilot:
+        chat = app.chat
+        await chat.attach(str(tmp_path / "cat.png"))
+        chat.prompt.text = "What is this?"
+        chat.prompt.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert any("Nothing was sent: your message and its attachments are still in the box" in str(n.message)
+                   for n in app._notifications)
+        assert chat.prompt.text == "What is this?" and [a.name for a in chat.pending] == ["cat.png"]
+        assert not [r for r in fake_openai.requests if r.path == "/v1/chat/completions"]
+        assert chat.conversation_id is None

@@ -5,6 +5,8 @@ stored message. UI-free; the TUI calls `load` in a thread worker (a big file mus
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,22 +77,31 @@ def load(source: str, *, detail: str = "auto") -> Attachment:
     return classify(name, data, detail=detail)
 
 
-def save(store: "Store", message_id: int, attachments: tuple[Attachment, ...] | list[Attachment]) -> None:
-    """Keep the files of a saved prompt: each file once under the data dir (by sha256), and
-    an `attachments` row per file saying which part of the message it is (the prompt's text
-    is part 0, attachment i is part i + 1). A URL is not a file: it stays in the parts only."""
-    from chat_tui.store.attachments import add_attachment, save_blob
+def keep_files(store: "Store", attachments: Sequence[Attachment]) -> dict[int, str]:
+    """Write the attachments' files under the data dir, each once by its sha256; their digests
+    by position. File work with no database in it: the TUI runs it in a thread before the prompt
+    is saved, so a large image is never hashed or written on the event loop."""
+    from chat_tui.store.attachments import save_blob
 
     import hashlib
 
     # A database in memory (ask --no-save) keeps no files: nothing is written beside it.
     root = None if str(store.path) == ":memory:" else blob_root(store)
+    return {i: save_blob(root, a.data) if root is not None else hashlib.sha256(a.data).hexdigest()
+            for i, a in enumerate(attachments) if a.url is None}
+
+
+def save(store: "Store", message_id: int, attachments: Sequence[Attachment], kept: dict[int, str] | None = None) -> None:
+    """Keep the files of a saved prompt (`keep_files`, unless `kept` has them already) and an
+    `attachments` row per file saying which part of the message it is (the prompt's text is
+    part 0, attachment i is part i + 1). A URL is not a file: it stays in the parts only."""
+    from chat_tui.store.attachments import add_attachment
+
+    digests = kept if kept is not None else keep_files(store, attachments)
     for i, a in enumerate(attachments):
-        if a.url is not None:
-            continue
-        digest = save_blob(root, a.data) if root is not None else hashlib.sha256(a.data).hexdigest()
-        add_attachment(store, message_id, i + 1, _STORE_KINDS[a.kind], digest,
-                       name=a.name, mime=a.mime, size=a.size)
+        if i in digests:
+            add_attachment(store, message_id, i + 1, _STORE_KINDS[a.kind], digests[i],
+                           name=a.name, mime=a.mime, size=a.size)
 
 
 def of_message(store: "Store", message: "Message") -> list[Attachment]:

@@ -71,11 +71,13 @@ def start_turn(
     parent_id: int | None = None,
     thread: Sequence["Message"] | None = None,
     attachments: Sequence[Attachment] = (),
+    kept: dict[int, str] | None = None,
 ) -> Turn:
     """Save the prompt under `parent_id` (None: the first message) in `conversation_id` (None:
     a new conversation titled from the prompt) and build the request. `thread` is the path to
     `parent_id` when the caller has it in memory; otherwise it is read from the store.
-    `attachments` go with the prompt as content parts; their files are kept (blobs and rows)."""
+    `attachments` go with the prompt as content parts; their files are kept (blobs and rows;
+    `kept`: the digests `services.attachments.keep_files` returned, the files already written)."""
     content = content_for(text, tuple(attachments))
     as_dict = settings.params.as_dict()
     with store.transaction():  # all of it or nothing: a retry after a lock never doubles anything
@@ -96,5 +98,5 @@ def start_turn(
         if attachments:
             from chat_tui.services.attachments import save
 
-            save(store, user_id, attachments)
+            save(store, user_id, attachments, kept)
     return Turn(conversation_id, user_id, request_messages(settings.system_prompt, thread, content))

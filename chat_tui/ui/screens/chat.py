@@ -361,13 +361,18 @@ class ChatScreen(Screen):
         attached = tuple(self.pending)
         self._sending = True
         try:
+            kept = None
+            if attached:  # the files written and hashed in a thread, not on the event loop
+                from chat_tui.services.attachments import keep_files
+
+                kept = await asyncio.to_thread(keep_files, self.app.store, attached)
             turn = await patiently(
                 lambda: start_turn(self.app.store, text, settings, conversation_id=self.conversation_id,
-                                   parent_id=parent, thread=path, attachments=attached),
+                                   parent_id=parent, thread=path, attachments=attached, kept=kept),
                 on_wait=lambda waited: self.update_status(f"waiting for the database (another program has it) {waited:.0f} s"),
             )
-        except StoreError as exc:
-            self.notify(f"{error_text(exc)}. Nothing was sent: your message is still in the box.",
+        except (StoreError, OSError) as exc:  # OSError: an attachment's file could not be kept (disk full)
+            self.notify(f"{error_text(exc)}. Nothing was sent: your message and its attachments are still in the box.",
                         title="Not sent", severity="error", timeout=12, markup=False)
             self.update_status()
             return
