@@ -371,3 +371,16 @@ async def test_slash_image_typed_while_connecting_is_an_image_once_connected(fak
         assert len(image_posts(fake_openai)) == 1
         assert not [r for r in fake_openai.requests if r.path == "/v1/chat/completions"]
         assert len(app.chat.conversation.query(ImageView)) == 1 and prompt.text == ""
+
+
+async def test_the_form_and_results_stay_when_the_screen_is_closed_and_opened_again(fake_openai, tmp_path):
+    app, _ = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_screen(pilot)
+        await fill(pilot, screen, model="dall-e-2", prompt="A kite")
+        await send(pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ImagesScreen)
+        again = await open_screen(pilot)
+        assert again.query_one("#image-prompt").value == "A kite" and len(again.results) == 1

@@ -408,7 +408,9 @@ class ChatApp(App[int]):
         if isinstance(self.screen, ImagesScreen):  # F10 again: back to where it was opened
             self.pop_screen()
             return
-        self.push_screen(ImagesScreen())
+        if not self.is_screen_installed("images"):  # one screen, kept: the form and results stay between visits
+            self.install_screen(ImagesScreen(), "images")
+        self.push_screen("images")
 
     def action_open_conversation(self) -> None:
         """Open a saved conversation: the history browser, searching as you type."""
