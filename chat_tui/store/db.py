@@ -398,13 +398,16 @@ class Store(CompareRunsMixin):
         name: str | None = None,
         tool_calls: tuple[ToolCall, ...] = (),
         tool_call_id: str | None = None,
+        keep_parts: bool = False,
     ) -> int:
         """Add a finished message (a user turn, a tool result, a system note, an imported
         reply). `content` is the text, or content parts: their text is the searchable
-        `content`, and the parts are kept in `parts` when there is more than text."""
+        `content`, and the parts are kept in `parts` when there is more than text, or when
+        `keep_parts` says so (files kept with the message but not sent, such as audio, are
+        found by position after the parts)."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
-        text, parts = parts_columns(content)
+        text, parts = parts_columns(content, keep=keep_parts)
         calls = json.dumps([c.to_wire() for c in tool_calls], ensure_ascii=False) if tool_calls else None
         stamp = now()
         with self._write() as db:
