@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from chat_tui.core.audio import AudioError, check_file, is_audio_name
 from chat_tui.core.messages import FilePart, ImagePart, Part, TextPart
 
 MB = 1024 * 1024
@@ -199,8 +200,6 @@ def classify(name: str, data: bytes, *, detail: str = "auto") -> Attachment:
         return Attachment(name, "pdf", "application/pdf", data, encoded=_b64(data))
     if _extension(name) in _IMAGE_EXTENSIONS:
         raise AttachmentError(f"{name}: not a PNG, JPEG, WebP or GIF image (its bytes say otherwise)")
-    from chat_tui.core.audio import AudioError, check_file, is_audio_name
-
     if is_audio_name(name):  # transcribed into the prompt, kept as a file
         try:
             mime = check_file(name, len(data))

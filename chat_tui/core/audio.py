@@ -3,8 +3,6 @@ which model takes which options (response formats, translation, streaming)."""
 
 from __future__ import annotations
 
-from chat_tui.core.attachments import size_text
-
 MAX_AUDIO_BYTES = 25 * 1024 * 1024  # OpenAI: 25 MB per transcription upload
 AUDIO_MIMES = {
     "mp3": "audio/mpeg", "mp4": "audio/mp4", "mpeg": "audio/mpeg", "mpga": "audio/mpeg",
@@ -40,7 +38,7 @@ def check_file(name: str, size: int) -> str:
     if size == 0:
         raise AudioError(f"{name}: the file is empty")
     if size > MAX_AUDIO_BYTES:
-        raise AudioError(f"{name}: {size_text(size)} is over the 25 MB limit for transcription"
+        raise AudioError(f"{name}: {size / 2**20:.1f} MB is over the 25 MB limit for transcription"
                          " (split or compress it first)")
     return AUDIO_MIMES[ext]
 
