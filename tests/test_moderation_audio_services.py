@@ -81,3 +81,21 @@ async def test_a_message_check_is_kept_and_the_newest_shown(fake_openai, tmp_pat
     reopened = Store(tmp_path / "m.db")
     assert moderation.checks_of(reopened, [turn.user_id])[turn.user_id].scores == second.scores
     reopened.close()
+
+
+def test_audio_attachments_are_kept_not_sent(tmp_path):
+    from chat_tui.core.attachments import AttachmentError, content_for
+    from chat_tui.core.messages import TextPart
+    from chat_tui.services.attachments import load
+
+    (tmp_path / "memo.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(64))
+    memo = load(str(tmp_path / "memo.m4a"))
+    assert (memo.kind, memo.mime, memo.sent) == ("audio", "audio/mp4", False)
+    assert content_for("hi", [memo]) == (TextPart("hi"),)  # the audio is no part of the request
+    with pytest.raises(AttachmentError, match="kept with the message"):
+        memo.part()
+    big = tmp_path / "long.wav"
+    with open(big, "wb") as f:  # sparse: refused from its size, never read
+        f.truncate(30 * 1024 * 1024)
+    with pytest.raises(AttachmentError, match="30.0 MB is over the 25 MB limit"):
+        load(str(big))
