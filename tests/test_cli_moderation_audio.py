@@ -138,3 +138,27 @@ def test_a_broken_wav_is_refused_by_the_server(fake_openai, cli_env, tmp_path):
     (tmp_path / "cut.wav").write_bytes(wav_bytes(1.0)[:30])  # the header cut short: not a WAV
     done = run_cli("transcribe", str(tmp_path / "cut.wav"), env=cli_env)
     assert done.returncode == 1 and "corrupted or unsupported" in done.stderr
+
+
+def test_ask_refuses_audio_and_points_to_transcribe(fake_openai, cli_env, tmp_path):
+    (tmp_path / "memo.wav").write_bytes(wav_bytes(0.5))
+    done = run_cli("ask", "-m", "gpt-4o", "-a", str(tmp_path / "memo.wav"), "Summarise", env=cli_env)
+    assert done.returncode == 2 and "chat-tui transcribe FILE | chat-tui ask" in done.stderr
+    assert fake_openai.requests == []
+
+
+def test_profile_keys_choose_the_models(fake_openai, cli_env, isolated_env, tmp_path):
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    (isolated_env / "config.toml").write_text(
+        f'[profiles.fake]\nbase_url = "{fake_openai.base_url}"\nmoderate = true\n'
+        'moderation_model = "text-moderation-stable"\ntranscription_model = "gpt-4o-mini-transcribe"\n')
+    (tmp_path / "a.wav").write_bytes(wav_bytes(0.5))
+    mod = run_cli("-p", "fake", "moderate", "hi", env=cli_env)
+    tr = run_cli("-p", "fake", "transcribe", str(tmp_path / "a.wav"), env=cli_env)
+    assert mod.returncode == 0 and tr.returncode == 0, mod.stderr + tr.stderr
+    assert "warning" not in mod.stderr + tr.stderr  # the keys are known
+    assert fake_openai.requests[0].json["model"] == "text-moderation-stable"
+    assert fake_openai.requests[1].form["model"] == "gpt-4o-mini-transcribe"
+    (isolated_env / "config.toml").write_text(f'[profiles.fake]\nbase_url = "{fake_openai.base_url}"\nmoderate = "yes"\n')
+    bad = run_cli("-p", "fake", "moderate", "hi", env=cli_env)
+    assert bad.returncode == 2 and "moderate must be true or false" in bad.stderr
