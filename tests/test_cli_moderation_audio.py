@@ -12,7 +12,6 @@ from fake_openai import Fault
 from openapi_spec import validate_request
 from test_resources import form_as_body, wav_bytes
 
-
 # -- moderate -----------------------------------------------------------------------------------
 
 

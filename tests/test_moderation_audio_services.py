@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import pytest
-
 from attach_samples import png
+from openapi_spec import validate_request
+from test_resources import client_for, form_as_body, wav_bytes
+
 from chat_tui.api.resources.audio import Transcript, TranscriptDelta
 from chat_tui.core.attachments import classify
 from chat_tui.core.audio import AudioError, check_file, check_options
@@ -14,8 +16,6 @@ from chat_tui.core.params.audio import TranscriptionParams
 from chat_tui.services import audio, moderation
 from chat_tui.services.chat import Settings, start_turn
 from chat_tui.store import Store
-from openapi_spec import validate_request
-from test_resources import client_for, form_as_body, wav_bytes
 
 
 async def test_a_streamed_transcript_comes_in_pieces(fake_openai):

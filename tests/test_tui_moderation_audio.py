@@ -7,22 +7,26 @@ from __future__ import annotations
 
 import threading
 
+from attach_samples import png
+from demo import until
+from openapi_spec import validate_request
+from test_resources import form_as_body, wav_bytes
 from textual import events
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Static
 
-from attach_samples import png
 from chat_tui.api.client import OpenAIClient
 from chat_tui.core.config import Endpoint
 from chat_tui.store import Store
 from chat_tui.store.attachments import attachments
 from chat_tui.ui.app import ChatApp
 from chat_tui.ui.screens.dialogs import ConfirmScreen
-from chat_tui.ui.widgets.attachments import AttachField, AttachmentChip, AttachmentPlaceholder
+from chat_tui.ui.widgets.attachments import (
+    AttachField,
+    AttachmentChip,
+    AttachmentPlaceholder,
+)
 from chat_tui.ui.widgets.conversation import MessageView
-from demo import until
-from openapi_spec import validate_request
-from test_resources import form_as_body, wav_bytes
 
 SIZE = (130, 42)
 
@@ -100,7 +104,7 @@ async def test_a_flagged_prompt_is_held_kept_on_go_back_and_sent_on_confirm(fake
 
 async def test_check_action_by_key_and_palette_shows_and_is_kept(fake_openai, tmp_path):
     fake_openai.answer = "Quarries use dynamite with care."
-    app, store = make_app(fake_openai, tmp_path)
+    app, _ = make_app(fake_openai, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         chat = app.chat
         await pilot.press(*"How are rocks split?", "enter")
@@ -167,7 +171,7 @@ async def test_attached_audio_streams_its_transcript_into_the_prompt_at_the_curs
         # The audio is not sent to the chat model: the text only.
         assert body["messages"][-1]["content"] == [{"type": "text", "text": "Note: Meet at noon␛[31m tomorrow. Thanks"}]
         user = chat.conversation.views()[0]
-        assert [p.label for p in user.query(AttachmentPlaceholder)][0].startswith("memo.wav · audio/wav")
+        assert next(p.label for p in user.query(AttachmentPlaceholder)).startswith("memo.wav · audio/wav")
         rows = attachments(store, user.message_id)
         assert [(a.kind, a.name, a.mime, a.size) for a in rows] == [("audio", "memo.wav", "audio/wav", len(audio))]
         cid = chat.conversation_id
@@ -176,4 +180,4 @@ async def test_attached_audio_streams_its_transcript_into_the_prompt_at_the_curs
     async with again.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: len(again.chat.conversation.views()) == 2, "the conversation reopened")
         user = again.chat.conversation.views()[0]
-        assert [p.label for p in user.query(AttachmentPlaceholder)][0].startswith("memo.wav · audio/wav")
+        assert next(p.label for p in user.query(AttachmentPlaceholder)).startswith("memo.wav · audio/wav")
