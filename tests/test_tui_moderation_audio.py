@@ -181,3 +181,20 @@ async def test_attached_audio_streams_its_transcript_into_the_prompt_at_the_curs
         await until(pilot, lambda: len(again.chat.conversation.views()) == 2, "the conversation reopened")
         user = again.chat.conversation.views()[0]
         assert next(p.label for p in user.query(AttachmentPlaceholder)).startswith("memo.wav · audio/wav")
+
+
+async def test_removing_the_audio_chip_stops_its_transcript(fake_openai, tmp_path):
+    (tmp_path / "memo.webm").write_bytes(b"\x1aE\xdf\xa3" + bytes(4000))
+    fake_openai.transcript = "one two three"
+    fake_openai.transcript_hold = threading.Event()
+    app, _ = make_app(fake_openai, tmp_path, transcription_model="gpt-4o-mini-transcribe")
+    async with app.run_test(size=SIZE) as pilot:
+        chat = app.chat
+        await attach_by_key(app, pilot, tmp_path / "memo.webm")
+        await until(pilot, lambda: chat.prompt.text == "one ", "the first piece")
+        app.screen.query_one(AttachmentChip).focus()
+        await pilot.press("delete")
+        await until(pilot, lambda: not chat.transcribing(), "the transcription to stop")
+        fake_openai.transcript_hold.set()
+        await app.workers.wait_for_complete()
+        assert chat.pending == [] and chips(app) == [] and chat.prompt.text == "one "

@@ -288,7 +288,11 @@ class ChatScreen(Screen):
     @on(AttachmentChip.Removed)
     def _chip_removed(self, event: AttachmentChip.Removed) -> None:
         if 0 <= event.index < len(self.pending):
-            del self.pending[event.index]
+            removed = self.pending.pop(event.index)
+            if removed.kind == "audio" and self.transcribing():
+                # Removing the audio stops its transcript (what has come stays in the box).
+                self.workers.cancel_group(self, "transcribe")
+                self.update_status()
             self.show_pending()
             self.prompt.focus()
 
