@@ -9,6 +9,7 @@ import threading
 
 from attach_samples import png
 from demo import until
+from fake_openai import Fault
 from openapi_spec import validate_request
 from test_resources import form_as_body, wav_bytes
 from textual import events
@@ -198,3 +199,19 @@ async def test_removing_the_audio_chip_stops_its_transcript(fake_openai, tmp_pat
         fake_openai.transcript_hold.set()
         await app.workers.wait_for_complete()
         assert chat.pending == [] and chips(app) == [] and chat.prompt.text == "one "
+
+
+async def test_a_failed_check_sends_nothing_and_keeps_the_prompt(fake_openai, tmp_path):
+    fake_openai.enqueue_fault(Fault("status", status=400, path="/v1/moderations",
+                                    body={"error": {"message": "[bold]no[/bold] moderation here", "type": "invalid_request_error"}}))
+    app, store = make_app(fake_openai, tmp_path, moderate=True)
+    async with app.run_test(size=SIZE) as pilot:
+        chat = app.chat
+        await pilot.press(*"hello", "enter")
+        await until(pilot, lambda: any("moderation check failed" in str(n.message) for n in app._notifications), "the notice")
+        await app.workers.wait_for_complete()
+        notice = next(n for n in app._notifications if "moderation check failed" in str(n.message))
+        assert "[bold]no[/bold] moderation here" in notice.message and "Nothing was sent" in notice.message
+        assert chat.prompt.text == "hello" and paths(fake_openai) == ["/v1/moderations"]
+        assert chat.conversation_id is None and chat.conversation.views() == []
+        assert store._rows("SELECT COUNT(*) AS n FROM messages") == [{"n": 0}]

@@ -47,7 +47,10 @@ class Audio:
                                               files=[("file", file)], stream=True)
         try:
             if "event-stream" not in response.headers.get("content-type", ""):
-                data = json.loads(await response.aread() or b"{}")
+                try:
+                    data = json.loads(await response.aread() or b"{}")
+                except ValueError:
+                    raise StreamError("expected a transcript (JSON or events), got something else") from None
                 if isinstance(data, dict) and isinstance(data.get("error"), (dict, str)):
                     raise error_from_payload(data, status=response.status_code)
                 yield Transcript(text=str(data.get("text") or "") if isinstance(data, dict) else "",

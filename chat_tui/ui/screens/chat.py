@@ -29,6 +29,7 @@ from chat_tui.ui.widgets.token_meter import TokenMeter
 
 if TYPE_CHECKING:
     from chat_tui.core.attachments import Attachment
+    from chat_tui.services.moderation import Check
     from chat_tui.store.records import Message
 
 SAVE_RETRY = 5.0  # seconds between tries to save an answer the database refused
@@ -412,7 +413,7 @@ class ChatScreen(Screen):
         if self.prompt.text.startswith(text) and self.app.model and not self.replying():
             await self.send(text)
 
-    async def send(self, text: str, checked=None) -> None:
+    async def send(self, text: str, checked: Check | None = None) -> None:
         """Save the prompt and stream the answer. If the database refuses the prompt (locked
         for long, read-only, full), nothing is sent and the text stays in the box."""
         from chat_tui.core.text import error_text
@@ -798,7 +799,8 @@ class ChatScreen(Screen):
             return
         finally:
             self.update_status()
-        view.set_moderation(result.flagged, result.summary())
+        if view.is_attached:  # still on screen (another conversation may have been opened)
+            view.set_moderation(result.flagged, result.summary())
 
     def action_check_focused(self) -> None:
         """From the command palette: check the focused message, else the newest one."""
