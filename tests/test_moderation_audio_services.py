@@ -99,3 +99,16 @@ def test_audio_attachments_are_kept_not_sent(tmp_path):
         f.truncate(30 * 1024 * 1024)
     with pytest.raises(AttachmentError, match="30.0 MB is over the 25 MB limit"):
         load(str(big))
+
+
+async def test_checking_a_stored_message_sends_its_images(fake_openai, tmp_path):
+    store = Store(tmp_path / "m.db")
+    image = classify("crate.png", png(6, 6))
+    turn = start_turn(store, "what is in the crate", Settings("gpt-4o", ChatParams(), None, "fake"), attachments=[image])
+    async with client_for(fake_openai) as client:
+        await moderation.check_message(client, store, store.get_message(turn.user_id))
+    body = fake_openai.last_request.json
+    validate_request("CreateModerationRequest", body)
+    assert body["input"] == [{"type": "text", "text": "what is in the crate"},
+                             {"type": "image_url", "image_url": {"url": image.data_url()}}]  # read back from the blob store
+    store.close()
