@@ -28,7 +28,9 @@ And, whole answers only, any model accepted:
                                    magic bytes), usage; dall-e-3: revised_prompt
     POST /v1/images/edits          multipart: `image` or `image[]` (+ `mask`), prompt
     POST /v1/images/variations     multipart: `image`
-    POST /v1/audio/transcriptions  multipart `file`; json, verbose_json, text, srt, vtt
+    POST /v1/audio/transcriptions  multipart `file` (its extension checked, a .wav parsed); json,
+                                   verbose_json, text, srt, vtt; `stream=true` (gpt-4o-*): SSE
+                                   transcript.text.delta per word, then transcript.text.done
     POST /v1/audio/translations    the same, task "translate", language "english"
     POST /v1/audio/speech          JSON in; audio out (chunked) in the type of `response_format`:
                                    wav and pcm are real 24 kHz 16-bit mono, the others only
@@ -312,6 +314,18 @@ def speech_audio(text: str, fmt: str, speed: float = 1.0) -> bytes:
     magic = {"mp3": b"ID3\x04\x00\x00\x00\x00\x00\x00", "opus": b"OggS\x00\x02", "aac": b"\xff\xf1\x50\x80",
              "flac": b"fLaC\x00\x00\x00\x22"}[fmt]
     return magic + pcm
+
+
+AUDIO_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
+
+
+def _is_wav(data: bytes) -> bool:
+    """A WAV the stdlib reads (RIFF/WAVE header, fmt and data chunks): the upload arrived whole."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            return w.getnframes() * w.getsampwidth() * w.getnchannels() <= len(data)
+    except (wave.Error, EOFError):
+        return False
 
 
 def audio_duration(data: bytes) -> float:
@@ -619,6 +633,7 @@ class FakeOpenAI:
         self.flag_word = "dynamite"  # moderations: an input containing it (any case) is flagged
         self.flag_category = "violence"  # ... in this category (one of MODERATION_CATEGORIES)
         self.transcript: str | None = None  # audio: None = "Transcribed <filename>."
+        self.transcript_hold: threading.Event | None = None  # streamed transcripts wait for it after one delta
         self.embeddings_reversed = False  # embeddings: data list in reverse index order
         self.serves_edits = True  # False: POST /v1/edits is 404 "Invalid URL", as on OpenAI today
         # Chat models that take no images: a request with an image_url part is OpenAI's 400.
@@ -1171,6 +1186,12 @@ class FakeOpenAI:
         model = form.get("model") or deployment
         if not model:
             return self._missing(h, "model")
+        ext = upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else ""
+        if ext not in AUDIO_FORMATS:
+            return self._bad(h, f"Invalid file format. Supported formats: {list(AUDIO_FORMATS)}", "file",
+                             "invalid_value")
+        if ext == "wav" and not _is_wav(upload.data):
+            return self._bad(h, "Audio file might be corrupted or unsupported", "file", "invalid_value")
         fmt = form.get("response_format") or "json"
         if fmt not in TRANSCRIPT_FORMATS:
             return self._bad(h, f"Invalid value: '{fmt}'. Supported values are: 'json', 'text', 'srt', "
@@ -1184,6 +1205,8 @@ class FakeOpenAI:
         language = "english" if translate else LANGUAGES.get(str(form.get("language") or "en"), str(form.get("language")))
         usage = {"type": "duration", "seconds": math.ceil(duration)}
         segments = _segments(text, duration)
+        if form.get("stream") == "true" and not translate and "whisper" not in model:
+            return self._transcript_stream(h, rec, text, usage)
         if fmt == "json":
             self._ok(h, rec, {"text": text} if translate else {"text": text, "usage": usage})
         elif fmt == "verbose_json":
@@ -1201,6 +1224,23 @@ class FakeOpenAI:
         else:
             body = text + "\n" if fmt == "text" else _subtitles(segments, fmt)
             self._ok_bytes(h, rec, body.encode(), "text/plain; charset=utf-8")
+
+    def _transcript_stream(self, h: _Handler, rec: RecordedRequest, text: str, usage: dict[str, Any]) -> None:
+        """`stream=true` (gpt-4o-*transcribe): one `transcript.text.delta` per word, then
+        `transcript.text.done`. With `transcript_hold` set, the stream waits for it after the
+        first delta (a test sees the transcript arrive in pieces)."""
+        h.start_stream()
+        words = _TOKEN.findall(text) or [""]
+        for i, word in enumerate(words):
+            h.send_event({"type": "transcript.text.delta", "delta": word, "logprobs": None})
+            if i == 0 and self.transcript_hold is not None:
+                self.transcript_hold.wait(30)
+            elif self.rate:
+                h.pause(1 / self.rate)
+        h.send_event({"type": "transcript.text.done", "text": text, "logprobs": None,
+                      "usage": {"type": "tokens", "input_tokens": 10, "output_tokens": len(words),
+                                "total_tokens": 10 + len(words)}})
+        h.end_chunks()
 
     def _speech(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
         body = self._json_body(h, rec)

@@ -356,7 +356,10 @@ def test_media_responses_match_openais_response_schemas(fake_openai, client):
     ok("ImagesResponse", client.post("/images/generations", json={"prompt": "a cat", "model": "gpt-image-1"}))
     ok("ImagesResponse", _upload(client, "/images/edits", {"prompt": "hat"}, [("image", ("a.png", PNG, "image/png"))]))
     ok("ImagesResponse", _upload(client, "/images/variations", {"n": "2"}, [("image", ("a.png", PNG, "image/png"))]))
-    audio = [("file", ("a.wav", b"RIFF....WAVE" + bytes(32000), "audio/wav"))]
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as w:  # a real WAV: the fake parses an uploaded .wav
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000), w.writeframes(bytes(32000))
+    audio = [("file", ("a.wav", wav.getvalue(), "audio/wav"))]
     ok("CreateTranscriptionResponseJson", _upload(client, "/audio/transcriptions", {"model": "whisper-1"}, audio))
     ok("CreateTranscriptionResponseVerboseJson", _upload(
         client, "/audio/transcriptions", {"model": "whisper-1", "response_format": "verbose_json",
@@ -443,7 +446,7 @@ def test_multipart_uploads_are_recorded_byte_for_byte(fake_openai, client):
         ("image[]", "one.png", "image/png", len(PNG)), ("image[]", "two two.png", "image/png", len(PNG) + 1),
         ("mask", "m.png", "image/png", len(PNG))]
     r = _upload(client, "/audio/transcriptions", {"model": "whisper-1", "timestamp_granularities[]": ["word", "segment"]},
-                [("file", ("raw.bin", tricky, "application/octet-stream"))])
+                [("file", ("raw.mp3", tricky, "application/octet-stream"))])  # an extension the endpoint takes
     assert r.status_code == 200
     rec = fake_openai.last_request
     assert rec.files[0].data == tricky and rec.files[0].size == len(tricky)
@@ -828,3 +831,27 @@ def _is_json(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_audio_uploads_are_checked_like_openai_does(fake_openai, client):
+    refused = _upload(client, "/audio/transcriptions", {"model": "whisper-1"}, [("file", ("notes.txt", b"hello", "text/plain"))])
+    assert refused.status_code == 400 and refused.json()["error"]["message"].startswith("Invalid file format.")
+    assert refused.json()["error"]["param"] == "file"
+    cut = _upload(client, "/audio/transcriptions", {"model": "whisper-1"}, [("file", ("a.wav", b"RIFF\x00\x00WAVEfmt ", "audio/wav"))])
+    assert cut.status_code == 400 and "corrupted or unsupported" in cut.json()["error"]["message"]
+
+
+def test_streamed_transcription_events(fake_openai, client):
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000), w.writeframes(bytes(8000))
+    fake_openai.transcript = "Two words."
+    r = _upload(client, "/audio/transcriptions", {"model": "gpt-4o-mini-transcribe", "stream": "true"},
+                [("file", ("a.wav", wav.getvalue(), "audio/wav"))])
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+    assert [(e["type"], e.get("delta", e.get("text"))) for e in events] == [
+        ("transcript.text.delta", "Two "), ("transcript.text.delta", "words."), ("transcript.text.done", "Two words.")]
+    whisper = _upload(client, "/audio/transcriptions", {"model": "whisper-1", "stream": "true"},
+                      [("file", ("a.wav", wav.getvalue(), "audio/wav"))])
+    assert whisper.json() == {"text": "Two words.", "usage": {"type": "duration", "seconds": 1}}  # whisper-1 ignores stream

@@ -1,5 +1,5 @@
 """Every earlier database opens and upgrades to the current schema (version 5: messages made of
-parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images), its rows reading as before; an up-to-date file is opened
+parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images; version 9: moderation checks, 8 reserved for embeddings), its rows reading as before; an up-to-date file is opened
 without taking the write lock."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, vers
     path = tmp_path / f"v{version}.db"
     old_database(path, version)
     with Store(path) as store:
-        assert store.schema_version == len(schema.MIGRATIONS) == 7
+        assert store.schema_version == len(schema.MIGRATIONS) == 9
         if version:
             thread = store.thread(1)
             assert [(m.role, m.content, m.parts, m.tool_calls, m.tool_call_id) for m in thread] == [
@@ -43,6 +43,14 @@ def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, vers
             assert [m.to_wire() for m in request_history(thread)] == [
                 {"role": "user", "content": "an old question"}, {"role": "assistant", "content": "an old answer"}]
             assert store.search("question")[0].message_id == 1  # the index survived
+            # Version 9: moderation checks of the old messages can be kept, and go with them.
+            from chat_tui.store.moderations import add_moderation, latest_moderations
+
+            add_moderation(store, 2, True, {"hate": True}, {"hate": 0.9}, "omni-moderation-latest")
+            assert latest_moderations(store, [1, 2])[2].scores == {"hate": 0.9}
+            with store._write() as db:
+                db.execute("DELETE FROM messages WHERE id = 2")
+            assert latest_moderations(store, [2]) == {}  # deleting a message deletes its checks
             cid = 1
         else:
             cid = store.create_conversation(title="new")
@@ -136,3 +144,12 @@ def test_parts_and_tool_calls_survive_export_and_import(tmp_path: Path) -> None:
         assert report.imported == 1
         after = [m.to_chat_message() for m in other.thread(report.conversation_ids[0])]
     assert after == before
+
+
+def test_version_8_is_reserved_for_the_embeddings_branch() -> None:
+    # A no-op here; the embeddings branch's _v8 replaces it at merge, so moderation stays version 9.
+    assert [f.__name__ for f in schema.MIGRATIONS[7:]] == ["_v8_reserved", "_v9_moderation"]
+    db = Database(sqlite3.connect(":memory:"))
+    before = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    schema.MIGRATIONS[7](db)
+    assert db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone() == before

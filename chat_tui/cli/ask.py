@@ -30,6 +30,10 @@ def _attachments(sources: list[str], detail: str) -> list[Any]:
         check_request(files)
     except AttachmentError as exc:
         raise CLIError(f"cannot attach {exc}", 2) from None
+    for f in files:
+        if not f.sent:  # the app transcribes audio into the prompt; here it would go nowhere
+            raise CLIError(f"cannot attach {f.name}: audio is not sent to chat models; transcribe it first:"
+                           f" chat-tui transcribe FILE | chat-tui ask", 2)
     return files
 
 

@@ -130,6 +130,25 @@ def build_parser() -> argparse.ArgumentParser:
     var = isub.add_parser("variation", parents=[common, shared], help="variations of an image (dall-e-2)")
     var.add_argument("image", metavar="IMAGE", help="a square PNG under 4 MB")
 
+    mod = subs.add_parser("moderate", parents=[common],
+                          help="check a text with the moderation endpoint (exit 1 when flagged, 0 when not, 3 on errors)")
+    mod.add_argument("text", nargs="*", help="the text, or - for stdin (-m: the moderation model, default omni-moderation-latest)")
+    mod.add_argument("-i", "--image", action="append", default=[], metavar="FILE|URL",
+                     help="an image to check with the text (omni-moderation); repeatable")
+    mod.add_argument("--json", action="store_true", help="flagged, model, categories and category_scores as JSON")
+
+    tr = subs.add_parser("transcribe", parents=[common],
+                         help="speech to text: transcribe (or --translate to English) an audio file")
+    tr.add_argument("file", metavar="FILE", help="mp3, mp4, mpeg, mpga, m4a, wav or webm, at most 25 MB"
+                                               " (-m: whisper-1, gpt-4o-transcribe, gpt-4o-mini-transcribe)")
+    tr.add_argument("--translate", action="store_true", help="translate the speech into English (whisper-1)")
+    tr.add_argument("--format", dest="response_format", choices=("json", "text", "srt", "vtt", "verbose_json"),
+                    help="what to print: the text (json, text: the default), subtitles (srt, vtt) or"
+                         " verbose_json with segment timestamps; gpt-4o models: json and text only")
+    tr.add_argument("--language", metavar="XX", help="the spoken language, ISO-639-1 (e.g. en, fr)")
+    tr.add_argument("--prompt", help="text to guide the style or spell names")
+    tr.add_argument("--temperature", type=float, help="sampling temperature, 0 to 1")
+
     models = subs.add_parser("models", parents=[common], help="list the endpoint's models")
     models.add_argument("--json", action="store_true")
 

@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from chat_tui.core.audio import AudioError, check_file, is_audio_name
 from chat_tui.core.messages import FilePart, ImagePart, Part, TextPart
 
 MB = 1024 * 1024
@@ -136,6 +137,12 @@ class Attachment:
     def size(self) -> int:
         return len(self.data)
 
+    @property
+    def sent(self) -> bool:
+        """Whether it goes to the chat model as a content part. Audio does not: it is
+        transcribed into the prompt and kept with the message as a file."""
+        return self.kind != "audio"
+
     def with_detail(self, detail: str) -> Attachment:
         if detail not in DETAILS:
             raise AttachmentError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
@@ -146,6 +153,8 @@ class Attachment:
         return f"data:{self.mime};base64,{encoded}"
 
     def part(self) -> Part:
+        if not self.sent:
+            raise AttachmentError(f"{self.name}: {self.kind} is kept with the message, not sent as a part")
         if self.kind == "image":
             return ImagePart(self.url or self.data_url(), self.detail)
         if self.kind == "pdf":
@@ -191,13 +200,20 @@ def classify(name: str, data: bytes, *, detail: str = "auto") -> Attachment:
         return Attachment(name, "pdf", "application/pdf", data, encoded=_b64(data))
     if _extension(name) in _IMAGE_EXTENSIONS:
         raise AttachmentError(f"{name}: not a PNG, JPEG, WebP or GIF image (its bytes say otherwise)")
+    if is_audio_name(name):  # transcribed into the prompt, kept as a file
+        try:
+            mime = check_file(name, len(data))
+        except AudioError as exc:
+            raise AttachmentError(str(exc)) from None
+        return Attachment(name, "audio", mime, data)
     if _extension(name) in TEXT_EXTENSIONS or looks_like_text(data[:8192]):
         if not looks_like_text(data):
             raise AttachmentError(f"{name}: not UTF-8 text")
         if len(data) > MAX_TEXT_BYTES:
             raise AttachmentError(f"{name}: {size_text(len(data))} of text is over chat-tui's limit of 2 MB inlined in a prompt")
         return Attachment(name, "text", "text/plain", data)
-    raise AttachmentError(f"{name}: unsupported type (images: PNG, JPEG, WebP, GIF; files: PDF or UTF-8 text)")
+    raise AttachmentError(f"{name}: unsupported type (images: PNG, JPEG, WebP, GIF; files: PDF or UTF-8 text;"
+                          " audio: mp3, mp4, mpeg, mpga, m4a, wav, webm)")
 
 
 def from_url(url: str, *, detail: str = "auto") -> Attachment:
@@ -217,10 +233,12 @@ def check_request(attachments: list[Attachment] | tuple[Attachment, ...]) -> Non
 
 
 def content_for(text: str, attachments: list[Attachment] | tuple[Attachment, ...]) -> str | tuple[Part, ...]:
-    """A prompt's content: the text alone, or the text then one part per attachment."""
+    """A prompt's content: the text alone, or the text then one part per attachment that is
+    sent (audio is not: with only audio attached the content is one text part, so the message
+    still has parts and its files are found by position after them)."""
     if not attachments:
         return text
-    return (TextPart(text), *(a.part() for a in attachments))
+    return (TextPart(text), *(a.part() for a in attachments if a.sent))
 
 
 # -- image tokens ---------------------------------------------------------------------------------

@@ -26,6 +26,12 @@ Example `config.toml` (in the config dir, see `paths.py`)::
     input_price = 0.5                          # USD per 1M tokens
     output_price = 1.5
 
+    [profiles.checked]
+    base_url = "https://api.openai.com/v1"
+    moderate = true                            # check each prompt before sending (default false)
+    moderation_model = "omni-moderation-latest"
+    transcription_model = "gpt-4o-transcribe"  # audio attachments and `transcribe` (default whisper-1)
+
     [titles]                                   # auto-titles from the first exchange
     enabled = true                             # default true
     local = false                              # also for local endpoints (default false)
@@ -94,6 +100,9 @@ class Endpoint:
     api_version: str | None = None  # azure
     gguf: str | None = None  # local: the model file to serve
     timeouts: Timeouts = field(default_factory=Timeouts)
+    moderate: bool = False  # check each prompt with /v1/moderations before sending it
+    moderation_model: str = "omni-moderation-latest"
+    transcription_model: str = "whisper-1"  # for audio attached in the app and `transcribe`
 
     def __post_init__(self) -> None:
         # Checked here, where every endpoint is made, so no key reaches httpx, whose error for
@@ -258,6 +267,9 @@ _PROFILE: _Spec = {
     "api_version": ('a date string (e.g. "2024-10-21")', _STR),
     "gguf": ("a file path (a string)", _STR),
     "sdk_headers": ("true or false", _BOOL),
+    "moderate": ("true or false", _BOOL),
+    "moderation_model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
+    "transcription_model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
     **{key: ("a number of seconds > 0", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0)
        for key in TIMEOUT_KEYS},
 }
@@ -399,6 +411,7 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
         raise ConfigError(f"unknown profile {name!r} (known: {known})")
     ptype = prof.get("type", "local" if name == "local" else "openai")
     timeouts = Timeouts(**{field_: float(prof[key]) for key, field_ in TIMEOUT_KEYS.items() if key in prof})
+    extras = {k: prof[k] for k in ("moderate", "moderation_model", "transcription_model") if k in prof}
     if ptype == "local":
         return Endpoint(
             name=name,
@@ -407,6 +420,7 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
             default_model=prof.get("model"),
             gguf=prof.get("gguf"),
             timeouts=timeouts,
+            **extras,
         )
     # A custom profile gets a key only from the variable it names: the OpenAI key is never sent
     # to some other server by accident.
@@ -426,6 +440,7 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
         headers=headers,
         api_version=prof.get("api_version"),
         timeouts=timeouts,
+        **extras,
     )
 
 

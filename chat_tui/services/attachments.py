@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from chat_tui.store import Store
     from chat_tui.store.records import Message
 
-_STORE_KINDS = {"image": "image", "pdf": "file", "text": "file"}
+_STORE_KINDS = {"image": "image", "pdf": "file", "text": "file", "audio": "audio"}
 
 
 def blob_root(store: "Store") -> Path:
@@ -66,6 +66,13 @@ def load(source: str, *, detail: str = "auto") -> Attachment:
         raise AttachmentError(f"{path}: {exc.strerror or exc}") from None
     if not path.is_file():
         raise AttachmentError(f"{path}: not a file")
+    from chat_tui.core.audio import AudioError, check_file, is_audio_name
+
+    if is_audio_name(name):  # the 25 MB limit from the size alone, before reading
+        try:
+            check_file(name, st.st_size)
+        except AudioError as exc:
+            raise AttachmentError(str(exc)) from None
     # Refuse before reading what no kind of attachment allows.
     if st.st_size > max(MAX_IMAGE_BYTES, MAX_FILE_REQUEST_BYTES):
         raise AttachmentError(f"{name}: {size_text(st.st_size)} is over OpenAI's limits"
@@ -94,13 +101,16 @@ def keep_files(store: "Store", attachments: Sequence[Attachment]) -> dict[int, s
 def save(store: "Store", message_id: int, attachments: Sequence[Attachment], kept: dict[int, str] | None = None) -> None:
     """Keep the files of a saved prompt (`keep_files`, unless `kept` has them already) and an
     `attachments` row per file saying which part of the message it is (the prompt's text is
-    part 0, attachment i is part i + 1). A URL is not a file: it stays in the parts only."""
+    part 0, the sent attachments follow in order). Audio is not a part: its rows take the
+    positions after the last part. A URL is not a file: it stays in the parts only."""
     from chat_tui.store.attachments import add_attachment
 
     digests = kept if kept is not None else keep_files(store, attachments)
-    for i, a in enumerate(attachments):
+    order = [i for i, a in enumerate(attachments) if a.sent] + [i for i, a in enumerate(attachments) if not a.sent]
+    for position, i in enumerate(order, 1):
         if i in digests:
-            add_attachment(store, message_id, i + 1, _STORE_KINDS[a.kind], digests[i],
+            a = attachments[i]
+            add_attachment(store, message_id, position, _STORE_KINDS[a.kind], digests[i],
                            name=a.name, mime=a.mime, size=a.size)
 
 
@@ -117,7 +127,8 @@ def files_of(message: "Message", rows: dict, root: Path) -> list[Attachment]:
     from chat_tui.store.attachments import read_blob
 
     out: list[Attachment] = []
-    for position, part in enumerate(message.to_chat_message().parts):
+    parts = message.to_chat_message().parts
+    for position, part in enumerate(parts):
         row = rows.get(position)
         if isinstance(part, ImagePart) and not part.url.startswith("data:"):
             out.append(from_url(part.url, detail=part.detail or "auto"))
@@ -134,6 +145,11 @@ def files_of(message: "Message", rows: dict, root: Path) -> list[Attachment]:
         try:
             out.append(classify(row.name or f"attachment {position}", data, detail=detail))
         except AttachmentError:
+            continue
+    for position in sorted(p for p in rows if p >= len(parts)):  # kept, not sent (audio): after the parts
+        try:
+            out.append(classify(rows[position].name or f"attachment {position}", read_blob(root, rows[position].sha256)))
+        except (OSError, AttachmentError):
             continue
     return out
 
@@ -219,6 +235,12 @@ def _chips(parts: tuple, rows: dict) -> list[tuple[int, str, str]]:
             chips.append((position, "image", label))
         elif isinstance(part, FilePart):
             chips.append((position, "file", part.filename or part.file_id or "file"))
+    for position in sorted(p for p in rows if p >= len(parts)):  # kept, not sent: audio
+        row = rows[position]
+        bits = [row.name or "attachment", row.mime or row.kind]
+        if row.size is not None:
+            bits.append(size_text(row.size))
+        chips.append((position, row.kind, " · ".join(bits)))
     return chips
 
 

@@ -94,7 +94,8 @@ def start_turn(
             )
             if thread is None:
                 thread = store.thread(conversation_id, leaf_id=parent_id) if parent_id is not None else []
-        user_id = store.add_message(conversation_id, "user", content, parent_id=parent_id)
+        user_id = store.add_message(conversation_id, "user", content, parent_id=parent_id,
+                                    keep_parts=any(not a.sent for a in attachments))
         if attachments:
             from chat_tui.services.attachments import save
 

@@ -34,7 +34,7 @@ from sqlite_utils import Database
 
 from chat_tui.core.messages import ROLES, Part, ToolCall
 from chat_tui.store import liveness
-from chat_tui.store.attachments import conversation_files
+from chat_tui.store.blobs import blob_root_beside, encoded_blobs
 from chat_tui.store.compare_runs import CompareRunsMixin
 from chat_tui.store.encoding import lenient_json, now, params_json, parts_columns
 from chat_tui.store.errors import NotFoundError, QueryCancelled, StoreUnavailable, from_sqlite
@@ -399,13 +399,16 @@ class Store(CompareRunsMixin):
         name: str | None = None,
         tool_calls: tuple[ToolCall, ...] = (),
         tool_call_id: str | None = None,
+        keep_parts: bool = False,
     ) -> int:
         """Add a finished message (a user turn, a tool result, a system note, an imported
         reply). `content` is the text, or content parts: their text is the searchable
-        `content`, and the parts are kept in `parts` when there is more than text."""
+        `content`, and the parts are kept in `parts` when there is more than text, or when
+        `keep_parts` says so (files kept with the message but not sent, such as audio, are
+        found by position after the parts)."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
-        text, parts = parts_columns(content)
+        text, parts = parts_columns(content, keep=keep_parts)
         calls = json.dumps([c.to_wire() for c in tool_calls], ensure_ascii=False) if tool_calls else None
         stamp = now()
         with self._write() as db:
@@ -627,12 +630,15 @@ class Store(CompareRunsMixin):
             conversation = self.get_conversation(cid)
             messages = self.messages(cid)
             runs = self.compare_runs(cid)
-            attached, images, blobs = conversation_files(self, cid)
+            attached, images = self._conversation_files(cid)
         finally:
             conn.execute("COMMIT")
         if conversation is None:
             raise NotFoundError(f"no conversation {cid}")
-        files = {"attachments": attached, "images": images, "blobs": blobs} if attached or images else {}
+        files = {}
+        if attached or images:
+            blobs = encoded_blobs(blob_root_beside(self.path), [r["sha256"] for r in (*attached, *images)])
+            files = {"attachments": attached, "images": images, "blobs": blobs}
         return {
             "format": EXPORT_FORMAT,
             "format_version": EXPORT_VERSION,
@@ -643,6 +649,17 @@ class Store(CompareRunsMixin):
             "compare_runs": [asdict(r) for r in runs],
             **files,  # a message's files (rows and bytes), the images `/image` made
         }
+
+    def _conversation_files(self, cid: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """For an export: the attachment rows of a conversation's messages and its image rows."""
+        attached = self._rows(
+            "SELECT a.message_id, a.position, a.kind, a.name, a.mime, a.size, a.sha256, a.created_at"
+            " FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = ?"
+            " ORDER BY a.message_id, a.position", (cid,))
+        images = self._rows(
+            "SELECT created_at, kind, prompt, revised_prompt, model, params, sha256, mime, width, height, cost,"
+            " message_id, endpoint FROM images WHERE conversation_id = ? ORDER BY id", (cid,))
+        return [dict(r) for r in attached], [{**r, "params": json.loads(r["params"])} for r in images]
 
     # Presets
 

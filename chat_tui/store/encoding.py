@@ -65,12 +65,12 @@ def lenient_json(value: Any) -> str | None:
         return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
 
 
-def parts_columns(content: "str | tuple[Part, ...]") -> tuple[str, str | None]:
+def parts_columns(content: "str | tuple[Part, ...]", keep: bool = False) -> tuple[str, str | None]:
     """(`content`, `parts`) columns for a message: the text, and the parts as JSON when there
-    is more than text (NULL for a text-only message, which then reads as before)."""
+    is more than text or `keep` is set (NULL for a text-only message, which then reads as before)."""
     if isinstance(content, str):
         return content, None
     text = "".join(p.text for p in content if isinstance(p, TextPart))
-    if all(isinstance(p, TextPart) for p in content):
+    if not keep and all(isinstance(p, TextPart) for p in content):
         return text, None
     return text, json.dumps([p.to_wire() for p in content], ensure_ascii=False)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.store.attachments import BLOB_DIR
+from chat_tui.store.blobs import BLOB_DIR
 from chat_tui.store.encoding import params_json
 from chat_tui.store.fts import fts_query
 from chat_tui.store.schema import IMAGE_KINDS

@@ -822,7 +822,8 @@ def _write_files(store: Store, db: Any, cid: int, plan: _Plan, ids: dict[str, in
     """The attachment and image rows of the messages just added, and their files in the blob
     store (content-addressed: a file already there is not written again; one left by an import
     that rolls back is harmless)."""
-    from chat_tui.store.attachments import save_blob, store_blob_root
+    from chat_tui.store.attachments import store_blob_root
+    from chat_tui.store.blobs import save_blob
 
     attached = [a for a in plan.attachments if ids.get(a["message_key"]) in new_ids]
     images = [i for i in plan.images

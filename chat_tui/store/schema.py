@@ -97,6 +97,12 @@ Documents (version 6)
   ``messages.accepted``: 1 if the choice was put into the document, 0 if it was rejected,
   NULL if undecided (and for chat messages).
 
+``moderations`` (version 9; version 8 is the embeddings branch's) - moderation checks of
+  messages. ``id``; ``message_id`` (deleting the message deletes its checks); ``model`` (the
+  moderation model that answered); ``flagged`` (``0``/``1``); ``categories`` (JSON object:
+  category -> true/false, as received); ``scores`` (JSON object: category -> score 0..1);
+  ``created_at``. The newest check of a message is the one shown.
+
 ``images`` (version 7) - every image made by generate, edit or variation, its bytes stored once
   by sha256 under the data directory, in the same store as attachments
   (``attachments/ab/abcdef…``). ``id``; ``created_at``; ``kind`` (``generate``, ``edit``,
@@ -471,9 +477,36 @@ def _v7(db: Database) -> None:
         db.execute(statement)
 
 
+def _v8_reserved(db: Database) -> None:
+    """Reserved: the embeddings branch's _v8 replaces this at merge (a no-op here, so that
+    version 9 below keeps its number)."""
+
+
+_V9 = [
+    """
+CREATE TABLE IF NOT EXISTS moderations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    model TEXT,
+    flagged INTEGER NOT NULL CHECK (flagged IN (0, 1)),
+    categories TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(categories)),
+    scores TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(scores)),
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+)""",
+    "CREATE INDEX IF NOT EXISTS moderations_message ON moderations (message_id, id)",
+]
+
+
+def _v9_moderation(db: Database) -> None:
+    """The ``moderations`` table: each moderation check of a message (flagged, categories,
+    scores, the model that checked)."""
+    for statement in _V9:
+        db.execute(statement)
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8_reserved, _v9_moderation]
 
 
 def user_version(db: Database) -> int:

@@ -477,6 +477,10 @@ class ChatApp(App[int]):
         yield SystemCommand("New conversation", "Start an empty conversation", self.action_new_conversation)
         yield SystemCommand("Open conversation", "Switch to a saved conversation", self.action_open_conversation)
         yield SystemCommand("History", "Search, filter, pin, archive, import and export every conversation (F9)", self.action_history)
+        if isinstance(screen, ChatScreen):
+            yield SystemCommand("Check message (moderation)",
+                                "Moderate the focused message, else the newest: flagged categories and scores under it (m)",
+                                screen.action_check_focused)
         yield SystemCommand("Rename conversation", "Change the current conversation's title", self.action_rename_conversation)
         yield SystemCommand("Delete conversation", "Move the current conversation to the trash (asks first)", self.action_delete_conversation)
         yield SystemCommand("Restore deleted conversation", "Bring back the conversation deleted last", self.action_restore_conversation)

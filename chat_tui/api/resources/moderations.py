@@ -21,10 +21,12 @@ class Moderations:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
-    async def create(self, inputs: str | Sequence[str], model: str | None = None) -> list[Moderation]:
-        """One result per input, in order."""
+    async def create(self, inputs: str | Sequence[str], model: str | None = None,
+                     images: Sequence[str] = ()) -> list[Moderation]:
+        """One result per input, in order (a text with `images`: one result for them all)."""
         path, query = self._transport.url("moderations", model)
-        data = await self._transport.request_json("POST", path, query=query, json_body=moderation_body(inputs, model))
+        body = moderation_body(inputs, model, images)
+        data = await self._transport.request_json("POST", path, query=query, json_body=body)
         results = data.get("results")
         if not isinstance(results, list):
             raise StreamError("the moderation response has no results list")

@@ -36,10 +36,13 @@ class TranscriptionParams(Params):
 
     RULES = TRANSCRIPTION_RULES
 
-    def form_fields(self, model: str) -> dict[str, str]:
+    def form_fields(self, model: str, *, stream: bool = False) -> dict[str, str]:
         if not model:
             raise ParamError("model", "no model selected")
-        return {"model": model, **{k: str(v) for k, v in self.as_dict().items()}}
+        fields = {"model": model, **{k: str(v) for k, v in self.as_dict().items()}}
+        if stream:  # SSE `transcript.text.delta` events (gpt-4o-*transcribe)
+            fields["stream"] = "true"
+        return fields
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from chat_tui.ui.widgets.token_meter import TokenMeter
 
 if TYPE_CHECKING:
     from chat_tui.core.attachments import Attachment
+    from chat_tui.services.moderation import Check
     from chat_tui.store.records import Message
 
 SAVE_RETRY = 5.0  # seconds between tries to save an answer the database refused
@@ -85,6 +86,7 @@ class ChatScreen(Screen):
         self.query_one("#attachment-bar").display = False
         self.query_one("#attach-field").display = False
         self.conversation.shown = self._shown_message
+        self.conversation.checks = self._stored_checks
         # The side panes hold many widgets: the app mounts them after the first frame, once the
         # tokenizer has loaded (see ChatApp.warm_up), so the prompt is usable sooner.
         if self.app.initial_conversation is not None:
@@ -250,15 +252,48 @@ class ChatScreen(Screen):
             return
         self.pending.append(attachment)
         self.show_pending()
+        if attachment.kind == "audio":
+            self.transcribe_into_prompt(attachment)
 
     def show_pending(self) -> None:
         self.query_one("#attachment-bar", AttachmentBar).set_chips([(a.kind, a.label()) for a in self.pending])
-        self.meter.set_attachments(tuple(a.part() for a in self.pending))
+        self.meter.set_attachments(tuple(a.part() for a in self.pending if a.sent))
+
+    def transcribing(self) -> bool:
+        return any(w.group == "transcribe" and w.is_running for w in self.workers)
+
+    @work(group="transcribe", exit_on_error=False)
+    async def transcribe_into_prompt(self, attachment: Attachment) -> None:
+        """An attached audio file: its transcript goes into the prompt at the cursor, piece by
+        piece as the model streams it (the typed text stays around it); the audio stays a chip."""
+        from chat_tui.api.errors import APIError
+        from chat_tui.core.audio import AudioError
+        from chat_tui.core.params import ParamError
+        from chat_tui.core.text import error_text
+        from chat_tui.services.audio import AudioFile, transcript_pieces
+
+        model = self.app.endpoint.transcription_model
+        where = self.prompt.cursor_location
+        self.update_status(f"transcribing {visible_controls(attachment.name)} with {model}…")
+        try:
+            file = AudioFile(attachment.name, attachment.mime, attachment.data)
+            async for piece in transcript_pieces(self.app.client, file, model):
+                # Untrusted text: plain characters in a TextArea, control characters made visible.
+                where = self.prompt.insert(visible_controls(piece), where).end_location
+        except (APIError, AudioError, ParamError) as exc:
+            self.notify(f"Cannot transcribe {attachment.name}: {error_text(exc)}. The audio stays attached.",
+                        title="Not transcribed", severity="error", timeout=10, markup=False)
+        finally:
+            self.update_status()
 
     @on(AttachmentChip.Removed)
     def _chip_removed(self, event: AttachmentChip.Removed) -> None:
         if 0 <= event.index < len(self.pending):
-            del self.pending[event.index]
+            removed = self.pending.pop(event.index)
+            if removed.kind == "audio" and self.transcribing():
+                # Removing the audio stops its transcript (what has come stays in the box).
+                self.workers.cancel_group(self, "transcribe")
+                self.update_status()
             self.show_pending()
             self.prompt.focus()
 
@@ -289,6 +324,11 @@ class ChatScreen(Screen):
         from chat_tui.services.attachments import shown_message
 
         return shown_message(self.app.store, message)
+
+    def _stored_checks(self, ids: list[int]) -> dict[int, tuple[bool, str]]:
+        from chat_tui.services.moderation import checks_of
+
+        return {mid: (c.flagged, c.summary()) for mid, c in checks_of(self.app.store, ids).items()}
 
     def history_messages(self, upto: list[Message] | None = None) -> list[ChatMessage]:
         """The thread shown (or `upto`), as the messages of the next request (no system prompt)."""
@@ -326,9 +366,51 @@ class ChatScreen(Screen):
         if not self.app.model:
             self.notify("Choose a model first (F2), or type any model id in the picker.", severity="warning")
             return
-        # In a worker: waiting for a locked database must not hold up this screen's messages.
+        if self.transcribing():
+            self.notify("Still transcribing the audio into the prompt: send when it is done.", severity="warning", timeout=4)
+            return
         self._sending = True
+        if self.app.endpoint.moderate:  # the profile asks for a check first; a flagged prompt is held
+            self.run_worker(self.moderate_then_send(event.text), group="send", exit_on_error=False)
+            return
+        # In a worker: waiting for a locked database must not hold up this screen's messages.
         self.run_worker(self.send(event.text), group="send", exit_on_error=False)
+
+    async def moderate_then_send(self, text: str) -> None:
+        """`moderate = true`: check the prompt and its images first. Not flagged: sent. Flagged:
+        held, and the user confirms (sent) or goes back (nothing sent). Either way the text and
+        the attachments stay in the box until they are sent."""
+        from chat_tui.api.errors import APIError
+        from chat_tui.core.params import ParamError
+        from chat_tui.core.text import error_text
+        from chat_tui.services.moderation import check_prompt
+        from chat_tui.ui.screens.dialogs import ConfirmScreen
+
+        attached = [a for a in self.pending if a.sent]
+        self.update_status("checking the prompt (moderation)…")
+        try:
+            result = await check_prompt(self.app.client, text, attached, self.app.endpoint.moderation_model)
+        except (APIError, ParamError) as exc:
+            self._sending = False
+            self.notify(f"The moderation check failed: {error_text(exc)}. Nothing was sent: your message is still in the box.",
+                        title="Not sent", severity="error", timeout=10, markup=False)
+            self.update_status()
+            return
+        self.update_status()
+        if result.flagged:
+            lines = "\n".join(f"  {c}: {score:.2f}" for c, score in result.flagged_categories)
+            question = (f"Moderation ({result.model}) flagged this prompt:\n{lines}\n\n"
+                        "It has not been sent. Send it anyway, or go back to edit it?")
+            self._sending = False  # the prompt is held: nothing is being saved
+            confirmed = await self.app.push_screen_wait(ConfirmScreen(question, yes="Send anyway", no="Go back"))
+            if not confirmed:
+                self.notify("Held: not sent. Your prompt and its attachments are still in the box.", timeout=4)
+                self.prompt.focus()
+                return
+            if self.replying() or self._sending:
+                return
+            self._sending = True
+        await self.send(text, checked=result)
 
     @work(exclusive=True, group="pending-send", exit_on_error=False)
     async def send_when_ready(self, text: str) -> None:
@@ -344,7 +426,7 @@ class ChatScreen(Screen):
         elif self.app.model:
             await self.send(text)
 
-    async def send(self, text: str) -> None:
+    async def send(self, text: str, checked: Check | None = None) -> None:
         """Save the prompt and stream the answer. If the database refuses the prompt (locked
         for long, read-only, full), nothing is sent and the text stays in the box."""
         from chat_tui.core.text import error_text
@@ -380,6 +462,13 @@ class ChatScreen(Screen):
             self._sending = False
         self._retry_of = None
         self.conversation_id = turn.conversation_id
+        if checked is not None:  # the check made before sending is kept with the message
+            from chat_tui.services.moderation import save as save_check
+
+            try:
+                save_check(self.app.store, turn.user_id, checked)
+            except StoreError:
+                pass  # the message is saved; only its check line is missing on reopen
         self.prompt.consume(text)
         if attached:
             self.pending = [a for a in self.pending if a not in attached]
@@ -704,10 +793,46 @@ class ChatScreen(Screen):
 
             summary = logprob_summary(view.message.logprobs)
             self.app.push_screen(ProbabilityScreen(view.message.logprobs, title=view.message.model or "", summary=str(summary) if summary else None))
+        elif action == "moderate":
+            if view.message is None:
+                self.notify("This message is not saved yet: check it when it is complete.", severity="warning", timeout=3)
+                return
+            self.check_message(view)
         elif action == "details" and view.message is not None:
             from chat_tui.ui.screens.dialogs import DetailsScreen
 
             self.app.push_screen(DetailsScreen(view.message))
+
+    @work(group="moderate", exit_on_error=False)
+    async def check_message(self, view: MessageView) -> None:
+        """The "check" action: moderate a message; the result shows under it and is kept."""
+        from chat_tui.api.errors import APIError
+        from chat_tui.core.params import ParamError
+        from chat_tui.core.text import error_text
+        from chat_tui.services.moderation import check_message
+        from chat_tui.store.errors import StoreError
+
+        self.update_status("checking the message (moderation)…")
+        try:
+            result = await check_message(self.app.client, self.app.store, view.message, self.app.endpoint.moderation_model)
+        except (APIError, ParamError, StoreError) as exc:
+            self.notify(f"The moderation check failed: {error_text(exc)}", title="Not checked",
+                        severity="error", timeout=8, markup=False)
+            return
+        finally:
+            self.update_status()
+        if view.is_attached:  # still on screen (another conversation may have been opened)
+            view.set_moderation(result.flagged, result.summary())
+
+    def action_check_focused(self) -> None:
+        """From the command palette: check the focused message, else the newest one."""
+        views = self.conversation.views()
+        focused = next((v for v in views if v is self.app.focused), None)
+        target = focused or next((v for v in reversed(views) if v.message is not None), None)
+        if target is None:
+            self.notify("No message to check yet.", severity="warning", timeout=3)
+            return
+        target.action_moderate()
 
     def set_editing(self, message: Message | None) -> None:
         self.editing = message

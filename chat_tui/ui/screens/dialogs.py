@@ -83,17 +83,18 @@ class DetailsScreen(_Modal):
 
 
 class ConfirmScreen(_Modal):
-    def __init__(self, question: str, yes: str = "Delete") -> None:
+    def __init__(self, question: str, yes: str = "Delete", no: str = "Cancel") -> None:
         super().__init__()
         self.question = question
         self.yes = yes
+        self.no = no
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(Text(visible_controls(self.question)), markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(self.yes, variant="error", id="yes")
-                yield Button("Cancel", id="no")
+                yield Button(self.no, id="no")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()  # Enter right away must not delete

@@ -72,6 +72,12 @@ def header_text(message: Message | None, role: str, *, model: str | None = None,
     return text
 
 
+def _moderation_text(check: tuple[bool, str] | None) -> Text:
+    if check is None:
+        return Text()
+    return Text(("⚑ moderation: " if check[0] else "✓ moderation: ") + visible_controls(check[1]))
+
+
 class MessageView(Vertical, can_focus=True):
     """One message. Focus it (Tab or click) to act on it: copy, edit, switch branch, details."""
 
@@ -83,6 +89,7 @@ class MessageView(Vertical, can_focus=True):
         Binding("right,]", "sibling(1)", "Next branch", id="message.next_branch"),
         Binding("i", "details", "Details", id="message.details"),
         Binding("p", "probabilities", "Probabilities", id="message.probabilities"),
+        Binding("m", "moderate", "Check (moderation)", id="message.moderate"),
     ]
 
     class Action(TMessage):
@@ -105,6 +112,7 @@ class MessageView(Vertical, can_focus=True):
         self.branch = branch
         self._parts = [text]  # appended to while streaming: joined on demand, not per token
         self._note = ""
+        self.moderation: tuple[bool, str] | None = None  # (flagged, one-line summary) of the newest check
         if message is not None and message.status in ("error", "cancelled", "interrupted"):
             self.add_class(message.status)
 
@@ -135,6 +143,18 @@ class MessageView(Vertical, can_focus=True):
 
             for path in self.images:
                 yield ImageView(path, max_height=16, classes="chat-image")
+        line = Static(_moderation_text(self.moderation), classes="moderation", markup=False)
+        line.display = self.moderation is not None
+        line.set_class(bool(self.moderation and self.moderation[0]), "flagged")
+        yield line
+
+    def set_moderation(self, flagged: bool, summary: str) -> None:
+        """The line under the message: its moderation check's categories and scores."""
+        self.moderation = (flagged, summary)
+        line = self.query_one(".moderation", Static)
+        line.update(_moderation_text(self.moderation))
+        line.set_class(flagged, "flagged")
+        line.display = True
 
     @property
     def body(self):
@@ -177,6 +197,9 @@ class MessageView(Vertical, can_focus=True):
     def action_details(self) -> None:
         self.post_message(self.Action(self, "details"))
 
+    def action_moderate(self) -> None:
+        self.post_message(self.Action(self, "moderate"))
+
 
 
 class ConversationView(VerticalScroll):
@@ -192,13 +215,25 @@ class ConversationView(VerticalScroll):
         self.shown: Callable[[Message], tuple[str, list]] | None = None
         # Set by the screen: the files of the images a reply made (`/image`), by message id.
         self.images: dict[int, list] = {}
+        # Set by the screen: the stored moderation checks of messages, {id: (flagged, summary)}.
+        self.checks: Callable[[list[int]], dict[int, tuple[bool, str]]] | None = None
 
-    def view_of(self, m: Message, b: Branch | None) -> MessageView:
+    def view_of(self, m: Message, b: Branch | None, checks: dict[int, tuple[bool, str]] | None = None) -> MessageView:
         images = self.images.get(m.id)
         if m.parts and self.shown is not None:
             text, chips = self.shown(m)
-            return MessageView(m.role, text, message=m, branch=b, attachments=chips, images=images)
-        return MessageView(m.role, m.content, message=m, branch=b, images=images)
+            view = MessageView(m.role, text, message=m, branch=b, attachments=chips, images=images)
+        else:
+            view = MessageView(m.role, m.content, message=m, branch=b, images=images)
+        if checks is None and self.checks is not None:
+            checks = self.checks([m.id])
+        if checks and m.id in checks:
+            view.moderation = checks[m.id]
+        return view
+
+    def _views_of(self, messages: list[tuple[Message, Branch | None]]) -> list[MessageView]:
+        checks = self.checks([m.id for m, _ in messages]) if self.checks is not None and messages else {}
+        return [self.view_of(m, b, checks) for m, b in messages]
 
     async def show_thread(self, messages: list[tuple[Message, Branch | None]]) -> None:
         """Replace the content with a thread (mounting only the newest messages)."""
@@ -208,7 +243,7 @@ class ConversationView(VerticalScroll):
         widgets = []
         if self._hidden:
             widgets.append(Button(f"Show {min(PAGE, len(self._hidden))} earlier messages", id="load-earlier", variant="default"))
-        widgets += [self.view_of(m, b) for m, b in shown]
+        widgets += self._views_of(shown)
         if widgets:
             await self.mount_all(widgets)
         self.anchor()
@@ -223,7 +258,7 @@ class ConversationView(VerticalScroll):
             return
         page, self._hidden = self._hidden[-PAGE:], self._hidden[:-PAGE]
         button = self.query_one("#load-earlier", Button)
-        views = [self.view_of(m, b) for m, b in page]
+        views = self._views_of(page)
         await self.mount_all(views, after=button)
         if self._hidden:
             button.label = f"Show {min(PAGE, len(self._hidden))} earlier messages"
