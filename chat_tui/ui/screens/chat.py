@@ -423,6 +423,9 @@ class ChatScreen(Screen):
         if (prompt := _image_prompt(text)) is not None:  # `/image` typed while connecting is still an image
             self._sending = True
             await self.generate_image(text, prompt)
+        elif self.app.model and self.app.endpoint.moderate:  # checked first, as when sent after connecting
+            self._sending = True
+            await self.moderate_then_send(text)
         elif self.app.model:
             await self.send(text)
 
