@@ -231,7 +231,7 @@ def test_kitty_and_sixel_send_the_pictures_real_pixels(fake_openai, tmp_path, pr
         tmux("send-keys", "-t", "t", "C-t")
         tmux.wait_for(lambda s: "Path or http" in s, "the attach field")
         tmux("send-keys", "-t", "t", str(tmp_path / "halves.png"), "Enter")
-        tmux.wait_for(lambda s: "halves.png" in s, "the chip")
+        tmux.wait_for(lambda s: "▣ halves.png · image/png" in s, "the chip")  # not the typed path: the chip
         tmux("send-keys", "-t", "t", "Which colours?", "Enter")
         opening = b"\x1b_G" if protocol == "kitty" else b"\x1bP"
         written = tmux.written(opening)
