@@ -56,6 +56,7 @@ __all__ = [
 
 # The vectors of the models we know, when `dimensions` is not sent.
 NATIVE_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
+ANY = HistoryFilter()  # no filter beyond the history's own (no trash, no archive)
 DEPTH = 100  # conversations taken from each ranking before they are merged
 READ_BATCH = 256  # messages read from the backlog at a time (one short write per batch)
 
@@ -273,7 +274,7 @@ class VectorIndex:
 # -- search -------------------------------------------------------------------------------------
 
 
-def words_hits(store: Store, query: str, filters: HistoryFilter = HistoryFilter(), depth: int = DEPTH) -> list[tuple[int, int]]:
+def words_hits(store: Store, query: str, filters: HistoryFilter = ANY, depth: int = DEPTH) -> list[tuple[int, int]]:
     """(conversation id, hit message id), best first, by the full-text index."""
     return [(r.id, r.hit_message_id) for r in history_page(store, query=query, filters=filters, limit=depth)
             if r.hit_message_id is not None]
@@ -322,7 +323,7 @@ def index_for(store: Store, setup: EmbeddingSetup, cached: VectorIndex | None = 
 
 
 async def search(store: Store, client: OpenAIClient | None, setup: EmbeddingSetup | None, query: str, mode: str, *,
-                 index: VectorIndex | None = None, filters: HistoryFilter = HistoryFilter(),
+                 index: VectorIndex | None = None, filters: HistoryFilter = ANY,
                  limit: int = 50) -> list[HistoryRow]:
     """Conversations for `query`: by its words (`words`, the full-text index), its meaning
     (`meaning`, the vectors) or `both` (merged by reciprocal rank fusion). EmbeddingError when
