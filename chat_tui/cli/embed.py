@@ -122,11 +122,21 @@ async def _similar(ctx: Context, text: str) -> int:
 
 
 def print_rows(ctx: Context, rows: list[Any], query: str) -> None:
-    from chat_tui.cli.history import plain_row, print_hits
+    """Conversations found by meaning, as `history search` prints them (or JSON)."""
+    from dataclasses import asdict
 
     if ctx.args.json:
-        dump_json([{**plain_row(r), "conversation_id": r.id, "message_id": r.hit_message_id} for r in rows])
+        dump_json([{**asdict(r), "conversation_id": r.id, "message_id": r.hit_message_id} for r in rows])
         return
     if not rows:
         print(f"chat-tui: no saved messages are like {query!r}", file=sys.stderr)
     print_hits(rows)
+
+
+def print_hits(rows: list[Any]) -> None:
+    """One conversation per hit: its id and title, then the excerpt (model text: cleaned by
+    the wrapped stdout, cli/output.py)."""
+    from chat_tui.core.text import one_line
+
+    for r in rows:
+        print(f"{r.id:>6}  {one_line(r.title or r.preview or '(untitled)')}\n        {one_line(r.snippet or '(untitled)')}")

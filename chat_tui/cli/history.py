@@ -69,6 +69,8 @@ def _search(ctx: Context) -> int:
         return 0
     if not rows:
         print(f"chat-tui: no messages match {ctx.args.query!r}", file=sys.stderr)
+    from chat_tui.cli.embed import print_hits
+
     print_hits(rows)
     return 0
 
@@ -88,16 +90,6 @@ async def _by_meaning(ctx: Context, mode: str) -> list[Any]:
         raise CLIError(str(exc), 2) from None
     finally:
         await client.aclose()
-
-
-def print_hits(rows: list[Any]) -> None:
-    """One conversation per hit: its id and title, then the excerpt."""
-    for r in rows:
-        print(f"{r.id:>6}  {_oneline(r.title or r.preview or None)}\n        {_oneline(r.snippet)}")
-
-
-def plain_row(row: Any) -> dict[str, Any]:
-    return _plain(row)
 
 
 def _show(ctx: Context) -> int:

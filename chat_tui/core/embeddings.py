@@ -63,7 +63,8 @@ class Estimate:
     cost: float | None  # USD, None if the model's price is unknown (free for local models)
 
     def __str__(self) -> str:
-        price = "price unknown" if self.cost is None else f"about ${self.cost:.4f}"
+        price = ("price unknown" if self.cost is None else "free (a local model)" if self.cost == 0
+                 else f"about ${self.cost:.4f}")
         return f"{self.messages} messages, {self.tokens} tokens, {price}"
 
 

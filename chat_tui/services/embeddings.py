@@ -188,6 +188,11 @@ class Indexer:
             self.on_progress(progress)
 
 
+def other_spaces(store: Store, model: str, dimensions: int) -> list[vectors.Space]:
+    """Vectors made with another model or size: a sign the model was changed."""
+    return [s for s in vectors.spaces(store) if (s.model, s.dimensions) != (model, dimensions)]
+
+
 def backlog_estimate(store: Store, counter: TokenCounter, setup: EmbeddingSetup, dimensions: int | None = None) -> Estimate:
     """Messages and tokens waiting to be embedded and what that costs (a model change starts
     over). Reads every waiting message: call it off the UI loop."""
