@@ -9,6 +9,7 @@ dot product: ~25 ms over 100,000 x 1,536 on one core; see README "Semantic searc
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -221,6 +222,9 @@ class VectorIndex:
         self._ids = np.empty(0, dtype=np.int64)
         self._size = 0
         self._last = 0
+        # A refresh may run in a thread (the first load of a large index takes seconds) while
+        # the loop searches: one at a time.
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return self._size
@@ -256,6 +260,10 @@ class VectorIndex:
 
     def nearest(self, query: Sequence[float], k: int) -> list[tuple[int, float]]:
         """The `k` messages closest to `query` (by their best chunk): (message id, cosine)."""
+        with self._lock:
+            return self._nearest(query, k)
+
+    def _nearest(self, query: Sequence[float], k: int) -> list[tuple[int, float]]:
         if not self._size or k <= 0:
             return []
         q = np.asarray(query, dtype=np.float32)

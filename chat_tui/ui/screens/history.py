@@ -22,6 +22,7 @@ hit, if any), or None.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -79,6 +80,12 @@ class ImportPathScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _load(index, db_path: Path) -> None:
+    """Read the vectors stored since the index last looked (in a thread: its own connection)."""
+    with history.reader(db_path) as store:
+        index.refresh(store)
 
 
 class HistoryScreen(Screen[tuple[int, int | None] | None]):
@@ -242,6 +249,8 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         try:
             index = embeddings.index_for(app.store, setup, app.vector_index) if setup else None
             app.vector_index = index or app.vector_index
+            if index is not None:  # the first load of a large index takes seconds: not on the loop
+                await asyncio.to_thread(_load, index, app.store.path)
             rows = await embeddings.search(app.store, app.client, setup, text, mode, index=index, filters=filters)
         except (APIError, embeddings.EmbeddingError, StoreError, ValueError) as exc:
             from chat_tui.core.text import error_text
