@@ -149,9 +149,28 @@ async def test_a_model_change_asks_first_with_the_estimate(fake_openai, tmp_path
         assert not isinstance(app.screen, ConfirmScreen), app.screen
         progress = await asyncio.wait_for(app.indexer.wait(), 20)
         assert progress.done == 690
+
+
+async def test_the_history_shows_the_indexer_progress(fake_openai, tmp_path):
+    app = app_for(fake_openai, tmp_path / "chat.db", embedding_dimensions=16)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         screen = HistoryScreen()
         await app.push_screen(screen)
         await settle_history(pilot, screen)
+        seen = []
+        real = screen.show_index_progress
+        screen.show_index_progress = lambda p: (seen.append((p.done, p.total,
+                                                             screen.query_one("#history-indexing").display)), real(p))
+        save_set(app.store)
+        app.index_messages()
+        await asyncio.wait_for(app.indexer.wait(), 20)
+        await pilot.pause()
+        bar = screen.query_one("#history-index-progress")
+        assert seen[0][:2] == (0, 690) and seen[-1][:2] == (690, 690)
+        assert (bar.total, bar.progress) == (690, 690)
+        assert not screen.query_one("#history-indexing").display  # hidden when done
+        assert any(shown for _, _, shown in seen[1:])  # visible while it ran
 
 
 async def settle_history_free(pilot, app) -> None:

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from chat_tui.store.db import Store
 
-# Messages worth embedding: finished, with text, in a conversation not in the trash.
+# Messages worth embedding: finished, with more than white space, in a conversation not in the trash.
 _PENDING = """
 FROM messages m JOIN conversations c ON c.id = m.conversation_id
-WHERE m.status != 'streaming' AND length(m.content) > 0 AND c.deleted_at IS NULL
+WHERE m.status != 'streaming' AND length(trim(m.content, ' ' || char(9, 10, 13))) > 0
+  AND c.deleted_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM message_vectors v
                   WHERE v.message_id = m.id AND v.model = :model AND v.dimensions = :dimensions)
 """

@@ -272,14 +272,16 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
     def show_index_progress(self, progress) -> None:
         """The app's indexer embedded some more saved messages."""
         row = self.query_one("#history-indexing")
+        bar = self.query_one("#history-index-progress", ProgressBar)
         if progress.done >= progress.total:
+            bar.update(total=max(progress.total, 1), progress=progress.done)
             row.display = False
             return
         row.display = True
         self.query_one("#history-index-label", Label).update(
             Text(f"embedding saved messages for search by meaning ({progress.model}): {progress.done}/{progress.total} ",
                  style="dim"))
-        self.query_one("#history-index-progress", ProgressBar).update(total=max(progress.total, 1), progress=progress.done)
+        bar.update(total=max(progress.total, 1), progress=progress.done)
 
     def _failed(self, reason: str) -> None:
         self._status(Text(reason, style="bold red"))
