@@ -138,6 +138,22 @@ async def test_indexer_embeds_the_backlog_resumes_and_follows_deletes(fake_opena
     assert vectors.backlog_size(store, SMALL.model, 64) == 0
 
 
+async def test_an_interrupted_run_resumes_where_it_stopped(fake_openai, counter, store):
+    for i in range(5):
+        _conversation(store, f"note number {i}")
+    _conversation(store, "  \n\t ")  # white space alone: nothing to embed, never in the backlog
+    fake_openai.enqueue_fault(Fault("status", 400, body={"error": {"message": "rejected", "type": "invalid_request_error"}},
+                                    path="/v1/embeddings", when=lambda body: "note number 2" in body["input"]))
+    async with client_for(fake_openai) as client:
+        with pytest.raises(Exception, match="rejected"):
+            await emb.Indexer(client, store, counter, SMALL, batch=2).run()
+        assert vectors.backlog_size(store, SMALL.model, 64) == 3  # the first batch was kept
+        again = await emb.Indexer(client, store, counter, SMALL, batch=2).run()
+    assert (again.done, again.total) == (3, 3)
+    assert vectors.backlog_size(store, SMALL.model, 64) == 0
+    assert store.db.execute("SELECT count(DISTINCT message_id) FROM message_vectors").fetchone()[0] == 5
+
+
 async def test_a_model_of_unknown_size_is_measured_once(fake_openai, counter, store):
     _conversation(store, "hello there")
     setup = emb.EmbeddingSetup("my-local-embedder")
