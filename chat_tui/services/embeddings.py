@@ -2,8 +2,8 @@
 endpoint's), the background indexer over saved messages, the in-memory vector index, and
 hybrid search (full text and vectors merged by reciprocal rank fusion).
 
-The vector index is a float32 numpy matrix loaded once and topped up with new rows (a brute-force
-dot product: ~25 ms over 100,000 x 1,536 on one core; see README "Semantic search").
+The vector index is a float32 numpy matrix loaded once and topped up with new rows, searched by
+one brute-force dot product (chosen by measurement over sqlite-vec: docs/performance.md).
 """
 
 from __future__ import annotations

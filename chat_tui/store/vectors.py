@@ -74,7 +74,7 @@ def read_vectors(store: Store, model: str, dimensions: int, *, after: int = 0,
     """(row id, message id, float32 bytes) of the space with row ids above `after`, in id order."""
     return [(r[0], r[1], r[2]) for r in store.db.execute(
         # Walk the table in id order (`+`: not through the unique index, which would make SQLite
-        # sort every blob it reads: 7 s instead of 1 s for 100,000 vectors of 1,536 numbers).
+        # sort every blob it reads; see docs/performance.md).
         "SELECT id, message_id, vector FROM message_vectors WHERE id > ? AND +model = ? AND +dimensions = ?"
         " ORDER BY id LIMIT ?", (after, model, dimensions, limit))]
 
