@@ -91,6 +91,7 @@ Run standalone for manual testing (prints the base URL on the first line):
 from __future__ import annotations
 
 import argparse
+import array
 import base64
 import email
 import email.utils
@@ -256,12 +257,142 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], lis
     return fields, files
 
 
+# Words that mean the same thing map to one concept, so the fake's vectors carry meaning: a text
+# and its paraphrase land close together. Keys are stems (see `_stem`).
+CONCEPTS: dict[str, tuple[str, ...]] = {
+    "reverse": ("reverse", "flip", "invert", "backward", "backwards", "mirror"),
+    "sequence": ("list", "array", "vector", "sequence", "collection"),
+    "order": ("order", "sort", "arrange", "rank", "ordering"),
+    "remove": ("remove", "delete", "drop", "erase", "discard", "strip", "purge"),
+    "duplicate": ("duplicate", "dupe", "repeat", "repeated", "copy", "copies", "redundant"),
+    "text": ("string", "text", "word", "char", "character", "sentence"),
+    "join": ("join", "concatenate", "merge", "combine", "glue", "append"),
+    "split": ("split", "break", "divide", "separate", "chop", "tokenize"),
+    "file": ("file", "document", "disk", "path"),
+    "read": ("read", "open", "load", "ingest", "parse"),
+    "write": ("write", "save", "store", "persist", "dump"),
+    "number": ("number", "integer", "int", "digit", "numeric", "float"),
+    "add": ("sum", "add", "total", "plus", "tally"),
+    "count": ("count", "how many", "frequency"),
+    "fast": ("fast", "quick", "speed", "performance", "slow", "faster", "quicker", "optimize", "sluggish"),
+    "error": ("error", "exception", "crash", "bug", "failure", "fault", "traceback"),
+    "fix": ("fix", "repair", "resolve", "solve", "debug", "mend"),
+    "date": ("date", "time", "timestamp", "datetime", "clock"),
+    "format": ("format", "display", "print", "render", "pretty"),
+    "network": ("network", "http", "request", "fetch", "download", "web", "url", "api"),
+    "database": ("database", "sql", "sqlite", "postgres", "query", "table"),
+    "test": ("test", "unit", "assert", "verify", "check", "pytest"),
+    "install": ("install", "setup", "package", "dependency", "pip"),
+    "memory": ("memory", "ram", "leak", "heap"),
+    "cook": ("cook", "bake", "roast", "recipe", "meal", "dish", "dinner"),
+    "bread": ("bread", "loaf", "dough", "sourdough", "baguette"),
+    "pasta": ("pasta", "spaghetti", "noodle", "macaroni", "penne"),
+    "sleep": ("sleep", "insomnia", "rest", "nap", "bedtime", "tired", "awake"),
+    "exercise": ("exercise", "workout", "train", "fitness", "gym", "jog", "run"),
+    "travel": ("travel", "trip", "journey", "vacation", "holiday", "flight", "visit"),
+    "money": ("money", "budget", "cash", "spend", "saving", "finance", "expense", "cost", "cheap"),
+    "car": ("car", "vehicle", "automobile", "engine", "motor"),
+    "garden": ("garden", "plant", "grow", "soil", "seed", "vegetable", "tomato"),
+    "dog": ("dog", "puppy", "hound", "canine", "pet"),
+    "cat": ("cat", "kitten", "feline"),
+    "music": ("music", "song", "melody", "tune", "guitar", "piano", "chord"),
+    "learn": ("learn", "study", "practice", "teach", "tutorial", "beginner", "lesson"),
+    "language": ("language", "spanish", "french", "german", "vocabulary", "grammar"),
+    "write_prose": ("essay", "story", "novel", "poem", "letter", "article", "blog"),
+    "job": ("job", "career", "interview", "resume", "cv", "hire", "employer", "work"),
+    "health": ("health", "doctor", "pain", "sick", "ill", "symptom", "medicine", "headache"),
+    "weather": ("weather", "rain", "forecast", "storm", "snow", "sunny", "umbrella"),
+    "house": ("house", "home", "apartment", "flat", "rent", "room"),
+    "clean": ("clean", "wash", "tidy", "scrub", "laundry", "stain"),
+    "big": ("big", "large", "huge", "giant", "enormous"),
+    "small": ("small", "tiny", "little", "short", "mini"),
+    "image": ("image", "picture", "photo", "photograph", "png", "jpeg"),
+    "resize": ("resize", "scale", "shrink", "enlarge", "thumbnail"),
+    "encrypt": ("encrypt", "cipher", "hash", "secret", "password", "secure", "security"),
+    "email": ("email", "mail", "inbox", "message", "spam"),
+    "schedule": ("schedule", "plan", "agenda", "meeting", "appointment", "deadline", "calendar"),
+    "child": ("child", "kid", "toddler", "baby", "son", "daughter"),
+    "birthday": ("birthday", "party", "celebration", "anniversary"),
+    "gift": ("gift", "present", "surprise"),
+    "space": ("space", "planet", "star", "galaxy", "orbit", "rocket", "astronomy"),
+    "history": ("history", "ancient", "empire", "war", "century", "medieval"),
+    "math": ("math", "equation", "algebra", "calculus", "derivative", "integral", "formula"),
+    "prime": ("prime", "divisor", "factor"),
+    "random": ("random", "shuffle", "dice", "chance", "lottery"),
+    "search": ("search", "find", "lookup", "locate", "seek", "grep"),
+    "regex": ("regex", "regular expression", "pattern", "wildcard"),
+    "container": ("docker", "container", "kubernetes", "pod"),
+    "git": ("git", "commit", "branch", "rebase", "repository", "repo"),
+    "undo": ("undo", "revert", "rollback", "restore", "reset"),
+    "json": ("json", "yaml", "toml", "config", "configuration"),
+    "coffee": ("coffee", "espresso", "latte", "caffeine", "brew"),
+    "tea": ("tea", "matcha", "chai", "herbal"),
+    "bike": ("bike", "bicycle", "cycle", "cycling", "tire", "tyre", "pedal"),
+    "phone": ("phone", "smartphone", "mobile", "battery", "charger"),
+    "stress": ("stress", "anxiety", "anxious", "worry", "nervous", "calm", "relax"),
+}
+_STOPWORDS = frozenset(
+    "a an the of to in on for and or is are be do does did how i my me you your it its this that"
+    " with what can could should would way by from at as into about get make so".split()
+)
+_CONCEPT_OF = {w.replace(" ", "_"): concept for concept, words in CONCEPTS.items() for w in words}
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _stem(word: str) -> str:
+    """Light stemming: plural, -ing, -ed (reversing, reversed, lists -> reverse, list)."""
+    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            base = word[: -len(suffix)] + repl
+            for candidate in (base, base + "e"):
+                if candidate in _CONCEPT_OF:
+                    return candidate
+            return base
+    return word
+
+
+def _hashed(key: str, size: int) -> array.array:
+    """A fixed pseudo-random vector for `key`: the `size` first values of an XOF stream (so a
+    shorter one is a prefix of a longer one)."""
+    cached = _HASHED.get((key, size))
+    if cached is None:
+        raw = struct.unpack(f"<{size}I", hashlib.shake_256(key.encode()).digest(4 * size))
+        if len(_HASHED) > 20_000:
+            _HASHED.clear()
+        cached = _HASHED[(key, size)] = array.array("d", (x / 2**31 - 1 for x in raw))
+    return cached
+
+
+_HASHED: dict[tuple[str, int], array.array] = {}
+
+
 def embedding_vector(text: str, size: int) -> list[float]:
-    """The fake's embedding of a text: unit length, float32 values (what base64 carries, so
-    the float and base64 encodings agree exactly). The `size` first values of an XOF stream,
-    normalised: a shorter vector is the longer one cut and renormalised, as with `dimensions`."""
-    raw = struct.unpack(f"<{size}I", hashlib.shake_256(text.encode()).digest(4 * size))
-    values = [x / 2**31 - 1 for x in raw]
+    """The fake's embedding of a text: the normalised sum of hashed word vectors, where words of
+    one concept (`CONCEPTS`, after light stemming) share a vector and stopwords count for
+    nothing, so paraphrases come out close. A text without such words gets the hash of its
+    whole text. Unit length, float32 values (what base64 carries, so the float and base64
+    encodings agree exactly); a shorter vector is the longer one cut and renormalised, as
+    with `dimensions`."""
+    low = text.lower()
+    keys: list[str] = []
+    for phrase in ("how many", "regular expression"):
+        if phrase in low:
+            keys.append("concept:" + _CONCEPT_OF[phrase.replace(" ", "_")])
+            low = low.replace(phrase, " ")
+    for word in _WORD.findall(low):
+        if word in _STOPWORDS:
+            continue
+        stem = _stem(word)
+        concept = _CONCEPT_OF.get(stem) or _CONCEPT_OF.get(word)
+        keys.append("concept:" + concept if concept else "word:" + stem)
+    if not keys:  # the raw stream of the whole text
+        keys = [text]
+    values = [0.0] * size
+    for key in keys:
+        for i, v in enumerate(_hashed(key, size)):
+            values[i] += v
+    if len(keys) == 1 and keys[0] == text:
+        _HASHED.pop((text, size), None)
     norm = math.sqrt(sum(v * v for v in values)) or 1.0
     return list(struct.unpack(f"<{size}f", struct.pack(f"<{size}f", *(v / norm for v in values))))
 

@@ -1,5 +1,5 @@
 """Every earlier database opens and upgrades to the current schema (version 5: messages made of
-parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images; version 9: moderation checks, 8 reserved for embeddings), its rows reading as before; an up-to-date file is opened
+parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images; version 8: message vectors; version 9: moderation checks), its rows reading as before; an up-to-date file is opened
 without taking the write lock."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from chat_tui.core.messages import ChatMessage, ImagePart, TextPart, ToolCall
 from chat_tui.services.chat import request_history
-from chat_tui.store import Store, documents, images, schema
+from chat_tui.store import Store, documents, images, schema, vectors
 from chat_tui.store.attachments import add_attachment, attachments, blob_path, read_blob, save_blob
 
 
@@ -87,8 +87,13 @@ def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, vers
                                 width=1, height=1, cost=0.04, conversation_id=cid, message_id=user, endpoint="openai")
         assert [i.id for i in images.search_images(store, "lighthouse dusk")] == [made]
         assert [i.id for i in images.search_images(store, "tall")] == [made]
+        # What version 8 adds: vectors per model and size, the backlog, deleted with their message.
+        assert vectors.backlog_size(store, "text-embedding-3-small", 2) >= 1
+        vectors.save_vectors(store, "text-embedding-3-small", [(user, 0, b"\x00\x00\x80\x3f" * 2)])
+        assert [s.dimensions for s in vectors.spaces(store)] == [2]
         store.delete_conversation(cid)
         assert (images.get_image(store, made).conversation_id, images.get_image(store, made).message_id) == (None, None)
+        assert vectors.spaces(store) == []
 
 
 def test_the_request_carries_parts_and_the_tool_loop(tmp_path: Path) -> None:
@@ -146,10 +151,10 @@ def test_parts_and_tool_calls_survive_export_and_import(tmp_path: Path) -> None:
     assert after == before
 
 
-def test_version_8_is_reserved_for_the_embeddings_branch() -> None:
-    # A no-op here; the embeddings branch's _v8 replaces it at merge, so moderation stays version 9.
-    assert [f.__name__ for f in schema.MIGRATIONS[7:]] == ["_v8_reserved", "_v9_moderation"]
+def test_version_8_makes_message_vectors_and_9_moderations() -> None:
+    assert [f.__name__ for f in schema.MIGRATIONS[7:]] == ["_v8", "_v9_moderation"]
     db = Database(sqlite3.connect(":memory:"))
-    before = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     schema.MIGRATIONS[7](db)
-    assert db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone() == before
+    assert "message_vectors" in db.table_names() and "moderations" not in db.table_names()
+    schema.MIGRATIONS[8](db)
+    assert "moderations" in db.table_names()

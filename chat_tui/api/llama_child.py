@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ctx", type=int, default=8192)
     ap.add_argument("--parallel", type=int, default=4)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--embedding", action="store_true", help="also serve /v1/embeddings (mean pooling)")
     args = ap.parse_args(argv)
     _die_with_parent()
     out = sys.stdout
@@ -48,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         params.hostnames = ["127.0.0.1"]
         if args.threads > 0:
             params.cpuparams.n_threads = args.threads
+        if args.embedding:
+            # One process serves chat and embeddings (measured: both answer with this on). An
+            # input is embedded in one physical batch, so the batch is as large as an input.
+            params.embedding = True
+            params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
+            params.n_batch = params.n_ubatch = 2048
         server = xllamacpp.Server(params)
     except Exception as exc:  # report any failure to the parent as one line
         out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")

@@ -53,7 +53,8 @@ INSTALL_HINT = (
 
 
 class LocalServer:
-    def __init__(self, gguf: str | Path | None = None, *, ctx: int = 8192, parallel: int = 4, log_file: Path | None = None) -> None:
+    def __init__(self, gguf: str | Path | None = None, *, ctx: int = 8192, parallel: int = 4, log_file: Path | None = None,
+                 embedding: bool = True) -> None:
         path = Path(gguf).expanduser() if gguf else bundled_gguf()
         if path is None:
             raise LocalServerError(INSTALL_HINT)
@@ -65,6 +66,7 @@ class LocalServer:
         self.model = alias_for(path)
         self.ctx = ctx
         self.parallel = parallel
+        self.embedding = embedding  # also serve /v1/embeddings (search by meaning, offline)
         self.log_file = log_file
         self.base_url: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -83,7 +85,8 @@ class LocalServer:
             try:
                 self._proc = subprocess.Popen(
                     [sys.executable, "-m", "chat_tui.api.llama_child", "--gguf", str(self.gguf),
-                     "--alias", self.model, "--ctx", str(self.ctx), "--parallel", str(self.parallel)],
+                     "--alias", self.model, "--ctx", str(self.ctx), "--parallel", str(self.parallel),
+                     *(["--embedding"] if self.embedding else [])],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=log,

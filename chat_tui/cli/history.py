@@ -55,15 +55,41 @@ def _list(ctx: Context) -> int:
 
 
 def _search(ctx: Context) -> int:
+    mode = "meaning" if ctx.args.semantic else "both" if ctx.args.hybrid else "words"
+    if mode != "words":
+        import asyncio
+
+        from chat_tui.cli.embed import print_rows
+
+        print_rows(ctx, asyncio.run(_by_meaning(ctx, mode)), ctx.args.query)
+        return 0
     rows = _page(ctx, ctx.args.query)
     if ctx.args.json:
         dump_json([{**_plain(r), "conversation_id": r.id, "message_id": r.hit_message_id} for r in rows])
         return 0
     if not rows:
         print(f"chat-tui: no messages match {ctx.args.query!r}", file=sys.stderr)
-    for r in rows:
-        print(f"{r.id:>6}  {_oneline(r.title or r.preview or None)}\n        {_oneline(r.snippet)}")
+    from chat_tui.cli.embed import print_hits
+
+    print_hits(rows)
     return 0
+
+
+async def _by_meaning(ctx: Context, mode: str) -> list[Any]:
+    """--semantic (vectors only) or --hybrid (full text and vectors, merged by rank)."""
+    from chat_tui.cli.embed import _api, setup, update_index
+    from chat_tui.services.embeddings import search
+
+    found = setup(ctx, required=True)
+    client = ctx.client()
+    try:
+        await update_index(ctx, client, found)
+        return await _api(search(ctx.store(), client, found, ctx.args.query, mode,
+                                 filters=_filter(ctx.args), limit=ctx.args.limit))
+    except ValueError as exc:
+        raise CLIError(str(exc), 2) from None
+    finally:
+        await client.aclose()
 
 
 def _show(ctx: Context) -> int:

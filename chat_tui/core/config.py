@@ -13,6 +13,8 @@ Example `config.toml` (in the config dir, see `paths.py`)::
     api_key_env = "WORK_OPENAI_KEY"          # the variable to read, never the key itself
     model = "gpt-4o-mini"
     headers = { "OpenAI-Organization" = "org-123" }
+    embeddings = true                        # embed saved messages for search by meaning
+    embedding_model = "text-embedding-3-small"  # (the default); embedding_dimensions = 512
 
     [profiles.azure]
     type = "azure"
@@ -61,6 +63,7 @@ from chat_tui.core.models_table import OVERRIDE_FIELDS, WHOLE_FIELDS
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 PROFILE_TYPES = ("openai", "azure", "local")
+DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 BUILTIN_PROFILES = ("openai", "local")
 
 
@@ -103,6 +106,11 @@ class Endpoint:
     moderate: bool = False  # check each prompt with /v1/moderations before sending it
     moderation_model: str = "omni-moderation-latest"
     transcription_model: str = "whisper-1"  # for audio attached in the app and `transcribe`
+    # Search by meaning: saved messages are embedded in the background (opt-in: it costs money
+    # on paid endpoints; on by default for the offline `local` profile).
+    embeddings: bool = False
+    embedding_model: str | None = None
+    embedding_dimensions: int | None = None
 
     def __post_init__(self) -> None:
         # Checked here, where every endpoint is made, so no key reaches httpx, whose error for
@@ -270,6 +278,9 @@ _PROFILE: _Spec = {
     "moderate": ("true or false", _BOOL),
     "moderation_model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
     "transcription_model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
+    "embeddings": ("true or false", _BOOL),
+    "embedding_model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
+    "embedding_dimensions": ("a whole number > 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0),
     **{key: ("a number of seconds > 0", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0)
        for key in TIMEOUT_KEYS},
 }
@@ -421,6 +432,9 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
             gguf=prof.get("gguf"),
             timeouts=timeouts,
             **extras,
+            embeddings=prof.get("embeddings", True),
+            embedding_model=prof.get("embedding_model"),  # None: the served GGUF itself
+            embedding_dimensions=prof.get("embedding_dimensions"),
         )
     # A custom profile gets a key only from the variable it names: the OpenAI key is never sent
     # to some other server by accident.
@@ -441,6 +455,9 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
         api_version=prof.get("api_version"),
         timeouts=timeouts,
         **extras,
+        embeddings=prof.get("embeddings", False),
+        embedding_model=prof.get("embedding_model") or DEFAULT_EMBEDDING_MODEL,
+        embedding_dimensions=prof.get("embedding_dimensions"),
     )
 
 

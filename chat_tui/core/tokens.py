@@ -442,6 +442,36 @@ class TokenCounter:
                 total += 1 + self._count(encoding, message.name)
         return total, text_only
 
+    def chunk_text(self, text: str, model: str, limit: int) -> list[str]:
+        """`text` cut into pieces of at most `limit` tokens (for an input limit: nothing is
+        dropped; the pieces joined give `text` back). Cuts fall on token boundaries that do not
+        split a UTF-8 character. Without an encoding, 3 characters count as a token (fewer than
+        the usual 4, so a piece stays under the limit). May block while an encoding loads."""
+        if limit < 1:
+            raise ValueError("a chunk needs room for at least one token")
+        encoding, _exact, _name = self._resolve(model)
+        if encoding is None:
+            size = limit * 3
+            return [text[i:i + size] for i in range(0, len(text), size)] or [text]
+        tokens = encoding.encode_ordinary(text)
+        if len(tokens) <= limit:
+            return [text]
+        chunks: list[str] = []
+        start = 0
+        while start < len(tokens):
+            end = min(start + limit, len(tokens))
+            while True:  # back off until the piece ends on a whole character
+                try:
+                    chunks.append(encoding.decode_bytes(tokens[start:end]).decode("utf-8"))
+                    break
+                except UnicodeDecodeError:
+                    if end - start <= 1 or end == len(tokens):
+                        chunks.append(encoding.decode_bytes(tokens[start:end]).decode("utf-8", "replace"))
+                        break
+                    end -= 1
+            start = end
+        return chunks
+
     # -- token ids (logit_bias editor) ------------------------------------------------------
 
     def _exact_encoding(self, model: str) -> Any:

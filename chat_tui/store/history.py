@@ -508,3 +508,29 @@ def totals(store: Store, cid: int) -> Totals:
         " AND model IS NOT NULL GROUP BY model ORDER BY count(*) DESC, model", (cid,)
     ))
     return Totals(messages=row[0], prompt_tokens=row[1], completion_tokens=row[2], models=models)
+
+
+def conversation_rows(store: Store, hits: list[tuple[int, int]], *, query: str | None = None,
+                      filters: HistoryFilter = HistoryFilter()) -> list[HistoryRow]:
+    """History rows for (conversation id, hit message id) pairs ranked elsewhere (a search by
+    meaning, or a merged ranking), in that order, keeping those that pass ``filters``. The
+    excerpt marks ``query``'s words where the hit message has them, else it is the message's
+    start."""
+    if not hits:
+        return []
+    with store._cancellable():
+        cids = [cid for cid, _ in hits]
+        where, args = _where(filters)
+        marks = ",".join("?" * len(cids))
+        passing = {r[0] for r in store.db.execute(
+            f"SELECT c.id FROM conversations c WHERE c.id IN ({marks}) AND {where}", [*cids, *args])}
+        hits = [(cid, mid) for cid, mid in hits if cid in passing]
+        if not hits:
+            return []
+        expression = _expression(query)
+        mids = [mid for _, mid in hits]
+        excerpts = store._excerpt(expression, mids) if expression else {}
+        plain = {r[0]: r[1] for r in store.db.execute(
+            f"SELECT id, substr(content, 1, 240) FROM messages WHERE id IN ({','.join('?' * len(mids))})", mids)}
+        snippets = {cid: (mid, excerpts.get(mid) or " ".join((plain.get(mid) or "").split())[:160]) for cid, mid in hits}
+        return _rows(store, [cid for cid, _ in hits], snippets)

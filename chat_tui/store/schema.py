@@ -118,6 +118,15 @@ Documents (version 6)
   change its CHECK, with its foreign keys and triggers); an image made inside a chat is also a
   message whose text holds the prompt, so the history search finds that chat.
 
+``message_vectors`` (version 8) - embeddings of messages, for search by meaning.
+  ``id`` (increasing: a reader that has loaded up to an id reads only newer rows);
+  ``message_id`` (deleting the message, or its conversation, deletes its vectors);
+  ``chunk`` (0, 1 ...: a message longer than the model's input limit is embedded in pieces,
+  one row each); ``model`` (the embedding model that made it); ``dimensions`` (the vector's
+  length); ``vector`` (little-endian float32s, ``4 * dimensions`` bytes); ``created_at``.
+  One row per (``model``, ``dimensions``, ``message_id``, ``chunk``): another model or size
+  means embedding again, and the messages without a row for the current one are the backlog.
+
 ``PRAGMA user_version`` is the schema version: the number of migrations applied.
 """
 
@@ -477,9 +486,26 @@ def _v7(db: Database) -> None:
         db.execute(statement)
 
 
-def _v8_reserved(db: Database) -> None:
-    """Reserved: the embeddings branch's _v8 replaces this at merge (a no-op here, so that
-    version 9 below keeps its number)."""
+_V8 = [
+    f"""
+CREATE TABLE IF NOT EXISTS message_vectors (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id  INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    chunk       INTEGER NOT NULL DEFAULT 0 CHECK (chunk >= 0),
+    model       TEXT NOT NULL,
+    dimensions  INTEGER NOT NULL CHECK (dimensions > 0),
+    vector      BLOB NOT NULL CHECK (length(vector) = 4 * dimensions),
+    created_at  TEXT NOT NULL DEFAULT {_NOW},
+    UNIQUE (model, dimensions, message_id, chunk)
+)""",
+    "CREATE INDEX IF NOT EXISTS message_vectors_by_message ON message_vectors (message_id)",
+]
+
+
+def _v8(db: Database) -> None:
+    """``message_vectors``: embeddings of messages, per model and size, for search by meaning."""
+    for statement in _V8:
+        db.execute(statement)
 
 
 _V9 = [
@@ -506,7 +532,7 @@ def _v9_moderation(db: Database) -> None:
 
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8_reserved, _v9_moderation]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9_moderation]
 
 
 def user_version(db: Database) -> int:

@@ -117,6 +117,13 @@ class ChatApp(App[int]):
         return self._store
 
     store_problem: str | None = None  # why the database file could not be opened
+    # Search by meaning: the vectors in memory (loaded on the first search), the background
+    # indexer's worker (None until it first runs) and its last progress.
+    vector_index: Any = None
+    indexer: Any = None
+    index_progress: Any = None
+    _index_again = False
+    _index_confirmed: frozenset[tuple[str, int | None]] = frozenset()
     model_entries: list[Any] = []  # the endpoint's models as listed (ModelEntry), for other modes
 
     def saved(self, what: str, write: Callable[[], Any]) -> bool:
@@ -159,6 +166,7 @@ class ChatApp(App[int]):
             self.connect(self.endpoint)  # a local server to start, or the endpoint changed
         else:
             self.fetch_models()
+            self.index_messages()  # the backlog left by an earlier session, for search by meaning
         from chat_tui.store import StoreError
 
         try:
@@ -294,10 +302,91 @@ class ChatApp(App[int]):
             self.chat.set_model(endpoint.default_model)
         self.chat.update_status()
         self.fetch_models()
+        self.vector_index = None  # another endpoint may embed with another model
+        self.index_messages()  # what was saved before, or while no client was connected
         if endpoint.name == "openai" and not endpoint.api_key and "api.openai.com" in endpoint.base_url:
             self.show_welcome("No OPENAI_API_KEY is set, so OpenAI will refuse every request.")
 
     _model_from_profile = False
+
+    # -- search by meaning: the background indexer -----------------------------------------------
+
+    def embedding_setup(self) -> Any:
+        """The endpoint's embedding setup (services.embeddings.EmbeddingSetup), or None when
+        the profile has not opted in or there is no client yet."""
+        if self.client is None:
+            return None
+        from chat_tui.services.embeddings import setup_for
+
+        return setup_for(self.endpoint)
+
+    def index_messages(self) -> None:
+        """Embed the messages saved since the last run (the backlog) in the background, if the
+        profile opts in. A call while a run is under way makes it go round once more."""
+        setup = self.embedding_setup()
+        if setup is None:
+            return
+        if self.indexer is not None and self.indexer.is_running:
+            self._index_again = True
+            return
+        self.indexer = self._run_indexer(setup)
+
+    @work(group="embeddings", exit_on_error=False)
+    async def _run_indexer(self, setup: Any) -> Any:
+        """Returns the last IndexProgress, or None if it did not run (declined, or an error,
+        which is notified). HTTP is async and each batch one short write: the UI never waits."""
+        from chat_tui.api.errors import APIError
+        from chat_tui.services.embeddings import EmbeddingError, Indexer, other_spaces
+        from chat_tui.store import StoreError
+
+        indexer = Indexer(self.client, self.store, self.counter, setup, on_progress=self._indexed)
+        progress = None
+        try:
+            dimensions = await indexer.resolve_dimensions()
+            key = (setup.model, dimensions)
+            if key not in self._index_confirmed and indexer.pending() \
+                    and other_spaces(self.store, setup.model, dimensions):
+                if not await self._confirm_reembed(setup, dimensions):
+                    return None
+            self._index_confirmed = self._index_confirmed | {key}
+            while True:
+                self._index_again = False
+                progress = await indexer.run()
+                if not self._index_again:
+                    return progress
+        except (APIError, EmbeddingError, StoreError) as exc:
+            from chat_tui.core.text import error_text
+
+            self.notify(f"Embedding saved messages for search by meaning stopped: {error_text(exc)}",
+                        title="Search by meaning", severity="warning", timeout=10, markup=False)
+            return None
+
+    async def _confirm_reembed(self, setup: Any, dimensions: int) -> bool:
+        """A model change re-embeds everything: say what it costs first, and ask."""
+        import asyncio
+
+        from chat_tui.services.embeddings import backlog_estimate
+        from chat_tui.services.history import reader
+        from chat_tui.ui.screens.dialogs import ConfirmScreen
+
+        def estimate() -> Any:
+            with reader(self.store.path) as store:  # its own connection: this runs in a thread
+                return backlog_estimate(store, self.counter, setup, dimensions)
+
+        cost = await asyncio.to_thread(estimate)
+        question = (f"The embedding model is now {setup.model} ({dimensions} numbers). Embed the saved"
+                    f" messages again for search by meaning? {cost}.")
+        if await self.push_screen_wait(ConfirmScreen(question, yes="Embed")):
+            return True
+        self.notify("Not re-embedded: search by meaning finds only messages embedded with the current model.",
+                    title="Search by meaning", timeout=8, markup=False)
+        return False
+
+    def _indexed(self, progress: Any) -> None:
+        self.index_progress = progress
+        show = getattr(self.screen, "show_index_progress", None)
+        if show is not None:
+            show(progress)
 
     def _connection_failed(self, reason: str) -> None:
         self.chat.update_status("not connected")

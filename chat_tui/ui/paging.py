@@ -85,6 +85,13 @@ class Pager:
         if index is not None and index >= self.rows - NEAR_END:
             self.more()
 
+    def stop(self) -> None:
+        """Drop the current query (its owner lists something else, such as a search by
+        meaning): nothing more arrives and no page is asked for until the next `start`."""
+        self.cancel()
+        self.generation += 1
+        self.exhausted = True
+
     def cancel(self) -> None:
         """Stop the query under way, if any (the owner is going away, or a newer one starts)."""
         if self._token is not None:

@@ -640,6 +640,7 @@ class ChatScreen(Screen):
                 self._retry_of = parent_id
         elif result.status == "complete" and result.text and self.conversation_id is not None:
             self.start_auto_title(self.conversation_id, result.message_id, result.body.get("model") or app.model)
+        app.index_messages()  # the prompt and the answer, for search by meaning (if the profile opts in)
 
     @work(group="save-later", exit_on_error=False)
     async def _save_later(self, result) -> None:

@@ -10,12 +10,19 @@ the same.
 Everything read from the database (titles, snippets, model ids) is shown as literal text with
 control characters made visible.
 
+Search has three modes (F2 cycles them, the line under the search box shows which): words (the
+full-text index, as you type), meaning (the vectors: a paraphrase finds the conversation) and
+both (the two rankings merged by reciprocal rank fusion). Meaning needs `embeddings = true` in
+the profile; the query's embedding is one async request in a worker, and the index is the app's,
+loaded once. While the app embeds saved messages, a bar shows how far it is.
+
 Dismisses with ``(conversation_id, message_id | None)`` to open (the message is the search
 hit, if any), or None.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -23,6 +30,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -39,6 +47,8 @@ from chat_tui.ui.paging import Pager, Query
 from chat_tui.ui.widgets.footer import ChatFooter
 
 DEBOUNCE = 0.15  # seconds of quiet typing before a query runs
+MEANING_DEBOUNCE = 0.4  # a search by meaning is a request to the endpoint: wait for a pause
+MODE_NAMES = {"words": "words", "meaning": "meaning", "both": "words + meaning"}
 COUNT_CAP = 1000
 
 
@@ -72,6 +82,12 @@ class ImportPathScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+def _load(index, db_path: Path) -> None:
+    """Read the vectors stored since the index last looked (in a thread: its own connection)."""
+    with history.reader(db_path) as store:
+        index.refresh(store)
+
+
 class HistoryScreen(Screen[tuple[int, int | None] | None]):
     """Browse, search and manage every saved conversation."""
 
@@ -87,6 +103,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         Binding("a", "archive", "Archive", id="history.archive"),
         Binding("x", "export", "Export", id="history.export"),
         Binding("i", "import", "Import", id="history.import"),
+        Binding("f2", "search_mode", "Words/meaning", id="history.search_mode"),
     ]
 
     def __init__(self, query: str = "") -> None:
@@ -100,6 +117,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         self._keep: int | None = None  # conversation to highlight after a reload
         self._cost: CostEstimator | None = None
         self._open_after_reload = False  # Enter pressed before the typed query had run
+        self.mode = "words"  # search by words, meaning or both (F2)
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -113,8 +131,13 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
                 yield Input(placeholder="until YYYY-MM-DD", id="history-until")
                 yield Input(placeholder="params, e.g. temperature>1", id="history-params")
                 yield Checkbox("Archived", id="history-archived")
-            yield Label("", id="history-status")
+            with Horizontal(id="history-info"):
+                yield Label("", id="history-status")
+                yield Label("", id="history-mode")
             yield ProgressBar(id="history-progress", show_eta=False)
+            with Horizontal(id="history-indexing"):
+                yield Label("", id="history-index-label")
+                yield ProgressBar(id="history-index-progress", show_eta=False)
         yield OptionList(id="history-list")
         yield ChatFooter()
 
@@ -122,6 +145,11 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         self.pager = Pager(self, self.app.store.path, show=self._show, failed=self._failed,
                            count=self._show_count, count_cap=COUNT_CAP)
         self.query_one("#history-progress").display = False
+        self.query_one("#history-indexing").display = False
+        self._show_mode()
+        progress = getattr(self.app, "index_progress", None)
+        if progress is not None and progress.done < progress.total:
+            self.show_index_progress(progress)
         self.query_one("#history-search", Input).focus()
         self.reload()
 
@@ -147,7 +175,7 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
     def _debounce(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        self._timer = self.set_timer(DEBOUNCE, self.reload)
+        self._timer = self.set_timer(DEBOUNCE if self.mode == "words" else MEANING_DEBOUNCE, self.reload)
 
     def _read_filter(self) -> HistoryFilter:
         def value(name: str) -> str | None:
@@ -171,9 +199,89 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         except ValueError as exc:
             self._status(Text(str(exc), style="bold red"))
             return
-        self._query = as_you_type(self.query_one("#history-search", Input).value)
+        typed = self.query_one("#history-search", Input).value.strip()
+        self._query = as_you_type(typed)
         self._keep = keep
+        if self.mode != "words" and typed:
+            self.pager.stop()
+            self._search_meaning(typed, self.mode, self._filter)
+            return
+        self.workers.cancel_group(self, "history-meaning")
         self.pager.start(Query(self._query, self._filter), keep_rows=refresh)
+
+    # -- search by meaning -------------------------------------------------------------------
+
+    def action_search_mode(self) -> None:
+        """Words → meaning → both → words. Meaning needs the profile's embeddings."""
+        if self.app.embedding_setup() is None:
+            self.mode = "words"
+            self._show_mode()
+            name = getattr(getattr(self.app, "endpoint", None), "name", "this profile")
+            self.notify(f"Search by meaning is off for profile {name!r}: set embeddings = true under"
+                        f" [profiles.{name}] in config.toml.", title="Search by meaning", severity="warning",
+                        timeout=8, markup=False)
+            return
+        if self._timer is not None:  # the query runs now, in the new mode
+            self._timer.stop()
+            self._timer = None
+        order = ("words", "meaning", "both")
+        self.mode = order[(order.index(self.mode) + 1) % len(order)]
+        self._show_mode()
+        self.reload()
+
+    def _show_mode(self) -> None:
+        line = Text("search: ", style="dim")
+        for i, mode in enumerate(("words", "meaning", "both")):
+            if i:
+                line.append(" │ ", style="dim")
+            line.append(MODE_NAMES[mode], style="bold reverse" if mode == self.mode else "dim")
+        line.append("  (F2)", style="dim")
+        self.query_one("#history-mode", Label).update(line)
+
+    @work(exclusive=True, group="history-meaning", exit_on_error=False)
+    async def _search_meaning(self, text: str, mode: str, filters: HistoryFilter) -> None:
+        from chat_tui.api.errors import APIError
+        from chat_tui.services import embeddings
+
+        app = self.app
+        setup = app.embedding_setup()
+        self._status(Text(f"searching by {MODE_NAMES[mode]}…", style="dim"))
+        try:
+            index = embeddings.index_for(app.store, setup, app.vector_index) if setup else None
+            app.vector_index = index or app.vector_index
+            if index is not None:  # the first load of a large index takes seconds: not on the loop
+                await asyncio.to_thread(_load, index, app.store.path)
+            rows = await embeddings.search(app.store, app.client, setup, text, mode, index=index, filters=filters)
+        except (APIError, embeddings.EmbeddingError, StoreError, ValueError) as exc:
+            from chat_tui.core.text import error_text
+
+            self._status(Text(f"search by meaning failed: {error_text(exc)}", style="bold red"))
+            return
+        self._show(0, rows)
+        what = "conversation" if len(rows) == 1 else "conversations"
+        self._status(Text(f"{len(rows)} {what} by {MODE_NAMES[mode]}", style="dim"))
+        self.post_message(self.MeaningResults(text, mode, [r.id for r in rows]))
+
+    class MeaningResults(Message):
+        """A search by meaning (or both) has shown its rows (for tests and scripts)."""
+
+        def __init__(self, text: str, mode: str, ids: list[int]) -> None:
+            super().__init__()
+            self.text, self.mode, self.ids = text, mode, ids
+
+    def show_index_progress(self, progress) -> None:
+        """The app's indexer embedded some more saved messages."""
+        row = self.query_one("#history-indexing")
+        bar = self.query_one("#history-index-progress", ProgressBar)
+        if progress.done >= progress.total:
+            bar.update(total=max(progress.total, 1), progress=progress.done)
+            row.display = False
+            return
+        row.display = True
+        self.query_one("#history-index-label", Label).update(
+            Text(f"embedding saved messages for search by meaning ({progress.model}): {progress.done}/{progress.total} ",
+                 style="dim"))
+        bar.update(total=max(progress.total, 1), progress=progress.done)
 
     def _failed(self, reason: str) -> None:
         self._status(Text(reason, style="bold red"))
@@ -381,3 +489,4 @@ class HistoryScreen(Screen[tuple[int, int | None] | None]):
         self.notify(summary + ".", title="Import", markup=False, timeout=8,
                     severity="warning" if report.skipped else "information")
         self.reload()
+        self.app.index_messages()  # the imported messages, for search by meaning
