@@ -146,6 +146,17 @@ def words_text(words: Sequence[str]) -> str:
     return fixed
 
 
+def text_argument(words: Sequence[str]) -> str:
+    """A command's text: its words, or stdin for `-` (or no words with stdin not a terminal);
+    a usage error (exit 2) when there is neither."""
+    words = list(words)
+    if words == ["-"] or (not words and not sys.stdin.isatty()):
+        return read_stdin()
+    if words:
+        return words_text(words)
+    raise CLIError("no text given (pass it as an argument, or - to read stdin)", 2)
+
+
 def read_stdin() -> str:
     """All of stdin as text; bytes that are not UTF-8 (a Latin-1 file in `git diff`, say) are
     replaced with U+FFFD, and the user is told, instead of failing."""

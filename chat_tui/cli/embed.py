@@ -8,7 +8,7 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.cli.context import CLIError, Context, read_stdin, words_text
+from chat_tui.cli.context import CLIError, Context, text_argument
 from chat_tui.cli.output import dump_json
 from chat_tui.cli.output import progress as show_progress
 
@@ -19,13 +19,7 @@ if TYPE_CHECKING:
 
 def run(ctx: Context) -> int:
     args = ctx.args
-    words = list(args.text)
-    if words == ["-"] or (not words and not sys.stdin.isatty()):
-        text = read_stdin()
-    elif words:
-        text = words_text(words)
-    else:
-        raise CLIError("no text given (pass it as an argument, or - to read stdin)", 2)
+    text = text_argument(args.text)
     if not text.strip():
         raise CLIError("the text is empty: it has no embedding", 2)
     return asyncio.run(_similar(ctx, text) if args.similar else _vector(ctx, text))

@@ -5,9 +5,8 @@ endpoint, the network), so an error is never read as a verdict."""
 from __future__ import annotations
 
 import asyncio
-import sys
 
-from chat_tui.cli.context import CLIError, Context, read_stdin, words_text
+from chat_tui.cli.context import CLIError, Context, text_argument
 from chat_tui.cli.output import dump_json, out
 
 ERROR = 3  # exit code 1 means "flagged" here
@@ -30,13 +29,7 @@ def run(ctx: Context) -> int:
 
 def _run(ctx: Context) -> int:
     args = ctx.args
-    words = list(args.text)
-    if words == ["-"] or (not words and not sys.stdin.isatty()):
-        text = read_stdin()
-    elif words:
-        text = words_text(words)
-    else:
-        raise CLIError("no text given (pass it as an argument, or - to read stdin)", 2)
+    text = text_argument(args.text)
     if not text.strip() and not args.image:
         raise CLIError("the text is empty: nothing to check", 2)
     images = _images(args.image)

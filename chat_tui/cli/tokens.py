@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from chat_tui.cli.context import CLIError, Context, read_stdin, words_text
+from chat_tui.cli.context import Context, text_argument
 from chat_tui.cli.output import dump_json
 
 
 def run(ctx: Context) -> int:
     args = ctx.args
-    words = list(args.text)
-    if words == ["-"] or (not words and not sys.stdin.isatty()):
-        text = read_stdin()
-    elif words:
-        text = words_text(words)
-    else:
-        raise CLIError("no text given (pass it as an argument, or - to read stdin)", 2)
+    text = text_argument(args.text)
     model = args.model or ctx.endpoint.default_model or "gpt-4o"
     count = ctx.counter().count_text(text, model)
     if args.json:

@@ -50,6 +50,20 @@ def resolve_path(source: str) -> Path:
     return Path(os.path.expanduser(text))
 
 
+def stat_file(path: Path, error: type[Exception]) -> os.stat_result:
+    """A file's stat, or `error` saying what is wrong (missing, not a file, the OS's reason):
+    checked before a byte is read."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as exc:
+        raise error(f"{path}: {exc.strerror or exc}") from None
+    if not path.is_file():
+        raise error(f"{path}: not a file")
+    return st
+
+
 def load(source: str, *, detail: str = "auto") -> Attachment:
     """An attachment from a local path or an http(s) URL; AttachmentError with the reason
     (missing, not a file, unreadable, too large, unsupported type). Reads the file: call it
@@ -58,14 +72,7 @@ def load(source: str, *, detail: str = "auto") -> Attachment:
         return from_url(source.strip(), detail=detail)
     path = resolve_path(source)
     name = path.name or str(path)
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise AttachmentError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise AttachmentError(f"{path}: {exc.strerror or exc}") from None
-    if not path.is_file():
-        raise AttachmentError(f"{path}: not a file")
+    st = stat_file(path, AttachmentError)
     from chat_tui.core.audio import AudioError, check_file, is_audio_name
 
     if is_audio_name(name):  # the 25 MB limit from the size alone, before reading

@@ -30,18 +30,11 @@ class AudioFile:
 def read_audio(source: str) -> AudioFile:
     """An audio file from a path; AudioError (missing, not a file, wrong format, empty, over
     25 MB: all before reading a byte) or with the OS's reason. Reads the file: off the UI thread."""
-    from chat_tui.services.attachments import resolve_path
+    from chat_tui.services.attachments import resolve_path, stat_file
 
     path = resolve_path(source)
     name = path.name or str(path)
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise AudioError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise AudioError(f"{path}: {exc.strerror or exc}") from None
-    if not path.is_file():
-        raise AudioError(f"{path}: not a file")
+    st = stat_file(path, AudioError)
     mime = check_file(name, st.st_size)
     try:
         data = path.read_bytes()
