@@ -99,7 +99,8 @@ class Tmux:
         self.home.mkdir()
         if protocol:
             (self.home / "config.toml").write_text(f'[images]\nprotocol = "{protocol}"\n')
-        self.sock = f"ct-image-{os.getpid()}"
+        # A socket of its own: a server killed by the test before must not take this session with it.
+        self.sock = f"ct-image-{os.getpid()}-{tmp_path.name}"
         exe = Path(sys.executable).with_name("chat-tui")
         self.cmd = (f"env -u KITTY_WINDOW_ID -u TERM_PROGRAM -u KONSOLE_VERSION CHAT_TUI_HOME={self.home}"
                     f" OPENAI_BASE_URL={fake.base_url} {exe} -m gpt-4o")
