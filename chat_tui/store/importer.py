@@ -574,14 +574,19 @@ def _files(document: dict[str, Any], by_id: dict[int, dict[str, Any]],
             raise ImportError_(f"{rw}: message {mid} is not in the file")
         return by_id[mid]["key"]
 
+    def rows(key: str, what: str, kinds: tuple[str, ...]) -> Iterator[tuple[dict[str, Any], str, str]]:
+        """Each row of the list `key` (optional), with where it is and its checked kind."""
+        for index, row in enumerate(_need(document, key, (list,), where, optional=True) or (), 1):
+            rw = f"{where}: {what} {index}"
+            if not isinstance(row, dict):
+                raise ImportError_(f"{rw}: not an object")
+            kind = _need(row, "kind", (str,), rw)
+            if kind not in kinds:
+                raise ImportError_(f"{rw}: unknown kind {kind!r}")
+            yield row, rw, kind
+
     attached = []
-    for index, row in enumerate(_need(document, "attachments", (list,), where, optional=True) or (), 1):
-        rw = f"{where}: attachment {index}"
-        if not isinstance(row, dict):
-            raise ImportError_(f"{rw}: not an object")
-        kind = _need(row, "kind", (str,), rw)
-        if kind not in KINDS:
-            raise ImportError_(f"{rw}: unknown kind {kind!r}")
+    for row, rw, kind in rows("attachments", "attachment", KINDS):
         attached.append({
             "message_key": message_key(row, rw, False), "position": _need(row, "position", (int,), rw),
             "kind": kind, "name": _need(row, "name", (str,), rw, optional=True),
@@ -589,13 +594,7 @@ def _files(document: dict[str, Any], by_id: dict[int, dict[str, Any]],
             "sha256": sha(row, rw), "created_at": _need(row, "created_at", (str,), rw, optional=True) or now(),
         })
     images = []
-    for index, row in enumerate(_need(document, "images", (list,), where, optional=True) or (), 1):
-        rw = f"{where}: image {index}"
-        if not isinstance(row, dict):
-            raise ImportError_(f"{rw}: not an object")
-        kind = _need(row, "kind", (str,), rw)
-        if kind not in IMAGE_KINDS:
-            raise ImportError_(f"{rw}: unknown kind {kind!r}")
+    for row, rw, kind in rows("images", "image", IMAGE_KINDS):
         images.append({
             "message_key": message_key(row, rw, True), "kind": kind, "sha256": sha(row, rw),
             "created_at": _need(row, "created_at", (str,), rw, optional=True) or now(),
