@@ -83,6 +83,11 @@ def test_history_search_by_meaning_finds_the_paraphrase(env, isolated_env, fake_
     assert "embedding 6 messages" in semantic.stderr and "tokens, free (a local model)" in semantic.stderr  # the estimate first
     assert target in [r["id"] for r in json.loads(semantic.stdout)][:2]
     assert all(validate_request("CreateEmbeddingRequest", r.json) is None for r in fake_openai.requests)
+    # The first search read the vectors from SQLite and left the cache the next command maps.
+    meta = [json.loads(p.read_text()) for p in (isolated_env / "vectors").glob("*.json")]
+    assert [(m["model"], m["dimensions"], m["rows"]) for m in meta] == [("text-embedding-3-small", 128, 6)]
+    again = run_cli("history", "search", "--semantic", "how do I reverse a list", "--json", env=e)
+    assert again.stdout == semantic.stdout
     embedded = len(fake_openai.requests)
     hybrid = run_cli("history", "search", "--hybrid", "how do I reverse a list", env=e)
     assert hybrid.returncode == 0 and "embedding" not in hybrid.stderr  # nothing new to embed

@@ -27,6 +27,7 @@ from chat_tui.core.embeddings import (
 )
 from chat_tui.core.params.embeddings import EmbeddingParams
 from chat_tui.store import vectors
+from chat_tui.store.vector_cache import VectorCache
 from chat_tui.store.history import (
     HistoryFilter,
     HistoryRow,
@@ -212,35 +213,67 @@ def backlog_estimate(store: Store, counter: TokenCounter, setup: EmbeddingSetup,
 
 
 class VectorIndex:
-    """The vectors of one model and size as a float32 matrix of unit rows, loaded once;
-    `refresh` reads only rows added since. Vectors of deleted messages stay until `reload`;
-    searches drop them by checking the hits against the store."""
+    """The vectors of one model and size as float32 unit rows: those of the vector cache
+    (memory-mapped, `store/vector_cache.py`) and those read from SQLite since, in memory.
+    `refresh` reads only rows added since the last call and hands them to the cache. Vectors
+    of deleted messages stay until `reload`; searches drop them by checking the hits against
+    the store."""
 
-    def __init__(self, model: str, dimensions: int) -> None:
+    def __init__(self, model: str, dimensions: int, cache: VectorCache | None = None) -> None:
         self.model, self.dimensions = model, dimensions
-        self._matrix = np.empty((0, dimensions), dtype=np.float32)
+        self.cache = cache
+        self._base = np.empty((0, dimensions), dtype=np.float32)  # mapped from the cache
+        self._base_ids = np.empty(0, dtype=np.int64)
+        self._matrix = np.empty((0, dimensions), dtype=np.float32)  # read from SQLite
         self._ids = np.empty(0, dtype=np.int64)
         self._size = 0
+        self._cached_tail = 0  # rows of _matrix the cache also holds
         self._last = 0
+        self._opened = False
+        self.mapped = 0  # rows the first refresh took from the cache
         # A refresh may run in a thread (the first load of a large index takes seconds) while
         # the loop searches: one at a time.
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return self._size
+        return len(self._base_ids) + self._size
 
     def refresh(self, store: Store) -> int:
-        """Load the rows stored since the last call; returns how many."""
+        """Load the rows stored since the last call (the first call maps the cache first);
+        returns how many rows were added."""
         added = 0
+        if not self._opened:
+            self._opened = True
+            cached = self.cache.load(store) if self.cache is not None else None
+            if cached is not None:
+                with self._lock:
+                    self._base, self._base_ids, self._last = cached.matrix, cached.ids, cached.last_id
+                self.mapped = added = len(cached.ids)
         while rows := vectors.read_vectors(store, self.model, self.dimensions, after=self._last):
             block = np.frombuffer(b"".join(blob for _, _, blob in rows), dtype="<f4").reshape(len(rows), self.dimensions)
-            self._append(np.array([mid for _, mid, _ in rows], dtype=np.int64), block)
-            self._last = rows[-1][0]
+            with self._lock:
+                self._append(np.array([mid for _, mid, _ in rows], dtype=np.int64), block)
+                self._last = rows[-1][0]
             added += len(rows)
+        self._save(store)
         return added
 
+    def _save(self, store: Store) -> None:
+        """Hand the rows the cache lacks to it (the next process maps them)."""
+        if self.cache is None or self._cached_tail == self._size:
+            return
+        start = len(self._base_ids) + self._cached_tail
+        part = slice(self._cached_tail, self._size)
+        if self.cache.write(store, self._ids[part], self._matrix[part], self._last, start=start):
+            self._cached_tail = self._size
+
     def reload(self, store: Store) -> int:
-        self._size, self._last = 0, 0
+        """Read every row again from SQLite (and rewrite the cache from them)."""
+        with self._lock:
+            self._base = np.empty((0, self.dimensions), dtype=np.float32)
+            self._base_ids = np.empty(0, dtype=np.int64)
+            self._size = self._cached_tail = self._last = 0
+            self._opened = True
         return self.refresh(store)
 
     def _append(self, ids: np.ndarray, block: np.ndarray) -> None:
@@ -264,19 +297,22 @@ class VectorIndex:
             return self._nearest(query, k)
 
     def _nearest(self, query: Sequence[float], k: int) -> list[tuple[int, float]]:
-        if not self._size or k <= 0:
+        total = len(self)
+        if not total or k <= 0:
             return []
         q = np.asarray(query, dtype=np.float32)
         if q.shape != (self.dimensions,):
             raise EmbeddingError(f"the query vector has {q.size} numbers, the index {self.dimensions}")
         q = q / (np.linalg.norm(q) or 1.0)
-        scores = self._matrix[:self._size] @ q
-        want = min(self._size, k * 4)  # chunks of one message may take several places
+        mapped = len(self._base_ids)
+        parts = [m @ q for m in (self._base, self._matrix[:self._size]) if len(m)]
+        scores = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        want = min(total, k * 4)  # chunks of one message may take several places
         top = np.argpartition(-scores, want - 1)[:want]
         top = top[np.argsort(-scores[top], kind="stable")]
         found: dict[int, float] = {}
         for i in top:
-            mid = int(self._ids[i])
+            mid = int(self._base_ids[i] if i < mapped else self._ids[i - mapped])
             if mid not in found:
                 found[mid] = float(scores[i])
                 if len(found) == k:
@@ -332,7 +368,7 @@ def index_for(store: Store, setup: EmbeddingSetup, cached: VectorIndex | None = 
         dims = spaces[0].dimensions
     if cached is not None and (cached.model, cached.dimensions) == (setup.model, dims):
         return cached
-    return VectorIndex(setup.model, dims)
+    return VectorIndex(setup.model, dims, VectorCache.beside(store, setup.model, dims))
 
 
 async def search(store: Store, client: OpenAIClient | None, setup: EmbeddingSetup | None, query: str, mode: str, *,

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chat_tui.store.vector_cache import VectorCache
+
 if TYPE_CHECKING:
     from chat_tui.store.db import Store
 
@@ -101,6 +103,10 @@ def spaces(store: Store) -> list[Space]:
 
 
 def drop_space(store: Store, model: str, dimensions: int) -> int:
-    """Delete a space's vectors (after a model change, to reclaim the room)."""
+    """Delete a space's vectors (after a model change, to reclaim the room), and their cache."""
     with store.transaction() as db:
-        return db.execute("DELETE FROM message_vectors WHERE model = ? AND dimensions = ?", (model, dimensions)).rowcount
+        deleted = db.execute("DELETE FROM message_vectors WHERE model = ? AND dimensions = ?", (model, dimensions)).rowcount
+    cache = VectorCache.beside(store, model, dimensions)
+    if cache is not None:
+        cache.drop()
+    return deleted
