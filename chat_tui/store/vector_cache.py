@@ -45,6 +45,9 @@ FORMAT = 1
 # Rebuild once this share of the cached rows has been deleted from the database (their
 # messages were purged): they cost time in every search and are dropped by the live check.
 STALE_SHARE = 0.2
+# Vectors up to a row id, counted on the small message_id index (SQLite's own plan walks the
+# table's pages by rowid: 0.28 s at 100,000 vectors of 1,536 numbers, against 14 ms).
+_COUNT = "SELECT count(*) FROM message_vectors INDEXED BY message_vectors_by_message WHERE +id <= ?"
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ class VectorCache:
             return None
         # Vectors deleted since (messages purged): a few are dropped by the search's live
         # check; many mean a rebuild. The count walks the small message_id index.
-        now = store.db.execute("SELECT count(*) FROM message_vectors WHERE id <= ?", (meta["last_id"],)).fetchone()[0]
+        now = store.db.execute(_COUNT, (meta["last_id"],)).fetchone()[0]
         if now < meta["counted"] * (1 - STALE_SHARE):
             return None
         return Cached(ids, matrix, meta["last_id"])
@@ -177,7 +180,7 @@ class VectorCache:
                                          (last_id,)).fetchone()
                 if found is None or int(found[0]) != int(ids[-1]):
                     return False
-                counted = store.db.execute("SELECT count(*) FROM message_vectors WHERE id <= ?", (last_id,)).fetchone()[0]
+                counted = store.db.execute(_COUNT, (last_id,)).fetchone()[0]
                 gen = meta["gen"] if start and meta else secrets.token_hex(8)
                 f32, ids_path = self._files(gen)
                 block = np.ascontiguousarray(matrix, dtype="<f4")
