@@ -188,11 +188,15 @@ async def test_removing_the_audio_chip_stops_its_transcript(fake_openai, tmp_pat
     (tmp_path / "memo.webm").write_bytes(b"\x1aE\xdf\xa3" + bytes(4000))
     fake_openai.transcript = "one two three"
     fake_openai.transcript_hold = threading.Event()
-    app, _ = make_app(fake_openai, tmp_path, transcription_model="gpt-4o-mini-transcribe")
+    app, _ = make_app(fake_openai, tmp_path, transcription_model="gpt-4o-mini-transcribe",
+                      transcription_language="fr")
     async with app.run_test(size=SIZE) as pilot:
         chat = app.chat
         await attach_by_key(app, pilot, tmp_path / "memo.webm")
         await until(pilot, lambda: chat.prompt.text == "one ", "the first piece")
+        # The profile's language goes with the audio (transcription_language).
+        rec = next(r for r in fake_openai.requests if r.path == "/v1/audio/transcriptions")
+        assert rec.form == {"model": "gpt-4o-mini-transcribe", "language": "fr", "stream": "true"}
         app.screen.query_one(AttachmentChip).focus()
         await pilot.press("delete")
         await until(pilot, lambda: not chat.transcribing(), "the transcription to stop")

@@ -33,6 +33,7 @@ Example `config.toml` (in the config dir, see `paths.py`)::
     moderate = true                            # check each prompt before sending (default false)
     moderation_model = "omni-moderation-latest"
     transcription_model = "gpt-4o-transcribe"  # audio attachments and `transcribe` (default whisper-1)
+    transcription_language = "de"              # ISO-639-1 language of attached audio (default: detected)
 
     [titles]                                   # auto-titles from the first exchange
     enabled = true                             # default true
@@ -106,6 +107,7 @@ class Endpoint:
     moderate: bool = False  # check each prompt with /v1/moderations before sending it
     moderation_model: str = "omni-moderation-latest"
     transcription_model: str = "whisper-1"  # for audio attached in the app and `transcribe`
+    transcription_language: str | None = None  # ISO-639-1, for audio attached in the app (None: detected)
     # Search by meaning: saved messages are embedded in the background (opt-in: it costs money
     # on paid endpoints; on by default for the offline `local` profile).
     embeddings: bool = False
@@ -278,6 +280,8 @@ _PROFILE: _Spec = {
     "moderate": ("true or false", _BOOL),
     "moderation_model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
     "transcription_model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
+    "transcription_language": ('a two-letter ISO-639-1 code (e.g. "en")',
+                               lambda v: isinstance(v, str) and re.fullmatch(r"[a-z]{2}", v) is not None),
     "embeddings": ("true or false", _BOOL),
     "embedding_model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
     "embedding_dimensions": ("a whole number > 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0),
@@ -422,7 +426,7 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
         raise ConfigError(f"unknown profile {name!r} (known: {known})")
     ptype = prof.get("type", "local" if name == "local" else "openai")
     timeouts = Timeouts(**{field_: float(prof[key]) for key, field_ in TIMEOUT_KEYS.items() if key in prof})
-    extras = {k: prof[k] for k in ("moderate", "moderation_model", "transcription_model") if k in prof}
+    extras = {k: prof[k] for k in ("moderate", "moderation_model", "transcription_model", "transcription_language") if k in prof}
     if ptype == "local":
         return Endpoint(
             name=name,

@@ -269,15 +269,17 @@ class ChatScreen(Screen):
         from chat_tui.api.errors import APIError
         from chat_tui.core.audio import AudioError
         from chat_tui.core.params import ParamError
+        from chat_tui.core.params.audio import TranscriptionParams
         from chat_tui.core.text import error_text
         from chat_tui.services.audio import AudioFile, transcript_pieces
 
         model = self.app.endpoint.transcription_model
+        params = TranscriptionParams(language=self.app.endpoint.transcription_language)
         where = self.prompt.cursor_location
         self.update_status(f"transcribing {visible_controls(attachment.name)} with {model}…")
         try:
             file = AudioFile(attachment.name, attachment.mime, attachment.data)
-            async for piece in transcript_pieces(self.app.client, file, model):
+            async for piece in transcript_pieces(self.app.client, file, model, params):
                 # Untrusted text: plain characters in a TextArea, control characters made visible.
                 where = self.prompt.insert(visible_controls(piece), where).end_location
         except (APIError, AudioError, ParamError) as exc:
