@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import pkgutil
 import subprocess
+
+import pytest
 import sys
 from pathlib import Path
 
@@ -172,6 +175,30 @@ def test_version_and_help_do_not_load_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize("argv", [["history", "list"], ["history", "list", "--json"], ["history", "search", "x"],
+                                  ["history", "show", "1"]])
+def test_reading_commands_do_not_load_sqlite_utils_asyncio_or_the_network(tmp_path, argv):
+    """A command that only reads the database (issue 17: `history list` within 2x `--version`)
+    runs on the standard library's sqlite3: sqlite-utils (0.17 s with numpy), asyncio, httpx
+    and numpy stay unloaded once the schema is current."""
+    home = tmp_path / "home"
+    env = {**os.environ, "CHAT_TUI_HOME": str(home)}
+    first = subprocess.run([sys.executable, "-m", "chat_tui", "history", "list"], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr  # creates the database (migrations do use sqlite-utils)
+    code = (
+        "import sys, json, runpy\n"
+        f"sys.argv = ['chat-tui', *{argv!r}]\n"
+        "try:\n"
+        "    runpy.run_module('chat_tui', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('sqlite_utils', 'asyncio', 'httpx', 'numpy', 'tiktoken', 'textual') if m in sys.modules]\n"
+        "print(json.dumps(heavy), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert json.loads(out.stderr.strip().splitlines()[-1]) == [], out.stderr
 
 
 def test_every_package_has_an_init():

@@ -90,7 +90,8 @@ EXPECTED_COLUMNS = {
 }
 
 
-def assert_final_schema(db: Database) -> None:
+def assert_final_schema(db) -> None:
+    db = Database(db.conn)  # the Store's own connection is plain sqlite3 (store/sql.py)
     for table, columns in EXPECTED_COLUMNS.items():
         assert [c.name for c in db[table].columns] == columns, table
     assert "messages_fts" in db.table_names() and "images_fts" in db.table_names()

@@ -4,7 +4,6 @@ bring the index up to date first, with the estimate of what that costs on stderr
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,8 @@ def run(ctx: Context) -> int:
     text = text_argument(args.text)
     if not text.strip():
         raise CLIError("the text is empty: it has no embedding", 2)
+    import asyncio  # here: `history search` by words prints with this module and needs no loop
+
     return asyncio.run(_similar(ctx, text) if args.similar else _vector(ctx, text))
 
 
@@ -55,6 +56,8 @@ async def update_index(ctx: Context, client: OpenAIClient, found: EmbeddingSetup
     await _api(indexer.resolve_dimensions())
     if not indexer.pending():
         return
+    import asyncio
+
     cost = await asyncio.to_thread(_estimate, ctx, found, indexer.dimensions)
     print(f"chat-tui: embedding {cost} with {found.model}", file=sys.stderr)
     if sys.stderr.isatty():

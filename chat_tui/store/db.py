@@ -30,14 +30,13 @@ from operator import getitem
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from chat_tui.core.messages import ROLES, Part, ToolCall
 from chat_tui.store import liveness
 from chat_tui.store.blobs import blob_root_beside, encoded_blobs
 from chat_tui.store.compare_runs import CompareRunsMixin
 from chat_tui.store.encoding import lenient_json, now, params_json, parts_columns
 from chat_tui.store.errors import NotFoundError, QueryCancelled, StoreUnavailable, from_sqlite
+from chat_tui.store.sql import Connection
 from chat_tui.store.excerpts import Excerpts
 from chat_tui.store.fts import fts_query
 from chat_tui.store.records import (
@@ -124,7 +123,7 @@ class Store(CompareRunsMixin):
         except sqlite3.Error as exc:
             raise from_sqlite(exc, self.path, "open") from exc
         try:
-            self.db = Database(conn, execute_plugins=False)
+            self.db = Connection(conn)
             self._open()
         except sqlite3.Error as exc:
             conn.close()
@@ -216,7 +215,7 @@ class Store(CompareRunsMixin):
         self.close()
 
     @contextmanager
-    def _write(self) -> Iterator[Database]:
+    def _write(self) -> Iterator[Connection]:
         """One write transaction (inside `transaction()`, part of that one). SQLite's errors
         come out as StoreLocked or StoreUnavailable, saying what is wrong."""
         conn = self.db.conn

@@ -133,10 +133,16 @@ Documents (version 6)
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Union
 
 from chat_tui.store.errors import SchemaTooNewError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from chat_tui.store.sql import Connection
+
+    AnyDatabase = Union[Database, Connection]
 
 _NOW = "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
 
@@ -535,18 +541,18 @@ def _v9_moderation(db: Database) -> None:
 MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9_moderation]
 
 
-def user_version(db: Database) -> int:
+def user_version(db: AnyDatabase) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def check_not_too_new(db: Database, path: str, migrations: list | None = None) -> None:
+def check_not_too_new(db: AnyDatabase, path: str, migrations: list | None = None) -> None:
     known = len(MIGRATIONS if migrations is None else migrations)
     found = user_version(db)
     if found > known:
         raise SchemaTooNewError(path, found, known)
 
 
-def migrate(db: Database, path: str, migrations: list | None = None) -> int:
+def migrate(db: AnyDatabase, path: str, migrations: list | None = None) -> int:
     """Apply pending migrations, each in its own ``BEGIN IMMEDIATE`` transaction.
 
     The version is re-read inside each transaction, so two processes opening the same
@@ -556,6 +562,12 @@ def migrate(db: Database, path: str, migrations: list | None = None) -> int:
     conn = db.conn
     if user_version(db) == len(steps):
         return len(steps)  # the usual case: no write lock taken just to find nothing to do
+    # Migrations get sqlite-utils' Database on the same connection (imported only here: a
+    # process that finds the schema current never loads it; store/sql.py says why).
+    from sqlite_utils import Database
+
+    if not isinstance(db, Database):
+        db = Database(conn, execute_plugins=False)
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:

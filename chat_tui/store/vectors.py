@@ -13,8 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chat_tui.store.vector_cache import VectorCache
-
 if TYPE_CHECKING:
     from chat_tui.store.db import Store
 
@@ -106,6 +104,8 @@ def drop_space(store: Store, model: str, dimensions: int) -> int:
     """Delete a space's vectors (after a model change, to reclaim the room), and their cache."""
     with store.transaction() as db:
         deleted = db.execute("DELETE FROM message_vectors WHERE model = ? AND dimensions = ?", (model, dimensions)).rowcount
+    from chat_tui.store.vector_cache import VectorCache  # numpy: only where vectors are used
+
     cache = VectorCache.beside(store, model, dimensions)
     if cache is not None:
         cache.drop()
