@@ -235,3 +235,33 @@ def test_screens_and_widgets_call_services_not_the_store_or_the_client():
                 if (isinstance(owner, ast.Attribute) and owner.attr == "client") or (isinstance(owner, ast.Name) and owner.id == "client"):
                     bad.append(f"{name}:{node.lineno} client.{node.value.attr}.{node.attr}")
     assert bad == []
+
+
+def test_the_app_starts_without_numpy_sqlite_utils_or_pillow(tmp_path):
+    """What the app loads by the end of its warm-up, on a profile that doesn't embed and a
+    database already current (issue 17: memory). numpy (~12 MB) comes with search by meaning,
+    sqlite-utils with a schema upgrade, Pillow with the first image."""
+    from chat_tui.store import Store
+
+    Store(tmp_path / "app.db").close()  # created (and migrated) before the measured process
+    code = (
+        "import asyncio, json, sys\n"
+        "from chat_tui.api.client import OpenAIClient\n"
+        "from chat_tui.core.config import Endpoint\n"
+        "from chat_tui.store import Store\n"
+        "from chat_tui.ui.app import ChatApp\n"
+        "async def main():\n"
+        "    ep = Endpoint(name='x', base_url='http://127.0.0.1:9/v1')\n"
+        f"    app = ChatApp(ep, Store({str(tmp_path / 'app.db')!r}), client=OpenAIClient(ep), model='gpt-4o-mini')\n"
+        "    async with app.run_test() as pilot:\n"
+        "        await pilot.pause()\n"
+        "        await app.workers.wait_for_complete()\n"
+        "        await pilot.pause()\n"
+        "        loaded = sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'sqlite_utils', 'PIL', 'textual_image'})\n"
+        "        print(json.dumps(loaded))\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "CHAT_TUI_HOME": str(tmp_path / "home")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from chat_tui.core.models_table import estimate_cost, model_info
-from chat_tui.core.params.embeddings import MAX_INPUTS
+from chat_tui.core.params.embeddings import MAX_INPUTS, EmbeddingParams
+
+if TYPE_CHECKING:
+    from chat_tui.core.config import Endpoint
 
 # OpenAI caps the tokens of all inputs of one request too (300,000 at the time of writing).
 MAX_REQUEST_TOKENS = 300_000
@@ -77,3 +80,30 @@ def check_mode(mode: str) -> str:
     if mode not in SEARCH_MODES:
         raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}")
     return mode
+
+
+# The setup lives here, not with the indexer (services/embeddings.py, which needs numpy): the
+# app asks for it at start-up, and numpy costs ~12 MB and ~60 ms it should not pay there.
+@dataclass(frozen=True)
+class EmbeddingSetup:
+    """What to embed with: the model, the vector length asked for (None: the model's own), and
+    whether the endpoint is local (its compute is free)."""
+
+    model: str
+    dimensions: int | None = None
+    local: bool = False
+
+    @property
+    def params(self) -> EmbeddingParams:
+        return EmbeddingParams(dimensions=self.dimensions)
+
+
+def setup_for(endpoint: Endpoint) -> EmbeddingSetup | None:
+    """The endpoint's embedding setup, or None where it is off (`embeddings = false`, the default
+    for paid endpoints). A local server embeds with its own model unless told otherwise."""
+    if not endpoint.embeddings:
+        return None
+    model = endpoint.embedding_model or (endpoint.default_model if endpoint.type == "local" else None)
+    if not model:
+        return None
+    return EmbeddingSetup(model, endpoint.embedding_dimensions, endpoint.is_local)

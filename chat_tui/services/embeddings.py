@@ -18,14 +18,15 @@ import numpy as np
 
 from chat_tui.core.embeddings import (
     SEARCH_MODES,
+    EmbeddingSetup,
     Estimate,
     check_mode,
     estimate,
     input_token_limit,
     plan_batches,
     reciprocal_rank_fusion,
+    setup_for,
 )
-from chat_tui.core.params.embeddings import EmbeddingParams
 from chat_tui.store import vectors
 from chat_tui.store.vector_cache import VectorCache
 from chat_tui.store.history import (
@@ -37,7 +38,6 @@ from chat_tui.store.history import (
 
 if TYPE_CHECKING:
     from chat_tui.api.client import OpenAIClient
-    from chat_tui.core.config import Endpoint
     from chat_tui.core.tokens import TokenCounter
     from chat_tui.store import Store
 
@@ -65,31 +65,6 @@ READ_BATCH = 256  # messages read from the backlog at a time (one short write pe
 
 class EmbeddingError(RuntimeError):
     """Embedding is not set up, or a server answered with something unusable."""
-
-
-@dataclass(frozen=True)
-class EmbeddingSetup:
-    """What to embed with: the model, the vector length asked for (None: the model's own), and
-    whether the endpoint is local (its compute is free)."""
-
-    model: str
-    dimensions: int | None = None
-    local: bool = False
-
-    @property
-    def params(self) -> EmbeddingParams:
-        return EmbeddingParams(dimensions=self.dimensions)
-
-
-def setup_for(endpoint: Endpoint) -> EmbeddingSetup | None:
-    """The endpoint's embedding setup, or None where it is off (`embeddings = false`, the default
-    for paid endpoints). A local server embeds with its own model unless told otherwise."""
-    if not endpoint.embeddings:
-        return None
-    model = endpoint.embedding_model or (endpoint.default_model if endpoint.type == "local" else None)
-    if not model:
-        return None
-    return EmbeddingSetup(model, endpoint.embedding_dimensions, endpoint.is_local)
 
 
 # -- embedding texts ----------------------------------------------------------------------------

@@ -316,7 +316,7 @@ class ChatApp(App[int]):
         the profile has not opted in or there is no client yet."""
         if self.client is None:
             return None
-        from chat_tui.services.embeddings import setup_for
+        from chat_tui.core.embeddings import setup_for
 
         return setup_for(self.endpoint)
 
