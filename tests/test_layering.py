@@ -182,11 +182,11 @@ def test_version_and_help_do_not_load_heavy_modules():
 def test_reading_commands_do_not_load_sqlite_utils_asyncio_or_the_network(tmp_path, argv):
     """A command that only reads the database (issue 17: `history list` within 2x `--version`)
     runs on the standard library's sqlite3: sqlite-utils (0.17 s with numpy), asyncio, httpx
-    and numpy stay unloaded once the schema is current."""
+    and numpy stay unloaded."""
     home = tmp_path / "home"
     env = {**os.environ, "CHAT_TUI_HOME": str(home)}
     first = subprocess.run([sys.executable, "-m", "chat_tui", "history", "list"], env=env, capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr  # creates the database (migrations do use sqlite-utils)
+    assert first.returncode == 0, first.stderr  # creates the database
     code = (
         "import sys, json, runpy\n"
         f"sys.argv = ['chat-tui', *{argv!r}]\n"
@@ -238,12 +238,9 @@ def test_screens_and_widgets_call_services_not_the_store_or_the_client():
 
 
 def test_the_app_starts_without_numpy_sqlite_utils_or_pillow(tmp_path):
-    """What the app loads by the end of its warm-up, on a profile that doesn't embed and a
-    database already current (issue 17: memory). numpy (~12 MB) comes with search by meaning,
-    sqlite-utils with a schema upgrade, Pillow with the first image."""
-    from chat_tui.store import Store
-
-    Store(tmp_path / "app.db").close()  # created (and migrated) before the measured process
+    """What the app loads by the end of its warm-up, on a profile that doesn't embed, its
+    database created on the way (issue 17: memory). numpy (~12 MB) comes with search by
+    meaning, Pillow with the first image; sqlite-utils (which imports numpy) never."""
     code = (
         "import asyncio, json, sys\n"
         "from chat_tui.api.client import OpenAIClient\n"

@@ -1,4 +1,4 @@
-"""SQLite storage through sqlite-utils. Imports only chat_tui.core."""
+"""SQLite storage (the standard library's sqlite3; see sql.py). Imports only chat_tui.core."""
 
 from typing import TYPE_CHECKING
 

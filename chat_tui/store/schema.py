@@ -138,7 +138,7 @@ from typing import TYPE_CHECKING, Union
 from chat_tui.store.errors import SchemaTooNewError
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from sqlite_utils import Database  # tests pass one; the Store passes its Connection
 
     from chat_tui.store.sql import Connection
 
@@ -562,12 +562,6 @@ def migrate(db: AnyDatabase, path: str, migrations: list | None = None) -> int:
     conn = db.conn
     if user_version(db) == len(steps):
         return len(steps)  # the usual case: no write lock taken just to find nothing to do
-    # Migrations get sqlite-utils' Database on the same connection (imported only here: a
-    # process that finds the schema current never loads it; store/sql.py says why).
-    from sqlite_utils import Database
-
-    if not isinstance(db, Database):
-        db = Database(conn, execute_plugins=False)
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
