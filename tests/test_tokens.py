@@ -324,14 +324,14 @@ def test_tampered_bundled_file_is_never_handed_to_tiktoken(cold, monkeypatch, tm
 def test_try_count_and_is_loaded_never_wait_for_loading(cold, monkeypatch):
     release = threading.Event()
     entered = threading.Event()
-    real_get_encoding = tiktoken.get_encoding
+    real_load = tokens._load_encoding
 
-    def slow_get_encoding(name):
+    def slow_load(name):
         entered.set()
         release.wait(10)
-        return real_get_encoding(name)
+        return real_load(name)
 
-    monkeypatch.setattr(tiktoken, "get_encoding", slow_get_encoding)
+    monkeypatch.setattr(tokens, "_load_encoding", slow_load)
     counter = TokenCounter(cold)
     assert counter.try_count_text("hello", "gpt-4o") is None
     assert not counter.is_loaded("gpt-4o")
@@ -357,13 +357,13 @@ def test_try_count_and_is_loaded_never_wait_for_loading(cold, monkeypatch):
 
 def test_concurrent_first_use_loads_each_encoding_once(cold, monkeypatch):
     calls: list[str] = []
-    real_get_encoding = tiktoken.get_encoding
+    real_load = tokens._load_encoding
 
-    def counting_get_encoding(name):
+    def counting_load(name):
         calls.append(name)
-        return real_get_encoding(name)
+        return real_load(name)
 
-    monkeypatch.setattr(tiktoken, "get_encoding", counting_get_encoding)
+    monkeypatch.setattr(tokens, "_load_encoding", counting_load)
     counter = TokenCounter(cold)
     results: list[TokenCount] = []
     barrier = threading.Barrier(8)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import tiktoken
 
-_SWAP = threading.Lock()  # one load at a time may swap the parser
+SWAP = threading.Lock()  # one load at a time may swap the parser (here and in bpe_lean.py)
 
 
 def parse_ranks(contents: bytes) -> dict[bytes, int]:
@@ -66,7 +66,7 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     def load_lean(path: str, expected_hash: str | None = None) -> dict[bytes, int]:
         return parse_ranks(read(path, expected_hash))
 
-    with _SWAP:
+    with SWAP:
         public.load_tiktoken_bpe = load_lean
         try:
             return tiktoken.get_encoding(name)
