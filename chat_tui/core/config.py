@@ -52,7 +52,6 @@ character) is a `ConfigError` that says what and where, never showing the value.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -354,6 +353,8 @@ class _Checker:
 
     def _unknown(self, key: str, where: str, spec: _Spec) -> str:
         table = f"in [{where}]" if where else "at the top level"
+        import difflib  # only for a misspelt key
+
         close = difflib.get_close_matches(key, list(spec), n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(spec)}"
         return f"{self.path}: unknown key {key!r} {table} is ignored; {hint}"

@@ -4,8 +4,6 @@ so `db.py` and the table modules can all use it."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 from pathlib import Path
 
@@ -24,6 +22,8 @@ def blob_path(root: Path, sha256: str) -> Path:
 def save_blob(root: Path, data: bytes) -> str:
     """Store `data` under `root` by its sha256 (once: the same bytes are one file); the hash.
     Written to a temporary name and renamed, so a file is never seen half-written."""
+    import hashlib  # here: reading commands never hash (and _hashlib loads OpenSSL)
+
     digest = hashlib.sha256(data).hexdigest()
     path = blob_path(root, digest)
     if not path.exists():
@@ -41,6 +41,8 @@ def read_blob(root: Path, sha256: str) -> bytes:
 def encoded_blobs(root: Path, digests) -> dict[str, str]:
     """{sha256: base64} of the files named that are still here (for an export); a file gone is
     left out (its rows still say what it was)."""
+    import base64
+
     out: dict[str, str] = {}
     for digest in digests:
         if digest not in out:
