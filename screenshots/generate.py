@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate the SVG screenshots in this folder from the real app (never drawn by hand).
 
-    python screenshots/generate.py
+    python screenshots/generate.py          # the SVGs
+    python screenshots/generate.py serve    # serve.png: `chat-tui serve` in headless Chromium
 
 The app runs headless against the local fake OpenAI server from tests/, with the demo
 conversation of tests/demo.py, so every run gives the same pictures.
@@ -169,8 +170,12 @@ async def main() -> None:
         undo()
         images_screen.blob_root = blob_root
 
+    async def daylight(pilot):
+        pilot.app.theme = "daylight"
+
     shots = [
         await shoot("main-chat"),
+        await shoot("daylight", daylight),
         await shoot("model-picker", picker),
         await shoot("parameters", params),
         await shoot("compare", compare, answer=lambda body: COMPARE_ANSWERS[body.get("temperature")]),
@@ -184,5 +189,38 @@ async def main() -> None:
         print(path.relative_to(HERE.parent))
 
 
+async def serve() -> Path:
+    """`chat-tui serve` in Debian's headless Chromium, a prompt typed into the page and its
+    answer streamed (the same steps as tests/test_serve.py)."""
+    import browser
+
+    with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
+        fake.answer = SERVE_ANSWER
+        env = {"CHAT_TUI_HOME": tmp, "OPENAI_BASE_URL": fake.base_url, "NO_COLOR": ""}  # in colour, whatever the shell says
+        with browser.Served(env, "-m", "gpt-4o-mini") as served:
+            async with browser.Chromium(1280, 760) as chromium:
+                await chromium.goto(served.url)
+                await chromium.wait_for_text("gpt-4o-mini", "the model list")
+                await chromium.type("How do I serve chat-tui to a browser?")
+                await chromium.press_enter()
+                await chromium.wait_for_text("first token", "the answer")
+                await chromium.evaluate("document.querySelector('.xterm-helper-textarea').blur()")
+                path = await chromium.screenshot(HERE / "serve.png")
+    print(path.relative_to(HERE.parent))
+    return path
+
+
+SERVE_ANSWER = """Run `chat-tui serve` and open the address it prints:
+
+```sh
+chat-tui serve --port 8000
+```
+
+- every browser tab gets **its own session** of the same app, config and history;
+- it listens on **127.0.0.1** only, unless you add `--public`;
+- Ctrl+C stops the server and every session.
+"""
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(serve() if sys.argv[1:] == ["serve"] else main())

@@ -69,3 +69,13 @@ async def test_the_editors_fast_height_and_merged_undo_agree_with_textual():
         assert compat.undo_depth(area) == depth + 1
         area.undo()
         assert area.text == "fresh\ntext"
+
+
+def test_colour_filters_off_undoes_textuals_no_color(monkeypatch):
+    from textual.filter import Monochrome, NoColor
+
+    monkeypatch.setenv("NO_COLOR", "")  # Textual takes this as set
+    app = Host()
+    assert app.no_color and any(isinstance(f, (Monochrome, NoColor)) for f in app.get_line_filters())
+    compat.colour_filters_off(app)
+    assert not app.no_color and not any(isinstance(f, (Monochrome, NoColor)) for f in app.get_line_filters())

@@ -90,7 +90,7 @@ class Tmux:
     """The real `chat-tui` in a tmux session against the fake server; every byte the program
     writes is logged (pipe-pane), so escape sequences can be checked, not just the screen."""
 
-    def __init__(self, fake, tmp_path, protocol: str | None = None) -> None:
+    def __init__(self, fake, tmp_path, protocol: str | None = None, env: dict[str, str] | None = None) -> None:
         import os
         import sys
         from pathlib import Path
@@ -102,8 +102,9 @@ class Tmux:
         # A socket of its own: a server killed by the test before must not take this session with it.
         self.sock = f"ct-image-{os.getpid()}-{tmp_path.name}"
         exe = Path(sys.executable).with_name("chat-tui")
-        self.cmd = (f"env -u KITTY_WINDOW_ID -u TERM_PROGRAM -u KONSOLE_VERSION CHAT_TUI_HOME={self.home}"
-                    f" OPENAI_BASE_URL={fake.base_url} {exe} -m gpt-4o")
+        extra = "".join(f" {name}={value}" for name, value in (env or {}).items())
+        self.cmd = (f"env -u KITTY_WINDOW_ID -u TERM_PROGRAM -u KONSOLE_VERSION -u NO_COLOR CHAT_TUI_HOME={self.home}"
+                    f" OPENAI_BASE_URL={fake.base_url}{extra} {exe} -m gpt-4o")
 
     def __call__(self, *args: str) -> str:
         import subprocess

@@ -18,7 +18,7 @@ from chat_tui.services.edits import load_edit_document
 from chat_tui.store import Store
 from chat_tui.ui.app import ChatApp
 from chat_tui.ui.screens.edit import EditScreen
-from chat_tui.ui.widgets.edit_choices import DELETE, INSERT
+from chat_tui.ui.palette import diff_styles
 
 SIZE = (140, 44)
 EDITS = "/v1/edits"
@@ -86,7 +86,9 @@ async def test_generate_shows_a_word_diff_then_accept_and_undo(fake_openai, tmp_
         (lane,) = screen.lanes()
         assert lane.plain == "What day of the wekweek is it?\n"
         spans = {lane.plain[s.start:s.end]: s.style for s in lane.diff.spans}
-        assert spans == {"wek": DELETE, "week": INSERT}
+        styles = diff_styles(app.current_theme)
+        assert spans == {"wek": styles.deleted, "week": styles.inserted}
+        assert styles.inserted.bold and styles.inserted.underline and styles.deleted.strike
         assert header(screen).startswith("Edit · /v1/edits ·")
         (sent,) = posts(fake_openai, EDITS)
         validate_request("CreateEditRequest", sent.json, spec="2023")

@@ -31,6 +31,16 @@ def row_limit(text: str) -> int:
     return value
 
 
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (1 to 65535)")
+    return value
+
+
 def _common(sub: bool) -> argparse.ArgumentParser:
     """Options every command takes. On subcommands they default to SUPPRESS so that
     `chat-tui -m X ask` and `chat-tui ask -m X` both work."""
@@ -161,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--similar", action="store_true", help="list the saved conversations closest in meaning instead")
     embed.add_argument("-n", "--limit", type=row_limit, default=10, help="conversations to list with --similar")
     embed.add_argument("--json", action="store_true", help="with --similar: the rows as JSON")
+
+    serve = subs.add_parser("serve", parents=[common], help="serve the app to a web browser (each tab its own session)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--public", action="store_true",
+                       help="allow an address other than loopback: whoever reaches it uses your API key and history")
 
     hist = subs.add_parser("history", parents=[common], help="saved conversations: list, search, show, export, import, delete, restore, pin, archive")
     hsub = hist.add_subparsers(dest="history_command", metavar="ACTION", required=True)

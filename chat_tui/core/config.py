@@ -35,6 +35,9 @@ Example `config.toml` (in the config dir, see `paths.py`)::
     transcription_model = "gpt-4o-transcribe"  # audio attachments and `transcribe` (default whisper-1)
     transcription_language = "de"              # ISO-639-1 language of attached audio (default: detected)
 
+    theme = "terminal"                         # the terminal's own colours (Ctrl+P → theme)
+    palette = "colour-blind"                   # probabilities and diffs in blue/orange (default: the theme's)
+
     [titles]                                   # auto-titles from the first exchange
     enabled = true                             # default true
     local = false                              # also for local endpoints (default false)
@@ -168,6 +171,7 @@ class Config:
     models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     keys: Mapping[str, str] = field(default_factory=dict)
     theme: str | None = None
+    palette: str = "default"  # the app's own scales (probabilities, diffs): "default" or "colour-blind"
     titles: TitleSettings = field(default_factory=TitleSettings)
     image_protocol: str = "auto"  # [images] protocol: how images are drawn in the terminal
     path: Path | None = None
@@ -230,6 +234,7 @@ def load_config(path: Path) -> Config:
         models=models,
         keys=data.get("keys", {}),
         theme=data.get("theme"),
+        palette=PALETTE_SPELLINGS.get(data.get("palette", "default"), "default"),
         titles=TitleSettings(
             enabled=titles.get("enabled", True), local=titles.get("local", False),
             model=titles["model"].strip() if titles.get("model") else None,
@@ -258,9 +263,12 @@ def _number(whole: bool) -> Callable[[Any], bool]:
 
 
 _STR, _BOOL, _TABLE = _is(str), _is(bool), _is(dict)
+PALETTES = ("default", "colour-blind")
+PALETTE_SPELLINGS = {"default": "default", "colour-blind": "colour-blind", "color-blind": "colour-blind"}
 _TOP: _Spec = {
     "default_profile": ("a profile name (a string)", _STR),
     "theme": ("a theme name (a string)", _STR),
+    "palette": ('"default" or "colour-blind"', lambda v: isinstance(v, str) and v in PALETTE_SPELLINGS),
     "profiles": ("a table of [profiles.NAME] tables", _TABLE),
     "models": ('a table of [models."ID"] tables', _TABLE),
     "keys": ("a table of binding ids and keys", _TABLE),

@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # imported when first used, after the first frame
     from chat_tui.store import Store
 
 
+NO_COLOR_THEME = "terminal"
+
+
 class ChatApp(App[int]):
     TITLE = "chat-tui"
     CSS_PATH = [
@@ -64,7 +67,16 @@ class ChatApp(App[int]):
         conversation_id: int | None = None,
         on_started: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__()
+        from chat_tui.ui.palette import no_color_requested
+
+        # NO_COLOR (no-color.org): native ANSI mode makes Textual's filter reset every colour
+        # to the terminal's default instead of turning it grey, so nothing is coloured at all.
+        no_color = no_color_requested()
+        super().__init__(ansi_color=True if no_color else None)
+        if self.no_color and not no_color:
+            from chat_tui.ui import compat
+
+            compat.colour_filters_off(self)  # NO_COLOR="" is not set
         self.endpoint = endpoint
         # A Store, or a function opening one: then SQLite is opened after the first frame.
         self._store: Store | None = None if callable(store) else store
@@ -72,6 +84,7 @@ class ChatApp(App[int]):
         self.client = client
         self.paths = paths
         self.config = config or Config()
+        self.colour_palette = self.config.palette  # probabilities and diffs (ui/palette.py)
         from chat_tui.ui import image_protocol
 
         image_protocol.configure(self.config.image_protocol)
@@ -192,6 +205,10 @@ class ChatApp(App[int]):
             problems += errors
         choice = load_theme_choice(self.paths.data_dir) if self.paths else None
         theme = choice or self.config.theme
+        if self.no_color:
+            # Colours are all removed; this theme's cursors and highlights are text styles
+            # (reverse, bold), which still show.
+            theme = NO_COLOR_THEME
         if theme:
             if theme in self.available_themes:
                 self.theme = theme
@@ -209,7 +226,7 @@ class ChatApp(App[int]):
             self.notify(problem, title="Settings", severity="warning", timeout=10, markup=False)
 
     def watch_theme(self, theme: str) -> None:
-        if self.paths is not None:
+        if self.paths is not None and not self.no_color:  # a theme forced by NO_COLOR is not a choice
             from chat_tui.ui.themes import save_theme_choice
 
             try:

@@ -86,3 +86,13 @@ def fast_wrapped_height(wrapped: Any) -> Any:
 
 
 _FastHeight: Any = None
+
+
+def colour_filters_off(app: "App[Any]") -> None:
+    """Undo Textual's NO_COLOR handling for an empty `NO_COLOR`, which Textual takes as set and
+    no-color.org says is not: the flag back to False and its colour-removing filter dropped
+    (`App._filters` has no public setter)."""
+    from textual.filter import Monochrome, NoColor
+
+    app.no_color = False
+    app._filters[:] = [f for f in app._filters if not isinstance(f, (Monochrome, NoColor))]

@@ -1,7 +1,9 @@
 """Colour themes from TOML files, and the remembered theme choice.
 
-A theme file names a Textual `Theme`'s fields (`name`, `primary`, `background`, …, `dark`)
-plus an optional `[variables]` table of Textual theme variables. Themes come from the
+A theme file names a Textual `Theme`'s fields (`name`, `primary`, `background`, …, `dark`,
+`ansi`) plus an optional `[variables]` table of Textual theme variables. `ansi = true` makes a
+theme of the terminal's own palette (colours written `ansi_blue`, `ansi_default`, …): Textual
+then sends those colours as ANSI codes instead of converting them to RGB (`themes/terminal.toml`). Themes come from the
 `themes/` folder shipped with chat-tui and from the `themes/` folder of the user's config
 directory (later folders win on a name clash). A bad file is reported, never fatal: Posting's
 `load_user_themes()` pattern, one message per file naming it and the problem.
@@ -34,7 +36,9 @@ COLOUR_FIELDS = (
     "foreground", "warning", "error", "success",
 )
 NUMBER_FIELDS = ("luminosity_spread", "text_alpha")
-KNOWN_FIELDS = {"name", "dark", "variables", *COLOUR_FIELDS, *NUMBER_FIELDS}
+FLAG_FIELDS = ("dark", "ansi")
+KNOWN_FIELDS = {"name", "variables", *FLAG_FIELDS, *COLOUR_FIELDS, *NUMBER_FIELDS}
+ANSI_VARIABLES = ("ansi-background", "ansi-foreground")
 STATE_FILE = "ui-state.json"
 _AUTO_COLOUR = re.compile(r"auto( +\d+(\.\d+)?%)?")
 _ALPHA_SUFFIX = re.compile(r"^(.*\S) +\d+(\.\d+)?%$")
@@ -88,16 +92,22 @@ def _theme_from_dict(data: dict[str, Any]) -> Theme:
             if isinstance(data[name], bool) or not isinstance(data[name], (int, float)):
                 raise ValueError(f"{name} must be a number, not {data[name]!r}")
             fields[name] = float(data[name])
-    if "dark" in data:
-        if not isinstance(data["dark"], bool):
-            raise ValueError(f"dark must be true or false, not {data['dark']!r}")
-        fields["dark"] = data["dark"]
+    for name in FLAG_FIELDS:
+        if name in data:
+            if not isinstance(data[name], bool):
+                raise ValueError(f"{name} must be true or false, not {data[name]!r}")
+            fields[name] = data[name]
     variables = data.get("variables", {})
     if not isinstance(variables, dict):
         raise ValueError("[variables] must be a table of strings")
     for name, value in variables.items():
         _check_variable(name, value)
     fields["variables"] = dict(variables)
+    if fields.get("ansi"):
+        # Textual's own stylesheets use these in ANSI mode only; a theme without them would
+        # stop the app with a stylesheet error, so the terminal's defaults stand in.
+        for name in ANSI_VARIABLES:
+            fields["variables"].setdefault(name, "ansi_default")
     return Theme(**fields)
 
 

@@ -37,6 +37,7 @@ from chat_tui.core.compare import MAX_LANES, Lane, LaneError, build_lanes, label
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ParamError
 from chat_tui.core.text import error_text, visible_controls
+from chat_tui.ui.palette import diff_styles_for
 from chat_tui.ui.widgets.footer import ChatFooter
 from chat_tui.ui.widgets.lanes import LaneColumn
 
@@ -742,10 +743,8 @@ class DiffScreen(ModalScreen[None]):
         self._compute(self.other)
 
     def _styles(self) -> tuple[Style, Style]:
-        theme = self.app.current_theme
-        deleted = Style(color=theme.error or "red", strike=True)
-        inserted = Style(color=theme.success or "green", underline=True, bold=True)
-        return deleted, inserted
+        styles = diff_styles_for(self.app)
+        return styles.deleted, styles.inserted
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def _compute(self, other: int) -> None:

@@ -24,6 +24,7 @@ from textual.widgets import Input, Label, Static, TextArea
 from chat_tui.core.diff import word_diff
 from chat_tui.core.params import EditParams, ParamError
 from chat_tui.core.text import error_text, visible_controls
+from chat_tui.ui.palette import diff_styles_for
 from chat_tui.ui.widgets.edit_choices import ChoiceLane
 from chat_tui.ui.widgets.footer import ChatFooter
 
@@ -230,7 +231,8 @@ class EditScreen(Screen[None]):
         await container.remove_children()
         shown = outcome.choices[:MAX_SHOWN]
         several = len(shown) > 1
-        await container.mount_all([ChoiceLane(i, word_diff(outcome.input, c.text), several=several)
+        styles = diff_styles_for(self.app)
+        await container.mount_all([ChoiceLane(i, word_diff(outcome.input, c.text), styles, several=several)
                                    for i, c in enumerate(shown)])
         extra = f" (first {MAX_SHOWN} of {len(outcome.choices)} shown; all saved)" if len(outcome.choices) > MAX_SHOWN else ""
         picking = "1–4 or ←/→ pick, " if several else ""

@@ -20,7 +20,8 @@ from textual.widgets import TextArea
 from textual.widgets.text_area import Location
 
 from chat_tui.ui import compat
-from chat_tui.ui.widgets.probability import ProbabilityColours, TokenItem
+from chat_tui.ui.palette import ProbabilityColours, cache_key, probability_colours
+from chat_tui.ui.widgets.probability import TokenItem
 
 FLUSH_EVERY = 1 / 30  # seconds between inserts while text streams in
 
@@ -40,6 +41,7 @@ class DocumentArea(TextArea):
         self._tokens: list[TokenItem] = []
         self._token_end = 0
         self._colours: ProbabilityColours | None = None
+        self._colours_for: tuple[str, str] = ("", "")
         self._undo_mark = 0
         self._timer: Any = None
 
@@ -168,9 +170,10 @@ class DocumentArea(TextArea):
     # -- drawing ------------------------------------------------------------------------------
 
     def _palette(self) -> ProbabilityColours:
-        if self._colours is None:
-            theme = self.app.current_theme
-            self._colours = ProbabilityColours(theme.error, theme.warning, theme.success)
+        key = cache_key(self.app)
+        if self._colours is None or key != self._colours_for:
+            self._colours = probability_colours(self.app)
+            self._colours_for = key
         return self._colours
 
     def get_line(self, line_index: int) -> Text:

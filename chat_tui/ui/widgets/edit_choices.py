@@ -1,5 +1,6 @@
 """Edit mode's choices: one `ChoiceLane` per choice, side by side, each the diff of the input
-against that choice (insertions green, deletions red and struck through).
+against that choice (insertions bold and underlined, deletions struck through, coloured by the
+app's palette: `ui/palette.py`).
 
 A lane is only told its choice; keys on a focused lane (1–4 pick a lane, ←/→ move, Enter
 accepts) are carried out by the screen. Model output is untrusted: it is rendered as
@@ -8,7 +9,6 @@ accepts) are carried out by the screen. Model output is untrusted: it is rendere
 
 from __future__ import annotations
 
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -16,14 +16,13 @@ from textual.widgets import Static
 
 from chat_tui.core.diff import DiffOp, changed, counts
 from chat_tui.core.text import visible_controls
+from chat_tui.ui.palette import DiffStyles
 
-INSERT = Style(color="green", bold=True)
-DELETE = Style(color="red", strike=True)
 NEWLINE_MARK = "↵"  # an inserted or deleted line break, which would be invisible in colour alone
 
 
-def diff_text(ops: list[DiffOp]) -> Text:
-    """The diff as one Text: equal runs plain, insertions green, deletions red struck through."""
+def diff_text(ops: list[DiffOp], styles: DiffStyles) -> Text:
+    """The diff as one Text: equal runs plain, insertions and deletions in `styles`."""
     text = Text()
     for op in ops:
         shown = visible_controls(op.text)
@@ -32,7 +31,7 @@ def diff_text(ops: list[DiffOp]) -> Text:
             continue
         if "\n" in shown:
             shown = shown.replace("\n", NEWLINE_MARK + "\n")
-        text.append(shown, style=INSERT if op.tag == "insert" else DELETE)
+        text.append(shown, style=styles.inserted if op.tag == "insert" else styles.deleted)
     return text
 
 
@@ -57,12 +56,12 @@ class ChoiceLane(Vertical, can_focus=True):
           for k in range(1, 5)),
     ]
 
-    def __init__(self, index: int, ops: list[DiffOp], *, several: bool) -> None:
+    def __init__(self, index: int, ops: list[DiffOp], styles: DiffStyles, *, several: bool) -> None:
         super().__init__(classes="choice-lane")
         self.index = index
         self.ops = ops
         self.several = several
-        self.diff = diff_text(ops)  # kept: what the lane shows, styles included
+        self.diff = diff_text(ops, styles)  # kept: what the lane shows, styles included
 
     def compose(self):
         label = f"choice {self.index + 1} · " if self.several else ""

@@ -25,7 +25,6 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.message import Message
@@ -36,11 +35,11 @@ from textual.widgets import Static
 
 from chat_tui.core.compare import logprob_summary
 from chat_tui.core.text import visible_controls
+from chat_tui.ui.palette import BAND_LABELS, NONE, ProbabilityColours, cache_key, probability_colours
 
 NEWLINE_MARK = "↵"
 EMPTY_MARK = "∅"
 BAR_WIDTH = 12
-BANDS = (0.9, 0.5, 0.2)  # legend: ≥90 %, 50–90 %, 20–50 %, under 20 %
 
 
 @dataclass(frozen=True)
@@ -88,25 +87,6 @@ def percent(p: float) -> str:
     return f"{p * 100:.2g} %" if p > 0 else "0 %"
 
 
-class ProbabilityColours:
-    """Colour for a probability: the theme's error → warning → success, in a few steps."""
-
-    STEPS = 10
-
-    def __init__(self, error: str | None, warning: str | None, success: str | None) -> None:
-        low = Color.parse(error or "#e05252")
-        mid = Color.parse(warning or "#e0b252")
-        high = Color.parse(success or "#52e07a")
-        self._styles = []
-        for step in range(self.STEPS + 1):
-            p = step / self.STEPS
-            colour = low.blend(mid, p / 0.5) if p < 0.5 else mid.blend(high, (p - 0.5) / 0.5)
-            self._styles.append(Style(color=colour.rich_color))
-
-    def style(self, p: float) -> Style:
-        return self._styles[max(0, min(self.STEPS, int(p * self.STEPS)))]
-
-
 class TokenView(ScrollView, can_focus=True):
     """The answer as tokens, coloured by probability, with a cursor."""
 
@@ -135,7 +115,7 @@ class TokenView(ScrollView, can_focus=True):
         self._lines: list[list[tuple[int, str]]] = []
         self._token_pos: list[tuple[int, int]] = []  # (line, x) of each token's first piece
         self._colours: ProbabilityColours | None = None
-        self._theme_name = ""
+        self._colours_for: tuple[str, str] = ("", "")
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -210,10 +190,10 @@ class TokenView(ScrollView, can_focus=True):
     # -- drawing --------------------------------------------------------------------------
 
     def _palette(self) -> ProbabilityColours:
-        theme = self.app.current_theme
-        if self._colours is None or theme.name != self._theme_name:
-            self._colours = ProbabilityColours(theme.error, theme.warning, theme.success)
-            self._theme_name = theme.name
+        key = cache_key(self.app)
+        if self._colours is None or key != self._colours_for:
+            self._colours = probability_colours(self.app)
+            self._colours_for = key
         return self._colours
 
     def render_line(self, y: int) -> Strip:
@@ -330,8 +310,16 @@ def alternatives_text(item: TokenItem | None, colours: ProbabilityColours | None
 
 
 def legend(colours: ProbabilityColours) -> Text:
+    """What the styles mean: a coloured square per band, or without colour the band's label in
+    its own text style."""
+    if colours.palette == NONE:
+        text = Text("style = probability: ")
+        for label, p in zip(BAND_LABELS, (0.95, 0.7, 0.35, 0.05)):
+            text.append(label, style=colours.style(p))
+            text.append("  ")
+        return text
     text = Text("colour = probability: ", style="dim")
-    for label, p in (("≥90 %", 0.95), ("50–90 %", 0.7), ("20–50 %", 0.35), ("<20 %", 0.05)):
+    for label, p in zip(BAND_LABELS, (0.95, 0.7, 0.35, 0.05)):
         text.append("■ ", style=colours.style(p))
         text.append(label + "  ", style="dim")
     return text

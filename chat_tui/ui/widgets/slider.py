@@ -208,7 +208,14 @@ class Slider(Widget, can_focus=True):
         return text if float(text) == value else repr(float(value))  # never hide digits
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        style = self.get_component_rich_style(name, partial=True)
+        styles = self.get_component_styles(name)
+        if styles.auto_color:
+            # A partial style makes an "auto" colour ($text-muted) white whatever the background,
+            # unreadable on a light theme: pick it against our own background.
+            background = self.background_colors[1]
+            style += Style(color=(background + background.get_contrast_text(styles.color.a)).rich_color)
+        return style
 
     def render(self) -> Text:
         width = max(self.content_size.width, 3)
