@@ -27,9 +27,11 @@ WINDOW = 1024  # how far ahead a rendered word is looked for
 _SHORT = 16  # a character inside a word: looked for this far past the previous one
 # A source line's start that the rendered line does not show: indentation, heading, list and
 # quote markers, a task box, a table's first pipe, the opening of emphasis or code.
-_LINE_PREFIX = re.compile(r"[ \t>]*(?:#{1,6}[ \t]+|[*+\-][ \t]+|\d{1,9}[.)][ \t]+)?(?:\[[ xX]\][ \t]+)?[ \t|*_~`]*")
+_LINE_PREFIX = re.compile(r"[ \t>]*(?:#{1,6}[ \t]+|[*+\-][ \t]+|\d{1,9}[.)][ \t]+)?(?:\[[ xX]\][ \t]+)?[ \t|*_~`\[!]*")
 _LINE_SUFFIX = re.compile(r"[ \t|*_~`\\]*")  # and its end: closing emphasis, a table's last pipe
 _MARKS = "*_~`"
+_OPENING = _MARKS + "[!"  # a link's or an image's bracket opens before its text
+_CLOSER = str.maketrans("[", "]", "!")
 
 LineMap = list[int]  # per character of a rendered line: its offset in the source, or -1
 
@@ -137,7 +139,9 @@ def _start_offset(source: str, line_map: Callable[[int], LineMap], lines: int, x
     if after is not None:
         if all(o < 0 for o in offsets[:x]):  # from the line's first character: its markup too
             line_start = source.rfind("\n", 0, after) + 1
-            if _LINE_PREFIX.fullmatch(source, line_start, after):
+            prefix = source[line_start:after]
+            # Indentation only when the range began before the first character (code's, say).
+            if _LINE_PREFIX.fullmatch(prefix) and (prefix.strip() or offsets[x] < 0):
                 return line_start
         return after
     following = _first_at_or_after(line_map, lines, y + 1, 0)
@@ -190,7 +194,7 @@ def _balanced(source: str, s: int, e: int) -> str:
     something inside it (`bold` selected in `**bold**` copies `**bold**`)."""
     before = s
     line_start = source.rfind("\n", 0, s) + 1
-    while before > line_start and source[before - 1] in _MARKS:
+    while before > line_start and source[before - 1] in _OPENING:
         before -= 1
     after = e
     line_end = source.find("\n", e)
@@ -200,7 +204,7 @@ def _balanced(source: str, s: int, e: int) -> str:
     opening, closing, inside = source[before:s], source[e:after], source[s:e]
     if opening and closing and opening == closing[::-1]:
         return opening + inside + closing
-    if opening and opening in inside:
+    if opening and opening[::-1].translate(_CLOSER) in inside:
         s = before
     if closing and closing in inside:
         e = after

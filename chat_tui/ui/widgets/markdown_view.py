@@ -57,7 +57,7 @@ MEASURE_AFTER = 0.4  # seconds without new text before older blocks get their ex
 # filtered) in the strip itself, so a line painted again (the screen laid out anew, four lanes
 # repainted at the end of a comparison) is nearly free; kept for every line of every answer,
 # those caches cost ~6 MB per 8,000-token answer.
-_PAINTED: LRUCache[tuple[Block, int, int, int], Strip] = LRUCache(256)
+_PAINTED: LRUCache[tuple[Block, int, int], Strip] = LRUCache(256)
 CURSOR = RichStyle.parse(CURSOR_STYLE)
 
 
@@ -212,12 +212,14 @@ class MarkdownLines:
         if found is None:
             return Strip.blank(width, self._layout[1] if self._layout else None)
         block, offset = found
-        key = (block, block.generation, offset, y)
+        key = (block, block.generation, offset)
         strip = _PAINTED.get(key)
         if strip is None:
             line = block.lines[offset] or [Segment(" ", self._layout[1] if self._layout else None)]
-            strip = _PAINTED[key] = Strip(line).apply_offsets(0, y)
-        return self._marked(strip, y)
+            strip = _PAINTED[key] = Strip(line)
+        # Offsets last: each segment's says where it starts, so a segment cut by the selection's
+        # edge must get its own. (The strip keeps the result for the last few `y`s.)
+        return self._marked(strip, y).apply_offsets(0, y)
 
     def _marked(self, strip: Strip, y: int) -> Strip:
         selection = self._selection()
