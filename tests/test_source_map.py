@@ -109,6 +109,22 @@ def test_code_alone_or_with_its_fences(sample):
     assert pick(sample, (0, code - 1), (3, code + 2)) == "```python\ndef f(x):\n\treturn x  # tab\n```"
 
 
+def test_blank_lines_take_the_fence_of_the_block_they_pad_and_no_other():
+    text = "Para one.\n\n```python\ncode()\n```\n\nPara two."
+    shown = rich_lines(text, 40)
+    assert shown == ["Para one.", "", "", " code()", "", "", "Para two."]
+    maps = align(shown, text)
+
+    def pick(start, end):
+        return selected_source(text, lambda y: maps[y], len(shown), start, end)
+
+    assert pick((0, 0), (1, 1)) == "Para one."  # to the gap after the paragraph: no fence
+    assert pick((0, 0), (1, 2)) == "Para one."
+    assert pick((0, 2), (9, 6)) == "```python\ncode()\n```\n\nPara two."  # from the code's padding
+    assert pick((0, 0), (1, 4)) == "Para one.\n\n```python\ncode()\n```"  # to the code's padding
+    assert pick((0, 5), (9, 6)) == "Para two."  # from the gap after the code: no fence
+
+
 def test_no_range_and_the_whole_text(sample):
     shown, _ = sample
     assert pick(sample, None, None) == SAMPLE

@@ -103,14 +103,18 @@ async def test_a_drag_over_an_answer_copies_the_markdown_it_shows(fake_openai, t
         assert shown[0].rstrip() == "Here is bold text."  # rendered: no marks
         last = len(shown) - 1
 
+        unselected = {s.text.strip(): s.style.color for s in body.render_line(0) if s.text.strip()}
         # The whole answer, first character to last: the source exactly, marks and fences too.
         await drag(pilot, body, (0, 0), body, (end_of(shown[last]), last))
         assert app.clipboard == ANSWER
         assert osc52(ANSWER) in "".join(written)
         assert f"Copied {len(ANSWER)} characters." in notifications(app)
-        # Highlighted: the selected cells are painted in the screen's selection colours.
-        selected = app.screen.get_component_rich_style("screen--selection").bgcolor
-        assert any(s.style is not None and s.style.bgcolor == selected for s in body.render_line(0))
+        # Highlighted in the screen's selection colour, the text keeping its own colours.
+        painted = {s.text.strip(): s.style for s in body.render_line(0) if s.text.strip()}
+        selection = (body.background_colors[1] + app.screen.get_component_styles("screen--selection").background).rich_color
+        assert painted.keys() == unselected.keys()
+        assert all(style.bgcolor == selection and style.color == unselected[text] for text, style in painted.items())
+        assert painted["bold"].bold
 
         # Part of a line: "bold text" as it was written.
         await drag(pilot, body, (shown[0].index("bold"), 0), body, (shown[0].index("text") + 3, 0))

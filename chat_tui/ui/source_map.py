@@ -148,14 +148,17 @@ def _start_offset(source: str, line_map: Callable[[int], LineMap], lines: int, x
     if following is None:
         return len(source)
     before = _last_before(line_map, y, x)
-    if before is None:
-        return 0  # before the first rendered character: from the top
-    newline = source.find("\n", before, following)
-    if newline < 0:
-        return following  # a wrapped line: the next word
-    s = newline + 1
-    while s < following and source[s] == "\n":
-        s += 1
+    s = source.rfind("\n", 0, following) + 1
+    if before is not None and s <= before:
+        return following  # after the end of a wrapped line: the next word
+    # From a line with nothing of the source (a blank one, a code block's padding): the next
+    # text's source line, with the unrendered lines just above it that open its block (a fence).
+    floor = 0 if before is None else before + 1
+    while s > floor:
+        above = source.rfind("\n", 0, s - 1) + 1
+        if above < floor or not source[above : s - 1].strip():
+            break
+        s = above
     return s
 
 
@@ -178,14 +181,19 @@ def _end_offset(source: str, line_map: Callable[[int], LineMap], lines: int, x: 
     if previous is None:
         return 0
     following = _first_at_or_after(line_map, lines, y, x)
-    if following is None:
-        e = len(source)
-    else:
-        e = source.rfind("\n", previous, following)
-        if e < 0:
-            return previous + 1  # a wrapped line
-    while e > previous + 1 and source[e - 1] == "\n":
-        e -= 1
+    e = source.find("\n", previous)
+    e = len(source) if e < 0 else e
+    if following is not None and e >= following:
+        return previous + 1  # before the start of a wrapped line: the previous word
+    # To a line with nothing of the source: the last text's source line, with the unrendered
+    # lines just below it that close its block (a fence).
+    ceiling = len(source) if following is None else source.rfind("\n", 0, following)
+    while e < ceiling:
+        below = source.find("\n", e + 1)
+        below = len(source) if below < 0 else below
+        if below > ceiling or not source[e + 1 : below].strip():
+            break
+        e = below
     return e
 
 

@@ -231,11 +231,20 @@ class MarkdownLines:
         segments = list(strip)
         if span is not None:
             start, end = span
-            style = self.screen.get_component_rich_style("screen--selection")
-            segments = restyle(segments, start, len(strip.text) if end == -1 else end, style)
+            segments = restyle(segments, start, len(strip.text) if end == -1 else end, self._selection_style())
         if at is not None:
             segments = restyle(segments, at, at + 1, CURSOR)
         return Strip(segments, strip.cell_length)
+
+    def _selection_style(self) -> RichStyle:
+        """The screen's selection colours as Textual's own widgets draw them: the background
+        blended over this one's, the text keeping its colour unless the theme sets one (the
+        component's whole Rich style blends a transparent text colour into the background:
+        selected text would vanish)."""
+        styles = self.screen.get_component_styles("screen--selection")
+        _, background = self.background_colors
+        color = styles.color
+        return RichStyle(bgcolor=(background + styles.background).rich_color, color=color.rich_color if color.a > 0 else None)
 
     def _selection(self) -> Selection | None:
         try:
