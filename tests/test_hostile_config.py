@@ -13,6 +13,7 @@ from chat_tui.core.config import Config, ConfigError, Endpoint, build_endpoint, 
 FULL = """
 default_profile = "ollama"
 theme = "gruvbox-chat"
+copy_on_select = false
 
 [profiles.ollama]
 base_url = "http://localhost:11434/v1"
@@ -68,6 +69,7 @@ def test_every_known_key_loads_without_warnings(tmp_path: Path) -> None:
     config = cfg(tmp_path, FULL)
     assert config.warnings == ()
     assert config.titles.model == "gpt-4o-mini" and config.models["my-finetune"]["input_price"] == 0.5
+    assert config.copy_on_select is False and Config().copy_on_select is True
     assert Config().warnings == () and load_config(tmp_path / "missing.toml").warnings == ()
 
 
@@ -92,6 +94,7 @@ def test_unknown_keys_warn_naming_key_table_and_file(tmp_path: Path, text: str, 
 @pytest.mark.parametrize("text, message", [
     ("default_profile = 5", "default_profile must be a profile name (a string), not 5"),
     ("theme = true", "theme must be a theme name (a string), not true"),
+    ("copy_on_select = 'yes'", 'copy_on_select must be true or false, not "yes"'),
     ("profiles = 'x'", '[profiles] must be a table of [profiles.NAME] tables, not "x"'),
     ("[profiles]\nx = 5", "[profiles] x must be a table, not 5"),
     (P + "model = 5", "[profiles.x] model must be a model id (a string), not 5"),

@@ -75,10 +75,9 @@ async def test_generate_shows_the_images_with_their_paths(fake_openai, tmp_path)
         captions = [str(c.render()) for c in screen.query(".image-caption")]
         assert captions[0].startswith(f"1. {screen.results[0].path}")
         assert "2 images saved, about $0.032" in str(screen.query_one("#image-status").render())
-        copied = []
-        app.copy_to_clipboard = copied.append
         await pilot.press("ctrl+n", "ctrl+k")
-        assert copied == [str(screen.results[1].path)]
+        assert app.clipboard == str(screen.results[1].path)
+        assert f"Copied {screen.results[1].path}" in [n.message for n in app._notifications]
     assert [r.prompt for r in recent_images(store)] == ["A red apple", "A red apple"]
 
 

@@ -3,6 +3,7 @@
 Example `config.toml` (in the config dir, see `paths.py`)::
 
     default_profile = "ollama"
+    copy_on_select = true                    # copy a mouse selection on release (default true)
 
     [profiles.ollama]
     base_url = "http://localhost:11434/v1"
@@ -174,6 +175,7 @@ class Config:
     palette: str = "default"  # the app's own scales (probabilities, diffs): "default" or "colour-blind"
     titles: TitleSettings = field(default_factory=TitleSettings)
     image_protocol: str = "auto"  # [images] protocol: how images are drawn in the terminal
+    copy_on_select: bool = True  # copy a mouse selection when the button is released
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
     # Unknown keys, ignored: one line each (file, table, key, closest known key), to show
@@ -240,6 +242,7 @@ def load_config(path: Path) -> Config:
             model=titles["model"].strip() if titles.get("model") else None,
         ) if titles else TitleSettings(),
         image_protocol=(images or {}).get("protocol", "auto"),
+        copy_on_select=data.get("copy_on_select", True),
         path=path,
         raw=data,
         warnings=tuple(check.warnings),
@@ -274,6 +277,7 @@ _TOP: _Spec = {
     "keys": ("a table of binding ids and keys", _TABLE),
     "titles": ("a table (enabled, local, model)", _TABLE),
     "images": ("a table (protocol)", _TABLE),
+    "copy_on_select": ("true or false", _BOOL),
 }
 _PROFILE: _Spec = {
     "type": (f"one of {', '.join(PROFILE_TYPES)}", lambda v: v in PROFILE_TYPES),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
@@ -154,6 +154,24 @@ class ChatApp(App[int]):
                         timeout=10, markup=False)
             return False
         return True
+
+    # -- the clipboard ----------------------------------------------------------------------------
+
+    def copy_to_clipboard(self, text: str, note: str | None = None) -> None:
+        """Every copy goes through here (the `c`/`b` keys, a selection, Textual's own ctrl+c in
+        text fields): Textual writes it to the terminal as OSC 52, which sets the clipboard of
+        the terminal the user sits at, over SSH too; then a short notification says so."""
+        super().copy_to_clipboard(text)
+        count = len(text)
+        self.notify(note or f"Copied {count:,} character{'' if count == 1 else 's'}.", timeout=2, markup=False)
+
+    def on_text_selected(self, event: events.TextSelected) -> None:
+        """The mouse was released: copy what it selected, if the config says so
+        (`copy_on_select`, on by default). A click selects nothing and copies nothing."""
+        if self.config.copy_on_select:
+            text = self.screen.get_selected_text()
+            if text:
+                self.copy_to_clipboard(text)
 
     def get_default_screen(self) -> ChatScreen:
         self.chat = ChatScreen()

@@ -19,6 +19,7 @@ from rich.style import Style as RichStyle
 
 from chat_tui.core.text import visible_controls
 from chat_tui.ui.compat import current_app
+from chat_tui.ui.source_map import LineMap, align
 
 FREEZE_AT = 2048  # characters of tail before a finished part is frozen into a block
 FENCE_SPLIT_AT = 8192  # text with no blank line for longer than this (code, a table) is cut at a line
@@ -131,15 +132,21 @@ class Block:
     """A part of the text: its lines at one width and style, and its exact height per width once
     rendered (kept after the lines are dropped)."""
 
-    __slots__ = ("text", "_key", "lines", "generation", "_heights", "_estimates")
+    __slots__ = ("text", "start", "lead", "length", "_key", "lines", "generation", "_heights", "_estimates", "_map")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, start: int = 0, lead: int = 0, length: int | None = None) -> None:
         self.text = text
+        # Where its characters are in the whole answer: text[lead:lead + length] is
+        # answer[start:start + length]; what is around it was added by the cut (a fence reopened).
+        self.start = start
+        self.lead = lead
+        self.length = len(text) - lead if length is None else length
         self._key: tuple[int, RichStyle | None] | None = None
         self.lines: list[Line] = []
         self.generation = 0  # bumped whenever `lines` are replaced
         self._heights: dict[int, int] = {}  # exact, by width
         self._estimates: dict[int, int] = {}
+        self._map: tuple[int, int, int, list[LineMap]] | None = None  # for (generation, start, lead)
 
     def rendered(self, width: int, style: RichStyle | None) -> bool:
         return self._key == (width, style)
@@ -180,7 +187,22 @@ class Block:
                 self._key, self.lines = None, []
         return exact
 
-    def set_text(self, text: str) -> None:
+    def source_map(self) -> list[LineMap]:
+        """Per rendered line, the offset in the whole answer of each character (-1: drawn by
+        the renderer, or added by the cut). Worked out when a selection needs it, not when
+        painting; kept until the lines change."""
+        if self._map is None or self._map[:3] != (self.generation, self.start, self.lead):
+            plain = ["".join(segment.text for segment in line) for line in self.lines]
+            first, last = self.lead, self.lead + self.length
+            shift = self.start - self.lead
+            maps = [[o + shift if first <= o < last else -1 for o in line] for line in align(plain, self.text)]
+            self._map = (self.generation, self.start, self.lead, maps)
+        return self._map[3]
+
+    def set_text(self, text: str, start: int | None = None, lead: int = 0, length: int | None = None) -> None:
+        if start is not None:
+            self.start, self.lead = start, lead
+            self.length = len(text) - lead if length is None else length
         if text != self.text:
             self.text = text
             self._key = None

@@ -755,22 +755,24 @@ class ChatScreen(Screen):
     async def _message_action(self, event: MessageView.Action) -> None:
         view, action = event.view, event.action
         if action == "copy":
-            self.app.copy_to_clipboard(view.text)
-            self.notify("Message copied to the clipboard.", timeout=2)
+            self.app.copy_to_clipboard(view.text, note="Message copied to the clipboard.")
+        elif action == "copy_selection":
+            if event.text:
+                self.app.copy_to_clipboard(event.text)
+            else:
+                self.notify("Nothing to copy: the selection holds no text of the message.", severity="warning", timeout=3)
         elif action == "copy_code":
             blocks = code_blocks(view.text)
             if not blocks:
                 self.notify("This message has no code block.", severity="warning", timeout=3)
             elif len(blocks) == 1:
-                self.app.copy_to_clipboard(blocks[0])
-                self.notify("Code block copied.", timeout=2)
+                self.app.copy_to_clipboard(blocks[0], note="Code block copied.")
             else:
                 from chat_tui.ui.screens.dialogs import PickBlockScreen
 
                 def copy(choice: int | None) -> None:
                     if choice is not None:
-                        self.app.copy_to_clipboard(blocks[choice])
-                        self.notify(f"Code block {choice + 1} copied.", timeout=2)
+                        self.app.copy_to_clipboard(blocks[choice], note=f"Code block {choice + 1} copied.")
 
                 self.app.push_screen(PickBlockScreen(blocks), copy)
         elif action == "edit":

@@ -55,6 +55,7 @@ def _listed(binding: Binding) -> bool:
 # Titles of the sections for bindings not in reach right now, by the prefix of their ids.
 SECTIONS = {
     "app": "Everywhere", "chat": "Chat", "prompt": "Prompt", "message": "Messages (Tab or a click focuses one)",
+    "select": "Select mode (v on a message)",
     "conversation_list": "Conversation list", "conversations": "Conversation list",
     "model_picker": "Model picker", "params": "Parameters", "slider": "Parameter sliders",
     "compare": "Compare", "lane": "Compare lane", "compare_diff": "Compare: differences",

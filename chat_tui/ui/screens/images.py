@@ -294,8 +294,7 @@ class ImagesScreen(Screen[None]):
     def action_copy_path(self) -> None:
         saved = self._current()
         if saved is not None:
-            self.app.copy_to_clipboard(str(saved.path))
-            self.notify(f"Copied {saved.path}", timeout=4, markup=False)
+            self.app.copy_to_clipboard(str(saved.path), note=f"Copied {saved.path}")
 
     def action_open(self) -> None:
         saved = self._current()

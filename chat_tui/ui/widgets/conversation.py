@@ -3,6 +3,10 @@
 Model output is untrusted: it is rendered as Markdown only after control characters are made
 visible, never as Rich/Textual markup, and without live hyperlinks (see markdown_view.py).
 Long conversations mount lazily: the newest messages first, older ones when asked for.
+
+Text is selected with Textual's selection (a mouse drag, or `v` on a focused message for the
+keyboard: text_cursor.py); what a selection copies is each message's own text (the Markdown
+source of an answer, see source_map.py), messages joined by a blank line, without the headers.
 """
 
 from __future__ import annotations
@@ -12,13 +16,18 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical, VerticalScroll
+from textual.geometry import Offset, Region
 from textual.message import Message as TMessage
+from textual.selection import Selection
 from textual.widgets import Button, Static
 
 from chat_tui.core.text import visible_controls
+from chat_tui.ui.text_cursor import CURSOR_STYLE, MESSAGE_GAP, TextCursor
 
 if TYPE_CHECKING:
     from chat_tui.store.records import Message
@@ -72,6 +81,68 @@ def header_text(message: Message | None, role: str, *, model: str | None = None,
     return text
 
 
+class Caption(Static):
+    """Text about a message (its header, its moderation line): not part of what is selected."""
+
+    ALLOW_SELECT = False
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        return None  # a double or triple click selects a message with its captions: leave them out
+
+
+class MessageText(Static):
+    """A message shown as plain text (yours, a tool's), selectable like an answer."""
+
+    def __init__(self, text: str, **kw) -> None:
+        self.source = text
+        self._shown = visible_controls(text)
+        self._cursor: Offset | None = None
+        super().__init__(Text(self._shown), markup=False, **kw)
+
+    def _lines(self) -> list[str]:
+        # Textual's selection offsets count in the lines shown; the source has the same lines
+        # unless a control character became several visible ones.
+        return self._shown.split("\n")
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        same = len(self._shown) == len(self.source)
+        lines = (self.source if same else self._shown).split("\n")
+        (sx, sy), (ex, ey) = selection.start or (0, 0), selection.end or (len(lines[-1]), len(lines) - 1)
+        ey = min(ey, len(lines) - 1)
+        if ey < sy:
+            return None
+        text = lines[sy][sx:ex] if sy == ey else "\n".join([lines[sy][sx:], *lines[sy + 1 : ey], lines[ey][:ex]])
+        return text, MESSAGE_GAP
+
+    def line_total(self) -> int:
+        return len(self._lines())
+
+    def line_text(self, y: int) -> str:
+        lines = self._lines()
+        return lines[y] if 0 <= y < len(lines) else ""
+
+    def row_of(self, point: tuple[int, int]) -> int:
+        """The row on screen (wrapped) of character x of line y."""
+        x, y = point
+        width = max(self.content_region.width, 1)
+        lines = self._lines()
+        return sum(max(1, -(-cell_len(line) // width)) for line in lines[:y]) + cell_len(lines[y][:x]) // width
+
+    def set_cursor(self, cursor: Offset | None) -> None:
+        if cursor != self._cursor:
+            self._cursor = cursor
+            self.refresh()
+
+    def render(self):
+        if self._cursor is None:
+            return super().render()
+        text = Text(self._shown)
+        x, y = self._cursor
+        at = sum(len(line) + 1 for line in self._lines()[:y]) + x
+        text.stylize(CURSOR_STYLE, at, at + 1)
+        return text
+
+
 def _moderation_text(check: tuple[bool, str] | None) -> Text:
     if check is None:
         return Text()
@@ -84,22 +155,41 @@ class MessageView(Vertical, can_focus=True):
     BINDINGS = [
         Binding("c", "copy", "Copy", id="message.copy"),
         Binding("b", "copy_code", "Copy code", id="message.copy_code"),
+        Binding("v", "select_mode", "Select text", id="message.select"),
         Binding("e", "edit", "Edit & resend", id="message.edit"),
         Binding("left,[", "sibling(-1)", "Prev branch", id="message.prev_branch"),
         Binding("right,]", "sibling(1)", "Next branch", id="message.next_branch"),
         Binding("i", "details", "Details", id="message.details"),
         Binding("p", "probabilities", "Probabilities", id="message.probabilities"),
         Binding("m", "moderate", "Check (moderation)", id="message.moderate"),
+        # Select mode (v): only these, and v (mark where the selection starts), apply meanwhile.
+        Binding("left,h", "select_move('left')", "Left", id="select.left", show=False),
+        Binding("right,l", "select_move('right')", "Right", id="select.right", show=False),
+        Binding("up,k", "select_move('up')", "Up", id="select.up", show=False),
+        Binding("down,j", "select_move('down')", "Down", id="select.down", show=False),
+        Binding("shift+left,H", "select_move('left', True)", "Extend left", id="select.extend_left", show=False),
+        Binding("shift+right,L", "select_move('right', True)", "Extend right", id="select.extend_right", show=False),
+        Binding("shift+up,K", "select_move('up', True)", "Extend up", id="select.extend_up", show=False),
+        Binding("shift+down,J", "select_move('down', True)", "Extend down", id="select.extend_down", show=False),
+        Binding("home,0", "select_move('line_start')", "Line start", id="select.line_start", show=False),
+        Binding("end,dollar_sign", "select_move('line_end')", "Line end", id="select.line_end", show=False),
+        Binding("w", "select_move('word_next')", "Next word", id="select.word_next", show=False),
+        Binding("b", "select_move('word_prev')", "Previous word", id="select.word_prev", show=False),
+        Binding("g", "select_move('top')", "Top", id="select.top", show=False),
+        Binding("G", "select_move('bottom')", "Bottom", id="select.bottom", show=False),
+        Binding("y,enter,ctrl+c", "select_copy", "Copy selection", id="select.copy"),
+        Binding("escape", "select_leave", "Leave select mode", id="select.leave"),
     ]
 
     class Action(TMessage):
         """Asks the screen to act on this message (it owns the store and the thread)."""
 
-        def __init__(self, view: "MessageView", action: str, arg: int = 0) -> None:
+        def __init__(self, view: "MessageView", action: str, arg: int = 0, text: str = "") -> None:
             super().__init__()
             self.view = view
             self.action = action
             self.arg = arg
+            self.text = text  # copy_selection: what was selected
 
     def __init__(self, role: str, text: str = "", *, message: Message | None = None, model: str | None = None,
                  branch: Branch | None = None, attachments: list | None = None, images: list | None = None) -> None:
@@ -113,6 +203,7 @@ class MessageView(Vertical, can_focus=True):
         self._parts = [text]  # appended to while streaming: joined on demand, not per token
         self._note = ""
         self.moderation: tuple[bool, str] | None = None  # (flagged, one-line summary) of the newest check
+        self._cursor: TextCursor | None = None  # select mode's cursor (v), None when not in it
         if message is not None and message.status in ("error", "cancelled", "interrupted"):
             self.add_class(message.status)
 
@@ -127,13 +218,13 @@ class MessageView(Vertical, can_focus=True):
         return self._parts[0]
 
     def compose(self):
-        yield Static(header_text(self.message, self.role, model=self.model, branch=self.branch), classes="header", markup=False)
+        yield Caption(header_text(self.message, self.role, model=self.model, branch=self.branch), classes="header", markup=False)
         if self.role == "assistant":
             from chat_tui.ui.widgets.markdown_view import MarkdownView  # on first use: faster start-up
 
             yield MarkdownView(self.text, classes="body")
         else:
-            yield Static(Text(visible_controls(self.text)), classes="body", markup=False)
+            yield MessageText(self.text, classes="body")
         if self.attachments:
             from chat_tui.ui.widgets.attachments import MessageAttachments
 
@@ -143,7 +234,7 @@ class MessageView(Vertical, can_focus=True):
 
             for path in self.images:
                 yield ImageView(path, max_height=16, classes="chat-image")
-        line = Static(_moderation_text(self.moderation), classes="moderation", markup=False)
+        line = Caption(_moderation_text(self.moderation), classes="moderation", markup=False)
         line.display = self.moderation is not None
         line.set_class(bool(self.moderation and self.moderation[0]), "flagged")
         yield line
@@ -199,6 +290,100 @@ class MessageView(Vertical, can_focus=True):
 
     def action_moderate(self) -> None:
         self.post_message(self.Action(self, "moderate"))
+
+    # -- select mode: a cursor in the text, moved and extended by keys ---------------------------
+
+    @property
+    def selecting(self) -> bool:
+        return self._cursor is not None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In select mode only its keys (and v) apply, so arrows, b and Escape mean what it says.
+        if action == "select_mode":
+            return True
+        return action.startswith("select_") == self.selecting
+
+    def action_select_mode(self) -> None:
+        """v: enter select mode with a cursor at the first line in view; v again marks where the
+        selection starts (or drops it)."""
+        if self._cursor is not None:
+            self._cursor.mark()
+            self._show_cursor()
+            return
+        body = self.body
+        if not hasattr(body, "line_text"):
+            return
+        self._cursor = TextCursor(body.line_total, body.line_text, (0, self._first_line_in_view(body)))
+        self.add_class("-selecting")
+        self.refresh_bindings()
+        self._show_cursor()
+        self.notify("Select mode: move with the arrows or h j k l, v marks, Shift extends, y copies, Escape leaves.",
+                    timeout=4)
+
+    def action_select_move(self, how: str, extend: bool = False) -> None:
+        if self._cursor is not None:
+            self._cursor.move(how, extend=extend)
+            self._show_cursor()
+
+    def action_select_copy(self) -> None:
+        cursor = self._cursor
+        if cursor is None:
+            return
+        span = cursor.selection()
+        if span is None:
+            self.notify("Nothing selected yet: press v where it starts (or hold Shift), then move.",
+                        severity="warning", timeout=3)
+            return
+        found = self.body.get_selection(Selection(Offset(*span[0]), Offset(*span[1])))
+        self.leave_select_mode()
+        self.post_message(self.Action(self, "copy_selection", text=found[0] if found else ""))
+
+    def action_select_leave(self) -> None:
+        self.leave_select_mode()
+
+    def leave_select_mode(self) -> None:
+        if self._cursor is None:
+            return
+        self._cursor = None
+        body = self.body
+        body.set_cursor(None)
+        if body in self.screen.selections:
+            self.screen.clear_selection()
+        self.remove_class("-selecting")
+        self.refresh_bindings()
+
+    def on_blur(self, event: events.Blur) -> None:
+        self.leave_select_mode()
+
+    def _show_cursor(self) -> None:
+        """Draw the cursor and the selection (as the screen's, so ctrl+c and a later mouse
+        selection treat it as any other), and keep the cursor in view."""
+        cursor, body = self._cursor, self.body
+        if cursor is None:
+            return
+        body.set_cursor(Offset(*cursor.point))
+        span = cursor.selection()
+        self.screen.selections = {body: Selection(Offset(*span[0]), Offset(*span[1]))} if span else {}
+        container = next((a for a in self.ancestors if isinstance(a, ScrollableContainer)), None)
+        if container is not None and body.region:
+            row = body.row_of(cursor.point) if hasattr(body, "row_of") else cursor.y
+            top = body.region.y - container.content_region.y + int(container.scroll_y)
+            container.scroll_to_region(Region(0, top + row, 1, 1), animate=False, immediate=True)
+
+    @staticmethod
+    def _first_line_in_view(body) -> int:
+        container = next((a for a in body.ancestors if isinstance(a, ScrollableContainer)), None)
+        if container is None or not body.region:
+            return 0
+        hidden = container.content_region.y - body.region.y  # rows of the body above the view
+        if hidden <= 0:
+            return 0
+        if hasattr(body, "row_of"):  # wrapped plain text: the line holding that row
+            y = 0
+            while y + 1 < body.line_total() and body.row_of((0, y + 1)) <= hidden:
+                y += 1
+            return y
+        return min(hidden, max(body.line_total() - 1, 0))
 
 
 

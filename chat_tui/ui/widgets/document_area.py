@@ -6,6 +6,9 @@ Until the round is accepted or rejected, the generated range is underlined, and 
 coloured by its probability when the server sent log-probabilities. Drawing uses `get_line`
 (Textual's documented hook to style a line), so only the lines on screen are styled.
 Model output is untrusted: it is plain document text, never markup.
+
+Selecting is TextArea's own (mouse, Shift+arrows); ctrl+c copies through the app (OSC 52), and
+so does releasing the mouse after a drag when `copy_on_select` is on.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 from textual.widgets.text_area import Location
@@ -162,6 +166,11 @@ class DocumentArea(TextArea):
         if k >= len(self._line_offsets):
             return None
         return self._line_offsets[k] + (column - scol if k == 0 else column)
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        config = getattr(self.app, "config", None)
+        if config is not None and config.copy_on_select and self.selected_text:
+            self.app.copy_to_clipboard(self.selected_text)
 
     def action_undo(self) -> None:
         super().action_undo()

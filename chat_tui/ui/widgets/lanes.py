@@ -26,6 +26,7 @@ from chat_tui.api.events import Finish, LogprobsDelta, Meta, RefusalDelta, TextD
 from chat_tui.core.compare import LOW_CONFIDENCE, Lane, LogprobSummary
 from chat_tui.core.models_table import estimate_cost, model_info
 from chat_tui.core.text import visible_controls
+from chat_tui.ui.widgets.conversation import Caption
 from chat_tui.ui.widgets.markdown_view import MarkdownScroll
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ class LaneColumn(Vertical, can_focus=True):
     # -- layout -------------------------------------------------------------------------------
 
     def compose(self):
-        yield Static(self._header(), classes=f"lane-header -{self.stats.status}", markup=False)
+        yield Caption(self._header(), classes=f"lane-header -{self.stats.status}", markup=False)
         yield Static("", classes="lane-error", markup=False)
         yield self._view
 

@@ -33,18 +33,22 @@ import asyncio
 import time
 from bisect import bisect_right
 
+from rich.segment import Segment
 from rich.style import Style as RichStyle
 from textual import events
 from textual.cache import LRUCache
 from textual.containers import ScrollableContainer
-from textual.geometry import Region, Size
+from textual.geometry import Offset, Region, Size
 from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import Worker
 
-from chat_tui.ui.markdown_blocks import Block, freeze
+from chat_tui.ui.markdown_blocks import Block, pieces
+from chat_tui.ui.source_map import LineMap, selected_source
+from chat_tui.ui.text_cursor import CURSOR_STYLE, MESSAGE_GAP
 
 MEASURE_AFTER = 0.4  # seconds without new text before older blocks get their exact heights
 
@@ -54,6 +58,28 @@ MEASURE_AFTER = 0.4  # seconds without new text before older blocks get their ex
 # repainted at the end of a comparison) is nearly free; kept for every line of every answer,
 # those caches cost ~6 MB per 8,000-token answer.
 _PAINTED: LRUCache[tuple[Block, int, int], Strip] = LRUCache(256)
+CURSOR = RichStyle.parse(CURSOR_STYLE)
+
+
+def restyle(segments: list[Segment], start: int, end: int, style: RichStyle) -> list[Segment]:
+    """`segments` with characters start..end (not cells: selection offsets count characters)
+    drawn in `style` on top of their own."""
+    out: list[Segment] = []
+    x = 0
+    for segment in segments:
+        text, own, control = segment
+        n = len(text)
+        if control or x + n <= start or x >= end:
+            out.append(segment)
+        else:
+            a, b = max(start - x, 0), min(end - x, n)
+            if a:
+                out.append(Segment(text[:a], own))
+            out.append(Segment(text[a:b], own + style if own else style))
+            if b < n:
+                out.append(Segment(text[b:], own))
+        x += n
+    return out
 
 
 class MarkdownLines:
@@ -62,6 +88,7 @@ class MarkdownLines:
     def _init_lines(self, text: str) -> None:
         self._frozen: list[Block] = []  # finished parts: rendered once per width
         self._tail = Block("")  # the open end: re-rendered on every append
+        self._cursor: Offset | None = None  # the keyboard selection's cursor (x, line)
         self._parts: list[str] = []  # the exact source, appended to
         self._version = 0  # bumped when the text or a block's height changes
         self._layout: tuple[int, RichStyle | None, int] | None = None  # what `_starts` is for
@@ -95,11 +122,18 @@ class MarkdownLines:
             return 0
         self._parts.append(text)
         self._appends += 1
-        heads, tail = freeze(self._tail.text + text)
-        self._frozen += [Block(head) for head in heads]
-        self._tail.set_text(tail)
+        tail = self._tail
+        *heads, rest = pieces(tail.text[tail.lead :] + text, tail.text[: tail.lead])
+        start = tail.start
+        frozen = 0
+        for piece in heads:
+            if piece.markdown.strip():
+                self._frozen.append(Block(piece.markdown, start, len(piece.opening), len(piece.source)))
+                frozen += 1
+            start += len(piece.source)
+        tail.set_text(rest.markdown, start, len(rest.opening), len(rest.source))
         self._version += 1
-        return len(heads)
+        return frozen
 
     # -- layout and painting --------------------------------------------------------------------
 
@@ -149,12 +183,12 @@ class MarkdownLines:
             self._measure_later()
         return self._height
 
-    def _line(self, y: int, width: int) -> Strip:
-        """Line `y` of the text at `width`."""
+    def _block_at(self, y: int, width: int) -> tuple[Block, int] | None:
+        """The block showing line `y` at `width` (rendered), and the line's index in it."""
         self._lay_out(width)
-        style = self._layout[1] if self._layout else None
         if y < 0 or y >= self._height:
-            return Strip.blank(width, style)
+            return None
+        style = self._layout[1] if self._layout else None
         index = bisect_right(self._starts, y) - 1
         block = self._tail if index >= len(self._frozen) else self._frozen[index]
         if not block.rendered(width, style):
@@ -168,12 +202,91 @@ class MarkdownLines:
                 self._lay_out(width)
         offset = y - self._starts[index]
         if offset >= len(block.lines):
-            return Strip.blank(width, style)
+            return None
+        return block, offset
+
+    def _line(self, y: int, width: int) -> Strip:
+        """Line `y` of the text at `width`, with the offsets Textual's text selection reads
+        (a blank line gets a space to carry them), the selection and the cursor drawn."""
+        found = self._block_at(y, width)
+        if found is None:
+            return Strip.blank(width, self._layout[1] if self._layout else None)
+        block, offset = found
         key = (block, block.generation, offset)
         strip = _PAINTED.get(key)
         if strip is None:
-            strip = _PAINTED[key] = Strip(block.lines[offset])
-        return strip
+            line = block.lines[offset] or [Segment(" ", self._layout[1] if self._layout else None)]
+            strip = _PAINTED[key] = Strip(line)
+        # Offsets last: each segment's says where it starts, so a segment cut by the selection's
+        # edge must get its own. (The strip keeps the result for the last few `y`s.)
+        return self._marked(strip, y).apply_offsets(0, y)
+
+    def _marked(self, strip: Strip, y: int) -> Strip:
+        selection = self._selection()
+        span = selection.get_span(y) if selection is not None else None
+        cursor = self._cursor
+        at = cursor.x if cursor is not None and cursor.y == y else None
+        if span is None and at is None:
+            return strip
+        segments = list(strip)
+        if span is not None:
+            start, end = span
+            segments = restyle(segments, start, len(strip.text) if end == -1 else end, self._selection_style())
+        if at is not None:
+            segments = restyle(segments, at, at + 1, CURSOR)
+        return Strip(segments, strip.cell_length)
+
+    def _selection_style(self) -> RichStyle:
+        """The screen's selection colours as Textual's own widgets draw them: the background
+        blended over this one's, the text keeping its colour unless the theme sets one (the
+        component's whole Rich style blends a transparent text colour into the background:
+        selected text would vanish)."""
+        styles = self.screen.get_component_styles("screen--selection")
+        _, background = self.background_colors
+        color = styles.color
+        return RichStyle(bgcolor=(background + styles.background).rich_color, color=color.rich_color if color.a > 0 else None)
+
+    def _selection(self) -> Selection | None:
+        try:
+            return self.text_selection
+        except Exception:  # not on a screen (yet, or any more)
+            return None
+
+    # -- selection: the source of what is selected, lines for the keyboard's cursor ------------
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The *source* Markdown of the selected lines (see source_map.py), and what goes
+        between it and the next message's."""
+        width = self._text_width()
+        if width <= 0:
+            return None
+        text = selected_source(self.source, self._line_map, self._lay_out(width), selection.start, selection.end)
+        return text, MESSAGE_GAP
+
+    def _line_map(self, y: int) -> LineMap:
+        found = self._block_at(y, self._text_width())
+        if found is None:
+            return []
+        block, offset = found
+        return block.source_map()[offset]
+
+    def line_total(self) -> int:
+        """Lines at the current width (for the keyboard's cursor)."""
+        width = self._text_width()
+        return self._lay_out(width) if width > 0 else 0
+
+    def line_text(self, y: int) -> str:
+        found = self._block_at(y, self._text_width())
+        if found is None:
+            return ""
+        block, offset = found
+        return "".join(segment.text for segment in block.lines[offset])
+
+    def set_cursor(self, cursor: Offset | None) -> None:
+        """Show the keyboard selection's cursor at (character, line), or hide it."""
+        if cursor != self._cursor:
+            self._cursor = cursor
+            self.refresh()
 
     def _heights_changed(self) -> None:
         """Lines moved (a block's exact height replaced its estimate)."""
