@@ -39,7 +39,8 @@ class ChatScreen(Screen):
     BINDING_GROUP_TITLE = "Chat"
     BINDINGS = [
         Binding("escape", "stop", "Stop", id="chat.stop"),
-        Binding("ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),
+        # ctrl+r in the prompt searches earlier prompts; it regenerates from anywhere else
+        Binding("ctrl+g,ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),
         Binding("f2", "toggle_pane('#left-slot')", "Models", id="chat.toggle_models"),
         Binding("f3", "toggle_pane('#right-slot')", "Params", id="chat.toggle_params"),
         Binding("f5", "focus_conversations", "Chats", id="chat.focus_conversations"),
@@ -80,6 +81,9 @@ class ChatScreen(Screen):
 
     def on_mount(self) -> None:
         self._fit_panes(self.app.size.width)
+        from chat_tui.core.recall import PromptRecall
+
+        self.prompt.recall = PromptRecall(self._earlier_prompts)
         self.prompt.focus()
         self.update_status()
         self.query_one("#edit-banner").display = False
@@ -209,6 +213,32 @@ class ChatScreen(Screen):
 
     def action_focus_prompt(self) -> None:
         self.prompt.focus()
+
+    def _earlier_prompts(self, before: int | None, limit: int, skip: set[str]) -> list[tuple[int, str]]:
+        """For ↑ in the prompt: a page of earlier prompts (a few hundred rows read at most)."""
+        from chat_tui.store.errors import StoreError
+        from chat_tui.store.prompts import earlier_prompts
+
+        try:
+            return earlier_prompts(self.app.store, before=before, limit=limit, skip=skip)
+        except StoreError as exc:
+            from chat_tui.core.text import error_text
+
+            self.notify(f"Cannot read earlier prompts: {error_text(exc)}", severity="warning", timeout=6, markup=False)
+            return []
+
+    @on(PromptInput.SearchRequested)
+    def _search_prompts(self) -> None:
+        """Ctrl+R: search earlier prompts as you type; Enter puts the pick in the box, Escape
+        leaves the box as it was."""
+        from chat_tui.ui.screens.recall import RecallSearchScreen
+
+        def picked(text: str | None) -> None:
+            if text is not None:
+                self.prompt.put_picked(text)
+            self.prompt.focus()
+
+        self.app.push_screen(RecallSearchScreen(self.app.store), picked)
 
     # -- attachments ----------------------------------------------------------------------------
 
@@ -852,6 +882,7 @@ class ChatScreen(Screen):
             if message.parts:
                 text = self._shown_message(message)[0]
                 self.run_worker(self._restore_attachments(message), group="attach", exit_on_error=False)
+            self.prompt.forget_recall()
             self.prompt.text = text
             self.prompt.focus()
             self.prompt.move_cursor(self.prompt.document.end)
