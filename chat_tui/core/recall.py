@@ -14,7 +14,7 @@ from collections.abc import Callable
 Fetch = Callable[[int | None, int, set[str]], list[tuple[int, str]]]
 
 PAGE = 100
-PICKED = -2  # the walk is on a prompt picked by the reverse search, not on an entry
+PICKED = -2  # the walk is on a prompt picked by the reverse search (or a template), not on an entry
 
 
 class PromptRecall:
@@ -29,7 +29,7 @@ class PromptRecall:
         self.entries: list[tuple[int, str]] = []
         self.draft = ""
         self.edits: dict[int, str] = {}
-        self.picked = ""
+        self.picked: str | None = None  # a pick stays between the draft and the newest entry
         self._exhausted = False
 
     @property
@@ -51,7 +51,7 @@ class PromptRecall:
         if self.index == -1:
             return self.draft
         if self.index == PICKED:
-            return self.picked
+            return self.picked or ""
         return self.edits.get(self.index, self.entries[self.index][1])
 
     def _load_more(self) -> bool:
@@ -67,6 +67,10 @@ class PromptRecall:
     def older(self, text: str) -> str | None:
         """The prompt before the one shown (`text` is what the box holds now), or None when
         there is none (the box is left as it is)."""
+        if self.index == -1 and self.picked is not None:
+            self._leave(text)
+            self.index = PICKED
+            return self._shown()
         target = 0 if self.index in (-1, PICKED) else self.index + 1
         if target >= len(self.entries):
             self._load_more()
@@ -81,12 +85,16 @@ class PromptRecall:
         if self.index == -1:
             return None
         self._leave(text)
-        self.index = -1 if self.index in (0, PICKED) else self.index - 1
+        if self.index == 0 and self.picked is not None:
+            self.index = PICKED
+        else:
+            self.index = -1 if self.index in (0, PICKED) else self.index - 1
         return self._shown()
 
     def pick(self, picked: str, text: str) -> str:
-        """A prompt chosen by the reverse search goes in the box; `newer` brings back the draft
-        (`text`, or the draft of the walk already under way)."""
+        """A prompt chosen by the reverse search (or a filled template) goes in the box; `newer`
+        brings back the draft (`text`, or the draft of the walk already under way), `older`
+        the pick again, as it was left."""
         self._leave(text)
         self.index = PICKED
         self.picked = picked
