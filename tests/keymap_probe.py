@@ -89,7 +89,7 @@ async def main() -> None:
                     target.focus()
                     await pilot.pause()
                 pressed.clear()
-                if isinstance(node, PromptInput):
+                if isinstance(node, PromptInput) and binding.action in ("submit", "newline"):
                     # The prompt handles its keys itself, in order with typed text.
                     seen: list[str] = []
                     node.action_submit = lambda seen=seen: seen.append("submit")
@@ -173,6 +173,21 @@ async def main() -> None:
         from chat_tui.ui.screens.images import ImagesScreen
         from chat_tui.ui.screens.welcome import WelcomeScreen
         from chat_tui.ui.widgets.probability import ProbabilityScreen
+
+        from chat_tui.core.templates import Template
+        from chat_tui.services.templates import Templates
+        from chat_tui.ui.screens.recall import RecallSearchScreen
+        from chat_tui.ui.screens.templates import FieldsScreen, TemplatePickerScreen, TemplatesScreen
+
+        role = Template("probe", kind="role", system_prompt="Be {{mood}}.")
+        Templates(store).save(role)
+        for screen in (RecallSearchScreen(store), TemplatePickerScreen([role]), FieldsScreen(role, ["mood"]),
+                       TemplatesScreen(Templates(store))):
+            await app.push_screen(screen)
+            await pilot.pause()
+            await press_all(pilot)
+            app.pop_screen()
+            await pilot.pause()
 
         message = next(m for m in store.messages(cid) if m.role == "assistant")
         logprobs = [{"token": t, "logprob": -0.1, "bytes": None, "top": [{"token": t, "logprob": -0.1}]} for t in ("a", "b", "c")]

@@ -1,5 +1,5 @@
 """Every earlier database opens and upgrades to the current schema (version 5: messages made of
-parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images; version 8: message vectors; version 9: moderation checks), its rows reading as before; an up-to-date file is opened
+parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images; version 8: message vectors; version 9: moderation checks; version 10: templates and roles), its rows reading as before; an up-to-date file is opened
 without taking the write lock."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, vers
     path = tmp_path / f"v{version}.db"
     old_database(path, version)
     with Store(path) as store:
-        assert store.schema_version == len(schema.MIGRATIONS) == 9
+        assert store.schema_version == len(schema.MIGRATIONS) == 10
         if version:
             thread = store.thread(1)
             assert [(m.role, m.content, m.parts, m.tool_calls, m.tool_call_id) for m in thread] == [
@@ -152,9 +152,33 @@ def test_parts_and_tool_calls_survive_export_and_import(tmp_path: Path) -> None:
 
 
 def test_version_8_makes_message_vectors_and_9_moderations() -> None:
-    assert [f.__name__ for f in schema.MIGRATIONS[7:]] == ["_v8", "_v9_moderation"]
+    assert [f.__name__ for f in schema.MIGRATIONS[7:9]] == ["_v8", "_v9_moderation"]
     db = Database(sqlite3.connect(":memory:"))
     schema.MIGRATIONS[7](db)
     assert "message_vectors" in db.table_names() and "moderations" not in db.table_names()
     schema.MIGRATIONS[8](db)
     assert "moderations" in db.table_names()
+
+
+@pytest.mark.parametrize("version", range(10))
+def test_version_10_adds_templates_to_every_earlier_file(tmp_path: Path, version: int) -> None:
+    """`_v10_templates`: saved prompt templates and roles, on a file upgraded from any version
+    (the old conversation still reads as before)."""
+    from chat_tui.core.templates import Template
+    from chat_tui.services.templates import Templates
+
+    assert schema.MIGRATIONS[9].__name__ == "_v10_templates"
+    path = tmp_path / f"v{version}.db"
+    old_database(path, version)
+    with Store(path) as store:
+        assert store.schema_version == len(schema.MIGRATIONS)
+        if version:
+            assert [m.content for m in store.thread(1)] == ["an old question", "an old answer"]
+        templates = Templates(store)
+        templates.save(Template("summary", prompt="Sum up {{input}}"))
+        templates.save(Template("reviewer", kind="role", system_prompt="Review.", model="gpt-4o",
+                                params={"temperature": 0.2}))
+        assert [(t.name, t.kind) for t in templates.list()] == [("reviewer", "role"), ("summary", "prompt")]
+        assert templates.get("reviewer").params == {"temperature": 0.2}
+        with pytest.raises(sqlite3.IntegrityError):  # the kind is checked by the table too
+            store.db.execute("INSERT INTO templates (name, kind) VALUES ('x', 'other')")

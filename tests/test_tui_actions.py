@@ -180,7 +180,7 @@ async def test_regenerate_adds_a_sibling_answer_and_switches_between_them(fake_o
         assert shown_text(views(app)[1]) == "Answer number 1"
         assert "‹" not in header(views(app)[1])  # one answer: no branch indicator
 
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+g")
         await settle(app, pilot)
         user_view, answer_view = views(app)
         assert shown_text(answer_view) == "Answer number 2"

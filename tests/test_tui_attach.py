@@ -108,7 +108,7 @@ async def test_attach_by_key_and_paste_remove_send_regenerate_reopen(fake_openai
 
         # Regenerate: the same parts go again.
         fake_openai.reset()
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+g")
         await settle(app, pilot)
         assert user_parts(fake_openai) == parts
 

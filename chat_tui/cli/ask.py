@@ -12,10 +12,58 @@ from chat_tui.cli.output import answer, dump_json
 
 def run(ctx: Context) -> int:
     args = ctx.args
-    prompt = read_prompt(args.prompt)
+    template, role = _templates(ctx)
+    prompt = read_prompt(args.prompt, required=template is None)
+    if template is not None:
+        prompt = _fill(template, prompt, dict(args.var))
     options = parse_options(args.option)
     files = _attachments(args.attach, args.detail)
-    return asyncio.run(_ask(ctx, prompt, options, files))
+    return asyncio.run(_ask(ctx, prompt, options, files, role))
+
+
+def _templates(ctx: Context) -> tuple[Any, Any]:
+    """`-t NAME` (at most a prompt template and a role), and `--var` checked against them."""
+    args = ctx.args
+    if not args.template:
+        if args.var:
+            raise CLIError("--var fills a template's fields: name the template with -t NAME", 2)
+        return None, None
+    from chat_tui.services.templates import TemplateError, Templates
+
+    try:
+        found = [Templates(ctx.store()).find(name) for name in args.template]
+    except TemplateError as exc:
+        raise CLIError(str(exc), 2) from None
+    by_kind = {"prompt": [t for t in found if t.kind == "prompt"], "role": [t for t in found if t.kind == "role"]}
+    for kind, chosen in by_kind.items():
+        if len(chosen) > 1:
+            raise CLIError(f"-t: one {kind} at a time, not {' and '.join(t.name for t in chosen)}", 2)
+    template, role = (by_kind["prompt"] or [None])[0], (by_kind["role"] or [None])[0]
+    fields = {f for t in found for f in t.fields()}
+    unknown = [name for name, _ in args.var if name not in fields]
+    if unknown:
+        has = ", ".join(sorted(f for t in found for f in t.named_fields())) or "none"
+        raise CLIError(f"--var {unknown[0]}: {' and '.join(t.name for t in found)} "
+                       f"{'has' if len(found) == 1 else 'have'} no {{{{{unknown[0]}}}}} (fields: {has})", 2)
+    given = {name for name, _ in args.var}
+    if "clipboard" in fields and "clipboard" not in given:
+        raise CLIError("the template uses {{clipboard}}: pass its text with --var clipboard TEXT"
+                       " (the command line does not read the clipboard)", 2)
+    return template, role
+
+
+def _fill(template: Any, text: str, values: dict[str, str]) -> str:
+    from chat_tui.services.templates import TemplateError, fill
+
+    try:
+        return fill(template, values={k: v for k, v in values.items() if k in template.fields()}, input=text)
+    except TemplateError as exc:
+        missing = [f for f in template.named_fields() if f not in values]
+        if "{{input}}" in str(exc):
+            hint = " (pass it as arguments or on stdin)"
+        else:
+            hint = f" (--var {missing[0]} VALUE)" if missing else ""
+        raise CLIError(f"{exc}{hint}", 2) from None
 
 
 def _attachments(sources: list[str], detail: str) -> list[Any]:
@@ -37,7 +85,7 @@ def _attachments(sources: list[str], detail: str) -> list[Any]:
     return files
 
 
-async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any]) -> int:
+async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: Any = None) -> int:
     from chat_tui.api.events import TextDelta
     from chat_tui.core.params import ChatParams, ParamError
     from chat_tui.services.chat import Settings, start_turn
@@ -52,15 +100,29 @@ async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any]) -> int
         if conversation is None:
             raise CLIError(f"no conversation {cid}" if cid is not None else "no conversation to continue yet")
 
-    client = ctx.client()
-    try:
-        model = await pick_model(ctx, client, conversation.model if conversation else None)
+    settings_of_role = None
+    if role is not None:  # its system prompt, model and parameters; -s, -m and -o win
+        from chat_tui.services.templates import TemplateError, role_settings
+
         try:
             base = ChatParams.from_dict(conversation.params) if conversation and conversation.params else ChatParams()
+            settings_of_role = role_settings(role, base, values={k: v for k, v in args.var if k in role.fields()})
+        except (TemplateError, ParamError) as exc:
+            raise CLIError(str(exc), 2) from None
+    client = ctx.client()
+    try:
+        model = await pick_model(ctx, client, (settings_of_role.model if settings_of_role else None)
+                                 or (conversation.model if conversation else None))
+        try:
+            if settings_of_role is not None:
+                base = settings_of_role.params
+            else:
+                base = ChatParams.from_dict(conversation.params) if conversation and conversation.params else ChatParams()
             params = base.merged(options)
         except ParamError as exc:
             raise CLIError(f"invalid option {exc}", 2) from None
-        system = args.system if args.system is not None else (conversation.system_prompt if conversation else None)
+        system = args.system if args.system is not None else (
+            settings_of_role.system_prompt if settings_of_role else conversation.system_prompt if conversation else None)
         settings = Settings(model, params, system, conversation.endpoint if conversation else ctx.endpoint.name)
         if conversation is None:
             turn = start_turn(store, prompt, settings, attachments=files)

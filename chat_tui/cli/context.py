@@ -124,13 +124,15 @@ async def pick_model(ctx: Context, client: "OpenAIClient", conversation_model: s
     return models[0].id
 
 
-def read_prompt(words: Sequence[str]) -> str:
+def read_prompt(words: Sequence[str], *, required: bool = True) -> str:
+    """The words, and stdin after them when it is piped; `required`: a usage error when both
+    are empty."""
     text = words_text(words)
     if not sys.stdin.isatty():
         piped = read_stdin()
         if piped:
             text = f"{text}\n\n{piped}" if text else piped
-    if not text.strip():
+    if required and not text.strip():
         raise CLIError("no prompt given (pass it as an argument or pipe it on stdin)", 2)
     return text
 

@@ -19,7 +19,7 @@ from chat_tui.cli.parser import build_parser
 COMMANDS = {
     None: "app", "ask": "ask", "compare": "compare", "complete": "complete", "edit": "edit",
     "models": "models", "image": "image", "moderate": "moderate", "transcribe": "transcribe",
-    "tokens": "tokens", "history": "history", "embed": "embed", "serve": "serve",
+    "tokens": "tokens", "history": "history", "embed": "embed", "serve": "serve", "templates": "templates",
 }
 
 

@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the raw JSON response (implies --no-stream)")
     ask.add_argument("--stats", action="store_true", help="print timing and token stats to stderr")
     ask.add_argument("--no-save", action="store_true", help="do not save to the database")
+    ask.add_argument("-t", "--template", action="append", default=[], metavar="NAME",
+                     help="a saved prompt template (its {{input}} gets the prompt) and/or a role (system prompt,"
+                          " model, parameters; -s, -m and -o given here win); see `chat-tui templates list`")
+    ask.add_argument("--var", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                     help="a value for the template's {{NAME}} field (also {{clipboard}})")
 
     cmp_ = subs.add_parser("compare", parents=[common], help="one prompt, 2-4 lanes (models or parameters) at once")
     cmp_.add_argument("prompt", nargs="*", help="the prompt (stdin is read when piped)")
@@ -177,6 +182,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--public", action="store_true",
                        help="allow an address other than loopback: whoever reaches it uses your API key and history")
+    tpl = subs.add_parser("templates", parents=[common], help="saved prompt templates and roles: list, show, export, import, delete")
+    tsub = tpl.add_subparsers(dest="templates_command", metavar="ACTION", required=True)
+    tl = tsub.add_parser("list", parents=[common], help="every template and role, by name")
+    tl.add_argument("--kind", choices=("prompt", "role"), help="only prompt templates, or only roles")
+    tl.add_argument("--json", action="store_true")
+    tw = tsub.add_parser("show", parents=[common], help="one template or role, in full")
+    tw.add_argument("name")
+    tw.add_argument("--json", action="store_true")
+    tx = tsub.add_parser("export", parents=[common], help="write templates and roles as TOML")
+    tx.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="where to write (default -: stdout)")
+    tx.add_argument("-n", "--name", action="append", default=[], help="only this one (repeatable)")
+    ti = tsub.add_parser("import", parents=[common], help="read templates and roles from a TOML file (all or none)")
+    ti.add_argument("file", metavar="FILE|-")
+    ti.add_argument("--replace", action="store_true", help="replace templates of the same name that differ (default: keep them)")
+    td = tsub.add_parser("delete", parents=[common], help="delete templates or roles")
+    td.add_argument("names", nargs="+", metavar="NAME")
 
     hist = subs.add_parser("history", parents=[common], help="saved conversations: list, search, show, export, import, delete, restore, pin, archive")
     hsub = hist.add_subparsers(dest="history_command", metavar="ACTION", required=True)

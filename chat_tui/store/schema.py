@@ -127,6 +127,14 @@ Documents (version 6)
   One row per (``model``, ``dimensions``, ``message_id``, ``chunk``): another model or size
   means embedding again, and the messages without a row for the current one are the backlog.
 
+``templates`` (version 10) - saved prompts with variables, and roles.
+  ``id``; ``name`` (unique, case-sensitive); ``kind`` (``prompt``: a prompt with variables such
+  as ``{{input}}``, ``{{clipboard}}`` and named fields asked for on use; ``role``: a system
+  prompt with a default model and parameters); ``description``; ``prompt`` (a prompt
+  template's text, ``''`` for a role); ``system_prompt`` (a role's, ``''`` for a prompt);
+  ``model`` (a role's default model, ``''`` = keep the current one); ``params`` (JSON object:
+  a role's default request parameters, never a credential); ``created_at``; ``updated_at``.
+
 ``PRAGMA user_version`` is the schema version: the number of migrations applied.
 """
 
@@ -536,9 +544,27 @@ def _v9_moderation(db: Database) -> None:
         db.execute(statement)
 
 
+def _v10_templates(db: Database) -> None:
+    """The ``templates`` table: saved prompts with variables, and roles (a system prompt, a
+    default model and parameters)."""
+    db.execute(f"""
+CREATE TABLE IF NOT EXISTS templates (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    name          TEXT NOT NULL UNIQUE,
+    kind          TEXT NOT NULL CHECK (kind IN ('prompt', 'role')),
+    description   TEXT NOT NULL DEFAULT '',
+    prompt        TEXT NOT NULL DEFAULT '',
+    system_prompt TEXT NOT NULL DEFAULT '',
+    model         TEXT NOT NULL DEFAULT '',
+    params        TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(params)),  -- JSON object
+    created_at    TEXT NOT NULL DEFAULT {_NOW},
+    updated_at    TEXT NOT NULL DEFAULT {_NOW}
+)""")
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9_moderation]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9_moderation, _v10_templates]
 
 
 def user_version(db: AnyDatabase) -> int:

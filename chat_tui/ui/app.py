@@ -602,6 +602,7 @@ class ChatApp(App[int]):
         yield SystemCommand("Open conversation", "Switch to a saved conversation", self.action_open_conversation)
         yield SystemCommand("History", "Search, filter, pin, archive, import and export every conversation (F9)", self.action_history)
         if isinstance(screen, ChatScreen):
+            yield from self._template_commands(screen)
             yield SystemCommand("Check message (moderation)",
                                 "Moderate the focused message, else the newest: flagged categories and scores under it (m)",
                                 screen.action_check_focused)
@@ -621,6 +622,24 @@ class ChatApp(App[int]):
         for name in self.profile_names():
             if name != self.endpoint.name:
                 yield SystemCommand(f"Switch endpoint: {name}", "Use another profile from the config", lambda n=name: self.switch_profile(n))
+
+    def _template_commands(self, chat: ChatScreen):
+        """The templates and roles: the picker, the manager, and each one by name."""
+        from chat_tui.services.templates import Templates
+        from chat_tui.store import StoreError
+
+        yield SystemCommand("Templates and roles", "Use a saved prompt template or role (Ctrl+S)", chat.action_templates)
+        yield SystemCommand("Manage templates and roles", "List, make, edit, rename and delete them", chat.manage_templates)
+        try:
+            saved = Templates(self.store).list()
+        except StoreError:
+            return
+        from chat_tui.core.text import one_line
+
+        for t in saved:
+            what = "Role" if t.kind == "role" else "Template"
+            yield SystemCommand(f"{what}: {one_line(t.name)}", one_line(t.description or t.text)[:100],
+                                lambda n=t.name: chat.use_template(n))
 
     # -- shutdown ---------------------------------------------------------------------------------
 

@@ -39,13 +39,15 @@ class ChatScreen(Screen):
     BINDING_GROUP_TITLE = "Chat"
     BINDINGS = [
         Binding("escape", "stop", "Stop", id="chat.stop"),
-        Binding("ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),
+        # ctrl+r in the prompt searches earlier prompts; it regenerates from anywhere else
+        Binding("ctrl+g,ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),
         Binding("f2", "toggle_pane('#left-slot')", "Models", id="chat.toggle_models"),
         Binding("f3", "toggle_pane('#right-slot')", "Params", id="chat.toggle_params"),
         Binding("f5", "focus_conversations", "Chats", id="chat.focus_conversations"),
         Binding("f8", "compare", "Compare", id="chat.compare"),
         Binding("ctrl+l", "focus_prompt", "Prompt", id="chat.focus_prompt", show=False),
         Binding("ctrl+t", "attach", "Attach", id="chat.attach", show=False),  # named in the prompt's placeholder
+        Binding("ctrl+s", "templates", "Templates", id="chat.templates", show=False),
     ]
 
     def __init__(self) -> None:
@@ -80,6 +82,9 @@ class ChatScreen(Screen):
 
     def on_mount(self) -> None:
         self._fit_panes(self.app.size.width)
+        from chat_tui.core.recall import PromptRecall
+
+        self.prompt.recall = PromptRecall(self._earlier_prompts)
         self.prompt.focus()
         self.update_status()
         self.query_one("#edit-banner").display = False
@@ -209,6 +214,136 @@ class ChatScreen(Screen):
 
     def action_focus_prompt(self) -> None:
         self.prompt.focus()
+
+    def _earlier_prompts(self, before: int | None, limit: int, skip: set[str]) -> list[tuple[int, str]]:
+        """For ↑ in the prompt: a page of earlier prompts (a few hundred rows read at most)."""
+        from chat_tui.store.errors import StoreError
+        from chat_tui.store.prompts import earlier_prompts
+
+        try:
+            return earlier_prompts(self.app.store, before=before, limit=limit, skip=skip)
+        except StoreError as exc:
+            from chat_tui.core.text import error_text
+
+            self.notify(f"Cannot read earlier prompts: {error_text(exc)}", severity="warning", timeout=6, markup=False)
+            return []
+
+    @on(PromptInput.SearchRequested)
+    def _search_prompts(self) -> None:
+        """Ctrl+R: search earlier prompts as you type; Enter puts the pick in the box, Escape
+        leaves the box as it was."""
+        from chat_tui.ui.screens.recall import RecallSearchScreen
+
+        def picked(text: str | None) -> None:
+            if text is not None:
+                self.prompt.put_picked(text)
+            self.prompt.focus()
+
+        self.app.push_screen(RecallSearchScreen(self.app.store), picked)
+
+    # -- templates and roles --------------------------------------------------------------------
+
+    def action_templates(self) -> None:
+        """Pick a prompt template or a role (type to filter); its last row opens the manager."""
+        from chat_tui.services.templates import Templates
+        from chat_tui.store.errors import StoreError
+        from chat_tui.ui.screens.templates import MANAGE, TemplatePickerScreen
+
+        try:
+            templates = Templates(self.app.store).list()
+        except StoreError as exc:
+            from chat_tui.core.text import error_text
+
+            self.notify(f"Cannot read the templates: {error_text(exc)}", severity="error", markup=False)
+            return
+
+        def chosen(name: str | None) -> None:
+            if name == MANAGE:
+                self.manage_templates()
+            elif name is not None:
+                self.use_template(name)
+            else:
+                self.prompt.focus()
+
+        self.app.push_screen(TemplatePickerScreen(templates), chosen)
+
+    def manage_templates(self, select: str | None = None) -> None:
+        """The templates screen: list, new, edit, rename, delete; "Use" uses the one shown."""
+        from chat_tui.services.presets import Presets
+        from chat_tui.services.templates import Templates
+        from chat_tui.ui.screens.templates import TemplatesScreen
+
+        app = self.app
+
+        def closed(name: str | None) -> None:
+            if name is not None:
+                self.use_template(name)
+            else:
+                self.prompt.focus()
+
+        app.push_screen(TemplatesScreen(Templates(app.store), current=(app.model, app.system_prompt, app.params),
+                                        presets=Presets(app.store), select=select), closed)
+
+    @work(group="template", exit_on_error=False)
+    async def use_template(self, name: str) -> None:
+        """A prompt template fills the prompt box ({{input}}: what the box held, which ↓ brings
+        back); a role sets the system prompt, model and parameters of the next messages. Named
+        fields (and the input or clipboard, when there is none) are asked for first."""
+        from chat_tui.core.params import ParamError
+        from chat_tui.core.templates import CLIPBOARD, INPUT
+        from chat_tui.core.text import error_text
+        from chat_tui.services.templates import TemplateError, Templates, fill, role_settings
+        from chat_tui.store.errors import StoreError
+        from chat_tui.ui.clipboard import read_clipboard
+        from chat_tui.ui.screens.templates import FieldsScreen
+
+        try:
+            template = Templates(self.app.store).find(name)
+            box = self.prompt.text
+            asked = list(template.named_fields())
+            clipboard = await read_clipboard(self.app) if CLIPBOARD in template.fields() else None
+            if CLIPBOARD in template.fields() and not clipboard:
+                asked.append(CLIPBOARD)
+            if template.kind == "prompt" and INPUT in template.fields() and not box.strip():
+                asked.insert(0, INPUT)
+            values: dict[str, str] = {}
+            if asked:
+                got = await self.app.push_screen_wait(FieldsScreen(template, asked))
+                if got is None:
+                    return
+                values = dict(got)
+            box = values.pop(INPUT, box)
+            clipboard = values.pop(CLIPBOARD, clipboard)
+            if template.kind == "prompt":
+                self.prompt.put_picked(fill(template, values=values, input=box, clipboard=clipboard))
+            else:
+                self.apply_role(template.name, role_settings(template, self.app.params, values=values, clipboard=clipboard))
+        except (TemplateError, ParamError, StoreError) as exc:
+            self.notify(f"{error_text(exc)}. Your prompt is as it was.", title="Template not used",
+                        severity="error", timeout=10, markup=False)
+        finally:
+            self.prompt.focus()
+
+    def apply_role(self, name: str, settings) -> None:
+        """A role's system prompt, model and parameters, for the next messages (as if set by hand
+        in the parameters pane and the model picker)."""
+        app = self.app
+        if settings.model:
+            self.set_model(settings.model)
+        app.params = settings.params
+        app.system_prompt = settings.system_prompt
+        if pane := self.params_pane():
+            pane.set_params(settings.params)
+            app.params = pane.params  # max_tokens within the model's limit
+            pane.set_system_prompt(settings.system_prompt)
+        self.meter.set_max_tokens(app.params.max_tokens or app.params.max_completion_tokens)
+        self.meter.set_history(self.history_messages(), app.system_prompt)
+        from chat_tui.ui.widgets.presets import summary
+
+        model = f", model {settings.model}" if settings.model else ""
+        params = f", {summary(settings.params.as_dict(), 60)}" if settings.params.as_dict() else ""
+        self.notify(f"Role {visible_controls(name)}: its system prompt{visible_controls(model)}{params} for the next messages.",
+                    title="Role", timeout=5, markup=False)
 
     # -- attachments ----------------------------------------------------------------------------
 
@@ -856,6 +991,7 @@ class ChatScreen(Screen):
             if message.parts:
                 text = self._shown_message(message)[0]
                 self.run_worker(self._restore_attachments(message), group="attach", exit_on_error=False)
+            self.prompt.forget_recall()
             self.prompt.text = text
             self.prompt.focus()
             self.prompt.move_cursor(self.prompt.document.end)

@@ -25,7 +25,8 @@ Group = tuple[str, list[Row]]
 
 PROMPT_KEYS = (
     "In the prompt, Enter sends the message; Ctrl+J adds a new line "
-    "(Shift+Enter too, in terminals that report it)."
+    "(Shift+Enter too, in terminals that report it). ↑ on its first line recalls earlier prompts "
+    "(↓ goes back to what you were typing); Ctrl+R searches them; Ctrl+S uses a template or role."
 )
 
 
