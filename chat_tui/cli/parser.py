@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--public", action="store_true",
                        help="allow an address other than loopback: whoever reaches it uses your API key and history")
+
     tpl = subs.add_parser("templates", parents=[common], help="saved prompt templates and roles: list, show, export, import, delete")
     tsub = tpl.add_subparsers(dest="templates_command", metavar="ACTION", required=True)
     tl = tsub.add_parser("list", parents=[common], help="every template and role, by name")
