@@ -1,5 +1,5 @@
 """Every earlier database opens and upgrades to the current schema (version 5: messages made of
-parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images; version 8: message vectors; version 9: moderation checks), its rows reading as before; an up-to-date file is opened
+parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images; version 8: message vectors; version 9: moderation checks; version 10: reasoning), its rows reading as before; an up-to-date file is opened
 without taking the write lock."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, vers
     path = tmp_path / f"v{version}.db"
     old_database(path, version)
     with Store(path) as store:
-        assert store.schema_version == len(schema.MIGRATIONS) == 9
+        assert store.schema_version == len(schema.MIGRATIONS) == 10
         if version:
             thread = store.thread(1)
             assert [(m.role, m.content, m.parts, m.tool_calls, m.tool_call_id) for m in thread] == [
@@ -152,9 +152,38 @@ def test_parts_and_tool_calls_survive_export_and_import(tmp_path: Path) -> None:
 
 
 def test_version_8_makes_message_vectors_and_9_moderations() -> None:
-    assert [f.__name__ for f in schema.MIGRATIONS[7:]] == ["_v8", "_v9_moderation"]
+    assert [f.__name__ for f in schema.MIGRATIONS[7:9]] == ["_v8", "_v9_moderation"]
     db = Database(sqlite3.connect(":memory:"))
     schema.MIGRATIONS[7](db)
     assert "message_vectors" in db.table_names() and "moderations" not in db.table_names()
     schema.MIGRATIONS[8](db)
     assert "moderations" in db.table_names()
+
+
+@pytest.mark.parametrize("version", range(len(schema.MIGRATIONS)))
+def test_version_10_keeps_reasoning_apart_on_every_upgraded_file(tmp_path: Path, version: int) -> None:
+    """`_v10_reasoning`: old rows have no reasoning; a new reply keeps it in its own columns,
+    and the next request carries the answer only."""
+    assert schema.MIGRATIONS[-1].__name__ == "_v10_reasoning"
+    path = tmp_path / f"v{version}.db"
+    old_database(path, version)
+    with Store(path) as store:
+        columns = {row[1] for row in store.db.execute("PRAGMA table_info(messages)")}
+        assert {"reasoning", "reasoning_tokens", "reasoning_tokens_local", "reasoning_duration"} <= columns
+        if version:
+            old = store.get_message(2)
+            assert (old.reasoning, old.reasoning_tokens, old.reasoning_duration) == (None, None, None)
+            cid, parent = 1, 2
+        else:
+            cid, parent = store.create_conversation(title="new"), None
+        user = store.add_message(cid, "user", "think first", parent_id=parent)
+        mid = store.begin_assistant(cid, parent_id=user, model="o4-mini", params={"reasoning_effort": "high"}, endpoint=None)
+        assert store.flush_partial(mid, "", "Let me see")
+        assert store.get_message(mid).reasoning == "Let me see"
+        store.finish_assistant(mid, "42", "complete", completion_tokens=12, reasoning="Let me see. 6 times 7.",
+                               reasoning_tokens=9, reasoning_tokens_local=8, reasoning_duration=1.5)
+        row = store.get_message(mid)
+        assert (row.content, row.reasoning, row.reasoning_tokens, row.reasoning_tokens_local, row.reasoning_duration) == (
+            "42", "Let me see. 6 times 7.", 9, 8, 1.5)
+        assert request_history(store.thread(cid))[-1].to_wire() == {"role": "assistant", "content": "42"}
+        assert store.search("times") == []  # the index holds answers, not thoughts

@@ -127,6 +127,15 @@ Documents (version 6)
   One row per (``model``, ``dimensions``, ``message_id``, ``chunk``): another model or size
   means embedding again, and the messages without a row for the current one are the backlog.
 
+Reasoning (version 10) - what a reasoning model thought before answering, kept apart from the
+  answer and never sent back. ``messages.reasoning`` (the reasoning text streamed by servers that
+  show it: ``reasoning_content`` or ``reasoning`` deltas; NULL if none came); ``reasoning_tokens``
+  (``usage.completion_tokens_details.reasoning_tokens``, as reported by the server: a part of
+  ``completion_tokens``, which includes them); ``reasoning_tokens_local`` (the reasoning text
+  counted locally; ``completion_tokens_local`` counts the answer and the reasoning, as the
+  server's ``completion_tokens`` does); ``reasoning_duration`` (seconds from the first reasoning
+  text to the first answer text, or to the end when no answer came).
+
 ``PRAGMA user_version`` is the schema version: the number of migrations applied.
 """
 
@@ -536,9 +545,27 @@ def _v9_moderation(db: Database) -> None:
         db.execute(statement)
 
 
+_V10_COLUMNS = [
+    ("reasoning", "TEXT"),
+    ("reasoning_tokens", "INTEGER"),
+    ("reasoning_tokens_local", "INTEGER"),
+    ("reasoning_duration", "REAL"),
+]
+
+
+def _v10_reasoning(db: Database) -> None:
+    """Reasoning kept apart from the answer: ``messages.reasoning``, ``reasoning_tokens``,
+    ``reasoning_tokens_local`` and ``reasoning_duration``. Older rows have none (NULL)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
+    for column, definition in _V10_COLUMNS:
+        if column not in columns:
+            db.execute(f"ALTER TABLE messages ADD COLUMN {column} {definition}")
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9_moderation]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9_moderation,
+                                                _v10_reasoning]
 
 
 def user_version(db: AnyDatabase) -> int:
