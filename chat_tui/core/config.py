@@ -35,6 +35,9 @@ Example `config.toml` (in the config dir, see `paths.py`)::
     transcription_model = "gpt-4o-transcribe"  # audio attachments and `transcribe` (default whisper-1)
     transcription_language = "de"              # ISO-639-1 language of attached audio (default: detected)
 
+    thinking = "auto"                          # a reply's reasoning: "auto" (shown while it streams,
+                                               # folded once the answer starts), "open", "closed"
+
     [titles]                                   # auto-titles from the first exchange
     enabled = true                             # default true
     local = false                              # also for local endpoints (default false)
@@ -63,6 +66,7 @@ from chat_tui.core.models_table import OVERRIDE_FIELDS, WHOLE_FIELDS
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 PROFILE_TYPES = ("openai", "azure", "local")
+THINKING_MODES = ("auto", "open", "closed")
 DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 BUILTIN_PROFILES = ("openai", "local")
 
@@ -170,6 +174,7 @@ class Config:
     theme: str | None = None
     titles: TitleSettings = field(default_factory=TitleSettings)
     image_protocol: str = "auto"  # [images] protocol: how images are drawn in the terminal
+    thinking: str = "auto"  # a reply's reasoning block: auto (open while thinking), open, closed
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
     # Unknown keys, ignored: one line each (file, table, key, closest known key), to show
@@ -235,6 +240,7 @@ def load_config(path: Path) -> Config:
             model=titles["model"].strip() if titles.get("model") else None,
         ) if titles else TitleSettings(),
         image_protocol=(images or {}).get("protocol", "auto"),
+        thinking=data.get("thinking", "auto"),
         path=path,
         raw=data,
         warnings=tuple(check.warnings),
@@ -266,6 +272,7 @@ _TOP: _Spec = {
     "keys": ("a table of binding ids and keys", _TABLE),
     "titles": ("a table (enabled, local, model)", _TABLE),
     "images": ("a table (protocol)", _TABLE),
+    "thinking": ('one of "auto", "open", "closed"', lambda v: v in THINKING_MODES),
 }
 _PROFILE: _Spec = {
     "type": (f"one of {', '.join(PROFILE_TYPES)}", lambda v: v in PROFILE_TYPES),
