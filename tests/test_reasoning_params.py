@@ -132,3 +132,28 @@ def test_reasoning_tokens_are_paid_once():
     usage_completion, reasoning = 412, 312
     assert estimate_cost(info, 100, usage_completion) == pytest.approx((100 * 1.10 + 412 * 4.40) / 1e6)
     assert estimate_cost(info, 100, usage_completion) < estimate_cost(info, 100, usage_completion + reasoning)
+
+
+# -- the CLI, as a user runs it ----------------------------------------------------------------
+
+
+def test_ask_sends_the_effort_prints_the_answer_only_and_counts_the_thinking(fake_openai, cli_env):
+    from conftest import run_cli
+
+    fake_openai.models = ["o4-mini", "gpt-4o-mini"]
+    fake_openai.reasoning, fake_openai.answer = "Two and two. Four.", "4"
+    out = run_cli("ask", "-m", "o4-mini", "-o", "reasoning_effort", "high", "--stats", "2+2?", env=cli_env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "4\n"  # the thought is not the answer
+    assert "usage 1+5 tokens (4 reasoning)" in out.stderr  # the fake counts words
+    body = fake_openai.last_request.json
+    validate_request(CHAT, body)
+    assert body["reasoning_effort"] == "high"
+    # A value the model refuses: said before anything is sent.
+    sent = len(fake_openai.requests)
+    out = run_cli("ask", "-m", "gpt-4o-mini", "-o", "reasoning_effort", "high", "2+2?", env=cli_env)
+    assert out.returncode == 2 and len(fake_openai.requests) == sent
+    assert "reasoning_effort: gpt-4o-mini does not take it" in out.stderr
+    out = run_cli("compare", "-m", "o3", "--sweep", "reasoning_effort=minimal,low", "2+2?", env=cli_env)
+    assert out.returncode != 0 and "o3 takes low, medium, high, not 'minimal'" in out.stderr
+    assert len(fake_openai.requests) == sent

@@ -20,7 +20,7 @@ from chat_tui.core.params import ChatParams
 from chat_tui.core.reasoning import thinking_label
 from chat_tui.core.tokens import TokenCounter
 from chat_tui.services.chat import request_history
-from chat_tui.services.history import export_markdown
+from chat_tui.services.history import export_markdown, make_filter, page
 from chat_tui.services.replies import run_reply
 from chat_tui.store import Store
 from chat_tui.store.importer import import_data
@@ -144,6 +144,9 @@ async def test_reasoning_is_stored_apart_with_its_count_and_time(fake_openai, st
     assert 0.05 < row.reasoning_duration < row.duration and row.ttft < row.reasoning_duration
     assert row.params["reasoning_effort"] == "low"
     assert store.search("friendly") == []  # the index holds answers
+    # The history's parameter filter finds it by its effort (the same grammar as compare lanes).
+    found = page(store, filters=make_filter(params="reasoning_effort=low")).rows
+    assert [r.id for r in found] == [cid] and page(store, filters=make_filter(params="reasoning_effort=high")).rows == []
 
 
 async def test_the_next_request_carries_the_answer_not_the_thought(fake_openai, store, counter):
