@@ -46,6 +46,10 @@ Multipart requests are parsed (email.parser): `RecordedRequest.form` holds the t
 `RecordedRequest.authorized` says whether a request carried a key (Authorization or api-key).
 
 Settings (attributes, read per request): answer (str, callable(body) -> str, or None), models,
+reasoning (chat only: str, callable(body) -> str, or None: streamed as `reasoning_field` deltas,
+"reasoning_content" as llama.cpp, vLLM and DeepSeek send it, or "reasoning" as OpenRouter does,
+before the answer; its tokens are "token chunks" for faults, count against max_tokens, and are
+part of usage.completion_tokens, with completion_tokens_details.reasoning_tokens saying how many),
 rate (token chunks/s, 0 = flat out), first_byte_delay, chunk_size (None = words),
 require_key (Bearer or Azure api-key; not for /files), created, flag_word, flag_category,
 transcript (None = "Transcribed <filename>."), embeddings_reversed (the data list in reverse
@@ -755,6 +759,8 @@ class FakeOpenAI:
         self.host = host
         self.port = port
         self.answer = answer  # str, callable(request json) -> str, or None for "Echo: <text>"
+        self.reasoning: str | Callable[[dict[str, Any]], str] | None = None  # chat: thought before answering
+        self.reasoning_field = "reasoning_content"  # or "reasoning" (OpenRouter)
         self.models: list[str | dict[str, Any]] = list(models if models is not None else DEFAULT_MODELS)
         self.rate = rate  # token chunks per second; 0 = as fast as possible
         self.first_byte_delay = first_byte_delay
@@ -1485,8 +1491,11 @@ class _Generation:
                               if isinstance(m, dict) and m.get("role") == "user"), "")
             prompts = [last_user]
             self.prompt_tokens = sum(len(split_tokens(t)) for t in texts)
-        # choices: (index, prompt, tokens, finish)
+        reasoning = None if legacy else (fake.reasoning(body) if callable(fake.reasoning) else fake.reasoning)
+        self.reasoning_field = fake.reasoning_field
+        # choices: (index, prompt, tokens, finish); their reasoning tokens, by index
         self.choices: list[tuple[int, str, list[str], str]] = []
+        self.thoughts: dict[int, list[str]] = {}
         for p_index, prompt_text in enumerate(prompts):
             answer = fake.answer(body) if callable(fake.answer) else fake.answer
             answer = f"Echo: {prompt_text}" if answer is None else str(answer)
@@ -1496,11 +1505,15 @@ class _Generation:
                 if cuts:
                     text = text[: min(cuts)]
                 tokens = split_tokens(text, chunk_size)
+                thought = split_tokens(str(reasoning), chunk_size) if reasoning else []
                 finish = "stop"
-                if isinstance(limit, int) and len(tokens) > limit:
-                    tokens, finish = tokens[: max(limit, 0)], "length"
+                if isinstance(limit, int) and len(thought) + len(tokens) > limit:  # reasoning counts too
+                    thought = thought[: max(limit, 0)]
+                    tokens, finish = tokens[: max(limit - len(thought), 0)], "length"
                 self.choices.append((p_index * n + i, prompt_text, tokens, finish))
-        self.token_count = sum(len(c[2]) for c in self.choices)
+                self.thoughts[p_index * n + i] = thought
+        self.reasoning_count = sum(len(t) for t in self.thoughts.values())
+        self.token_count = sum(len(c[2]) for c in self.choices) + self.reasoning_count
         if legacy:
             lp = body.get("logprobs")
             self.logprobs = lp if isinstance(lp, int) and not isinstance(lp, bool) else None
@@ -1514,7 +1527,7 @@ class _Generation:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.token_count,
                 "total_tokens": self.prompt_tokens + self.token_count,
                 "prompt_tokens_details": {"cached_tokens": 0},
-                "completion_tokens_details": {"reasoning_tokens": 0}}
+                "completion_tokens_details": {"reasoning_tokens": self.reasoning_count}}
 
     def _envelope(self, choices: list[Any], chunk: bool) -> dict[str, Any]:
         obj = "text_completion" if self.legacy else ("chat.completion.chunk" if chunk else "chat.completion")
@@ -1563,10 +1576,10 @@ class _Generation:
                 if self.logprobs is not None:
                     logprobs = {"content": [self._chat_logprob(t, k) for k, t in enumerate(tokens)],
                                 "refusal": None}
-                choices.append({"index": index,
-                                "message": {"role": "assistant", "content": "".join(tokens),
-                                            "refusal": None, "annotations": []},
-                                "logprobs": logprobs, "finish_reason": finish})
+                message = {"role": "assistant", "content": "".join(tokens), "refusal": None, "annotations": []}
+                if self.thoughts.get(index):
+                    message[self.reasoning_field] = "".join(self.thoughts[index])
+                choices.append({"index": index, "message": message, "logprobs": logprobs, "finish_reason": finish})
         out = self._envelope(choices, chunk=False)
         out["usage"] = self.usage()
         return out
@@ -1588,6 +1601,9 @@ class _Generation:
                     "logprobs": {"content": [], "refusal": None} if self.logprobs is not None else None,
                     "finish_reason": None}], chunk=True)))
                 per_choice.append([
+                    {"index": index, "delta": {self.reasoning_field: t}, "logprobs": None, "finish_reason": None}
+                    for t in self.thoughts.get(index, ())
+                ] + [
                     {"index": index, "delta": {"content": t},
                      "logprobs": ({"content": [self._chat_logprob(t, k)], "refusal": None}
                                   if self.logprobs is not None else None),
@@ -1676,6 +1692,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--answer", help='fixed answer (default "Echo: <last user message>")')
+    parser.add_argument("--reasoning", help="reasoning streamed before each chat answer (default none)")
+    parser.add_argument("--reasoning-field", default="reasoning_content", choices=("reasoning_content", "reasoning"))
     parser.add_argument("--rate", type=float, default=0.0, help="token chunks per second (0 = no pacing)")
     parser.add_argument("--first-byte-delay", type=float, default=0.0)
     parser.add_argument("--chunk-size", type=int, help="characters per chunk (default: words)")
@@ -1688,6 +1706,7 @@ def main(argv: list[str] | None = None) -> int:
     server = FakeOpenAI(host=args.host, port=args.port, answer=args.answer, models=args.models,
                         rate=args.rate, first_byte_delay=args.first_byte_delay,
                         chunk_size=args.chunk_size, require_key=args.require_key)
+    server.reasoning, server.reasoning_field = args.reasoning, args.reasoning_field
     server.enqueue_fault(*(Fault(**json.loads(f)) for f in args.fault))
     if not args.quiet:
         server.on_request = lambda r: print(

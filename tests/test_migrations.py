@@ -1,5 +1,5 @@
 """Every earlier database opens and upgrades to the current schema (version 5: messages made of
-parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images; version 8: message vectors; version 9: moderation checks; version 10: templates and roles), its rows reading as before; an up-to-date file is opened
+parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images; version 8: message vectors; version 9: moderation checks; version 10: templates and roles; version 11: reasoning), its rows reading as before; an up-to-date file is opened
 without taking the write lock."""
 
 from __future__ import annotations
@@ -182,3 +182,32 @@ def test_version_10_adds_templates_to_every_earlier_file(tmp_path: Path, version
         assert templates.get("reviewer").params == {"temperature": 0.2}
         with pytest.raises(sqlite3.IntegrityError):  # the kind is checked by the table too
             store.db.execute("INSERT INTO templates (name, kind) VALUES ('x', 'other')")
+
+
+@pytest.mark.parametrize("version", range(len(schema.MIGRATIONS)))
+def test_version_11_keeps_reasoning_apart_on_every_upgraded_file(tmp_path: Path, version: int) -> None:
+    """`_v11_reasoning`: old rows have no reasoning; a new reply keeps it in its own columns,
+    and the next request carries the answer only."""
+    assert schema.MIGRATIONS[10].__name__ == "_v11_reasoning"
+    path = tmp_path / f"v{version}.db"
+    old_database(path, version)
+    with Store(path) as store:
+        columns = {row[1] for row in store.db.execute("PRAGMA table_info(messages)")}
+        assert {"reasoning", "reasoning_tokens", "reasoning_tokens_local", "reasoning_duration"} <= columns
+        if version:
+            old = store.get_message(2)
+            assert (old.reasoning, old.reasoning_tokens, old.reasoning_duration) == (None, None, None)
+            cid, parent = 1, 2
+        else:
+            cid, parent = store.create_conversation(title="new"), None
+        user = store.add_message(cid, "user", "think first", parent_id=parent)
+        mid = store.begin_assistant(cid, parent_id=user, model="o4-mini", params={"reasoning_effort": "high"}, endpoint=None)
+        assert store.flush_partial(mid, "", "Let me see")
+        assert store.get_message(mid).reasoning == "Let me see"
+        store.finish_assistant(mid, "42", "complete", completion_tokens=12, reasoning="Let me see. 6 times 7.",
+                               reasoning_tokens=9, reasoning_tokens_local=8, reasoning_duration=1.5)
+        row = store.get_message(mid)
+        assert (row.content, row.reasoning, row.reasoning_tokens, row.reasoning_tokens_local, row.reasoning_duration) == (
+            "42", "Let me see. 6 times 7.", 9, 8, 1.5)
+        assert request_history(store.thread(cid))[-1].to_wire() == {"role": "assistant", "content": "42"}
+        assert store.search("times") == []  # the index holds answers, not thoughts

@@ -54,9 +54,9 @@ async def test_partial_text_is_flushed_while_streaming(fake_openai, store, count
     flushes = []
     original = store.flush_partial
 
-    def counting_flush(mid, content):
+    def counting_flush(mid, content, *reasoning):
         flushes.append(len(content))
-        return original(mid, content)
+        return original(mid, content, *reasoning)
 
     store.flush_partial = counting_flush
     deltas = 0

@@ -80,7 +80,7 @@ EXPECTED_COLUMNS = {
         "prompt_tokens", "completion_tokens", "prompt_tokens_local",
         "completion_tokens_local", "tokens_exact", "ttft", "duration", "system_fingerprint",
         "logprobs", "writer_pid", "source_id", "parts", "tool_calls", "tool_call_id",
-        "accepted",
+        "accepted", "reasoning", "reasoning_tokens", "reasoning_tokens_local", "reasoning_duration",
     ],
     "presets": ["id", "name", "params", "created_at", "updated_at"],
     "attachments": ["id", "message_id", "position", "kind", "name", "mime", "size", "sha256", "created_at"],

@@ -51,6 +51,16 @@ class TextDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """Reasoning text of choice `index`, streamed before (or between) its answer by servers that
+    show it: `reasoning_content` (llama.cpp, vLLM, DeepSeek) or `reasoning` (OpenRouter). It is
+    not part of the answer and is never sent back."""
+
+    index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class RefusalDelta:
     index: int
     text: str
@@ -83,6 +93,14 @@ class Usage:
     total_tokens: int | None
     raw: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def reasoning_tokens(self) -> int | None:
+        """`completion_tokens_details.reasoning_tokens`: the part of `completion_tokens` spent
+        thinking (already in it: never add the two)."""
+        details = self.raw.get("completion_tokens_details")
+        value = details.get("reasoning_tokens") if isinstance(details, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
 
 @dataclass(frozen=True, slots=True)
 class Finish:
@@ -94,11 +112,11 @@ class Finish:
 class Timing:
     """Emitted last by the client: seconds from request start."""
 
-    ttft: float | None  # time to first text token
+    ttft: float | None  # time to the first token, of text or of reasoning
     total: float
     completion_tokens: int | None  # from the server's usage when it sent one
     tokens_per_second: float | None  # usage tokens (else text chunks) over the streaming time
-    chunks: int = 0  # text deltas received
+    chunks: int = 0  # text (and reasoning) deltas received
 
 
-StreamEvent = Meta | TextDelta | RefusalDelta | ToolCallDelta | LogprobsDelta | Usage | Finish | Timing
+StreamEvent = Meta | TextDelta | ReasoningDelta | RefusalDelta | ToolCallDelta | LogprobsDelta | Usage | Finish | Timing

@@ -39,6 +39,7 @@ from chat_tui.api.events import (
     Finish,
     LogprobsDelta,
     Meta,
+    ReasoningDelta,
     RefusalDelta,
     StreamEvent,
     TextDelta,
@@ -108,8 +109,8 @@ class ChatStreamParser:
 
 
 def parse_chat_response(obj: dict[str, Any]) -> list[StreamEvent]:
-    """Events for a whole `chat.completion` object: Meta, then per choice TextDelta,
-    RefusalDelta, ToolCallDelta, LogprobsDelta, Finish; then Usage."""
+    """Events for a whole `chat.completion` object: Meta, then per choice ReasoningDelta,
+    TextDelta, RefusalDelta, ToolCallDelta, LogprobsDelta, Finish; then Usage."""
     return _parse_whole(obj)
 
 
@@ -232,6 +233,9 @@ def _choice_events(choices: Any, body_key: str, out: list[StreamEvent], state: _
             index = 0  # some servers leave it out when n == 1
         body = choice.get(body_key)
         if isinstance(body, dict):  # chat: `delta` when streamed, `message` when whole
+            reasoning = _reasoning(body)
+            if reasoning:
+                out.append(ReasoningDelta(index, clean_text(reasoning)))
             content = body.get("content")
             if isinstance(content, str) and content:
                 out.append(TextDelta(index, clean_text(content)))
@@ -260,6 +264,17 @@ def _choice_events(choices: Any, body_key: str, out: list[StreamEvent], state: _
         reason = choice.get("finish_reason")
         if reason is not None:
             out.append(Finish(index, str(reason)))
+
+
+def _reasoning(body: dict[str, Any]) -> str | None:
+    """The reasoning text of a delta or message: `reasoning_content` (llama.cpp, vLLM, DeepSeek)
+    or `reasoning` (OpenRouter). A server sending both (vLLM's newer versions) sends the same
+    text twice: it is taken once."""
+    for key in ("reasoning_content", "reasoning"):
+        text = body.get(key)
+        if isinstance(text, str) and text:
+            return text
+    return None
 
 
 def _logprobs(index: int, lp: dict[str, Any]) -> LogprobsDelta | None:

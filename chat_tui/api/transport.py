@@ -40,7 +40,7 @@ from chat_tui.api.errors import (
     error_from_payload,
     error_from_response,
 )
-from chat_tui.api.events import Finish, RefusalDelta, StreamEvent, TextDelta, Timing, Usage
+from chat_tui.api.events import Finish, ReasoningDelta, RefusalDelta, StreamEvent, TextDelta, Timing, Usage
 from chat_tui.api.sse import SSEDecoder
 from chat_tui.api.stream import ChatStreamParser
 from chat_tui.core.config import Endpoint, Timeouts
@@ -402,7 +402,9 @@ class _Tally:
         self.finished: set[int] = set()
 
     def see(self, event: StreamEvent) -> None:
-        if isinstance(event, (TextDelta, RefusalDelta)):
+        # Reasoning counts: the first token is the first thought, and usage tokens (the rate's
+        # numerator) include reasoning tokens.
+        if isinstance(event, (TextDelta, ReasoningDelta, RefusalDelta)):
             if isinstance(event, TextDelta) and event.echo:
                 return  # the echoed prompt: not an answer's first token
             self.chunks += 1

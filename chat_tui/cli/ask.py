@@ -118,7 +118,7 @@ async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: 
                 base = settings_of_role.params
             else:
                 base = ChatParams.from_dict(conversation.params) if conversation and conversation.params else ChatParams()
-            params = base.merged(options)
+            params = base.merged(options).checked_for(model)
         except ParamError as exc:
             raise CLIError(f"invalid option {exc}", 2) from None
         system = args.system if args.system is not None else (
@@ -207,7 +207,9 @@ def _stats_line(result: Any) -> str:
     if t and t.tokens_per_second:
         parts.append(f"{t.tokens_per_second:.1f} tok/s")
     if result.usage:
-        parts.append(f"usage {result.usage.prompt_tokens}+{result.usage.completion_tokens} tokens")
+        reasoning = result.usage.reasoning_tokens
+        of_which = f" ({reasoning} reasoning)" if reasoning else ""
+        parts.append(f"usage {result.usage.prompt_tokens}+{result.usage.completion_tokens} tokens{of_which}")
     if result.prompt_tokens_local is not None:
         mark = "" if result.tokens_exact else "~"
         parts.append(f"tiktoken {mark}{result.prompt_tokens_local}+{mark}{result.completion_tokens_local.get(0, 0)}")

@@ -76,8 +76,10 @@ def lane_from_spec(spec: str, base_model: str, base: ChatParams, presets: Preset
             elif name != "preset":
                 params = params.with_option(name, parse_option_value(raw))
         params = params.validated()
+        if model:
+            params.checked_for(model)  # a reasoning effort gpt-4o would refuse, say
     except ParamError as exc:
-        raise LaneError(f"lane {spec!r}: {exc}") from None
+        raise LaneError(f"lane {spec!r}: {exc}" if spec.strip() else f"the current settings: {exc}") from None
     if not model:
         raise LaneError(f"lane {spec!r}: no model (pass -m or model=...)")
     return Lane(model=model, params=params, preset=preset_name)

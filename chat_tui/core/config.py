@@ -38,6 +38,8 @@ Example `config.toml` (in the config dir, see `paths.py`)::
 
     theme = "terminal"                         # the terminal's own colours (Ctrl+P → theme)
     palette = "colour-blind"                   # probabilities and diffs in blue/orange (default: the theme's)
+    thinking = "auto"                          # a reply's reasoning: "auto" (shown while it streams,
+                                               # folded once the answer starts), "open", "closed"
 
     [titles]                                   # auto-titles from the first exchange
     enabled = true                             # default true
@@ -67,6 +69,7 @@ from chat_tui.core.models_table import OVERRIDE_FIELDS, WHOLE_FIELDS
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 PROFILE_TYPES = ("openai", "azure", "local")
+THINKING_MODES = ("auto", "open", "closed")
 DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 BUILTIN_PROFILES = ("openai", "local")
 
@@ -176,6 +179,7 @@ class Config:
     titles: TitleSettings = field(default_factory=TitleSettings)
     image_protocol: str = "auto"  # [images] protocol: how images are drawn in the terminal
     copy_on_select: bool = True  # copy a mouse selection when the button is released
+    thinking: str = "auto"  # a reply's reasoning block: auto (open while thinking), open, closed
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
     # Unknown keys, ignored: one line each (file, table, key, closest known key), to show
@@ -243,6 +247,7 @@ def load_config(path: Path) -> Config:
         ) if titles else TitleSettings(),
         image_protocol=(images or {}).get("protocol", "auto"),
         copy_on_select=data.get("copy_on_select", True),
+        thinking=data.get("thinking", "auto"),
         path=path,
         raw=data,
         warnings=tuple(check.warnings),
@@ -278,6 +283,7 @@ _TOP: _Spec = {
     "titles": ("a table (enabled, local, model)", _TABLE),
     "images": ("a table (protocol)", _TABLE),
     "copy_on_select": ("true or false", _BOOL),
+    "thinking": ('one of "auto", "open", "closed"', lambda v: v in THINKING_MODES),
 }
 _PROFILE: _Spec = {
     "type": (f"one of {', '.join(PROFILE_TYPES)}", lambda v: v in PROFILE_TYPES),

@@ -114,6 +114,17 @@ def _longest_prefix(name: str, keys: Any) -> str | None:
     return best
 
 
+def _names(model_id: str) -> tuple[str, bool, str]:
+    """(normalized id, fine-tuned?, the base model's id as the table spells it)."""
+    name = normalize_model_id(model_id)
+    fine_tuned = name.startswith("ft:")
+    base = name[3:] if fine_tuned else name
+    base = _ALIASES.get(base, base)
+    if base.startswith("gpt-35-"):  # Azure's spelling
+        base = "gpt-3.5-" + base[len("gpt-35-"):]
+    return name, fine_tuned, base
+
+
 def model_info(
     model_id: str, overrides: Mapping[str, Mapping[str, Any]] | None = None
 ) -> ModelInfo | None:
@@ -126,13 +137,7 @@ def model_info(
     Fine-tuned models ("ft:gpt-4o-mini-...:org::id") get the base model's limits but no prices,
     since fine-tuned inference costs more.
     """
-    name = normalize_model_id(model_id)
-    fine_tuned = name.startswith("ft:")
-    base = name[3:] if fine_tuned else name
-    base = _ALIASES.get(base, base)
-    if base.startswith("gpt-35-"):  # Azure's spelling
-        base = "gpt-3.5-" + base[len("gpt-35-"):]
-
+    name, fine_tuned, base = _names(model_id)
     key = _longest_prefix(base, _TABLE)
     info = _TABLE[key] if key else None
     if info is not None and fine_tuned:
@@ -200,6 +205,8 @@ def estimate_cost(
 ) -> float | None:
     """USD for one request, or None if a needed price is unknown. `cached_tokens` is the part
     of `prompt_tokens` served from the prompt cache (usage.prompt_tokens_details.cached_tokens).
+    `completion_tokens` includes reasoning tokens, as the usage's does (its
+    completion_tokens_details.reasoning_tokens is a part of it, never to be added again).
     """
     if info is None or info.input_price is None:
         return None
@@ -241,6 +248,50 @@ def uses_max_completion_tokens(model_id: str) -> bool:
     return bool(_GPT5.match(name)) or is_reasoning_model(name)
 
 
+# reasoning_effort and verbosity: which table entries take which values (OpenAI's reasoning
+# guide). A table entry not listed takes neither; a model not in the table is unknown.
+REASONING_EFFORTS = ("minimal", "low", "medium", "high")  # offered, unchecked, for unknown models
+VERBOSITIES = ("low", "medium", "high")
+_EFFORT_LMH = ("low", "medium", "high")
+_GPT5_EFFORTS = ("minimal", "low", "medium", "high")  # `minimal` is gpt-5's alone
+_REASONING_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "gpt-5": {"reasoning_effort": _GPT5_EFFORTS, "verbosity": VERBOSITIES},
+    "gpt-5-mini": {"reasoning_effort": _GPT5_EFFORTS, "verbosity": VERBOSITIES},
+    "gpt-5-nano": {"reasoning_effort": _GPT5_EFFORTS, "verbosity": VERBOSITIES},
+    "gpt-5-pro": {"reasoning_effort": ("high",), "verbosity": VERBOSITIES},
+    "gpt-5.1": {"reasoning_effort": ("none", "low", "medium", "high"), "verbosity": VERBOSITIES},
+    "o1": {"reasoning_effort": _EFFORT_LMH},
+    "o1-pro": {"reasoning_effort": _EFFORT_LMH},
+    "o3": {"reasoning_effort": _EFFORT_LMH},
+    "o3-pro": {"reasoning_effort": _EFFORT_LMH},
+    "o3-mini": {"reasoning_effort": _EFFORT_LMH},
+    "o4-mini": {"reasoning_effort": _EFFORT_LMH},
+    "codex-mini-latest": {"reasoning_effort": _EFFORT_LMH},
+}
+REASONING_PARAMS = ("reasoning_effort", "verbosity")
+
+
+def accepted_values(model_id: str, param: str) -> tuple[str, ...] | None:
+    """The values of `param` (`reasoning_effort` or `verbosity`) that `model_id` takes: `()`
+    when the model is known and takes none (gpt-4o, o1-mini, gpt-5-chat), None when the model is
+    not known here (another server's: whatever is sent goes unchecked)."""
+    if param not in REASONING_PARAMS:
+        raise ValueError(f"not a reasoning parameter: {param!r}")
+    key = _longest_prefix(_names(model_id)[2], _TABLE)
+    if key is None:
+        return None
+    return _REASONING_VALUES.get(key, {}).get(param, ())
+
+
+def offered_values(model_id: str, param: str) -> tuple[tuple[str, ...], bool]:
+    """(the values a form offers for `param` with this model, checked?): a known model's own
+    values (none: the field is not offered), every usual value, unchecked, for an unknown one."""
+    values = accepted_values(model_id, param)
+    if values is None:
+        return (REASONING_EFFORTS if param == "reasoning_effort" else VERBOSITIES), False
+    return values, True
+
+
 def supports_sampling_params(model_id: str) -> bool:
     """False for reasoning models, which reject temperature, top_p, presence/frequency
     penalties, logit_bias and logprobs."""
@@ -249,13 +300,18 @@ def supports_sampling_params(model_id: str) -> bool:
 
 __all__ = [
     "OVERRIDE_FIELDS",
+    "REASONING_EFFORTS",
+    "REASONING_PARAMS",
+    "VERBOSITIES",
     "TABLE_DATE",
     "WHOLE_FIELDS",
     "ModelInfo",
+    "accepted_values",
     "estimate_cost",
     "is_reasoning_model",
     "model_info",
     "normalize_model_id",
+    "offered_values",
     "parse_overrides",
     "supports_sampling_params",
     "uses_max_completion_tokens",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.core.filters import parse_param_filters
+from chat_tui.core.reasoning import thinking_label
 from chat_tui.core.text import one_line
 from chat_tui.store.history import (
     HistoryFilter,
@@ -170,7 +171,12 @@ def export_markdown(store: "Store", conversation: "Conversation") -> str:
             head += f" ({_one_line(m.model)})"
         if m.role == "assistant" and m.status and m.status != "complete":
             head += f" [{m.status}]"
-        lines += [f"## {head}", "", m.content or "", ""]
+        lines += [f"## {head}", ""]
+        if m.reasoning:  # folded away where Markdown folds (<details>), above the answer it led to
+            tokens, approx = m.reasoning_count
+            label = thinking_label(m.reasoning_duration, tokens, approx=approx)
+            lines += [f"<details><summary>{label}</summary>", "", m.reasoning, "", "</details>", ""]
+        lines += [m.content or "", ""]
         if m.parts:  # its attachments, by name (the JSON export carries the files)
             from chat_tui.services.attachments import chips_of_message
 

@@ -4,7 +4,9 @@
 the assistant row exists as `streaming` before the request is sent, its text is flushed about
 once a second (one small write, never one per token), and it ends `complete`, `cancelled` or
 `error` with whatever text had arrived, whatever went wrong. With `n > 1` every extra choice
-becomes a sibling row.
+becomes a sibling row. Reasoning a server streams (`ReasoningDelta`) is recorded the same way,
+in the row's own `reasoning` column, with its token count and how long the model thought; it
+is never part of the answer's text.
 """
 
 from __future__ import annotations
@@ -15,7 +17,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.api.events import Finish, LogprobsDelta, Meta, RefusalDelta, StreamEvent, TextDelta, Timing, TokenLogprob, Usage
+from chat_tui.api.events import (
+    Finish,
+    LogprobsDelta,
+    Meta,
+    ReasoningDelta,
+    RefusalDelta,
+    StreamEvent,
+    TextDelta,
+    Timing,
+    TokenLogprob,
+    Usage,
+)
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams
 from chat_tui.core.text import error_text
@@ -44,10 +57,27 @@ class Choice:
     finish_reason: str | None = None
     logprobs: list[TokenLogprob] = field(default_factory=list)
     flushed_len: int = 0
+    reasoning_parts: list[str] = field(default_factory=list)
+    reasoning_flushed_len: int = 0
+    thinking_from: float | None = None  # monotonic: the first reasoning text
+    thinking_until: float | None = None  # the first answer text after it (None: still thinking)
 
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+    @property
+    def reasoning(self) -> str:
+        if len(self.reasoning_parts) > 1:  # joined once per flush, not per delta
+            self.reasoning_parts = ["".join(self.reasoning_parts)]
+        return self.reasoning_parts[0] if self.reasoning_parts else ""
+
+    def thinking_seconds(self, now: float) -> float | None:
+        """How long the model thought: from its first reasoning text to its first answer text
+        (or to `now`, the end, when no answer came)."""
+        if self.thinking_from is None:
+            return None
+        return (self.thinking_until if self.thinking_until is not None else now) - self.thinking_from
 
 
 @dataclass
@@ -59,7 +89,8 @@ class ReplyResult:
     usage: Usage | None = None
     meta: Meta | None = None
     prompt_tokens_local: int | None = None
-    completion_tokens_local: dict[int, int] = field(default_factory=dict)
+    completion_tokens_local: dict[int, int] = field(default_factory=dict)  # answer and reasoning
+    reasoning_tokens_local: dict[int, int] = field(default_factory=dict)
     tokens_exact: bool | None = None
     body: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | None = None  # the whole response, when not streamed
@@ -75,6 +106,10 @@ class ReplyResult:
     @property
     def message_id(self) -> int | None:
         return self.choices[0].message_id if 0 in self.choices else None
+
+    @property
+    def reasoning(self) -> str:
+        return self.choices[0].reasoning if 0 in self.choices else ""
 
     @property
     def error_text(self) -> str | None:
@@ -204,13 +239,15 @@ async def run_request(
     def flush() -> None:
         for c in choices.values():
             text = c.text
-            if len(text) == c.flushed_len:
+            reasoning = c.reasoning if c.reasoning_parts else None
+            if len(text) == c.flushed_len and (reasoning is None or len(reasoning) == c.reasoning_flushed_len):
                 continue
             try:
                 if c.message_id is None:
                     create_row(c)
-                store.flush_partial(c.message_id, text)
+                store.flush_partial(c.message_id, text, reasoning)
                 c.flushed_len = len(text)
+                c.reasoning_flushed_len = len(reasoning or "")
             except StoreError as exc:
                 result.unsaved = error_text(exc)
 
@@ -221,9 +258,22 @@ async def run_request(
             result.ignored += 1
             return
         if isinstance(event, TextDelta):
-            if first_text is None:
-                first_text = time.monotonic()
-            choice(index).parts.append(event.text)
+            c = choice(index)
+            thinking = c.thinking_from is not None and c.thinking_until is None
+            if first_text is None or thinking:
+                now = time.monotonic()
+                if first_text is None:
+                    first_text = now
+                if thinking:
+                    c.thinking_until = now  # the answer has started
+            c.parts.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            c = choice(index)
+            if c.thinking_from is None:
+                c.thinking_from = time.monotonic()
+                if first_text is None:
+                    first_text = c.thinking_from  # the first token is the first thought
+            c.reasoning_parts.append(event.text)
         elif isinstance(event, RefusalDelta):
             choice(index).refusal.append(event.text)
         elif isinstance(event, LogprobsDelta):
@@ -299,7 +349,12 @@ def _count_local(counter: TokenCounter | None, result: ReplyResult, request: Req
         result.tokens_exact = prompt.exact
         for index, c in result.choices.items():
             # the encoding is loaded now (the prompt was counted with it): this never waits
-            result.completion_tokens_local[index] = counter.count_completion(c.text, model).tokens
+            answer = counter.count_completion(c.text, model).tokens
+            thought = counter.count_completion(c.reasoning, model).tokens if c.reasoning_parts else None
+            # As the server's completion_tokens: the answer and the reasoning.
+            result.completion_tokens_local[index] = answer + (thought or 0)
+            if thought is not None:
+                result.reasoning_tokens_local[index] = thought
     except Exception:  # noqa: BLE001 - local counts are a nicety; the answer must be saved
         pass
 
@@ -314,6 +369,7 @@ def _finish(store: Store, result: ReplyResult, started: float, first_text: float
     usage = result.usage
     timing = result.timing
     error = result.error_text
+    ended = time.monotonic()
     for index, c in result.choices.items():
         text = c.text
         if not text and c.refusal:
@@ -332,6 +388,10 @@ def _finish(store: Store, result: ReplyResult, started: float, first_text: float
             duration=timing.total if timing else None,
             system_fingerprint=result.meta.system_fingerprint if result.meta else None,
             logprobs=_logprobs_json(c.logprobs),
+            reasoning=c.reasoning or None,
+            reasoning_tokens=usage.reasoning_tokens if usage and len(result.choices) == 1 else None,
+            reasoning_tokens_local=result.reasoning_tokens_local.get(index),
+            reasoning_duration=c.thinking_seconds(ended),
         )
 
         def write(c: Choice = c, text: str = text, fields: dict[str, Any] = fields) -> None:

@@ -456,14 +456,22 @@ class Store(CompareRunsMixin):
             raise
         return mid
 
-    def flush_partial(self, mid: int, content: str) -> bool:
-        """Save the text received so far: one small UPDATE. False if no longer streaming."""
+    def flush_partial(self, mid: int, content: str, reasoning: str | None = None) -> bool:
+        """Save the text received so far (and the reasoning, if any came): one small UPDATE.
+        False if no longer streaming."""
         with self._write() as db:
-            cur = db.execute(
-                "UPDATE messages SET content = ?, updated_at = ?"
-                " WHERE id = ? AND status = 'streaming'",
-                (content, now(), mid),
-            )
+            if reasoning is None:
+                cur = db.execute(
+                    "UPDATE messages SET content = ?, updated_at = ?"
+                    " WHERE id = ? AND status = 'streaming'",
+                    (content, now(), mid),
+                )
+            else:
+                cur = db.execute(
+                    "UPDATE messages SET content = ?, reasoning = ?, updated_at = ?"
+                    " WHERE id = ? AND status = 'streaming'",
+                    (content, reasoning, now(), mid),
+                )
             return cur.rowcount > 0
 
     def finish_assistant(
@@ -483,8 +491,12 @@ class Store(CompareRunsMixin):
         duration: float | None = None,
         system_fingerprint: str | None = None,
         logprobs: Any = None,
+        reasoning: str | None = None,
+        reasoning_tokens: int | None = None,
+        reasoning_tokens_local: int | None = None,
+        reasoning_duration: float | None = None,
     ) -> None:
-        """Store the final text, status and statistics of a reply."""
+        """Store the final text, status and statistics of a reply (and its reasoning, apart)."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"status must be one of {FINAL_STATUSES}, not {status!r}")
         stamp = now()
@@ -494,11 +506,13 @@ class Store(CompareRunsMixin):
                 """UPDATE messages SET content = ?, status = ?, error = ?, finish_reason = ?,
                     prompt_tokens = ?, completion_tokens = ?, prompt_tokens_local = ?,
                     completion_tokens_local = ?, tokens_exact = ?, ttft = ?, duration = ?,
-                    system_fingerprint = ?, logprobs = ?, updated_at = ?
+                    system_fingerprint = ?, logprobs = ?, reasoning = ?, reasoning_tokens = ?,
+                    reasoning_tokens_local = ?, reasoning_duration = ?, updated_at = ?
                 WHERE id = ? AND role = 'assistant'""",
                 (content, status, error, finish_reason, prompt_tokens, completion_tokens,
                  prompt_tokens_local, completion_tokens_local, exact, ttft, duration,
-                 system_fingerprint, lenient_json(logprobs), stamp, mid),
+                 system_fingerprint, lenient_json(logprobs), reasoning or None, reasoning_tokens,
+                 reasoning_tokens_local, reasoning_duration, stamp, mid),
             )
             if cur.rowcount == 0:
                 raise NotFoundError(f"no assistant message {mid}")

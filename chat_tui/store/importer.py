@@ -522,6 +522,11 @@ def _chat_tui_plan(document: Any, where: str) -> _Plan:
             "parts": _json_list(m.get("parts"), "parts", mw),
             "tool_calls": _json_list(m.get("tool_calls"), "tool_calls", mw),
             "tool_call_id": _need(m, "tool_call_id", (str,), mw, optional=True),
+            # version 11: the reasoning, apart from the answer
+            "reasoning": _need(m, "reasoning", (str,), mw, optional=True),
+            "reasoning_tokens": _need(m, "reasoning_tokens", (int,), mw, optional=True),
+            "reasoning_tokens_local": _need(m, "reasoning_tokens_local", (int,), mw, optional=True),
+            "reasoning_duration": _need(m, "reasoning_duration", _NUMBER, mw, optional=True),
         }
     # Parents first, otherwise by id: the new ids keep the creation order (a regeneration
     # made after an edit stays the newest leaf), not just each message's place in the tree.
@@ -667,7 +672,7 @@ _MESSAGE_COLUMNS = (
     "model", "params", "endpoint", "status", "error", "finish_reason", "prompt_tokens",
     "completion_tokens", "prompt_tokens_local", "completion_tokens_local", "tokens_exact",
     "ttft", "duration", "system_fingerprint", "logprobs", "source_id", "parts", "tool_calls",
-    "tool_call_id",
+    "tool_call_id", "reasoning", "reasoning_tokens", "reasoning_tokens_local", "reasoning_duration",
 )
 _CONVERSATION_COLUMNS = (
     "id", "title", "created_at", "updated_at", "model", "params", "system_prompt", "endpoint",
@@ -713,6 +718,7 @@ def _message_row(m: dict[str, Any], mid: int, cid: int | None, parent: int | Non
         m.get("prompt_tokens_local"), m.get("completion_tokens_local"), m.get("tokens_exact"),
         m.get("ttft"), m.get("duration"), m.get("system_fingerprint"), m.get("logprobs"),
         m["key"], m.get("parts"), m.get("tool_calls"), m.get("tool_call_id"),
+        m.get("reasoning"), m.get("reasoning_tokens"), m.get("reasoning_tokens_local"), m.get("reasoning_duration"),
     )
 
 

@@ -88,9 +88,23 @@ class Message:
     tool_call_id: str | None = None
     # Schema version 6: a document round's choice, 1 put into the document, 0 rejected.
     accepted: bool | None = None
+    # Schema version 11: what a reasoning model thought, apart from the answer (never sent back).
+    reasoning: str | None = None
+    reasoning_tokens: int | None = None  # the server's, a part of completion_tokens
+    reasoning_tokens_local: int | None = None
+    reasoning_duration: float | None = None  # seconds
+
+    @property
+    def reasoning_count(self) -> tuple[int | None, bool]:
+        """(the reasoning's tokens, approximate?): the server's count, else the local one."""
+        if self.reasoning_tokens is not None:
+            return self.reasoning_tokens, False
+        return self.reasoning_tokens_local, not self.tokens_exact
 
     def to_chat_message(self) -> ChatMessage:
-        """The message as it is sent back to the API in a later request."""
+        """The message as it is sent back to the API in a later request: its answer, never its
+        reasoning (DeepSeek refuses a request that carries it; the others would read it as
+        something the model said)."""
         content: str | tuple[Part, ...] = self.content
         if self.parts:
             content = tuple(p for p in (part_from_wire(item) for item in self.parts) if p is not None)

@@ -134,6 +134,14 @@ Documents (version 6)
   template's text, ``''`` for a role); ``system_prompt`` (a role's, ``''`` for a prompt);
   ``model`` (a role's default model, ``''`` = keep the current one); ``params`` (JSON object:
   a role's default request parameters, never a credential); ``created_at``; ``updated_at``.
+Reasoning (version 11) - what a reasoning model thought before answering, kept apart from the
+  answer and never sent back. ``messages.reasoning`` (the reasoning text streamed by servers that
+  show it: ``reasoning_content`` or ``reasoning`` deltas; NULL if none came); ``reasoning_tokens``
+  (``usage.completion_tokens_details.reasoning_tokens``, as reported by the server: a part of
+  ``completion_tokens``, which includes them); ``reasoning_tokens_local`` (the reasoning text
+  counted locally; ``completion_tokens_local`` counts the answer and the reasoning, as the
+  server's ``completion_tokens`` does); ``reasoning_duration`` (seconds from the first reasoning
+  text to the first answer text, or to the end when no answer came).
 
 ``PRAGMA user_version`` is the schema version: the number of migrations applied.
 """
@@ -562,9 +570,27 @@ CREATE TABLE IF NOT EXISTS templates (
 )""")
 
 
+_V11_COLUMNS = [
+    ("reasoning", "TEXT"),
+    ("reasoning_tokens", "INTEGER"),
+    ("reasoning_tokens_local", "INTEGER"),
+    ("reasoning_duration", "REAL"),
+]
+
+
+def _v11_reasoning(db: Database) -> None:
+    """Reasoning kept apart from the answer: ``messages.reasoning``, ``reasoning_tokens``,
+    ``reasoning_tokens_local`` and ``reasoning_duration``. Older rows have none (NULL)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
+    for column, definition in _V11_COLUMNS:
+        if column not in columns:
+            db.execute(f"ALTER TABLE messages ADD COLUMN {column} {definition}")
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9_moderation, _v10_templates]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9_moderation, _v10_templates,
+                                                _v11_reasoning]
 
 
 def user_version(db: AnyDatabase) -> int:

@@ -6,16 +6,23 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from chat_tui.core.messages import ChatMessage
+from chat_tui.core.models_table import REASONING_PARAMS, accepted_values
 from chat_tui.core.params.base import (
     ParamError,
     Params,
     bool_value,
+    choice,
     logit_bias_value,
     number,
     response_format_value,
     stop_value,
     string,
 )
+
+# The values the API reference allows (ReasoningEffort, Verbosity); which model takes which is
+# `models_table.accepted_values`.
+REASONING_EFFORT_VALUES = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+VERBOSITY_VALUES = ("low", "medium", "high")
 
 # name → (validator, default shown in UIs). Defaults are OpenAI's documented ones.
 CHAT_RULES: dict[str, Any] = {
@@ -33,6 +40,8 @@ CHAT_RULES: dict[str, Any] = {
     "seed": (lambda v: number("seed", v, -(2**63), 2**63 - 1, integer=True), None),
     "user": (lambda v: string("user", v), None),
     "response_format": (response_format_value, None),
+    "reasoning_effort": (lambda v: choice("reasoning_effort", v, REASONING_EFFORT_VALUES), None),
+    "verbosity": (lambda v: choice("verbosity", v, VERBOSITY_VALUES), None),
 }
 
 
@@ -54,6 +63,8 @@ class ChatParams(Params):
     seed: int | None = None
     user: str | None = None
     response_format: dict[str, Any] | None = None
+    reasoning_effort: str | None = None  # reasoning models: how long to think
+    verbosity: str | None = None  # gpt-5: how long the answer is
     extra: dict[str, Any] = field(default_factory=dict)
 
     RULES = CHAT_RULES
@@ -70,6 +81,30 @@ class ChatParams(Params):
         if self.max_tokens is not None and self.max_completion_tokens is not None:
             raise ParamError("max_tokens", "set max_tokens or max_completion_tokens, not both")
         return self
+
+    def checked_for(self, model: str) -> "ChatParams":
+        """Itself, or a ParamError when `model` is known not to take a value set here (a
+        reasoning effort for gpt-4o, `minimal` for o3). A model not known here is not checked."""
+        for name in REASONING_PARAMS:
+            value = getattr(self, name)
+            accepted = accepted_values(model, name) if value is not None else None
+            if accepted is None or value in accepted:
+                continue
+            if not accepted:
+                takers = "reasoning models do: o1, o3, o4-mini, gpt-5" if name == "reasoning_effort" else "gpt-5 models do"
+                raise ParamError(name, f"{model} does not take it ({takers})")
+            raise ParamError(name, f"{model} takes {', '.join(accepted)}, not {value!r}")
+        return self
+
+    def fitted_to(self, model: str) -> "ChatParams":
+        """A copy without the values `model` is known not to take (a form switching models)."""
+        changes = {}
+        for name in REASONING_PARAMS:
+            value = getattr(self, name)
+            accepted = accepted_values(model, name) if value is not None else None
+            if accepted is not None and value not in accepted:
+                changes[name] = None
+        return replace(self, **changes) if changes else self
 
     def body(
         self,

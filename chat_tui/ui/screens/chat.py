@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static, TextArea
 
 from chat_tui.core.messages import ChatMessage
-from chat_tui.core.params import ChatParams
+from chat_tui.core.params import ChatParams, ParamError
 from chat_tui.core.text import visible_controls
 from chat_tui.ui.threads import Tree
 from chat_tui.ui.widgets.attachments import AttachField, AttachmentBar, AttachmentChip
@@ -92,6 +92,7 @@ class ChatScreen(Screen):
         self.query_one("#attach-field").display = False
         self.conversation.shown = self._shown_message
         self.conversation.checks = self._stored_checks
+        self.conversation.thinking_open = self.app.config.thinking == "open"
         # The side panes hold many widgets: the app mounts them after the first frame, once the
         # tokenizer has loaded (see ChatApp.warm_up), so the prompt is usable sooner.
         if self.app.initial_conversation is not None:
@@ -503,6 +504,12 @@ class ChatScreen(Screen):
         if not self.app.model:
             self.notify("Choose a model first (F2), or type any model id in the picker.", severity="warning")
             return
+        try:  # a reasoning effort the model would refuse (parameters kept from another model)
+            self.app.params.checked_for(self.app.model)
+        except ParamError as exc:
+            self.notify(f"{exc}. Change it in the parameters (F3); your message is still in the box.",
+                        title="Not sent", severity="error", timeout=10, markup=False)
+            return
         if self.transcribing():
             self.notify("Still transcribing the audio into the prompt: send when it is done.", severity="warning", timeout=4)
             return
@@ -677,7 +684,7 @@ class ChatScreen(Screen):
         app = self.app
         self._retry_of = None
         conversation = self.conversation
-        from chat_tui.api.events import TextDelta, Timing
+        from chat_tui.api.events import ReasoningDelta, TextDelta, Timing
         from chat_tui.services.replies import run_reply  # imported on first use: faster start-up
         from chat_tui.ui.streaming import MarkdownFeeder
 
@@ -689,9 +696,36 @@ class ChatScreen(Screen):
         feeder: MarkdownFeeder | None = None
         early: list[str] = []  # text that came before the view was mounted
         seen_text = False
+        # Reasoning the server shows: a block above the answer, open while the model thinks
+        # (config `thinking`: "auto" folds it when the answer starts, "open", "closed").
+        thinking_mode = app.config.thinking
+        view_ready = asyncio.Event()
+        thinking = None  # the ThinkingBlock, once mounted
+        thought_feeder: MarkdownFeeder | None = None
+        early_thoughts: list[str] = []
+        thought_at: float | None = None  # the first reasoning text
+        answered_at: float | None = None  # the first answer text after it
+        starting_thoughts: asyncio.Future | None = None
+
+        async def start_thinking() -> None:
+            nonlocal thinking, thought_feeder
+            await view_ready.wait()
+            folded = thinking_mode == "closed" or (thinking_mode == "auto" and answered_at is not None)
+            thinking = await view.begin_thinking(collapsed=folded)
+            thought_feeder = MarkdownFeeder(thinking.text_view)
+            for piece in early_thoughts:
+                thought_feeder.write(piece)
+            early_thoughts.clear()
+            show_thinking()
+
+        def show_thinking() -> None:
+            if thinking is None or thought_at is None:
+                return
+            end = answered_at if answered_at is not None else time.monotonic()
+            thinking.set_stats(end - thought_at, meter.reasoning_tokens_streamed, approx=True, live=answered_at is None)
 
         def on_event(event) -> None:
-            nonlocal seen_text
+            nonlocal seen_text, thought_at, answered_at, starting_thoughts
             if isinstance(event, TextDelta):
                 if event.index == 0:
                     if feeder is None:
@@ -699,10 +733,27 @@ class ChatScreen(Screen):
                     elif not seen_text:
                         view.refresh_header("streaming…")
                     seen_text = True
+                    if thought_at is not None and answered_at is None:
+                        answered_at = time.monotonic()  # the model has stopped thinking
+                        if thinking is not None and thinking_mode == "auto":
+                            thinking.set_collapsed(True)
+                        show_thinking()
                     view.append_text(event.text)
                     if feeder is not None:
                         feeder.write(event.text)
                     meter.stream_delta(event.text)
+            elif isinstance(event, ReasoningDelta):
+                if event.index == 0:
+                    if thought_at is None:
+                        thought_at = time.monotonic()
+                        starting_thoughts = asyncio.ensure_future(start_thinking())
+                        if not seen_text:
+                            view.refresh_header("thinking…")
+                    if thought_feeder is None:
+                        early_thoughts.append(event.text)
+                    else:
+                        thought_feeder.write(event.text)
+                    meter.stream_reasoning(event.text)
             elif isinstance(event, Timing):
                 meter.stream_timing(event.ttft, event.tokens_per_second)
 
@@ -717,13 +768,17 @@ class ChatScreen(Screen):
         asked = time.monotonic()
 
         def waiting() -> None:  # how long the server has said nothing (Escape stops it)
-            if not seen_text:
+            if thought_at is not None:
+                if answered_at is None:
+                    show_thinking()  # its time and tokens so far
+            elif not seen_text:
                 view.refresh_header(f"waiting… {time.monotonic() - asked:.0f} s · Escape stops")
 
         ticker = self.set_interval(1.0, waiting)
         try:
             await mounted
-            view.refresh_header("streaming…" if seen_text else "waiting…")
+            view.refresh_header("streaming…" if seen_text else "thinking…" if thought_at is not None else "waiting…")
+            view_ready.set()
             feeder = MarkdownFeeder(view.body)
             for text in early:
                 feeder.write(text)
@@ -735,6 +790,12 @@ class ChatScreen(Screen):
                 await asyncio.gather(reply, return_exceptions=True)
             if feeder is not None:
                 await feeder.close()
+            if starting_thoughts is not None:
+                if not view_ready.is_set():  # stopped before the view was up: no block to fill
+                    starting_thoughts.cancel()
+                await asyncio.gather(starting_thoughts, return_exceptions=True)
+            if thought_feeder is not None:
+                await thought_feeder.close()
             self.reload_tree()
             if result is not None:
                 self.leaf_id = result.message_id
@@ -755,6 +816,8 @@ class ChatScreen(Screen):
                 usage.prompt_tokens if usage else None,
                 usage.completion_tokens if usage else None,
                 result.completion_tokens_local.get(0) if result else None,
+                reasoning_tokens=usage.reasoning_tokens if usage else None,
+                reasoning_tokens_local=result.reasoning_tokens_local.get(0) if result else None,
             )
             meter.set_history(self.history_messages(), app.system_prompt)
             self.refresh_conversation_list()  # new totals and updated_at

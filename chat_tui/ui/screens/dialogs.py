@@ -46,6 +46,11 @@ class PickBlockScreen(_Modal):
         self.dismiss(int(event.option.id))
 
 
+def _set(values: dict[str, Any]) -> dict[str, Any]:
+    """The entries that have a value."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
 class DetailsScreen(_Modal):
     """The parameters sent with an answer, its usage, timing and status."""
 
@@ -64,8 +69,12 @@ class DetailsScreen(_Modal):
             "error": m.error,
             "finish_reason": m.finish_reason,
             "parameters sent": m.params,
-            "usage (server)": {"prompt": m.prompt_tokens, "completion": m.completion_tokens},
-            "tokens (tiktoken)": {"prompt": m.prompt_tokens_local, "completion": m.completion_tokens_local, "exact": m.tokens_exact},
+            # Completion counts include the reasoning: "of which reasoning" is a part, not more.
+            "usage (server)": _set({"prompt": m.prompt_tokens, "completion": m.completion_tokens,
+                                    "of which reasoning": m.reasoning_tokens}),
+            "tokens (tiktoken)": _set({"prompt": m.prompt_tokens_local, "completion": m.completion_tokens_local,
+                                       "of which reasoning": m.reasoning_tokens_local, "exact": m.tokens_exact}),
+            "thinking (s)": m.reasoning_duration,
             "time to first token (s)": m.ttft,
             "duration (s)": m.duration,
             "system_fingerprint": m.system_fingerprint,

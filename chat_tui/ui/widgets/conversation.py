@@ -65,7 +65,10 @@ def header_text(message: Message | None, role: str, *, model: str | None = None,
         tokens = message.completion_tokens if message.completion_tokens is not None else message.completion_tokens_local
         if tokens:
             approx = "" if message.completion_tokens is not None or message.tokens_exact else "~"
-            bits.append(f"{approx}{tokens} tokens")
+            thought, thought_approx = message.reasoning_count
+            # Reasoning is part of the completion tokens (server and local counts alike).
+            of_which = f" ({'~' if thought_approx else ''}{thought} reasoning)" if thought else ""
+            bits.append(f"{approx}{tokens} tokens{of_which}")
             if message.duration and message.ttft is not None and message.duration > message.ttft:
                 bits.append(f"{tokens / (message.duration - message.ttft):.0f} tok/s")
         if message.finish_reason and message.finish_reason != "stop":
@@ -179,6 +182,7 @@ class MessageView(Vertical, can_focus=True):
         Binding("G", "select_move('bottom')", "Bottom", id="select.bottom", show=False),
         Binding("y,enter,ctrl+c", "select_copy", "Copy selection", id="select.copy"),
         Binding("escape", "select_leave", "Leave select mode", id="select.leave"),
+        Binding("t", "toggle_thinking", "Thinking", id="message.thinking"),
     ]
 
     class Action(TMessage):
@@ -192,8 +196,10 @@ class MessageView(Vertical, can_focus=True):
             self.text = text  # copy_selection: what was selected
 
     def __init__(self, role: str, text: str = "", *, message: Message | None = None, model: str | None = None,
-                 branch: Branch | None = None, attachments: list | None = None, images: list | None = None) -> None:
+                 branch: Branch | None = None, attachments: list | None = None, images: list | None = None,
+                 thinking_open: bool = False) -> None:
         super().__init__(classes=f"message {role}")
+        self.thinking_open = thinking_open  # a stored reply's reasoning: shown, or folded away
         self.attachments = attachments or []  # (kind, label, file or bytes) per attachment
         self.images = images or []  # the files of the images this reply made (`/image`)
         self.role = role
@@ -219,6 +225,12 @@ class MessageView(Vertical, can_focus=True):
 
     def compose(self):
         yield Caption(header_text(self.message, self.role, model=self.model, branch=self.branch), classes="header", markup=False)
+        if self.message is not None and self.message.reasoning:
+            from chat_tui.ui.widgets.thinking import ThinkingBlock
+
+            tokens, approx = self.message.reasoning_count
+            yield ThinkingBlock(self.message.reasoning, seconds=self.message.reasoning_duration, tokens=tokens,
+                                approx=approx, collapsed=not self.thinking_open)
         if self.role == "assistant":
             from chat_tui.ui.widgets.markdown_view import MarkdownView  # on first use: faster start-up
 
@@ -251,6 +263,24 @@ class MessageView(Vertical, can_focus=True):
     def body(self):
         return self.query_one(".body")
 
+    @property
+    def thinking(self):
+        """The reasoning block (a `ThinkingBlock`), or None when the reply has none."""
+        from chat_tui.ui.widgets.thinking import ThinkingBlock
+
+        return next(iter(self.query(ThinkingBlock)), None)
+
+    async def begin_thinking(self, *, collapsed: bool):
+        """Reasoning has started streaming: a block for it above the answer."""
+        from chat_tui.ui.widgets.thinking import ThinkingBlock
+
+        block = self.thinking
+        if block is None:
+            block = ThinkingBlock(live=True, collapsed=collapsed)
+            await self.mount(block, before=self.body)
+            self.refresh_bindings()
+        return block
+
     def refresh_header(self, note: str | None = None) -> None:
         if note is not None:
             self._note = note
@@ -260,12 +290,18 @@ class MessageView(Vertical, can_focus=True):
         )
 
     def finish(self, message: Message | None, text: str) -> None:
-        """After streaming: the stored row, for the header and the actions."""
+        """After streaming: the stored row, for the header, the thinking block and the actions."""
         self.message = message
         self._parts = [text]
         for status in ("error", "cancelled", "interrupted"):
             self.set_class(bool(message and message.status == status), status)
         self.refresh_header("")
+        if (block := self.thinking) is not None:
+            if message is not None:
+                tokens, approx = message.reasoning_count
+                block.set_stats(message.reasoning_duration, tokens, approx=approx)
+            else:
+                block.set_stats(block.seconds, block.tokens, approx=block.approx)
 
     def append_text(self, text: str) -> None:
         self._parts.append(text)
@@ -301,7 +337,11 @@ class MessageView(Vertical, can_focus=True):
         # In select mode only its keys (and v) apply, so arrows, b and Escape mean what it says.
         if action == "select_mode":
             return True
-        return action.startswith("select_") == self.selecting
+        if action.startswith("select_") != self.selecting:
+            return False
+        if action == "toggle_thinking":
+            return self.thinking is not None  # offered on replies that thought aloud only
+        return True
 
     def action_select_mode(self) -> None:
         """v: enter select mode with a cursor at the first line in view; v again marks where the
@@ -385,6 +425,11 @@ class MessageView(Vertical, can_focus=True):
             return y
         return min(hidden, max(body.line_total() - 1, 0))
 
+    def action_toggle_thinking(self) -> None:
+        if (block := self.thinking) is not None:
+            block.toggle()
+
+
 
 
 class ConversationView(VerticalScroll):
@@ -402,14 +447,17 @@ class ConversationView(VerticalScroll):
         self.images: dict[int, list] = {}
         # Set by the screen: the stored moderation checks of messages, {id: (flagged, summary)}.
         self.checks: Callable[[list[int]], dict[int, tuple[bool, str]]] | None = None
+        # Set by the screen (config `thinking = "open"`): stored replies show their reasoning.
+        self.thinking_open = False
 
     def view_of(self, m: Message, b: Branch | None, checks: dict[int, tuple[bool, str]] | None = None) -> MessageView:
         images = self.images.get(m.id)
         if m.parts and self.shown is not None:
             text, chips = self.shown(m)
-            view = MessageView(m.role, text, message=m, branch=b, attachments=chips, images=images)
+            view = MessageView(m.role, text, message=m, branch=b, attachments=chips, images=images,
+                               thinking_open=self.thinking_open)
         else:
-            view = MessageView(m.role, m.content, message=m, branch=b, images=images)
+            view = MessageView(m.role, m.content, message=m, branch=b, images=images, thinking_open=self.thinking_open)
         if checks is None and self.checks is not None:
             checks = self.checks([m.id])
         if checks and m.id in checks:

@@ -22,7 +22,17 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from chat_tui.api.events import Finish, LogprobsDelta, Meta, RefusalDelta, TextDelta, Timing, TokenLogprob, Usage
+from chat_tui.api.events import (
+    Finish,
+    LogprobsDelta,
+    Meta,
+    ReasoningDelta,
+    RefusalDelta,
+    TextDelta,
+    Timing,
+    TokenLogprob,
+    Usage,
+)
 from chat_tui.core.compare import LOW_CONFIDENCE, Lane, LogprobSummary
 from chat_tui.core.models_table import estimate_cost, model_info
 from chat_tui.core.text import visible_controls
@@ -61,6 +71,26 @@ class LaneStats:
     lp_count: int = 0
     lp_sum: float = 0.0
     lp_low: int = 0
+    # Reasoning the server streams: a part of the tokens above, shown beside them.
+    reasoning_local: int = 0
+    reasoning_final_local: int | None = None
+    reasoning_server: int | None = None
+    thought_from: float | None = None  # monotonic: the first reasoning text
+    thought_until: float | None = None  # the first answer text after it, or the end
+
+    def reasoning_tokens(self) -> tuple[int | None, bool]:
+        """(tokens spent thinking, approximate?), None when the lane showed no reasoning."""
+        if self.reasoning_server:
+            return self.reasoning_server, False
+        if self.reasoning_final_local is not None:
+            return self.reasoning_final_local, not self.tokens_exact
+        return (self.reasoning_local or None), True
+
+    def thinking_seconds(self, now: float | None = None) -> float | None:
+        if self.thought_from is None:
+            return None
+        end = self.thought_until if self.thought_until is not None else (now if now is not None else time.monotonic())
+        return end - self.thought_from
 
     def completion_tokens(self) -> tuple[int | None, bool]:
         """(tokens, approximate?) — the server's count when it sent one."""
@@ -125,7 +155,13 @@ def header_lines(stats: LaneStats, label: str, *, blind: bool, overrides: dict[s
         bits.append(f"{rate:.0f} tok/s")
     tokens, approx = stats.completion_tokens()
     if tokens is not None and (tokens or stats.status == "complete"):
-        bits.append(f"{'~' if approx else ''}{tokens} tok")
+        thought, thought_approx = stats.reasoning_tokens()
+        seconds = stats.thinking_seconds(now)
+        of_which = ""
+        if thought or seconds is not None:  # a part of the tokens, never added to them
+            of_which = f" ({'~' if thought_approx else ''}{thought or 0} thinking" + (
+                f", {seconds:.1f}s)" if seconds is not None else ")")
+        bits.append(f"{'~' if approx else ''}{tokens} tok{of_which}")
     if not blind:
         cost = stats.cost(overrides, include_prompt=not shared_request)
         if cost is not None:
@@ -193,6 +229,7 @@ class LaneColumn(Vertical, can_focus=True):
         self._parts: list[str] = []
         self._uncounted: list[str] = []
         self._uncounted_chunks = 0
+        self._unthought: list[str] = []  # reasoning not counted yet
         self._dirty = True
         self._feeder: MarkdownFeeder | None = None
         self.finishing: Any = None  # the task running finish(), set by the screen
@@ -271,6 +308,7 @@ class LaneColumn(Vertical, can_focus=True):
         self._parts = []
         self._uncounted = []
         self._uncounted_chunks = 0
+        self._unthought = []
         self.logprobs = []
         self.message_id = None
         self.finishing = None
@@ -293,12 +331,25 @@ class LaneColumn(Vertical, can_focus=True):
             if stats.first_at is None:
                 stats.first_at = time.monotonic()
                 self._set_status("streaming")
+            if stats.thought_from is not None and stats.thought_until is None:
+                stats.thought_until = time.monotonic()
             self._parts.append(event.text)
             self._uncounted.append(event.text)
             self._uncounted_chunks += 1
             stats.chunks += 1
             if self._feeder is not None:
                 self._feeder.write(event.text)
+        elif isinstance(event, ReasoningDelta):
+            # Counted (the lane's tokens include it), not shown: a lane's answer has the room.
+            if event.index != self.choice or not event.text:
+                return
+            if stats.first_at is None:
+                stats.first_at = time.monotonic()
+                self._set_status("streaming")
+            if stats.thought_from is None:
+                stats.thought_from = time.monotonic()
+            self._unthought.append(event.text)
+            stats.chunks += 1
         elif isinstance(event, RefusalDelta):
             if event.index == self.choice and self._feeder is not None:
                 self._feeder.write(event.text)
@@ -320,6 +371,7 @@ class LaneColumn(Vertical, can_focus=True):
             stats.prompt_server = event.prompt_tokens
             if not self.shared_request:
                 stats.tokens_server = event.completion_tokens
+                stats.reasoning_server = event.reasoning_tokens
         elif isinstance(event, Meta):
             stats.fingerprint = event.system_fingerprint or stats.fingerprint
         elif isinstance(event, Timing):
@@ -332,6 +384,13 @@ class LaneColumn(Vertical, can_focus=True):
         self._dirty = True
 
     def _count_pending(self) -> None:
+        if self._unthought:
+            pending = "".join(self._unthought)
+            self._unthought = []
+            counted = self.counter.try_count_text(pending, self.lane.model) if self.counter and len(pending) <= COUNT_AT_ONCE else None
+            tokens = counted.tokens if counted is not None else math.ceil(len(pending) / 4)
+            self.stats.reasoning_local += tokens
+            self.stats.tokens_local += tokens
         if not self._uncounted:
             return
         pending = "".join(self._uncounted)
@@ -364,6 +423,8 @@ class LaneColumn(Vertical, can_focus=True):
         if feeder is not None:
             await feeder.close()
         stats = self.stats
+        if stats.thought_from is not None and stats.thought_until is None:
+            stats.thought_until = time.monotonic()  # it thought until the end
         if message_id is not None:
             self.message_id = message_id
         if result is not None:
@@ -371,6 +432,7 @@ class LaneColumn(Vertical, can_focus=True):
             if local is not None:
                 stats.tokens_final_local = local
                 stats.tokens_exact = bool(result.tokens_exact)
+            stats.reasoning_final_local = result.reasoning_tokens_local.get(self.choice)
             if result.prompt_tokens_local is not None:
                 stats.prompt_local = result.prompt_tokens_local
             if stats.total is None and result.timing is not None:

@@ -14,12 +14,12 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Static, Switch, TextArea
+from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
 
-from chat_tui.core.models_table import model_info
+from chat_tui.core.models_table import REASONING_PARAMS, model_info, offered_values
 from chat_tui.core.params import ChatParams, ParamError
 from chat_tui.core.tokens import TokenCounter
 from typing import TYPE_CHECKING
@@ -43,6 +43,7 @@ FLOAT_SLIDERS = (
     ("frequency_penalty", -2, 2, 0.05, 0.25),
 )
 NUMBER_FIELDS = (("seed", "random"), ("n", "1 (up to 128)"), ("top_logprobs", "0..20"))
+REASONING_LABELS = {"reasoning_effort": "effort", "verbosity": "verbosity"}
 
 
 def max_output_tokens(model: str) -> int:
@@ -116,7 +117,9 @@ class ParamsPane(VerticalScroll):
     r"""The right-hand Parameters pane (id `params-pane`).
 
     Controls: sliders for temperature, top_p, max_tokens (1..the model's output limit),
-    presence_penalty and frequency_penalty; the system prompt; four stop-sequence fields, one
+    presence_penalty and frequency_penalty; reasoning `effort` and `verbosity`, offered only when
+    the model takes them, with its own values (`models_table.offered_values`; a model not known
+    here is offered every usual value, marked unchecked); the system prompt; four stop-sequence fields, one
     sequence each, where `\n` is a newline, `\t` a tab, `\\` a backslash and `\xHH` any control
     character (so "\n\n" is typed `\n\n`, and a comma is just a comma); seed; n; logprobs with
     top_logprobs (used only while logprobs is on); the logit_bias editor; presets (only with a
@@ -194,7 +197,8 @@ class ParamsPane(VerticalScroll):
             self.query_one("#system-prompt", TextArea).load_text(text or "")
 
     def set_model(self, model: str) -> None:
-        """Adopt `model`'s max_tokens range (clamping the value: posts Changed) and vocabulary."""
+        """Adopt `model`'s max_tokens range (clamping the value: posts Changed), vocabulary and
+        reasoning values (a value it does not take goes back to default: posts Changed)."""
         self._model = model
         if not self.is_mounted:
             self._params = self._clamped(self._params)
@@ -204,6 +208,7 @@ class ParamsPane(VerticalScroll):
         if clamped != self._params:
             self.query_one("#param-max_tokens", Slider).set_value(clamped.max_tokens)
             self._commit(clamped)
+        self._sync_reasoning()
         self.query_one(LogitBiasEditor).set_model(model)
 
     def action_reset_all(self) -> None:
@@ -223,6 +228,14 @@ class ParamsPane(VerticalScroll):
         )
         for name, lo, hi, fine, coarse in FLOAT_SLIDERS[2:]:
             yield self._slider(name, lo, hi, fine, coarse)
+
+        with Vertical(id="reasoning-fields"):
+            yield Static("", id="reasoning-note", classes="param-label", markup=False)
+            for name in REASONING_PARAMS:
+                with Horizontal(classes="field-row", id=f"row-{name}"):
+                    yield Label(REASONING_LABELS[name], classes="field-label", markup=False)
+                    yield Select([], prompt="default", id=f"param-{name}", name=name, compact=True,
+                                 classes="reasoning-select")
 
         yield Label("system prompt", classes="param-label", markup=False)
         yield TextArea(self._system_prompt or "", id="system-prompt", soft_wrap=True, compact=True)
@@ -261,11 +274,42 @@ class ParamsPane(VerticalScroll):
     def on_mount(self) -> None:
         # in case a set_* call came between compose and mount
         self._sync_range()
+        self._offered: dict[str, tuple[str, ...]] = {}
+        self._sync_reasoning()
         self._sync_widgets()
         self.query_one(LogitBiasEditor).set_model(self._model)
         area = self.query_one("#system-prompt", TextArea)
         if (area.text if area.text.strip() else None) != self._system_prompt:
             area.load_text(self._system_prompt or "")
+
+    def _sync_reasoning(self) -> None:
+        """Offer `effort` and `verbosity` as the model takes them; drop a value it does not."""
+        fitted = self._params.fitted_to(self._model)
+        if fitted != self._params:
+            self._commit(fitted)
+        checked = True
+        for name in REASONING_PARAMS:
+            values, known = offered_values(self._model, name)
+            checked = checked and known
+            select = self.query_one(f"#param-{name}", Select)
+            self.query_one(f"#row-{name}").display = bool(values)
+            if values != self._offered.get(name):
+                self._offered[name] = values
+                with self.prevent(Select.Changed):
+                    select.set_options([(v, v) for v in values])
+            self._show_select(select, getattr(self._params, name))
+        fields = self.query_one("#reasoning-fields")
+        fields.display = any(self._offered.values())
+        # A model not in the table (another server's): every usual value, not checked.
+        note = "reasoning" if checked else "reasoning (unchecked for this model)"
+        self.query_one("#reasoning-note", Static).update(note)
+
+    def _show_select(self, select: Select, value: str | None) -> None:
+        with self.prevent(Select.Changed):
+            if value is None or value not in self._offered.get(select.name or "", ()):
+                select.clear()
+            else:
+                select.value = value
 
     def _sync_range(self) -> None:
         limit = max_output_tokens(self._model)
@@ -292,6 +336,8 @@ class ParamsPane(VerticalScroll):
             self.query_one(f"#param-{name}", Input).value = "" if value is None else str(value)
         for name in ("stop", *(n for n, _ in NUMBER_FIELDS)):
             self.query_one(f"#error-{name}", FieldError).show(None)
+        for name in REASONING_PARAMS:
+            self._show_select(self.query_one(f"#param-{name}", Select), getattr(p, name))
         self.query_one("#param-logprobs", Switch).value = bool(p.logprobs)
         self.query_one("#param-top_logprobs", Input).disabled = not p.logprobs
         self.query_one(LogitBiasEditor).set_bias(p.logit_bias)
@@ -357,6 +403,12 @@ class ParamsPane(VerticalScroll):
             error.show(None)  # same sequences (a single one may be stored as a plain string)
             return
         self._apply("stop", sequences or None, "#error-stop")
+
+    @on(Select.Changed, ".reasoning-select")
+    def _reasoning_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        value = None if event.value is Select.NULL else event.value
+        self._apply(event.select.name or "", value)
 
     @on(Switch.Changed, "#param-logprobs")
     def _logprobs_changed(self, event: Switch.Changed) -> None:

@@ -129,14 +129,17 @@ class TokenMeter(Vertical):
         self._reply_seen = False
         self._t0 = 0.0
         self._first_at: float | None = None
-        self._completion_local = 0
+        self._completion_local = 0  # the answer and the reasoning, as the server counts them
+        self._reasoning_local = 0
         self._sent_prompt: TokenCount | None = None
         self._ttft: float | None = None
         self._tps: float | None = None
         self._timing_from_client = False
         self._usage_prompt: int | None = None
         self._usage_completion: int | None = None
+        self._usage_reasoning: int | None = None
         self._completion_final: TokenCount | None = None
+        self._reasoning_final: int | None = None
         self._redraw: Timer | None = None
         self._last_redraw = 0.0
 
@@ -291,6 +294,22 @@ class TokenMeter(Vertical):
         return TokenCount(self._completion_local, False, "stream")
 
     @property
+    def reasoning_tokens(self) -> TokenCount | None:
+        """The part of the reply's tokens spent thinking (None: no reasoning seen or reported)."""
+        if self._usage_reasoning:
+            return TokenCount(self._usage_reasoning, True, "usage")
+        if self._reasoning_final is not None:
+            return TokenCount(self._reasoning_final, self._completion_final.exact if self._completion_final else False, "local")
+        if self._reasoning_local:
+            return TokenCount(self._reasoning_local, False, "stream")
+        return None
+
+    @property
+    def reasoning_tokens_streamed(self) -> int:
+        """Reasoning tokens counted so far while streaming (an estimate)."""
+        return self._reasoning_local
+
+    @property
     def reply_prompt_tokens(self) -> TokenCount | None:
         if self._usage_prompt is not None:
             return TokenCount(self._usage_prompt, True, "usage")
@@ -309,27 +328,39 @@ class TokenMeter(Vertical):
         self._t0 = time.monotonic()
         self._first_at = None
         self._completion_local = 0
+        self._reasoning_local = 0
         self._completion_final = None
+        self._reasoning_final = None
         self._ttft = self._tps = None
         self._timing_from_client = False
-        self._usage_prompt = self._usage_completion = None
+        self._usage_prompt = self._usage_completion = self._usage_reasoning = None
         self._redraw_now()
 
     def stream_delta(self, text: str) -> None:
         """A new piece of the answer: counts only `text` (summed per piece, so approximate)."""
+        self._count_streamed(text)
+
+    def stream_reasoning(self, text: str) -> None:
+        """A new piece of reasoning: counted like the answer's (it is part of the completion
+        tokens), and apart, for "thinking N"."""
+        self._reasoning_local += self._count_streamed(text)
+
+    def _count_streamed(self, text: str) -> int:
         if not self.streaming or not text:
-            return
+            return 0
         now = time.monotonic()
         if self._first_at is None:
             self._first_at = now
             if not self._timing_from_client:
                 self._ttft = now - self._t0
         counted = self.counter.try_count_text(text, self.model)  # never waits for a load
-        self._completion_local += counted.tokens if counted else math.ceil(len(text) / 4)
+        tokens = counted.tokens if counted else math.ceil(len(text) / 4)
+        self._completion_local += tokens
         if not self._timing_from_client:
             elapsed = now - self._first_at
             self._tps = self._completion_local / elapsed if elapsed > 0.05 else None
         self._schedule_redraw()
+        return tokens
 
     def stream_timing(self, ttft: float | None, tokens_per_second: float | None) -> None:
         """Figures measured by the client (api.events.Timing) replace the local ones."""
@@ -345,12 +376,19 @@ class TokenMeter(Vertical):
         usage_prompt: int | None = None,
         usage_completion: int | None = None,
         completion_tokens_local: int | None = None,
+        *,
+        reasoning_tokens: int | None = None,
+        reasoning_tokens_local: int | None = None,
     ) -> None:
-        """The reply ended (also cancelled or failed); server usage wins over local counts."""
+        """The reply ended (also cancelled or failed); server usage wins over local counts.
+        Completion counts include reasoning (`reasoning_*` say how much of them it was)."""
         self.streaming = False
         self._reply_seen = True
         self._usage_prompt = usage_prompt
         self._usage_completion = usage_completion
+        self._usage_reasoning = reasoning_tokens
+        if reasoning_tokens_local is not None:
+            self._reasoning_final = reasoning_tokens_local
         if completion_tokens_local is not None:
             # counted over the whole text by TokenCounter.count_completion
             self._completion_final = TokenCount(
@@ -435,7 +473,9 @@ class TokenMeter(Vertical):
         pieces = []
         if sent is not None:
             pieces.append(f"in {_mark(sent)}")
-        pieces.append(f"out {_mark(completion)}")
+        thought = self.reasoning_tokens
+        # Reasoning is a part of "out" (and of its cost), shown beside it, never added to it.
+        pieces.append(f"out {_mark(completion)}" + (f" ({_mark(thought)} thinking)" if thought else ""))
         if self._tps is not None:
             pieces.append(f"{self._tps:.0f} tok/s")
         if self._ttft is not None:
