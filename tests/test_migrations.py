@@ -35,7 +35,7 @@ def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, vers
     path = tmp_path / f"v{version}.db"
     old_database(path, version)
     with Store(path) as store:
-        assert store.schema_version == len(schema.MIGRATIONS) == 10
+        assert store.schema_version == len(schema.MIGRATIONS) == 11
         if version:
             thread = store.thread(1)
             assert [(m.role, m.content, m.parts, m.tool_calls, m.tool_call_id) for m in thread] == [
@@ -184,7 +184,7 @@ def test_version_10_adds_templates_to_every_earlier_file(tmp_path: Path, version
             store.db.execute("INSERT INTO templates (name, kind) VALUES ('x', 'other')")
 
 
-@pytest.mark.parametrize("version", range(len(schema.MIGRATIONS)))
+@pytest.mark.parametrize("version", range(11))
 def test_version_11_keeps_reasoning_apart_on_every_upgraded_file(tmp_path: Path, version: int) -> None:
     """`_v11_reasoning`: old rows have no reasoning; a new reply keeps it in its own columns,
     and the next request carries the answer only."""
