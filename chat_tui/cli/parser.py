@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="image detail for the attached images (default: auto)")
     ask.add_argument("-c", "--continue", dest="cont", action="store_true", help="continue the last conversation")
     ask.add_argument("--cid", type=conversation_id, help="continue conversation ID")
+    ask.add_argument("--schema", metavar="FILE",
+                     help="structured output: a JSON Schema file the answer must match (response_format json_schema);"
+                          " the answer is validated: exit 4 with the first violation on stderr when it does not match")
+    ask.add_argument("--no-strict", action="store_true",
+                     help="with --schema: strict off (the API then takes any JSON Schema, and may not follow it)")
+    ask.add_argument("--schema-name", metavar="NAME", help="with --schema: the format's name (default: from the file name)")
+    ask.add_argument("--pretty", action="store_true", help="with --schema: print the answer's JSON indented (implies --no-stream)")
     ask.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     ask.add_argument("--json", action="store_true", help="print the raw JSON response (implies --no-stream)")
     ask.add_argument("--stats", action="store_true", help="print timing and token stats to stderr")

@@ -39,6 +39,10 @@ class SchemaError(ValueError):
         self.reason = message
 
 
+class StrictError(SchemaError):
+    """A JSON Schema that breaks a rule of strict mode (it would go with strict off)."""
+
+
 def json_path(path: Path | None) -> str:
     """`("items", 2, "price")` -> `$.items[2].price`; a key that is not a plain name is quoted:
     `$["unit price"]`."""
@@ -132,7 +136,7 @@ def check_schema(schema: Any, *, strict: bool) -> dict[str, Any]:
         if problems:
             path, message = problems[0]
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise SchemaError(message + more, path)
+            raise StrictError(message + more, path)
     return schema
 
 
@@ -225,7 +229,7 @@ def check_response_format(value: dict[str, Any]) -> dict[str, Any]:
     try:
         check_schema(inner["schema"], strict=bool(strict))
     except SchemaError as exc:
-        raise SchemaError(f"schema {exc}") from None
+        raise type(exc)(f"schema {exc}") from None
     return value
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from chat_tui.core.structured import (
     SchemaError,
+    StrictError,
     Structured,
     Verdict,
     check_name,
@@ -65,4 +66,4 @@ def check_reply(params: dict[str, Any] | None, text: str) -> Verdict | None:
     return validate_answer(text, found) if found is not None else None
 
 
-__all__ = ["MAX_SCHEMA_BYTES", "SchemaError", "Structured", "Verdict", "check_reply", "load_response_format", "read_schema"]
+__all__ = ["MAX_SCHEMA_BYTES", "SchemaError", "StrictError", "Structured", "Verdict", "check_reply", "load_response_format", "read_schema"]
