@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from chat_tui.cli.context import CLIError, Context, parse_options, pick_model, read_prompt
+from chat_tui.cli.context import CLIError, Context, parse_options, pick_model, read_prompt, schema_option
 from chat_tui.cli.output import answer, dump_json
 
 
@@ -31,20 +31,9 @@ INVALID_ANSWER = 4  # exit status: the answer does not match its schema (1: erro
 
 
 def _schema(args: Any) -> dict[str, Any] | None:
-    """`--schema FILE` as the response_format to send, checked here before anything is sent."""
-    if args.schema is None:
-        given = [flag for flag, on in (("--no-strict", args.no_strict), ("--schema-name", args.schema_name),
-                                       ("--pretty", args.pretty)) if on]
-        if given:
-            raise CLIError(f"{given[0]} goes with --schema FILE", 2)
-        return None
-    from chat_tui.services.structured import SchemaError, StrictError, load_response_format
-
-    try:
-        return load_response_format(args.schema, name=args.schema_name, strict=not args.no_strict)
-    except SchemaError as exc:
-        hint = " (or --no-strict)" if isinstance(exc, StrictError) else ""
-        raise CLIError(f"--schema {args.schema}: {exc}{hint}", 2) from None
+    if args.schema is None and args.pretty:
+        raise CLIError("--pretty goes with --schema FILE", 2)
+    return schema_option(args)
 
 
 def _attachments(sources: list[str], detail: str) -> list[Any]:
