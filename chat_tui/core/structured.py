@@ -31,12 +31,13 @@ Path = tuple["str | int", ...]
 
 class SchemaError(ValueError):
     """A schema that cannot be sent: not JSON, not a JSON Schema, or against strict mode's rules.
-    `path` is where in the schema (None: the text as a whole)."""
+    `path` is where in the schema (None: the text as a whole); `location` the (line, column)
+    of a JSON syntax error."""
 
-    def __init__(self, message: str, path: Path | None = None) -> None:
+    def __init__(self, message: str, path: Path | None = None, location: tuple[int, int] | None = None) -> None:
         super().__init__(f"{json_path(path)}: {message}" if path is not None else message)
         self.path = path
-        self.reason = message
+        self.location = location
 
 
 class StrictError(SchemaError):
@@ -84,7 +85,8 @@ def parse_json(text: str) -> Any:
     except json.JSONDecodeError as exc:
         if not text.strip():
             raise SchemaError("the file is empty") from None
-        raise SchemaError(f"not JSON: {_syntax(text, exc)[0]}") from None
+        what, line, column = _syntax(text, exc)
+        raise SchemaError(f"not JSON: {what}", location=(line, column)) from None
     except ValueError as exc:
         raise SchemaError(f"not JSON: {exc}") from None
 

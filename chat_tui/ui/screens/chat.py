@@ -544,7 +544,10 @@ class ChatScreen(Screen):
         from chat_tui.services.replies import run_reply  # imported on first use: faster start-up
         from chat_tui.ui.streaming import MarkdownFeeder
 
-        view = MessageView("assistant", model=app.model)
+        from chat_tui.core.structured import structured_of
+
+        # A reply asked for a schema streams as raw JSON, then shows as a checked JSON tree.
+        view = MessageView("assistant", model=app.model, structured=structured_of(app.params.response_format))
         mounted = conversation.mount(view)
         conversation.anchor()
         meter = self.meter

@@ -3,6 +3,10 @@
 Model output is untrusted: it is rendered as Markdown only after control characters are made
 visible, never as Rich/Textual markup, and without live hyperlinks (see markdown_view.py).
 Long conversations mount lazily: the newest messages first, older ones when asked for.
+
+A reply asked for a JSON Schema (structured output) streams as raw JSON in a code block; once
+it is finished it shows as a `StructuredAnswer` (the validation line and a JSON tree, see
+json_tree.py) instead, and `j` switches between the tree and the raw text.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message as TMessage
 from textual.widgets import Button, Static
 
+from chat_tui.core.structured import Structured, structured_of
 from chat_tui.core.text import visible_controls
 
 if TYPE_CHECKING:
     from chat_tui.store.records import Message
+    from chat_tui.ui.widgets.json_tree import StructuredAnswer
 
 INITIAL_MESSAGES = 40  # mounted when a conversation opens; older ones on demand
 PAGE = 60
@@ -72,6 +78,14 @@ def header_text(message: Message | None, role: str, *, model: str | None = None,
     return text
 
 
+def raw_json_markdown(text: str, *, closed: bool) -> str:
+    """A structured answer's raw text as a Markdown code block (its fence longer than any run of
+    backticks in the text); `closed=False` while it streams, the text still to come."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}json\n{text}" + (f"\n{fence}\n" if closed else "")
+
+
 def _moderation_text(check: tuple[bool, str] | None) -> Text:
     if check is None:
         return Text()
@@ -90,6 +104,7 @@ class MessageView(Vertical, can_focus=True):
         Binding("i", "details", "Details", id="message.details"),
         Binding("p", "probabilities", "Probabilities", id="message.probabilities"),
         Binding("m", "moderate", "Check (moderation)", id="message.moderate"),
+        Binding("j", "toggle_json", "JSON tree / raw", id="message.toggle_json"),
     ]
 
     class Action(TMessage):
@@ -102,7 +117,8 @@ class MessageView(Vertical, can_focus=True):
             self.arg = arg
 
     def __init__(self, role: str, text: str = "", *, message: Message | None = None, model: str | None = None,
-                 branch: Branch | None = None, attachments: list | None = None, images: list | None = None) -> None:
+                 branch: Branch | None = None, attachments: list | None = None, images: list | None = None,
+                 structured: Structured | None = None) -> None:
         super().__init__(classes=f"message {role}")
         self.attachments = attachments or []  # (kind, label, file or bytes) per attachment
         self.images = images or []  # the files of the images this reply made (`/image`)
@@ -115,6 +131,11 @@ class MessageView(Vertical, can_focus=True):
         self.moderation: tuple[bool, str] | None = None  # (flagged, one-line summary) of the newest check
         if message is not None and message.status in ("error", "cancelled", "interrupted"):
             self.add_class(message.status)
+        # the schema the reply was asked for (structured output): given while streaming, else stored
+        if structured is None and role == "assistant" and message is not None:
+            structured = structured_of((message.params or {}).get("response_format"))
+        self.structured = structured
+        self.show_raw = False  # a structured answer: the raw text instead of the tree
 
     @property
     def message_id(self) -> int | None:
@@ -131,7 +152,15 @@ class MessageView(Vertical, can_focus=True):
         if self.role == "assistant":
             from chat_tui.ui.widgets.markdown_view import MarkdownView  # on first use: faster start-up
 
-            yield MarkdownView(self.text, classes="body")
+            if self.structured is None:
+                yield MarkdownView(self.text, classes="body")
+            else:
+                finished = self._finished()
+                body = MarkdownView(raw_json_markdown(self.text, closed=finished), classes="body")
+                body.display = not finished
+                yield body
+                if finished:
+                    yield self._structured_answer()
         else:
             yield Static(Text(visible_controls(self.text)), classes="body", markup=False)
         if self.attachments:
@@ -147,6 +176,23 @@ class MessageView(Vertical, can_focus=True):
         line.display = self.moderation is not None
         line.set_class(bool(self.moderation and self.moderation[0]), "flagged")
         yield line
+
+    def _finished(self) -> bool:
+        """A stored reply that is no longer streaming (and has text to check)."""
+        return self.message is not None and self.message.status != "streaming" and bool(self.text)
+
+    def _structured_answer(self) -> StructuredAnswer:
+        from chat_tui.ui.widgets.json_tree import StructuredAnswer
+
+        answer = StructuredAnswer(self.text, self.structured, classes="structured")
+        answer.display = not self.show_raw
+        return answer
+
+    @property
+    def structured_answer(self) -> StructuredAnswer | None:
+        from chat_tui.ui.widgets.json_tree import StructuredAnswer
+
+        return next(iter(self.query(StructuredAnswer)), None)
 
     def set_moderation(self, flagged: bool, summary: str) -> None:
         """The line under the message: its moderation check's categories and scores."""
@@ -175,6 +221,10 @@ class MessageView(Vertical, can_focus=True):
         for status in ("error", "cancelled", "interrupted"):
             self.set_class(bool(message and message.status == status), status)
         self.refresh_header("")
+        if self.structured is not None and text and self.structured_answer is None and self.is_mounted:
+            # streamed as raw JSON; now the tree and its validation take its place
+            self.body.display = self.show_raw
+            self.mount(self._structured_answer(), after=self.body)
 
     def append_text(self, text: str) -> None:
         self._parts.append(text)
@@ -199,6 +249,17 @@ class MessageView(Vertical, can_focus=True):
 
     def action_moderate(self) -> None:
         self.post_message(self.Action(self, "moderate"))
+
+    def action_toggle_json(self) -> None:
+        """A structured answer: the JSON tree or the raw text as it came."""
+        answer = self.structured_answer
+        if answer is None:
+            self.notify("This answer has no JSON tree: it was not asked for a schema (F3: response format).",
+                        severity="warning", timeout=4)
+            return
+        self.show_raw = not self.show_raw
+        answer.display = not self.show_raw
+        self.body.display = self.show_raw
 
 
 
