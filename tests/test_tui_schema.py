@@ -242,13 +242,14 @@ async def test_a_structured_answer_is_shown_as_a_checked_tree(fake_openai, tmp_p
         assert not view.body.display  # the raw text gives way to the tree
         assert "✓ valid against order" in screen_text(app)
         # j: the raw JSON as it came, and back
-        view.focus()
+        view.query_one(JsonTree).focus()
         await pilot.press("j")
         await pilot.pause()
-        assert view.body.display and not answer.display
+        assert view.body.display and not answer.tree.display and app.focused is view
         assert view.query_one(MarkdownView).source.startswith('```json\n{"customer": "customer"')
+        assert "✓ valid against order" in screen_text(app)  # the validation line stays
         await pilot.press("j")
-        assert not view.body.display and answer.display
+        assert not view.body.display and answer.tree.display
         assert view.text == '{"customer": "customer", "items": [{"name": "name", "price": 1.5}]}'  # copy: the raw text
     thread = store.thread(store.last_conversation_id())
     assert thread[-1].params["response_format"]["json_schema"]["schema"] == ORDER

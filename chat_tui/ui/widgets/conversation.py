@@ -156,11 +156,11 @@ class MessageView(Vertical, can_focus=True):
                 yield MarkdownView(self.text, classes="body")
             else:
                 finished = self._finished()
-                body = MarkdownView(raw_json_markdown(self.text, closed=finished), classes="body")
-                body.display = not finished
-                yield body
                 if finished:
                     yield self._structured_answer()
+                body = MarkdownView(raw_json_markdown(self.text, closed=finished), classes="body")
+                body.display = not finished or self.show_raw
+                yield body
         else:
             yield Static(Text(visible_controls(self.text)), classes="body", markup=False)
         if self.attachments:
@@ -185,7 +185,7 @@ class MessageView(Vertical, can_focus=True):
         from chat_tui.ui.widgets.json_tree import StructuredAnswer
 
         answer = StructuredAnswer(self.text, self.structured, classes="structured")
-        answer.display = not self.show_raw
+        answer.show_tree(not self.show_raw)
         return answer
 
     @property
@@ -222,9 +222,9 @@ class MessageView(Vertical, can_focus=True):
             self.set_class(bool(message and message.status == status), status)
         self.refresh_header("")
         if self.structured is not None and text and self.structured_answer is None and self.is_mounted:
-            # streamed as raw JSON; now the tree and its validation take its place
+            # streamed as raw JSON; now its validation and the tree take its place
             self.body.display = self.show_raw
-            self.mount(self._structured_answer(), after=self.body)
+            self.mount(self._structured_answer(), before=self.body)
 
     def append_text(self, text: str) -> None:
         self._parts.append(text)
@@ -251,15 +251,17 @@ class MessageView(Vertical, can_focus=True):
         self.post_message(self.Action(self, "moderate"))
 
     def action_toggle_json(self) -> None:
-        """A structured answer: the JSON tree or the raw text as it came."""
+        """A structured answer: the JSON tree or the raw text as it came (the validation line stays)."""
         answer = self.structured_answer
         if answer is None:
             self.notify("This answer has no JSON tree: it was not asked for a schema (F3: response format).",
                         severity="warning", timeout=4)
             return
         self.show_raw = not self.show_raw
-        answer.display = not self.show_raw
+        answer.show_tree(not self.show_raw)
         self.body.display = self.show_raw
+        if self.show_raw:
+            self.focus()  # the tree, which may have had the focus, is hidden
 
 
 

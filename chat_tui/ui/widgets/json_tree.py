@@ -162,6 +162,13 @@ class StructuredAnswer(Vertical):
         self.text = text
         self.structured = structured
         self.verdict: Verdict | None = None
+        self._tree_shown = True
+
+    def show_tree(self, shown: bool) -> None:
+        """The tree, or only the validation line (the raw text is shown instead)."""
+        self._tree_shown = shown
+        if (tree := self.tree) is not None:
+            tree.display = shown
 
     def compose(self):
         yield Static(Text(f"checking against {visible_controls(self.structured.name)}…"), classes="verdict", markup=False)
@@ -177,6 +184,7 @@ class StructuredAnswer(Vertical):
         line.set_class(not verdict.ok, "invalid")
         if verdict.parsed:
             tree = JsonTree(verdict.data, title=self.structured.name, classes="json-tree")
+            tree.display = self._tree_shown
             await self.mount(tree)
             if not verdict.ok and verdict.path is not None:
                 tree.reveal(verdict.path)
