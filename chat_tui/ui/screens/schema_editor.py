@@ -58,8 +58,8 @@ class SchemaEditorScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide", id="schema-editor"):
             mode = "strict: every object closed, every property required" if self.strict else "strict off"
-            yield Label(f"JSON schema for the answer ({mode}). Ctrl+S: use it · Escape leaves the editor, again cancels",
-                        markup=False)
+            yield Label(f"JSON schema for the answer · {mode}", markup=False)
+            yield Label("Ctrl+S uses it · Escape leaves the editor, a second Escape cancels", classes="hint", markup=False)
             with Horizontal(classes="field-row"):
                 yield Label("name", classes="field-label", markup=False)
                 yield Input(self.format_name, id="schema-name", compact=True, placeholder="letters, digits, _ and -")
