@@ -104,11 +104,9 @@ class JsonTree(Tree[Node]):
         queue = list(self.root.children)
         while queue:
             node = queue.pop(0)
-            if not node.allow_expand:
-                continue
+            if not node.allow_expand or node.data is None or lines + len(node.data.value) > OPEN_LINES:
+                continue  # left closed, and its children not made until it is opened
             self._fill(node)
-            if lines + len(node.children) > OPEN_LINES:
-                continue
             node.expand()
             lines += len(node.children)
             queue.extend(node.children)
