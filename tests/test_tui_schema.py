@@ -341,3 +341,23 @@ async def test_a_big_answer_costs_the_nodes_shown(fake_openai, tmp_path):
         node = tree.node_at(("rows", 299, "tags", 19))
         assert node.label.plain == '[19] "t19"'
         assert len(tree._tree_nodes) == 2 + 300 + 2 + 20  # only the way there was made
+
+
+async def test_a_conversation_saved_with_a_schema_no_longer_accepted_still_opens(fake_openai, tmp_path):
+    """Saved before schemas were checked (or by another client): the answer still shows its
+    tree, the parameters fall back to the defaults with a word."""
+    fmt = {"type": "json_schema", "json_schema": {"name": "x", "strict": True, "schema": OPEN}}
+    app, store = make_app(fake_openai, tmp_path)
+    cid = store.create_conversation(title="old", model="gpt-4o-mini", params={"response_format": fmt})
+    user = store.add_message(cid, "user", "hi")
+    reply = store.begin_assistant(cid, parent_id=user, model="gpt-4o-mini", params={"model": "gpt-4o-mini", "response_format": fmt}, endpoint=None)
+    store.finish_assistant(reply, '{"a": 3}', "complete")
+    async with app.run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        await app.chat.open_conversation(cid)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any("not accepted now" in n.message for n in app._notifications)
+        assert app.params == ChatParams()
+        answer = app.chat.conversation.views()[-1].structured_answer
+        assert answer.verdict.summary() == "✗ $.a: 3 is not of type 'string'"

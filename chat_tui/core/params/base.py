@@ -127,8 +127,6 @@ def response_format_value(value: Any) -> dict[str, Any]:
             check_response_format(value)
         except SchemaError as exc:
             raise ParamError("response_format", str(exc)) from None
-    elif set(value) != {"type"}:
-        raise ParamError("response_format", f'type "{value["type"]}" takes no other field')
     return value
 
 

@@ -886,7 +886,7 @@ class ChatScreen(Screen):
             if conv is not None:
                 if conv.model:
                     self.set_model(conv.model)
-                params = ChatParams.from_dict(conv.params) if conv.params else ChatParams()
+                params = self._saved_params(conv.params)
                 app.params = params
                 app.system_prompt = conv.system_prompt
                 if pane := self.params_pane():
@@ -899,6 +899,18 @@ class ChatScreen(Screen):
         self.update_status()
         self.refresh_conversation_list()
         self.prompt.focus()
+
+    def _saved_params(self, saved: dict | None) -> ChatParams:
+        """A conversation's saved parameters; ones no longer accepted (a schema saved before it was
+        checked, say) give way to the defaults, with a word, instead of failing to open it."""
+        from chat_tui.core.params import ParamError
+
+        try:
+            return ChatParams.from_dict(saved) if saved else ChatParams()
+        except ParamError as exc:
+            self.notify(f"This conversation's saved parameters are not accepted now ({exc}): the defaults are used.",
+                        title="Parameters", severity="warning", timeout=10, markup=False)
+            return ChatParams()
 
     def refresh_conversation_list(self) -> None:
         """Conversations, their order or titles may have changed: mark the open one and read
