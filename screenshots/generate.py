@@ -11,6 +11,8 @@ conversation of tests/demo.py, so every run gives the same pictures.
 from __future__ import annotations
 
 import asyncio
+import json
+from dataclasses import replace
 import sys
 import tempfile
 from pathlib import Path
@@ -30,12 +32,27 @@ COMPARE_ANSWERS = {
     1.4: "Think of a dictionary: open it in the middle, then keep halving. That is `bisect_left`.",
 }
 
+ORDER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "customer": {"type": "string"},
+        "items": {"type": "array", "minItems": 2, "items": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "price": {"type": "number"}, "quantity": {"type": "integer"}},
+            "required": ["name", "price", "quantity"], "additionalProperties": False}},
+        "paid": {"type": "boolean"},
+    },
+    "required": ["customer", "items", "paid"],
+    "additionalProperties": False,
+}
+
 COMPLETION_ANSWER = ("    ordered = sorted(values)\n    middle = len(ordered) // 2\n"
                      "    if len(ordered) % 2:\n        return ordered[middle]\n"
                      "    return (ordered[middle - 1] + ordered[middle]) / 2\n")
 
 
-async def shoot(name: str, prepare=None, *, open_demo: bool = True, answer=None, seed=None, models=()) -> Path:
+async def shoot(name: str, prepare=None, *, open_demo: bool = True, answer=None, seed=None, models=(),
+                schema_answer: str = "valid") -> Path:
     with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
         app = demo_app(fake, Path(tmp) / "demo.db", open_demo=open_demo)
         if seed is not None:
@@ -43,6 +60,7 @@ async def shoot(name: str, prepare=None, *, open_demo: bool = True, answer=None,
         if answer is not None:
             fake.answer = answer
         fake.models = [*fake.models, *models]
+        fake.schema_answer = schema_answer
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             if prepare is not None:
@@ -84,6 +102,36 @@ async def main() -> None:
             col.stats.tokens_per_second = 42.0 + i
             col.refresh_header(force=True)
         screen.columns[1].focus()
+
+    async def structured(pilot):
+        from chat_tui.ui.widgets.prompt import PromptInput
+
+        app = pilot.app
+        schema = Path(tempfile.gettempdir()) / "order.json"
+        schema.write_text(json.dumps(ORDER_SCHEMA, indent=2))
+        pane = app.chat.params_pane()
+        pane.query_one("#param-schema-file").value = str(schema)
+        await pane.load_schema_file(str(schema))  # as Enter in the pane's schema file field does
+        pane.query_one("#param-response-format").scroll_visible(animate=False, top=True)
+        prompt = app.query_one(PromptInput)
+        prompt.focus()
+        await pilot.press(*"Two items for Ada, as an order", "enter")
+        await until(pilot, lambda: app.chat.conversation.views()[-1].structured_answer is not None
+                    and app.chat.conversation.views()[-1].structured_answer.verdict is not None, "the checked answer")
+        await settle(pilot)
+        view = app.chat.conversation.views()[-1]
+        view.message = replace(view.message, ttft=0.24, duration=1.1)  # fixed timings: the same picture every run
+        view.refresh_header("")
+        meter = app.chat.meter
+        meter.stream_timing(0.24, 20.0)
+        await until(pilot, lambda: "20 tok/s" in str(meter.query_one("#meter-reply").render()), "the fixed timings")
+        stamp = "2025-03-15T10:12:00.000Z"  # and a fixed date in the conversation list
+        app.store.db.execute("UPDATE conversations SET created_at = ?, updated_at = ?", (stamp, stamp))
+        app.chat.refresh_conversation_list()
+        listing = app.chat.conversation_list()
+        await until(pilot, lambda: listing.idle and all(r.updated_at == stamp for r in listing.rows), "the fixed date")
+        await settle(pilot)
+        prompt.focus()
 
     async def history(pilot):
         await pilot.press("f9")
@@ -180,6 +228,7 @@ async def main() -> None:
         await shoot("parameters", params),
         await shoot("compare", compare, answer=lambda body: COMPARE_ANSWERS[body.get("temperature")]),
         await shoot("history", history, open_demo=False, seed=seed_history),
+        await shoot("structured", structured, open_demo=False, schema_answer="violate"),
         await shoot("completion", completion, answer=COMPLETION_ANSWER, models=["gpt-3.5-turbo-instruct"]),
         await shoot("edit", edit, open_demo=False),
         images_shot,

@@ -53,7 +53,11 @@ part of usage.completion_tokens, with completion_tokens_details.reasoning_tokens
 rate (token chunks/s, 0 = flat out), first_byte_delay, chunk_size (None = words),
 require_key (Bearer or Azure api-key; not for /files), created, flag_word, flag_category,
 transcript (None = "Transcribed <filename>."), embeddings_reversed (the data list in reverse
-order: clients must go by `index`). Request parameters honoured: stream,
+order: clients must go by `index`), schema_answer (what a chat request with a `json_schema`
+`response_format` gets when `answer` is None: "valid", a small instance of the schema from
+`schema_instance`; "violate", that instance with its first number, string or boolean of the
+wrong type (`violate`); "cut", the valid JSON cut in half). A `json_object` request gets
+{"answer": "Echo: <last user message>"}. Request parameters honoured: stream,
 stream_options.include_usage, n, max_tokens / max_completion_tokens (cut -> finish "length"),
 stop (cut -> "stop"), logprobs + top_logprobs (chat), logprobs:int + echo (legacy). suffix,
 best_of etc. are only recorded.
@@ -772,6 +776,7 @@ class FakeOpenAI:
         self.transcript: str | None = None  # audio: None = "Transcribed <filename>."
         self.transcript_hold: threading.Event | None = None  # streamed transcripts wait for it after one delta
         self.embeddings_reversed = False  # embeddings: data list in reverse index order
+        self.schema_answer = "valid"  # json_schema requests: "valid", "violate" or "cut" (see the docstring)
         self.serves_edits = True  # False: POST /v1/edits is 404 "Invalid URL", as on OpenAI today
         # Chat models that take no images: a request with an image_url part is OpenAI's 400.
         self.text_only_models: set[str] = {"gpt-3.5-turbo"}
@@ -1498,9 +1503,10 @@ class _Generation:
         self.thoughts: dict[int, list[str]] = {}
         for p_index, prompt_text in enumerate(prompts):
             answer = fake.answer(body) if callable(fake.answer) else fake.answer
-            answer = f"Echo: {prompt_text}" if answer is None else str(answer)
+            structured = answer is None and not legacy and _structured_answer(body, fake.schema_answer, prompt_text)
+            answer = structured or (f"Echo: {prompt_text}" if answer is None else str(answer))
             for i in range(n):
-                text = f"[{i}] {answer}" if n > 1 else answer
+                text = f"[{i}] {answer}" if n > 1 and not structured else answer
                 cuts = [pos for s in stops if s and (pos := text.find(s)) >= 0]
                 if cuts:
                     text = text[: min(cuts)]
@@ -1642,6 +1648,140 @@ def _parts_note(content: Any) -> str:
     return f" [I see {', '.join(seen)}]"
 
 
+# -- structured output: an answer made from the request's JSON Schema ----------------------------
+
+SCHEMA_ANSWERS = ("valid", "violate", "cut")
+_FORMATS = {"date": "2024-05-17", "date-time": "2024-05-17T09:30:00Z", "time": "09:30:00", "email": "ada@example.com",
+            "uri": "https://example.com/", "uuid": "123e4567-e89b-12d3-a456-426614174000", "hostname": "example.com",
+            "ipv4": "192.0.2.1", "ipv6": "2001:db8::1", "duration": "P1D"}
+
+
+def _structured_answer(body: dict[str, Any], mode: str, prompt: str) -> str | None:
+    """The answer to a chat request asking for JSON (`response_format`), or None."""
+    fmt = body.get("response_format")
+    if not isinstance(fmt, dict):
+        return None
+    if fmt.get("type") == "json_object":
+        return json.dumps({"answer": f"Echo: {prompt}"}, ensure_ascii=False)
+    schema = (fmt.get("json_schema") or {}).get("schema") if fmt.get("type") == "json_schema" else None
+    if not isinstance(schema, dict):
+        return None
+    instance = schema_instance(schema)
+    if mode == "violate":
+        instance = violate(instance)
+    text = json.dumps(instance, ensure_ascii=False)
+    return text[: len(text) // 2] if mode == "cut" else text
+
+
+def _resolve(ref: str, root: dict[str, Any]) -> Any:
+    """A local `$ref` ("#/$defs/item"), or {} for any other."""
+    if not ref.startswith("#"):
+        return {}
+    node: Any = root
+    for part in filter(None, ref[1:].split("/")):
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
+def schema_instance(schema: Any, root: dict[str, Any] | None = None, key: str = "value", depth: int = 0) -> Any:
+    """A small instance of a JSON Schema, the subset structured outputs use: every property, one
+    item per array (or minItems), the first enum value, strings from the property's name (or
+    its `format`), numbers at their minimum. Deterministic. Standard library only: no
+    validator here, so the tests check the result with jsonschema."""
+    root = schema if root is None else root
+    if not isinstance(schema, dict):
+        return None
+    if "$ref" in schema:
+        return schema_instance(_resolve(schema["$ref"], root), root, key, depth + 1) if depth < 12 else None
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    for branch in ("anyOf", "oneOf", "allOf"):
+        options = schema.get(branch)
+        if isinstance(options, list) and options:
+            pick = next((o for o in options if isinstance(o, dict) and o.get("type") != "null"), options[0])
+            return schema_instance(pick, root, key, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None:
+        kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
+    if kind == "object":
+        properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        if depth > 8:
+            return {}
+        out = {name: schema_instance(sub, root, name, depth + 1) for name, sub in properties.items()}
+        for name in schema.get("required") or ():
+            out.setdefault(name, name)
+        return out
+    if kind == "array":
+        count = max(int(schema.get("minItems") or 0), 1)
+        if isinstance(schema.get("maxItems"), int):
+            count = min(count, schema["maxItems"])
+        if depth > 8:
+            count = min(count, int(schema.get("minItems") or 0))
+        prefix = schema.get("prefixItems") if isinstance(schema.get("prefixItems"), list) else []
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        return [schema_instance(prefix[i] if i < len(prefix) else items, root, f"{key}{i + 1}", depth + 1)
+                for i in range(max(count, len(prefix)))]
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        value: float = 1 if low is None else low + (1 if "minimum" not in schema else 0)
+        high = schema.get("maximum", schema.get("exclusiveMaximum"))
+        if high is not None and value > high:
+            value = high - (1 if "maximum" not in schema else 0)
+        step = schema.get("multipleOf")
+        if isinstance(step, (int, float)) and step > 0:
+            value = math.ceil(value / step) * step
+        if kind == "integer":
+            return int(value)
+        return value + 0.5 if low is None and high is None and step is None else value
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    text = _FORMATS.get(schema.get("format"), key)
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    if isinstance(low, int) and len(text) < low:
+        text = (text * (low // max(len(text), 1) + 1))[:low]
+    if isinstance(high, int):
+        text = text[:high]
+    return text
+
+
+def violate(instance: Any) -> Any:
+    """The instance with its first number (in document order) made a string "abc"; with no number,
+    its first string made 12345, or its first boolean "yes"; else a property "unexpected" added
+    (against additionalProperties: false) or, for a bare value, a list."""
+    for kind, wrong in ((float, "abc"), (str, 12345), (bool, "yes")):
+        done, changed = _swap_first(instance, kind, wrong)
+        if done:
+            return changed
+    if isinstance(instance, dict):
+        return {**instance, "unexpected": True}
+    return [instance]
+
+
+def _swap_first(node: Any, kind: type, wrong: Any) -> tuple[bool, Any]:
+    matches = (isinstance(node, (int, float)) and not isinstance(node, bool)) if kind is float else (
+        isinstance(node, bool) if kind is bool else isinstance(node, kind))
+    if matches:
+        return True, wrong
+    if isinstance(node, dict):
+        for name, value in node.items():
+            done, changed = _swap_first(value, kind, wrong)
+            if done:
+                return True, {**node, name: changed}
+    if isinstance(node, list):
+        for i, value in enumerate(node):
+            done, changed = _swap_first(value, kind, wrong)
+            if done:
+                return True, [*node[:i], changed, *node[i + 1:]]
+    return False, node
+
+
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -1701,12 +1841,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", dest="models", help="model id (repeatable)")
     parser.add_argument("--fault", action="append", default=[], metavar="JSON",
                         help='queue a fault, e.g. \'{"kind": "status", "status": 429}\' (repeatable)')
+    parser.add_argument("--schema-answer", choices=SCHEMA_ANSWERS, default="valid",
+                        help="json_schema requests: a valid instance, one that violates the schema, or one cut mid-JSON")
     parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
     args = parser.parse_args(argv)
     server = FakeOpenAI(host=args.host, port=args.port, answer=args.answer, models=args.models,
                         rate=args.rate, first_byte_delay=args.first_byte_delay,
                         chunk_size=args.chunk_size, require_key=args.require_key)
     server.reasoning, server.reasoning_field = args.reasoning, args.reasoning_field
+    server.schema_answer = args.schema_answer
     server.enqueue_fault(*(Fault(**json.loads(f)) for f in args.fault))
     if not args.quiet:
         server.on_request = lambda r: print(

@@ -126,3 +126,45 @@ def test_cli_compare_needs_lanes(cli_env):
     assert out.returncode == 2 and "--lane" in out.stderr
     out = run_cli("compare", "-m", "x", "--lane", "temperature=9", "--lane", "seed=1", "hello", env=cli_env)
     assert out.returncode == 2 and "between 0 and 2" in out.stderr
+
+
+POINT = {"type": "object", "properties": {"x": {"type": "number"}, "y": {"type": "number"}},
+         "required": ["x", "y"], "additionalProperties": False}
+
+
+def test_lanes_with_and_without_the_schema():
+    from chat_tui.core.structured import response_format
+
+    fmt = response_format("point", POINT)
+    base = ChatParams(response_format=fmt)
+    text = lane_from_spec("response_format=text", "m", base)
+    assert text.params.response_format == {"type": "text"}
+    again = lane_from_spec("response_format=json_schema", "m", ChatParams(response_format={"type": "text"}).merged(base))
+    assert again.params.response_format == fmt
+    lanes = labelled([lane_from_spec("", "m", base), text, lane_from_spec("response_format=json_object", "m", base)])
+    assert [l.label for l in lanes] == ["response_format=json_schema:point", "response_format=text", "response_format=json_object"]
+    # a preset's schema comes first; none anywhere is a clear error
+    other = response_format("other", POINT)
+    lane = lane_from_spec("preset=p,response_format=json_schema", "m", base, lambda name: {"response_format": other})
+    assert lane.params.response_format == other
+    with pytest.raises(LaneError, match="response_format=json_schema needs a schema: set one in the parameters"):
+        lane_from_spec("response_format=json_schema", "m", ChatParams())
+
+
+def test_cli_compare_with_a_schema_validates_each_lane(fake_openai, cli_env, tmp_path):
+    path = tmp_path / "point.json"
+    path.write_text(json.dumps(POINT))
+    out = run_cli("compare", "-m", "gpt-4o-mini", "--schema", str(path), "--lane", "response_format=text", "--json",
+                  "A point", env=cli_env)
+    assert out.returncode == 0, out.stderr
+    first, second = json.loads(out.stdout)["lanes"]
+    assert first["schema"] == "✓ valid against point" and json.loads(first["text"]) == {"x": 1.5, "y": 1.5}
+    assert second["schema"] is None and second["text"] == "Echo: A point"
+    bodies = [r.json for r in fake_openai.requests if r.path == "/v1/chat/completions"]
+    for body in bodies:
+        validate_request("CreateChatCompletionRequest", body)
+    assert sorted(b["response_format"]["type"] for b in bodies) == ["json_schema", "text"]
+    fake_openai.schema_answer = "violate"
+    out = run_cli("compare", "-m", "gpt-4o-mini", "--schema", str(path), "--lane", "seed=1", "A point", env=cli_env)
+    assert out.returncode == 0, out.stderr
+    assert "schema" in out.stdout.splitlines()[-3] and "✗ $.x: 'abc' is not of type 'number'" in out.stdout

@@ -855,3 +855,58 @@ def test_streamed_transcription_events(fake_openai, client):
     whisper = _upload(client, "/audio/transcriptions", {"model": "whisper-1", "stream": "true"},
                       [("file", ("a.wav", wav.getvalue(), "audio/wav"))])
     assert whisper.json() == {"text": "Two words.", "usage": {"type": "duration", "seconds": 1}}  # whisper-1 ignores stream
+
+
+# -- structured output: answers made from the request's schema ---------------------------------
+
+SCHEMAS = [
+    {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 18},
+                                      "email": {"type": "string", "format": "email"}},
+     "required": ["name", "age", "email"], "additionalProperties": False},
+    {"type": "object",
+     "properties": {"items": {"type": "array", "minItems": 2, "items": {"$ref": "#/$defs/item"}},
+                    "status": {"enum": ["open", "closed"]}, "note": {"type": ["string", "null"], "maxLength": 3}},
+     "required": ["items", "status", "note"], "additionalProperties": False,
+     "$defs": {"item": {"type": "object", "properties": {"sku": {"type": "string", "minLength": 8},
+                                                         "price": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
+                                                         "qty": {"type": "integer", "multipleOf": 5, "minimum": 1},
+                                                         "gift": {"type": "boolean"}},
+                        "required": ["sku", "price", "qty", "gift"], "additionalProperties": False}}},
+    {"type": "object", "properties": {"v": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {"x": {"const": 3}},
+                                                                          "required": ["x"], "additionalProperties": False}]},
+                                      "t": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "boolean"}]}},
+     "required": ["v", "t"], "additionalProperties": False},
+    {"type": "object", "properties": {"tree": {"$ref": "#"}}, "additionalProperties": False},  # recursive
+]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_schema_answers_conform_violate_or_are_cut(fake_openai, schema):
+    from jsonschema import Draft202012Validator
+
+    fmt = {"type": "json_schema", "json_schema": {"name": "s", "schema": schema, "strict": True}}
+    validator = Draft202012Validator(schema)
+    answers = {}
+    for mode in ("valid", "violate", "cut"):
+        fake_openai.schema_answer = mode
+        r = httpx.post(fake_openai.base_url + CHAT, json=chat_body(response_format=fmt, stream=True))
+        answers[mode] = content_of(stream_chunks(r.text))
+    valid = json.loads(answers["valid"])
+    assert list(validator.iter_errors(valid)) == [], answers["valid"]
+    assert list(validator.iter_errors(json.loads(answers["violate"])))
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(answers["cut"])
+    assert answers["valid"].startswith(answers["cut"])
+
+
+def test_schema_answer_is_whole_too_and_an_explicit_answer_wins(fake_openai):
+    fmt = {"type": "json_schema", "json_schema": {"name": "s", "schema": SCHEMAS[0]}}
+    whole = httpx.post(fake_openai.base_url + CHAT, json=chat_body(response_format=fmt, n=2)).json()
+    texts = [c["message"]["content"] for c in whole["choices"]]
+    assert texts[0] == texts[1] and json.loads(texts[0]) == {"name": "name", "age": 18, "email": "ada@example.com"}
+    fake_openai.answer = "not json"
+    whole = httpx.post(fake_openai.base_url + CHAT, json=chat_body(response_format=fmt)).json()
+    assert whole["choices"][0]["message"]["content"] == "not json"
+    fake_openai.answer = None
+    plain = httpx.post(fake_openai.base_url + CHAT, json=chat_body("hi", response_format={"type": "json_object"})).json()
+    assert json.loads(plain["choices"][0]["message"]["content"]) == {"answer": "Echo: hi"}

@@ -246,6 +246,22 @@ def test_credentials_are_never_stored(store: Store, params: dict) -> None:
         store.set_conversation_defaults(cid, params=params)
 
 
+def test_a_response_format_schema_may_name_a_password_field(store: Store) -> None:
+    """A JSON Schema's keys name the answer's fields: a sign-up form's "password" is no credential."""
+    schema = {"type": "object", "properties": {"password": {"type": "string"}, "api_key": {"type": "string"}},
+              "required": ["password", "api_key"], "additionalProperties": False}
+    params = {"response_format": {"type": "json_schema", "json_schema": {"name": "signup", "schema": schema}}}
+    cid = store.create_conversation(params=params)
+    mid = store.begin_assistant(cid, parent_id=None, model="m", params=params, endpoint=None)
+    assert store.get_message(mid).params == params and store.get_conversation(cid).params == params
+    store.save_preset("signup", params)
+    # ...but the rule holds everywhere else in the same params, the json_schema object included
+    for bad in ({**params, "api_key": "sk-x"},
+                {"response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": {}, "secret": "x"}}}):
+        with pytest.raises(ValueError, match="credentials"):
+            store.begin_assistant(cid, parent_id=None, model="m", params=bad, endpoint=None)
+
+
 # The message tree
 
 def test_tree_branches_and_threads(store: Store) -> None:

@@ -1,12 +1,18 @@
-"""`chat-tui ask`: send a prompt, stream the answer to stdout, save both."""
+"""`chat-tui ask`: send a prompt, stream the answer to stdout, save both.
+
+With `--schema FILE` (structured output) the request carries the schema as `response_format`
+(checked first: a bad file is one line and exit 2, nothing sent), and the answer is validated
+against it: one that does not match exits 4 with its first violation on stderr. So does any
+answer to a request that carried a schema (a continued conversation keeps its schema)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from typing import Any
 
-from chat_tui.cli.context import CLIError, Context, parse_options, pick_model, read_prompt
+from chat_tui.cli.context import CLIError, Context, parse_options, pick_model, read_prompt, schema_option
 from chat_tui.cli.output import answer, dump_json
 
 
@@ -17,8 +23,11 @@ def run(ctx: Context) -> int:
     if template is not None:
         prompt = _fill(template, prompt, dict(args.var))
     options = parse_options(args.option)
+    schema = _schema(args)
+    if schema is not None and options.response_format is not None:
+        raise CLIError("give --schema FILE or -o response_format, not both", 2)
     files = _attachments(args.attach, args.detail)
-    return asyncio.run(_ask(ctx, prompt, options, files, role))
+    return asyncio.run(_ask(ctx, prompt, options, files, role, schema))
 
 
 def _templates(ctx: Context) -> tuple[Any, Any]:
@@ -66,6 +75,15 @@ def _fill(template: Any, text: str, values: dict[str, str]) -> str:
         raise CLIError(f"{exc}{hint}", 2) from None
 
 
+INVALID_ANSWER = 4  # exit status: the answer does not match its schema (1: errors, 2: usage)
+
+
+def _schema(args: Any) -> dict[str, Any] | None:
+    if args.schema is None and args.pretty:
+        raise CLIError("--pretty goes with --schema FILE", 2)
+    return schema_option(args)
+
+
 def _attachments(sources: list[str], detail: str) -> list[Any]:
     """`-a FILE|URL`, each checked here (missing, unsupported, too large) before anything is sent."""
     if not sources:
@@ -85,7 +103,8 @@ def _attachments(sources: list[str], detail: str) -> list[Any]:
     return files
 
 
-async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: Any = None) -> int:
+async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: Any = None,
+               schema: dict[str, Any] | None = None) -> int:
     from chat_tui.api.events import TextDelta
     from chat_tui.core.params import ChatParams, ParamError
     from chat_tui.services.chat import Settings, start_turn
@@ -118,7 +137,10 @@ async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: 
                 base = settings_of_role.params
             else:
                 base = ChatParams.from_dict(conversation.params) if conversation and conversation.params else ChatParams()
-            params = base.merged(options).checked_for(model)
+            params = base.merged(options)
+            if schema is not None:
+                params = params.with_option("response_format", schema)
+            params = params.checked_for(model)
         except ParamError as exc:
             raise CLIError(f"invalid option {exc}", 2) from None
         system = args.system if args.system is not None else (
@@ -131,7 +153,7 @@ async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: 
             turn = start_turn(store, prompt, settings, conversation_id=conversation.id,
                               parent_id=thread[-1].id if thread else None, thread=thread, attachments=files)
 
-        stream = not (args.no_stream or args.json)
+        stream = not (args.no_stream or args.json or args.pretty)
         streamed = {"any": False, "ends_newline": True}
 
         def on_event(event: Any) -> None:
@@ -148,9 +170,17 @@ async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: 
     finally:
         await client.aclose()
 
+    verdicts = _verdicts(result) if result.status == "complete" else {}
     if args.json and result.status == "complete":
         raw = store.get_message(result.message_id)
         dump_json(_raw_like(result, raw))
+    elif args.pretty:
+        for index in sorted(result.choices):
+            head = f"--- choice {index} ---\n" if len(result.choices) > 1 else ""
+            verdict = verdicts.get(index)
+            text = (json.dumps(verdict.data, indent=2, ensure_ascii=False) if verdict is not None and verdict.parsed
+                    else result.choices[index].text)
+            answer(f"{head}{text}{'' if text.endswith(chr(10)) else chr(10)}")
     elif stream:
         if streamed["any"] and not streamed["ends_newline"]:
             answer("\n")
@@ -172,7 +202,27 @@ async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: 
     if result.status == "error":
         kept = " (partial answer saved)" if result.text else ""
         raise CLIError(f"{result.error_text}{kept}")
+    for index, verdict in sorted(verdicts.items()):
+        if not verdict.ok:
+            which = f"choice {index}: " if len(result.choices) > 1 else ""
+            choice = result.choices[index]
+            if choice.refusal and not choice.parts:
+                raise CLIError(f"{which}the model refused: {''.join(choice.refusal)}", INVALID_ANSWER)
+            raise CLIError(f"{which}the answer does not match schema {verdict.name}: {verdict.summary()[2:]}",
+                           INVALID_ANSWER)
     return 0
+
+
+def _verdicts(result: Any) -> dict[int, Any]:
+    """Each choice checked against the schema the request carried ({} without one)."""
+    from chat_tui.services.structured import check_reply
+
+    out = {}
+    for index, choice in result.choices.items():
+        verdict = check_reply(result.body, choice.text)
+        if verdict is not None:
+            out[index] = verdict
+    return out
 
 
 def _raw_like(result: Any, row: Any) -> dict[str, Any]:

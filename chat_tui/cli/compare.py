@@ -6,7 +6,7 @@ import asyncio
 import sys
 from typing import Any
 
-from chat_tui.cli.context import CLIError, Context, parse_options, pick_model, read_prompt
+from chat_tui.cli.context import CLIError, Context, parse_options, pick_model, read_prompt, schema_option
 from chat_tui.cli.output import answer, dump_json, out
 
 
@@ -16,6 +16,11 @@ def run(ctx: Context) -> int:
     base = parse_options(args.option)
     if not args.lane and not args.sweep:
         raise CLIError("give lanes with --lane SPEC (2-4 of them) or --sweep NAME=V1,V2,…", 2)
+    schema = schema_option(args)
+    if schema is not None:
+        if base.response_format is not None:
+            raise CLIError("give --schema FILE or -o response_format, not both", 2)
+        base = base.with_option("response_format", schema)
     return asyncio.run(_compare(ctx, prompt, base))
 
 
@@ -52,8 +57,11 @@ async def _compare(ctx: Context, prompt: str, base: Any) -> int:
     finally:
         await client.aclose()
 
+    from chat_tui.services.structured import check_reply
+
     rows = []
     for lane, result in zip(outcome.lanes, outcome.results):
+        verdict = check_reply(result.body, result.text) if result and result.status == "complete" else None
         timing = result.timing if result else None
         usage = result.usage if result else None
         completion = (usage.completion_tokens if usage and usage.completion_tokens is not None else (result.completion_tokens_local.get(0) if result else None))
@@ -79,6 +87,7 @@ async def _compare(ctx: Context, prompt: str, base: Any) -> int:
             "cost": cost,
             "finish_reason": result.choices[0].finish_reason if result and 0 in result.choices else None,
             "system_fingerprint": result.meta.system_fingerprint if result and result.meta else None,
+            "schema": verdict.summary() if verdict is not None else None,
         })
     if args.json:
         dump_json({"conversation_id": turn.conversation_id, "run_id": outcome.run_id, "prompt": prompt,
@@ -100,6 +109,9 @@ async def _compare(ctx: Context, prompt: str, base: Any) -> int:
 
 def _stats_table(rows: list[dict[str, Any]]) -> str:
     head = ["lane", "first token", "total", "tokens", "tok/s", "cost", "finish", "fingerprint"]
+    schema = any(r["schema"] for r in rows)
+    if schema:
+        head.append("schema")
     body = []
     for r in rows:
         tokens = r["usage"]["completion_tokens"]
@@ -112,7 +124,7 @@ def _stats_table(rows: list[dict[str, Any]]) -> str:
             f"${r['cost']:.5f}" if r["cost"] is not None else "-",
             r["finish_reason"] or r["status"],
             r["system_fingerprint"] or "-",
-        ])
+        ] + ([r["schema"] or "-"] if schema else []))
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip() for row in [head, *body]]
     return "\n".join(lines) + "\n"

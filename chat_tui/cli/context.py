@@ -186,3 +186,20 @@ def parse_options(pairs: Sequence[Sequence[str]], kind: str = "chat") -> Any:
     except ParamError as exc:
         raise CLIError(f"invalid option {exc}", 2) from None
 
+
+
+def schema_option(args: argparse.Namespace) -> dict[str, Any] | None:
+    """`--schema FILE` (with `--no-strict`, `--schema-name`) as the response_format to send,
+    read and checked before anything is sent: a bad file is one line and exit 2."""
+    if args.schema is None:
+        given = [flag for flag, on in (("--no-strict", args.no_strict), ("--schema-name", args.schema_name)) if on]
+        if given:
+            raise CLIError(f"{given[0]} goes with --schema FILE", 2)
+        return None
+    from chat_tui.services.structured import SchemaError, StrictError, load_response_format
+
+    try:
+        return load_response_format(args.schema, name=args.schema_name, strict=not args.no_strict)
+    except SchemaError as exc:
+        hint = " (or --no-strict)" if isinstance(exc, StrictError) else ""
+        raise CLIError(f"--schema {args.schema}: {exc}{hint}", 2) from None

@@ -58,6 +58,14 @@ def _common(sub: bool) -> argparse.ArgumentParser:
     return p
 
 
+def _schema_options(parser: argparse.ArgumentParser, validated: str) -> None:
+    parser.add_argument("--schema", metavar="FILE",
+                        help=f"structured output: a JSON Schema file for the answer (response_format json_schema); {validated}")
+    parser.add_argument("--no-strict", action="store_true",
+                        help="with --schema: strict off (the API then takes any JSON Schema, and may not follow it)")
+    parser.add_argument("--schema-name", metavar="NAME", help="with --schema: the format's name (default: from the file name)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chat-tui",
@@ -83,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="image detail for the attached images (default: auto)")
     ask.add_argument("-c", "--continue", dest="cont", action="store_true", help="continue the last conversation")
     ask.add_argument("--cid", type=conversation_id, help="continue conversation ID")
+    _schema_options(ask, "the answer is validated: exit 4 with the first violation on stderr when it does not match")
+    ask.add_argument("--pretty", action="store_true", help="with --schema: print the answer's JSON indented (implies --no-stream)")
     ask.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     ask.add_argument("--json", action="store_true", help="print the raw JSON response (implies --no-stream)")
     ask.add_argument("--stats", action="store_true", help="print timing and token stats to stderr")
@@ -101,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("-s", "--system", help="system prompt")
     cmp_.add_argument("-o", "--option", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                       help="base parameter every lane starts from")
+    _schema_options(cmp_, "every lane's answer is validated (the schema column); a lane response_format=text goes without it")
     cmp_.add_argument("--blind", action="store_true", help="label lanes A, B, C… instead of their settings")
     cmp_.add_argument("--no-stream", action="store_true")
     cmp_.add_argument("--json", action="store_true", help="one JSON document: every lane's settings, text, usage, timings, status")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from chat_tui.core.params import ChatParams, ParamError, parse_option_value
+from chat_tui.core.structured import describe, structured_of
 
 MAX_LANES = 4
 LOW_CONFIDENCE = 0.5  # a token sampled with probability under this counts as low-confidence
@@ -73,6 +74,8 @@ def lane_from_spec(spec: str, base_model: str, base: ChatParams, presets: Preset
         for name, raw in pairs:
             if name == "model":
                 model = raw
+            elif name == "response_format" and raw.strip('"') == "json_schema":
+                params = params.with_option(name, _schema_format(spec, params, base))
             elif name != "preset":
                 params = params.with_option(name, parse_option_value(raw))
         params = params.validated()
@@ -83,6 +86,17 @@ def lane_from_spec(spec: str, base_model: str, base: ChatParams, presets: Preset
     if not model:
         raise LaneError(f"lane {spec!r}: no model (pass -m or model=...)")
     return Lane(model=model, params=params, preset=preset_name)
+
+
+def _schema_format(spec: str, params: ChatParams, base: ChatParams) -> dict[str, Any]:
+    """`response_format=json_schema` in a lane: the schema of the lane's preset, else the base's
+    (set in the parameters pane or by --schema), so `response_format=text` lanes can be
+    compared with it without writing the schema into a lane."""
+    for candidate in (params.response_format, base.response_format):
+        if structured_of(candidate) is not None:
+            return candidate
+    raise LaneError(f"lane {spec!r}: response_format=json_schema needs a schema: set one in the parameters (F3)"
+                    " or pass --schema FILE")
 
 
 def spec_of(lane: Lane, base_model: str, base: ChatParams, presets: PresetLookup | None = None) -> str:
@@ -147,7 +161,8 @@ def labelled(lanes: Sequence[Lane], *, blind: bool = False) -> list[Lane]:
         if blind:
             label = chr(ord("A") + i)
         else:
-            label = lane.preset or (", ".join(f"{k}={_short(v)}" for k, v in diff.items()) if diff else (f"{lane.model}" if i == 0 else "same"))
+            label = lane.preset or (", ".join(f"{k}={_short(describe(v) if k == 'response_format' else v)}" for k, v in diff.items())
+                                    if diff else (f"{lane.model}" if i == 0 else "same"))
         out.append(Lane(model=lane.model, params=lane.params, label=label, preset=lane.preset))
     return out
 

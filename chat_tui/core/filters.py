@@ -3,6 +3,8 @@
     temperature>1              a reply was sent with temperature above 1
     top_p<=0.5, seed=7         several, separated by commas (or semicolons)
     model_name="x,y"           values are JSON where they parse (numbers, "strings"), else text
+    response_format=json_schema   structured output: response_format by its type (text,
+                               json_object, json_schema); replies sent without it have none
 
 Operators: <, <=, >, >=, =, ==, !=.
 """

@@ -35,12 +35,22 @@ def find_secret(value: Any) -> str | None:
     return None
 
 
+def _without_schema(params: dict[str, Any]) -> dict[str, Any]:
+    """The params with a response_format's JSON Schema left out: its keys name the fields of
+    the answer (a "password" property of a sign-up form), they carry no credential."""
+    fmt = params.get("response_format")
+    inner = fmt.get("json_schema") if isinstance(fmt, dict) else None
+    if not isinstance(inner, dict) or "schema" not in inner:
+        return params
+    return {**params, "response_format": {**fmt, "json_schema": {k: v for k, v in inner.items() if k != "schema"}}}
+
+
 def params_json(params: dict[str, Any] | None) -> str:
     if params is None:
         return "{}"
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict, not {type(params).__name__}")
-    if (key := find_secret(params)) is not None:
+    if (key := find_secret(_without_schema(params))) is not None:
         raise ValueError(f"params contain {key!r}; credentials are never stored")
     return json.dumps(params, ensure_ascii=False, allow_nan=False)
 

@@ -41,7 +41,8 @@ Filters (`HistoryFilter`) combine with AND: ``model``/``endpoint`` are the conve
 (exact match); ``since``/``until`` bound ``updated_at`` by ISO date, both days included (a
 full timestamp is used as is); ``params`` are ``(name, op, value)`` conditions on the
 parameters some assistant reply of the conversation was sent with, e.g.
-``("temperature", ">", 1.0)``. Archived conversations are left out unless
+``("temperature", ">", 1.0)``; ``response_format`` compares its type (``json_schema``).
+Archived conversations are left out unless
 ``include_archived`` (or ``archived_only``). Bad filter values raise `ValueError`.
 """
 
@@ -179,7 +180,8 @@ def _where(f: HistoryFilter, alias: str = "c") -> tuple[str, list[Any]]:
             f"EXISTS (SELECT 1 FROM messages pm WHERE pm.conversation_id = {c}.id"
             f" AND pm.role = 'assistant' AND json_extract(pm.params, ?) {_OPS[op]} ?)"
         )
-        args += [f"$.{name}", value]
+        # response_format is an object; it is filtered by its type (text, json_object, json_schema)
+        args += [f"$.{name}.type" if name == "response_format" else f"$.{name}", value]
     return " AND ".join(clauses), args
 
 

@@ -106,17 +106,27 @@ def bool_value(name: str, value: Any) -> bool:
 
 
 def response_format_value(value: Any) -> dict[str, Any]:
+    """"text", "json_object", or the object; a json_schema one is checked as the API would (its
+    name, that the schema is a JSON Schema, strict mode's rules: `core.structured`)."""
     if isinstance(value, str):
         if value in ("text", "json_object"):
             return {"type": value}
+        if value == "json_schema":
+            raise ParamError("response_format", 'json_schema needs a schema: {"type": "json_schema", "json_schema":'
+                                                ' {"name": ..., "schema": {...}}} (chat-tui ask: --schema FILE)')
         try:
             value = json.loads(value)
         except ValueError:
             raise ParamError("response_format", 'expected "text", "json_object" or a JSON object') from None
     if not isinstance(value, dict) or value.get("type") not in ("text", "json_object", "json_schema"):
         raise ParamError("response_format", 'expected {"type": "text" | "json_object" | "json_schema", ...}')
-    if value["type"] == "json_schema" and not isinstance(value.get("json_schema"), dict):
-        raise ParamError("response_format", 'type "json_schema" needs a "json_schema" object')
+    if value["type"] == "json_schema":
+        from chat_tui.core.structured import SchemaError, check_response_format
+
+        try:
+            check_response_format(value)
+        except SchemaError as exc:
+            raise ParamError("response_format", str(exc)) from None
     return value
 
 

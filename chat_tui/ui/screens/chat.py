@@ -688,7 +688,10 @@ class ChatScreen(Screen):
         from chat_tui.services.replies import run_reply  # imported on first use: faster start-up
         from chat_tui.ui.streaming import MarkdownFeeder
 
-        view = MessageView("assistant", model=app.model)
+        from chat_tui.core.structured import structured_of
+
+        # A reply asked for a schema streams as raw JSON, then shows as a checked JSON tree.
+        view = MessageView("assistant", model=app.model, structured=structured_of(app.params.response_format))
         mounted = conversation.mount(view)
         conversation.anchor()
         meter = self.meter
@@ -1086,7 +1089,7 @@ class ChatScreen(Screen):
             if conv is not None:
                 if conv.model:
                     self.set_model(conv.model)
-                params = ChatParams.from_dict(conv.params) if conv.params else ChatParams()
+                params = self._saved_params(conv.params)
                 app.params = params
                 app.system_prompt = conv.system_prompt
                 if pane := self.params_pane():
@@ -1099,6 +1102,18 @@ class ChatScreen(Screen):
         self.update_status()
         self.refresh_conversation_list()
         self.prompt.focus()
+
+    def _saved_params(self, saved: dict | None) -> ChatParams:
+        """A conversation's saved parameters; ones no longer accepted (a schema saved before it was
+        checked, say) give way to the defaults, with a word, instead of failing to open it."""
+        from chat_tui.core.params import ParamError
+
+        try:
+            return ChatParams.from_dict(saved) if saved else ChatParams()
+        except ParamError as exc:
+            self.notify(f"This conversation's saved parameters are not accepted now ({exc}): the defaults are used.",
+                        title="Parameters", severity="warning", timeout=10, markup=False)
+            return ChatParams()
 
     def refresh_conversation_list(self) -> None:
         """Conversations, their order or titles may have changed: mark the open one and read

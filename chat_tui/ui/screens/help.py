@@ -61,6 +61,7 @@ SECTIONS = {
     "model_picker": "Model picker", "params": "Parameters", "slider": "Parameter sliders",
     "compare": "Compare", "lane": "Compare lane", "compare_diff": "Compare: differences",
     "compare_note": "Compare: blind pick note", "probability": "Token probabilities",
+    "schema_editor": "Schema editor",
     "history": "History", "dialog": "Dialogs", "help": "Keys", "welcome": "Welcome",
 }
 

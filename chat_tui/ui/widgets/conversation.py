@@ -7,6 +7,10 @@ Long conversations mount lazily: the newest messages first, older ones when aske
 Text is selected with Textual's selection (a mouse drag, or `v` on a focused message for the
 keyboard: text_cursor.py); what a selection copies is each message's own text (the Markdown
 source of an answer, see source_map.py), messages joined by a blank line, without the headers.
+
+A reply asked for a JSON Schema (structured output) streams as raw JSON in a code block; once
+it is finished it shows as a `StructuredAnswer` (the validation line and a JSON tree, see
+json_tree.py) instead, and `j` switches between the tree and the raw text.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ from textual.message import Message as TMessage
 from textual.selection import Selection
 from textual.widgets import Button, Static
 
+from chat_tui.core.structured import Structured, structured_of
 from chat_tui.core.text import visible_controls
 from chat_tui.ui.text_cursor import CURSOR_STYLE, MESSAGE_GAP, TextCursor
 
 if TYPE_CHECKING:
     from chat_tui.store.records import Message
+    from chat_tui.ui.widgets.json_tree import StructuredAnswer
 
 INITIAL_MESSAGES = 40  # mounted when a conversation opens; older ones on demand
 PAGE = 60
@@ -145,6 +151,13 @@ class MessageText(Static):
         text.stylize(CURSOR_STYLE, at, at + 1)
         return text
 
+def raw_json_markdown(text: str, *, closed: bool) -> str:
+    """A structured answer's raw text as a Markdown code block (its fence longer than any run of
+    backticks in the text); `closed=False` while it streams, the text still to come."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}json\n{text}" + (f"\n{fence}\n" if closed else "")
+
 
 def _moderation_text(check: tuple[bool, str] | None) -> Text:
     if check is None:
@@ -183,6 +196,7 @@ class MessageView(Vertical, can_focus=True):
         Binding("y,enter,ctrl+c", "select_copy", "Copy selection", id="select.copy"),
         Binding("escape", "select_leave", "Leave select mode", id="select.leave"),
         Binding("t", "toggle_thinking", "Thinking", id="message.thinking"),
+        Binding("j", "toggle_json", "JSON tree / raw", id="message.toggle_json"),
     ]
 
     class Action(TMessage):
@@ -197,7 +211,7 @@ class MessageView(Vertical, can_focus=True):
 
     def __init__(self, role: str, text: str = "", *, message: Message | None = None, model: str | None = None,
                  branch: Branch | None = None, attachments: list | None = None, images: list | None = None,
-                 thinking_open: bool = False) -> None:
+                 thinking_open: bool = False, structured: Structured | None = None) -> None:
         super().__init__(classes=f"message {role}")
         self.thinking_open = thinking_open  # a stored reply's reasoning: shown, or folded away
         self.attachments = attachments or []  # (kind, label, file or bytes) per attachment
@@ -212,6 +226,11 @@ class MessageView(Vertical, can_focus=True):
         self._cursor: TextCursor | None = None  # select mode's cursor (v), None when not in it
         if message is not None and message.status in ("error", "cancelled", "interrupted"):
             self.add_class(message.status)
+        # the schema the reply was asked for (structured output): given while streaming, else stored
+        if structured is None and role == "assistant" and message is not None:
+            structured = structured_of((message.params or {}).get("response_format"))
+        self.structured = structured
+        self.show_raw = False  # a structured answer: the raw text instead of the tree
 
     @property
     def message_id(self) -> int | None:
@@ -234,7 +253,15 @@ class MessageView(Vertical, can_focus=True):
         if self.role == "assistant":
             from chat_tui.ui.widgets.markdown_view import MarkdownView  # on first use: faster start-up
 
-            yield MarkdownView(self.text, classes="body")
+            if self.structured is None:
+                yield MarkdownView(self.text, classes="body")
+            else:
+                finished = self._finished()
+                if finished:
+                    yield self._structured_answer()
+                body = MarkdownView(raw_json_markdown(self.text, closed=finished), classes="body")
+                body.display = not finished or self.show_raw
+                yield body
         else:
             yield MessageText(self.text, classes="body")
         if self.attachments:
@@ -250,6 +277,23 @@ class MessageView(Vertical, can_focus=True):
         line.display = self.moderation is not None
         line.set_class(bool(self.moderation and self.moderation[0]), "flagged")
         yield line
+
+    def _finished(self) -> bool:
+        """A stored reply that is no longer streaming (and has text to check)."""
+        return self.message is not None and self.message.status != "streaming" and bool(self.text)
+
+    def _structured_answer(self) -> StructuredAnswer:
+        from chat_tui.ui.widgets.json_tree import StructuredAnswer
+
+        answer = StructuredAnswer(self.text, self.structured, classes="structured")
+        answer.show_tree(not self.show_raw)
+        return answer
+
+    @property
+    def structured_answer(self) -> StructuredAnswer | None:
+        from chat_tui.ui.widgets.json_tree import StructuredAnswer
+
+        return next(iter(self.query(StructuredAnswer)), None)
 
     def set_moderation(self, flagged: bool, summary: str) -> None:
         """The line under the message: its moderation check's categories and scores."""
@@ -302,6 +346,10 @@ class MessageView(Vertical, can_focus=True):
                 block.set_stats(message.reasoning_duration, tokens, approx=approx)
             else:
                 block.set_stats(block.seconds, block.tokens, approx=block.approx)
+        if self.structured is not None and text and self.structured_answer is None and self.is_mounted:
+            # streamed as raw JSON; now its validation and the tree take its place
+            self.body.display = self.show_raw
+            self.mount(self._structured_answer(), before=self.body)
 
     def append_text(self, text: str) -> None:
         self._parts.append(text)
@@ -429,6 +477,19 @@ class MessageView(Vertical, can_focus=True):
         if (block := self.thinking) is not None:
             block.toggle()
 
+
+    def action_toggle_json(self) -> None:
+        """A structured answer: the JSON tree or the raw text as it came (the validation line stays)."""
+        answer = self.structured_answer
+        if answer is None:
+            self.notify("This answer has no JSON tree: it was not asked for a schema (F3: response format).",
+                        severity="warning", timeout=4)
+            return
+        self.show_raw = not self.show_raw
+        answer.show_tree(not self.show_raw)
+        self.body.display = self.show_raw
+        if self.show_raw:
+            self.focus()  # the tree, which may have had the focus, is hidden
 
 
 

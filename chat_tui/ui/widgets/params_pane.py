@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,11 +22,14 @@ from textual.widgets import Button, Input, Label, Select, Static, Switch, TextAr
 
 from chat_tui.core.models_table import REASONING_PARAMS, model_info, offered_values
 from chat_tui.core.params import ChatParams, ParamError
+from chat_tui.core.structured import SchemaError, StrictError, Structured, response_format, structured_of
+from chat_tui.core.text import visible_controls
 from chat_tui.core.tokens import TokenCounter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chat_tui.services.presets import Presets
+from chat_tui.ui.widgets.attachments import PathSuggester
 from chat_tui.ui.widgets.logit_bias import LogitBiasEditor
 from chat_tui.ui.widgets.presets import PresetsSection
 from chat_tui.ui.widgets.slider import FieldError, Slider
@@ -44,6 +48,7 @@ FLOAT_SLIDERS = (
 )
 NUMBER_FIELDS = (("seed", "random"), ("n", "1 (up to 128)"), ("top_logprobs", "0..20"))
 REASONING_LABELS = {"reasoning_effort": "effort", "verbosity": "verbosity"}
+RESPONSE_FORMATS = (("text", "text"), ("JSON object", "json_object"), ("JSON schema", "json_schema"))
 
 
 def max_output_tokens(model: str) -> int:
@@ -122,8 +127,14 @@ class ParamsPane(VerticalScroll):
     here is offered every usual value, marked unchecked); the system prompt; four stop-sequence fields, one
     sequence each, where `\n` is a newline, `\t` a tab, `\\` a backslash and `\xHH` any control
     character (so "\n\n" is typed `\n\n`, and a comma is just a comma); seed; n; logprobs with
-    top_logprobs (used only while logprobs is on); the logit_bias editor; presets (only with a
-    store); "reset all" (ctrl+r, or the button) back to all defaults.
+    top_logprobs (used only while logprobs is on); the logit_bias editor; the response format
+    (text, JSON object, or JSON schema: from a file, Enter loads it, or typed in the schema
+    editor, with the strict switch); presets (only with a store); "reset all" (ctrl+r, or the
+    button) back to all defaults.
+
+    The schema is kept while another format is chosen, so switching back to JSON schema
+    brings it back. A schema that is not a JSON Schema, or breaks strict mode's rules while
+    strict is on, is refused with the place it breaks them and changes nothing.
 
     Empty field = default = not sent. A value the API would refuse shows the `ParamError`
     message under its field, keeps the text, and leaves `params` unchanged.
@@ -169,6 +180,7 @@ class ParamsPane(VerticalScroll):
         self._presets = presets
         self._params = self._clamped(params)
         self._system_prompt = system_prompt if system_prompt and system_prompt.strip() else None
+        self._schema: Structured | None = structured_of(params.response_format)  # kept across format changes
 
     # -- public API -------------------------------------------------------------------------
 
@@ -261,9 +273,31 @@ class ParamsPane(VerticalScroll):
             yield FieldError(id=f"error-{name}")
 
         yield LogitBiasEditor(p.logit_bias, model=self._model, counter=self._counter)
+        yield from self._response_format_fields()
         if self._presets is not None:
             yield PresetsSection(self._presets, p)
         yield Button("reset all", id="params-reset-all", compact=True)
+
+    def _response_format_fields(self) -> ComposeResult:
+        yield Label("response format", classes="param-label", markup=False)
+        yield Select(RESPONSE_FORMATS, value=self._format_kind(), allow_blank=False, compact=True,
+                     id="param-response-format")
+        with Vertical(id="schema-fields"):
+            with Horizontal(classes="field-row"):
+                yield Label("schema file", classes="field-label", markup=False)
+                yield Input(placeholder="a .json file (→ completes, Enter loads)", suggester=PathSuggester(),
+                            id="param-schema-file", compact=True)
+            with Horizontal(classes="field-row"):
+                yield Label("strict", classes="field-label", markup=False)
+                yield Switch(self._schema.strict if self._schema else True, id="param-schema-strict")
+                yield Button("edit schema…", id="param-schema-edit", compact=True)
+            yield Static("", id="schema-status", markup=False)
+        yield FieldError(id="error-response_format")
+
+    def _format_kind(self) -> str:
+        fmt = self._params.response_format
+        kind = fmt.get("type") if isinstance(fmt, dict) else "text"
+        return kind if kind in ("text", "json_object", "json_schema") else "text"
 
     def _slider(self, name: str, lo: float, hi: float, fine: float, coarse: float) -> Slider:
         return Slider(
@@ -341,8 +375,35 @@ class ParamsPane(VerticalScroll):
         self.query_one("#param-logprobs", Switch).value = bool(p.logprobs)
         self.query_one("#param-top_logprobs", Input).disabled = not p.logprobs
         self.query_one(LogitBiasEditor).set_bias(p.logit_bias)
+        self._sync_format()
         for presets in self.query(PresetsSection):
             presets.current = p
+
+    def _sync_format(self) -> None:
+        found = structured_of(self._params.response_format)
+        if found is not None:
+            self._schema = found
+            switch = self.query_one("#param-schema-strict", Switch)
+            with switch.prevent(Switch.Changed):
+                switch.value = found.strict
+        select = self.query_one("#param-response-format", Select)
+        with select.prevent(Select.Changed):
+            select.value = self._format_kind()
+        self.query_one("#error-response_format", FieldError).show(None)
+        self._show_schema_fields()
+
+    def _show_schema_fields(self) -> None:
+        chosen = self.query_one("#param-response-format", Select).value
+        self.query_one("#schema-fields").display = chosen == "json_schema"
+        schema = self._schema
+        if schema is None:
+            status = "no schema yet: load a file (Enter) or edit one"
+        else:
+            count = len(schema.schema.get("properties") or {}) if isinstance(schema.schema.get("properties"), dict) else 0
+            status = f"{visible_controls(schema.name)} · {count} propert{'y' if count == 1 else 'ies'}"
+            if structured_of(self._params.response_format) is None:
+                status += " (not in use)"
+        self.query_one("#schema-status", Static).update(Text(status))
 
     def _commit(self, params: ChatParams) -> None:
         if params == self._params:
@@ -443,6 +504,85 @@ class ParamsPane(VerticalScroll):
     def _bias_changed(self, event: LogitBiasEditor.Changed) -> None:
         event.stop()
         self._apply("logit_bias", event.bias)
+
+    # -- response format ----------------------------------------------------------------------
+
+    @on(Select.Changed, "#param-response-format")
+    def _format_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        kind = event.value
+        if kind == "json_schema":
+            if self._schema is not None:
+                self._use_schema(self._schema.name, self._schema.schema)
+            else:
+                self.query_one("#error-response_format", FieldError).show(None)
+        else:
+            self._apply("response_format", None if kind == "text" else {"type": kind}, "#error-response_format")
+        self._show_schema_fields()
+
+    def _use_schema(self, name: str, schema: dict[str, Any]) -> bool:
+        """Send `schema` from now on (with the strict switch's setting); a schema the API would
+        refuse shows why and changes nothing."""
+        strict = self.query_one("#param-schema-strict", Switch).value
+        error = self.query_one("#error-response_format", FieldError)
+        try:
+            fmt = response_format(name, schema, strict=strict)
+        except SchemaError as exc:
+            error.show(f"{exc}{' (or turn strict off)' if isinstance(exc, StrictError) else ''}")
+            return False
+        if not self._apply("response_format", fmt, "#error-response_format"):
+            return False
+        self._schema = Structured(name, schema, strict)
+        select = self.query_one("#param-response-format", Select)
+        with select.prevent(Select.Changed):
+            select.value = "json_schema"
+        self._show_schema_fields()
+        return True
+
+    @on(Input.Submitted, "#param-schema-file")
+    def _schema_file_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        path = event.value.strip()
+        if not path:
+            self.query_one("#error-response_format", FieldError).show("type the path of a JSON Schema file")
+            return
+        self.run_worker(self.load_schema_file(path), group="schema-file", exclusive=True, exit_on_error=False)
+
+    async def load_schema_file(self, path: str) -> bool:
+        """Read a schema file (in a thread) and send it from now on; the path stays in the field."""
+        import asyncio
+
+        from chat_tui.services.structured import read_schema
+
+        try:
+            name, schema = await asyncio.to_thread(read_schema, path)
+        except SchemaError as exc:
+            self.query_one("#error-response_format", FieldError).show(f"{path}: {exc}")
+            return False
+        return self._use_schema(name, schema)
+
+    @on(Switch.Changed, "#param-schema-strict")
+    def _strict_changed(self, event: Switch.Changed) -> None:
+        event.stop()
+        if self._schema is None or structured_of(self._params.response_format) is None:
+            return
+        if not self._use_schema(self._schema.name, self._schema.schema):
+            with event.switch.prevent(Switch.Changed):  # refused: the switch says what is sent
+                event.switch.value = not event.switch.value
+
+    @on(Button.Pressed, "#param-schema-edit")
+    def _edit_schema(self, event: Button.Pressed) -> None:
+        event.stop()
+        from chat_tui.ui.screens.schema_editor import SchemaEditorScreen
+
+        def edited(result: tuple[str, dict[str, Any]] | None) -> None:
+            if result is not None:
+                self._use_schema(*result)
+
+        schema = self._schema
+        strict = self.query_one("#param-schema-strict", Switch).value
+        self.app.push_screen(SchemaEditorScreen(schema.name if schema else "", schema.schema if schema else None,
+                                                strict=strict), edited)
 
     @on(PresetsSection.Loaded)
     def _preset_loaded(self, event: PresetsSection.Loaded) -> None:

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, OptionList, Static
 
 from chat_tui.core.params import ChatParams, ParamError
+from chat_tui.core.structured import describe
 from chat_tui.core.text import visible_controls
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 def summary(params: dict[str, Any], width: int = 48) -> str:
     """"temperature=0.7 top_p=0.9 …" for the list, one line."""
-    text = " ".join(f"{k}={v}" for k, v in params.items()) or "all defaults"
+    text = " ".join(f"{k}={describe(v) if k == 'response_format' else v}" for k, v in params.items()) or "all defaults"
     text = visible_controls(text).replace("\n", "\u240a").replace("\t", "\u2409")
     return text if len(text) <= width else text[: width - 1] + "…"
 

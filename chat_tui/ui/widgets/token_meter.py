@@ -399,7 +399,9 @@ class TokenMeter(Vertical):
     def _schedule_redraw(self) -> None:
         if self._redraw is not None or not self.is_mounted:
             return
-        wait = max(0.0, REDRAW_INTERVAL - (time.monotonic() - self._last_redraw))
+        # Never a 0 s timer: Textual's Timer divides by its interval when it is stopped late
+        # (ZeroDivisionError as the app closes with a redraw pending).
+        wait = max(0.001, REDRAW_INTERVAL - (time.monotonic() - self._last_redraw))
         self._redraw = self.set_timer(wait, self._redraw_now, name="token-meter-redraw")
 
     def _redraw_now(self) -> None:
