@@ -1533,31 +1533,29 @@ class _Generation:
     def _plan_tools(self, fake: FakeOpenAI, body: dict[str, Any], seq: int, chunk_size: int | None) -> None:
         """Tool calls instead of text (see the module docstring), or the answer to tool results."""
         messages = [m for m in body["messages"] if isinstance(m, dict)]
-        if messages and messages[-1].get("role") == "tool" and fake.answer is None:
-            names = {c.get("id"): c.get("function", {}).get("name") for m in messages if m.get("role") == "assistant"
-                     for c in m.get("tool_calls") or () if isinstance(c, dict)}
-            start = max(i for i, m in enumerate(messages) if m.get("role") != "tool") + 1
-            results = "; ".join(f"{names.get(m.get('tool_call_id'), '?')}: {_text_of(m.get('content'))}" for m in messages[start:])
-            self.choices = [(0, "", split_tokens(f"Tool results: {results}", chunk_size), "stop")]
-            return
         offered = [t.get("function", {}).get("name") for t in body.get("tools") or () if isinstance(t, dict)]
         plan = fake.tool_plan(body) if callable(fake.tool_plan) else fake.tool_plan
-        if not offered or plan is None:
-            return
         last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
         rounds = sum(1 for m in messages[last_user + 1:] if m.get("role") == "assistant" and m.get("tool_calls"))
         choice = body.get("tool_choice", "auto")
-        if rounds >= fake.tool_rounds or choice == "none":
-            return
-        calls = [(name, args) for name, args in plan if name in offered]
-        if isinstance(choice, dict):
-            wanted = choice.get("function", {}).get("name")
-            calls = [c for c in calls if c[0] == wanted] or [(wanted, {})]
-        elif choice == "required" and not calls:
-            calls = [(offered[0], {})]
-        if body.get("parallel_tool_calls") is False:
-            calls = calls[:1]
+        calls = []
+        if offered and plan is not None and rounds < fake.tool_rounds and choice != "none":
+            calls = [(name, args) for name, args in plan if name in offered]
+            if isinstance(choice, dict):
+                wanted = choice.get("function", {}).get("name")
+                calls = [c for c in calls if c[0] == wanted] or [(wanted, {})]
+            elif choice == "required" and not calls:
+                calls = [(offered[0], {})]
+            if body.get("parallel_tool_calls") is False:
+                calls = calls[:1]
         if not calls:
+            if messages and messages[-1].get("role") == "tool" and fake.answer is None:
+                names = {c.get("id"): c.get("function", {}).get("name") for m in messages if m.get("role") == "assistant"
+                         for c in m.get("tool_calls") or () if isinstance(c, dict)}
+                start = max(i for i, m in enumerate(messages) if m.get("role") != "tool") + 1
+                results = "; ".join(f"{names.get(m.get('tool_call_id'), '?')}: {_text_of(m.get('content'))}"
+                                    for m in messages[start:])
+                self.choices = [(0, "", split_tokens(f"Tool results: {results}", chunk_size), "stop")]
             return
         self.tool_calls = [(f"call_{seq}_{i}", name, args if isinstance(args, str) else json.dumps(args))
                            for i, (name, args) in enumerate(calls)]
