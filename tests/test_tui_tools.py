@@ -332,3 +332,40 @@ async def test_regenerate_runs_the_loop_again_and_keeps_the_old_branch(fake, tmp
     messages = store.messages(store.last_conversation_id())
     assert [m.role for m in messages].count("tool") == 4  # both branches keep their results
     assert len(app.tool_providers[0].calls) == 4
+
+
+async def test_compare_lanes_differ_in_tools_show_calls_and_run_them_only_when_picked(fake, tmp_path):
+    from textual.widgets import Input
+
+    app, store = make_app(fake, tmp_path, get_weather, get_time)
+    tools = app.tool_providers[0]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        screen = app.chat.open_compare(PROMPT)
+        await pilot.pause()
+        screen.query_one("#lane-spec-0", Input).value = "tools=none"
+        screen.query_one("#lane-spec-1", Input).value = "tool_choice=get_time"
+        await pilot.press("f5")
+        await until(pilot, lambda: all(c.status == "complete" for c in screen.columns) and len(screen.columns) == 2,
+                    "both lanes")
+        await until(pilot, lambda: "Tool calls" in screen.columns[1].answer_view.source, "the calls shown")
+        plain, calling = screen.columns
+        assert plain.text == f"Echo: {PROMPT}" and "Tool calls" not in plain.answer_view.source
+        assert "⚙ `get_time`" in calling.answer_view.source and '"tz": "CET"' in calling.answer_view.source
+        assert calling.text == "Let me look."  # the diff and similarity see the text alone
+        assert tools.calls == []  # compare runs none
+        bodies = chat_bodies(fake)
+        assert sorted("tools" in b for b in bodies) == [False, True]
+        forced = next(b for b in bodies if "tools" in b)
+        assert forced["tool_choice"] == {"type": "function", "function": {"name": "get_time"}}
+        calling.focus()
+        await pilot.press("enter")  # pick: the chat asks, runs, and the model answers
+        await answer(pilot, "y", "get_time")
+        await settled(app)
+        await pilot.pause()
+        assert app.screen is app.chat
+        assert tools.calls == [("get_time", {"tz": "CET"})]
+        assert app.query(MessageView).last().text == "Tool results: get_time: noon CET"
+    after = chat_bodies(fake)[-1]  # with the chat's own parameters: the lane's were for its request
+    assert "tool_choice" not in after and [t["function"]["name"] for t in after["tools"]] == ["get_weather", "get_time"]
+    assert [m["role"] for m in after["messages"]] == ["user", "assistant", "tool"]

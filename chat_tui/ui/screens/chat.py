@@ -823,13 +823,23 @@ class ChatScreen(Screen):
 
     async def continue_from(self, conversation_id: int, message_id: int) -> None:
         """Show `conversation_id` ending at `message_id` (a picked compare lane): the next
-        prompt follows it."""
+        prompt follows it. A lane that called tools goes on here: its calls are approved and
+        run, and the model answers (compare runs none)."""
         self.conversation_id = conversation_id
         self.reload_tree()
         self.leaf_id = message_id
         await self.conversation.show_thread(self.thread_tree.with_branches(message_id))
         self.meter.set_history(self.history_messages(), self.app.system_prompt)
         self.update_status()
+        row = self.thread_tree.by_id.get(message_id)
+        if (row is not None and row.role == "assistant" and row.tool_calls and row.status == "complete"
+                and not self.thread_tree.children.get(row.id)):
+            from chat_tui.services.chat import request_messages
+            from chat_tui.services.tools import Pending
+
+            path = self.thread_tree.path(message_id)[:-1]
+            self.stream_reply(request_messages(self.app.system_prompt, path), row.id,
+                              pending=Pending(row.id, row.to_chat_message()))
 
     def action_stop(self) -> None:
         if self.editing is not None:
