@@ -263,3 +263,33 @@ async def test_a_provider_that_cannot_list_does_not_stop_the_others(fake, store)
     _, result = await turn(fake, store, None, Asker(APPROVE, APPROVE), toolbox=toolbox)
     assert result.last.status == "complete"
     assert toolbox.problems == ["broken-server: could not list its tools: ConnectionError: server exited"]
+
+
+# -- chat-tui ask: the non-interactive loop -----------------------------------------------------
+
+
+def test_ask_runs_the_named_tools_and_declines_the_others(fake, monkeypatch, capsys):
+    """What `chat-tui ask --tool NAME` will do once MCP servers are wired to the command line:
+    the context carries the providers and the names allowed; the same services.tools loop."""
+    from chat_tui.cli import ask
+    from chat_tui.cli.context import make_context
+    from chat_tui.cli.parser import build_parser
+
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    args = build_parser().parse_args(["ask", "-m", "gpt-4o-mini", PROMPT])
+    ctx = make_context(args)
+    tools = PyTools(get_weather, get_time)
+    ctx.tool_providers, ctx.allowed_tools = [tools], ["get_time"]
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    try:
+        assert ask.run(ctx) == 0
+        store = ctx.store()
+        thread = store.thread(store.last_conversation_id())
+    finally:
+        ctx.close()
+    out, err = capsys.readouterr()
+    assert tools.calls == [("get_time", {"tz": "CET"})]
+    declined = ("Not run: get_weather was not allowed for this run (the user allows a tool with --tool get_weather).")
+    assert out == f"Let me look.\nTool results: get_weather: {declined}; get_time: noon CET\n"
+    assert err.splitlines() == [f"chat-tui: get_weather not run: {declined}", "chat-tui: ran get_time"]
+    assert [m.role for m in thread] == ["user", "assistant", "tool", "tool", "assistant"]
