@@ -293,3 +293,34 @@ def test_ask_runs_the_named_tools_and_declines_the_others(fake, monkeypatch, cap
     assert out == f"Let me look.\nTool results: get_weather: {declined}; get_time: noon CET\n"
     assert err.splitlines() == [f"chat-tui: get_weather not run: {declined}", "chat-tui: ran get_time"]
     assert [m.role for m in thread] == ["user", "assistant", "tool", "tool", "assistant"]
+
+
+# -- export and import ---------------------------------------------------------------------------
+
+
+async def test_export_import_round_trip_and_markdown(fake, store, tmp_path):
+    from chat_tui.services.history import export_json, export_markdown, import_file
+
+    fake.tool_plan = [("get_weather", {"city": "Paris"}), ("explode", {"reason": "```\n# not a heading"})]
+    tools = PyTools(get_weather, explode)
+    cid, _ = await turn(fake, store, tools, Asker(APPROVE, APPROVE))
+    data = export_json(store, [cid])
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(data, default=str))
+    report = import_file(tmp_path / "other.db", path)
+    assert report is not None
+    with Store(tmp_path / "other.db") as other:
+        new_cid = other.last_conversation_id()
+        before, after = store.thread(cid), other.thread(new_cid)
+        keys = lambda m: (m.role, m.name, m.content, m.status, m.tool_calls, m.tool_call_id, m.finish_reason)
+        assert [keys(m) for m in after] == [keys(m) for m in before]
+        assert [m.to_wire() for m in request_history(after)] == [m.to_wire() for m in request_history(before)]
+        assert [m.role for m in request_history(after)] == ["user", "assistant", "tool", "tool", "assistant"]
+
+    markdown = export_markdown(store, store.get_conversation(cid))
+    call_id = before[1].tool_calls[0]["id"]
+    assert f'**Tool call** `get_weather` ({call_id}):\n\n```json\n{{\n  "city": "Paris"\n}}\n```' in markdown
+    assert "## Tool result: get_weather\n\n```\nsunny in Paris\n```" in markdown
+    # A result holding a fence of its own cannot close the block around it.
+    assert ("## Tool result: explode [error]\n\n````\nThe tool failed: ValueError: the tool broke: ```"
+            " # not a heading\n````\n") in markdown

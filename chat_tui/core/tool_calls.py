@@ -14,6 +14,7 @@ no id gets `call_<n>` so its result can still answer it, entries of the wrong ty
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -129,10 +130,17 @@ def pretty_arguments(text: str) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+def fence(text: str, info: str = "") -> str:
+    """`text` as a fenced block of Markdown, the fence longer than any run of backticks in it,
+    so nothing in the text can close it (a tool's result may hold anything)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    mark = "`" * max(3, longest + 1)
+    return f"{mark}{info}\n{text}" + ("" if text.endswith("\n") else "\n") + f"{mark}\n"
+
+
 def json_fence(text: str) -> str:
-    """`text` as a fenced JSON block of Markdown. JSON never holds a raw line break inside a string,
-    so no line of valid JSON can close the fence; anything else is still only displayed."""
-    return f"```json\n{text}" + ("" if text.endswith("\n") else "\n") + "```\n"
+    """`text` as a fenced JSON block of Markdown."""
+    return fence(text, "json")
 
 
 class Approvals:
