@@ -324,3 +324,11 @@ async def test_export_import_round_trip_and_markdown(fake, store, tmp_path):
     # A result holding a fence of its own cannot close the block around it.
     assert ("## Tool result: explode [error]\n\n````\nThe tool failed: ValueError: the tool broke: ```"
             " # not a heading\n````\n") in markdown
+
+
+async def test_an_answer_after_tool_calls_still_titles_the_conversation(fake, store):
+    from chat_tui.services.titles import first_exchange
+
+    cid, result = await turn(fake, store, PyTools(get_weather, get_time), Asker(APPROVE, APPROVE))
+    store.set_conversation_defaults(cid, title_source="prompt")
+    assert first_exchange(store, cid, result.last.message_id) == (PROMPT, result.last.text)
