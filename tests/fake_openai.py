@@ -62,6 +62,18 @@ stream_options.include_usage, n, max_tokens / max_completion_tokens (cut -> fini
 stop (cut -> "stop"), logprobs + top_logprobs (chat), logprobs:int + echo (legacy). suffix,
 best_of etc. are only recorded.
 
+Function calling (chat): with `tool_plan` set, a request that offers `tools` is answered with
+tool calls, `tool_rounds` times per user message (a round is an assistant turn with calls after
+the last user message), then with text. `tool_plan` is a list of (name, arguments) (a dict, sent
+as JSON, or a str sent as it is, broken JSON included) or callable(body) -> such a list; only
+tools on offer are called; `tool_choice` none: no call, a named tool: that one alone (with {}
+if the plan has none), required: the first tool on offer if the plan has nothing;
+`parallel_tool_calls: false`: the first call alone. `tool_text` is streamed with the calls.
+Streamed, the calls' pieces (the name and the arguments, cut by `chunk_size`, else by words)
+and the text's tokens take turns chunk by chunk, so parallel calls interleave with each other
+and with the text; finish_reason "tool_calls". After tool results (the last message is a
+`tool` one) and with `answer` None, the answer quotes them: "Tool results: NAME: CONTENT; …".
+
 Inspection: requests (RecordedRequest list), last_request, connection_count, faults,
 wait_for_requests(n, timeout), wait_for(predicate, timeout), reset().
 
@@ -780,6 +792,10 @@ class FakeOpenAI:
         self.serves_edits = True  # False: POST /v1/edits is 404 "Invalid URL", as on OpenAI today
         # Chat models that take no images: a request with an image_url part is OpenAI's 400.
         self.text_only_models: set[str] = {"gpt-3.5-turbo"}
+        # Function calling (see the module docstring).
+        self.tool_plan: list[tuple[str, Any]] | Callable[[dict[str, Any]], list[tuple[str, Any]]] | None = None
+        self.tool_rounds = 1
+        self.tool_text: str | None = None
         self._files: dict[str, tuple[bytes, str]] = {}  # /files/{name}: (bytes, content type)
         self.on_request: Callable[[RecordedRequest], None] | None = None  # called when finished
         self._cond = threading.Condition()
@@ -1519,6 +1535,10 @@ class _Generation:
                 self.choices.append((p_index * n + i, prompt_text, tokens, finish))
                 self.thoughts[p_index * n + i] = thought
         self.reasoning_count = sum(len(t) for t in self.thoughts.values())
+        self.tool_calls: list[tuple[str, str, str]] = []  # (id, name, arguments) when it calls tools
+        self.tool_text = ""
+        if not legacy:
+            self._plan_tools(fake, body, seq, chunk_size)
         self.token_count = sum(len(c[2]) for c in self.choices) + self.reasoning_count
         if legacy:
             lp = body.get("logprobs")
@@ -1528,6 +1548,50 @@ class _Generation:
         self.echo = legacy and body.get("echo") is True
         options = body.get("stream_options")
         self.include_usage = isinstance(options, dict) and options.get("include_usage") is True
+
+    def _plan_tools(self, fake: FakeOpenAI, body: dict[str, Any], seq: int, chunk_size: int | None) -> None:
+        """Tool calls instead of text (see the module docstring), or the answer to tool results."""
+        messages = [m for m in body["messages"] if isinstance(m, dict)]
+        offered = [t.get("function", {}).get("name") for t in body.get("tools") or () if isinstance(t, dict)]
+        plan = fake.tool_plan(body) if callable(fake.tool_plan) else fake.tool_plan
+        last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+        rounds = sum(1 for m in messages[last_user + 1:] if m.get("role") == "assistant" and m.get("tool_calls"))
+        choice = body.get("tool_choice", "auto")
+        calls = []
+        if offered and plan is not None and rounds < fake.tool_rounds and choice != "none":
+            calls = [(name, args) for name, args in plan if name in offered]
+            if isinstance(choice, dict):
+                wanted = choice.get("function", {}).get("name")
+                calls = [c for c in calls if c[0] == wanted] or [(wanted, {})]
+            elif choice == "required" and not calls:
+                calls = [(offered[0], {})]
+            if body.get("parallel_tool_calls") is False:
+                calls = calls[:1]
+        if not calls:
+            if messages and messages[-1].get("role") == "tool" and fake.answer is None:
+                names = {c.get("id"): c.get("function", {}).get("name") for m in messages if m.get("role") == "assistant"
+                         for c in m.get("tool_calls") or () if isinstance(c, dict)}
+                start = max(i for i, m in enumerate(messages) if m.get("role") != "tool") + 1
+                results = "; ".join(f"{names.get(m.get('tool_call_id'), '?')}: {_text_of(m.get('content'))}"
+                                    for m in messages[start:])
+                self.choices = [(0, "", split_tokens(f"Tool results: {results}", chunk_size), "stop")]
+            return
+        self.tool_calls = [(f"call_{seq}_{i}", name, args if isinstance(args, str) else json.dumps(args))
+                           for i, (name, args) in enumerate(calls)]
+        self.tool_text = fake.tool_text or ""
+        self.choices = [(0, "", split_tokens(self.tool_text, chunk_size) if self.tool_text else [], "tool_calls")]
+        self._tool_pieces = [self._call_pieces(i, call, chunk_size) for i, call in enumerate(self.tool_calls)]
+
+    @staticmethod
+    def _call_pieces(index: int, call: tuple[str, str, str], chunk_size: int | None) -> list[dict[str, Any]]:
+        """A call as streamed: its id, type and the first piece of its name, then the rest of the
+        name and the arguments piece by piece."""
+        call_id, name, arguments = call
+        names = split_tokens(name, chunk_size) if chunk_size else [name]
+        pieces = [{"index": index, "id": call_id, "type": "function", "function": {"name": names[0], "arguments": ""}}]
+        pieces += [{"index": index, "function": {"name": piece}} for piece in names[1:]]
+        pieces += [{"index": index, "function": {"arguments": piece}} for piece in split_tokens(arguments, chunk_size)]
+        return pieces
 
     def usage(self) -> dict[str, Any]:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.token_count,
@@ -1585,6 +1649,10 @@ class _Generation:
                 message = {"role": "assistant", "content": "".join(tokens), "refusal": None, "annotations": []}
                 if self.thoughts.get(index):
                     message[self.reasoning_field] = "".join(self.thoughts[index])
+                if self.tool_calls:
+                    message["content"] = message["content"] or None
+                    message["tool_calls"] = [{"id": i, "type": "function", "function": {"name": n, "arguments": a}}
+                                             for i, n, a in self.tool_calls]
                 choices.append({"index": index, "message": message, "logprobs": logprobs, "finish_reason": finish})
         out = self._envelope(choices, chunk=False)
         out["usage"] = self.usage()
@@ -1615,6 +1683,9 @@ class _Generation:
                                   if self.logprobs is not None else None),
                      "finish_reason": None}
                     for k, t in enumerate(tokens)])
+        if self.tool_calls:  # the text's tokens and each call's pieces take turns
+            per_choice = [per_choice[0], *([{"index": 0, "delta": {"tool_calls": [piece]}, "logprobs": None,
+                                             "finish_reason": None} for piece in pieces] for pieces in self._tool_pieces)]
         for row in itertools.zip_longest(*per_choice):
             for choice in row:
                 if choice is not None:

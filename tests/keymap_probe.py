@@ -124,6 +124,17 @@ async def main() -> None:
         await pilot.pause()
         await press_all(pilot)  # the chat: app, screen, prompt, messages, sidebar, parameters
 
+        # A tool call waiting for approval, so the question's keys apply.
+        from chat_tui.core.messages import ToolCall
+        from chat_tui.core.tools import ToolSpec
+        from chat_tui.ui.widgets.tool_calls import ToolApproval
+
+        question = ToolApproval(ToolCall("call_1", "get_time", "{}"), ToolSpec("get_time"))
+        await chat.conversation.mount(question)
+        await pilot.pause()
+        await press_all(pilot)
+        await question.remove()
+
         # Compare: a finished run, so there are lanes.
         compare = chat.open_compare("Which is better?")
         await pilot.pause()

@@ -578,3 +578,26 @@ async def test_no_store_hides_presets():
     app = Host(store=None)
     async with app.run_test(size=SIZE):
         assert not app.query(PresetsSection)
+
+
+async def test_tool_choice_and_parallel_calls():
+    app = Host(ChatParams(tool_choice="required", parallel_tool_calls=False))
+    async with app.run_test(size=SIZE) as pilot:
+        field = app.query_one("#param-tool_choice", Input)
+        switch = app.query_one("#param-parallel_tool_calls", Switch)
+        assert field.value == "required" and switch.value is False
+        field.select_all()
+        field.post_message(Paste("get time"))  # at once (typed, "get" would be a valid name on the way)
+        await pilot.pause()
+        assert error_of(app, "tool_choice") == "tool_choice: expected auto, none, required or a tool name, got 'get time'"
+        assert app.pane.params.tool_choice == "required"  # unchanged
+        await type_into(pilot, "#param-tool_choice", "get_time")
+        assert error_of(app, "tool_choice") is None and app.pane.params.tool_choice == "get_time"
+        await pilot.click("#param-parallel_tool_calls")
+        await pilot.pause()
+        assert app.pane.params.parallel_tool_calls is None  # on: the API's default, not sent
+        await type_into(pilot, "#param-tool_choice", "")
+        assert app.pane.params.as_dict() == {}
+        app.pane.set_params(ChatParams(tool_choice="none", parallel_tool_calls=False))
+        await pilot.pause()
+        assert field.value == "none" and switch.value is False

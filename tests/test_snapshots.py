@@ -60,6 +60,14 @@ def test_error_state(snap_compare, fake_openai, tmp_path):
         await pilot.press(*"Hello?", "enter")
         await settle(pilot)
         await fixed_dates(pilot)
+        # The failed request's duration is shown: fixed too (it depends on the machine's load).
+        from chat_tui.ui.widgets.conversation import MessageView
+
+        view = app.query(MessageView).last()
+        app.store.db.execute("UPDATE messages SET duration = 0.02 WHERE id = ?", (view.message.id,))
+        view.message = app.store.get_message(view.message.id)
+        view.refresh_header()
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=fail)
 

@@ -107,8 +107,10 @@ async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: 
                schema: dict[str, Any] | None = None) -> int:
     from chat_tui.api.events import TextDelta
     from chat_tui.core.params import ChatParams, ParamError
+    from chat_tui.core.tool_calls import Approvals
     from chat_tui.services.chat import Settings, start_turn
     from chat_tui.services.replies import run_reply
+    from chat_tui.services.tools import Toolbox, allow_named, run_turn
 
     args = ctx.args
     store = ctx.store()
@@ -162,11 +164,22 @@ async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: 
                 streamed["any"] = True
                 streamed["ends_newline"] = event.text.endswith("\n")
 
-        result = await run_reply(
-            client, store, ctx.counter(),
-            conversation_id=turn.conversation_id, parent_id=turn.user_id, messages=turn.messages, model=model,
-            params=params, endpoint_name=ctx.endpoint.name, on_event=on_event, stream=stream,
+        async def reply(messages: list[Any], parent_id: int, tools: Any, round_params: Any) -> Any:
+            if streamed["any"] and not streamed["ends_newline"]:  # the text before a tool call
+                answer("\n")
+                streamed["ends_newline"] = True
+            return await run_reply(
+                client, store, ctx.counter(),
+                conversation_id=turn.conversation_id, parent_id=parent_id, messages=messages, model=model,
+                params=round_params, endpoint_name=ctx.endpoint.name, on_event=on_event, stream=stream, tools=tools,
+            )
+
+        outcome = await run_turn(
+            store, Toolbox(ctx.tool_providers), Approvals(ctx.endpoint.trust), ask=allow_named(ctx.allowed_tools),
+            reply=reply, conversation_id=turn.conversation_id, messages=turn.messages, parent_id=turn.user_id,
+            params=params, max_rounds=ctx.config.max_tool_rounds, on_step=_tell_step,
         )
+        result = outcome.last
     finally:
         await client.aclose()
 
@@ -194,6 +207,11 @@ async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: 
             answer(f"{head}{text}{'' if text.endswith(chr(10)) else chr(10)}")
     if args.stats:
         print(_stats_line(result), file=sys.stderr)
+    if outcome.stopped == "limit":
+        print(f"chat-tui: stopped after {ctx.config.max_tool_rounds} rounds of tool calls ([tools] max_rounds);"
+              " the last calls were not run", file=sys.stderr)
+    elif outcome.stopped == "unsaved":
+        raise CLIError(f"a tool's result could not be saved: {outcome.error}")
     if result.ignored:
         print(f"chat-tui: warning: the server sent {result.ignored} events for choices that were not asked for; they were left out",
               file=sys.stderr)
@@ -223,6 +241,21 @@ def _verdicts(result: Any) -> dict[int, Any]:
         if verdict is not None:
             out[index] = verdict
     return out
+
+
+def _tell_step(step: Any) -> None:
+    """A tool call's fate, on stderr (stdout is the answer)."""
+    from chat_tui.core.text import one_line
+
+    if step.state != "done":
+        return
+    name = one_line(step.call.name)
+    if step.decision in ("deny", "unavailable"):
+        print(f"chat-tui: {name} not run: {one_line(step.outcome.text)}", file=sys.stderr)
+    elif step.outcome.is_error:
+        print(f"chat-tui: {name} failed: {one_line(step.outcome.text)}", file=sys.stderr)
+    else:
+        print(f"chat-tui: ran {name}", file=sys.stderr)
 
 
 def _raw_like(result: Any, row: Any) -> dict[str, Any]:

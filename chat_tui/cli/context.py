@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,10 @@ class Context:
     local: "LocalServer | None" = None
     _store: "Store | None" = None
     _counter: "TokenCounter | None" = None
+    # Function calling for `ask`: the sources of tools (ToolProvider) and the tools allowed to
+    # run (any other call is declined with a reason; nobody is asked on the command line).
+    tool_providers: list[Any] = field(default_factory=list)
+    allowed_tools: list[str] = field(default_factory=list)
 
     @property
     def db_path(self) -> Path:

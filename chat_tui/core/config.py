@@ -41,6 +41,13 @@ Example `config.toml` (in the config dir, see `paths.py`)::
     thinking = "auto"                          # a reply's reasoning: "auto" (shown while it streams,
                                                # folded once the answer starts), "open", "closed"
 
+    [profiles.tooling]
+    base_url = "https://api.openai.com/v1"
+    trust = ["get_time", "search_docs"]       # tools that run without asking (default: none)
+
+    [tools]                                    # function calling
+    max_rounds = 10                            # rounds of tool calls in one turn (default 10)
+
     [titles]                                   # auto-titles from the first exchange
     enabled = true                             # default true
     local = false                              # also for local endpoints (default false)
@@ -66,6 +73,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from chat_tui.core.models_table import OVERRIDE_FIELDS, WHOLE_FIELDS
+from chat_tui.core.tool_calls import valid_tool_name
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 PROFILE_TYPES = ("openai", "azure", "local")
@@ -119,6 +127,8 @@ class Endpoint:
     embeddings: bool = False
     embedding_model: str | None = None
     embedding_dimensions: int | None = None
+    # Function calling: the tools (by the name the model sees) that run without asking.
+    trust: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Checked here, where every endpoint is made, so no key reaches httpx, whose error for
@@ -180,6 +190,7 @@ class Config:
     image_protocol: str = "auto"  # [images] protocol: how images are drawn in the terminal
     copy_on_select: bool = True  # copy a mouse selection when the button is released
     thinking: str = "auto"  # a reply's reasoning block: auto (open while thinking), open, closed
+    max_tool_rounds: int = 10  # [tools] max_rounds: rounds of tool calls in one turn
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
     # Unknown keys, ignored: one line each (file, table, key, closest known key), to show
@@ -234,6 +245,9 @@ def load_config(path: Path) -> Config:
     images = data.get("images")
     if images is not None:
         check.table(images, "images", _IMAGES)
+    tools = data.get("tools")
+    if tools is not None:
+        check.table(tools, "tools", _TOOLS)
     return Config(
         profiles=profiles,
         default_profile=default,
@@ -248,6 +262,7 @@ def load_config(path: Path) -> Config:
         image_protocol=(images or {}).get("protocol", "auto"),
         copy_on_select=data.get("copy_on_select", True),
         thinking=data.get("thinking", "auto"),
+        max_tool_rounds=(tools or {}).get("max_rounds", 10),
         path=path,
         raw=data,
         warnings=tuple(check.warnings),
@@ -284,6 +299,7 @@ _TOP: _Spec = {
     "images": ("a table (protocol)", _TABLE),
     "copy_on_select": ("true or false", _BOOL),
     "thinking": ('one of "auto", "open", "closed"', lambda v: v in THINKING_MODES),
+    "tools": ("a table (max_rounds)", _TABLE),
 }
 _PROFILE: _Spec = {
     "type": (f"one of {', '.join(PROFILE_TYPES)}", lambda v: v in PROFILE_TYPES),
@@ -302,6 +318,8 @@ _PROFILE: _Spec = {
     "embeddings": ("true or false", _BOOL),
     "embedding_model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
     "embedding_dimensions": ("a whole number > 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0),
+    "trust": ("a list of tool names (letters, digits, _ and -)",
+              lambda v: isinstance(v, list) and all(isinstance(n, str) and valid_tool_name(n) for n in v)),
     **{key: ("a number of seconds > 0", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0)
        for key in TIMEOUT_KEYS},
 }
@@ -313,6 +331,10 @@ _TITLES: _Spec = {
     "enabled": ("true or false", _BOOL),
     "local": ("true or false", _BOOL),
     "model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
+}
+_TOOLS: _Spec = {
+    "max_rounds": ("a whole number from 1 to 100",
+                   lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 100),
 }
 IMAGE_PROTOCOLS = ("auto", "kitty", "sixel", "halfcell")
 _IMAGES: _Spec = {
@@ -446,6 +468,8 @@ def build_endpoint(name: str, config: Config, env: Mapping[str, str] | None = No
     ptype = prof.get("type", "local" if name == "local" else "openai")
     timeouts = Timeouts(**{field_: float(prof[key]) for key, field_ in TIMEOUT_KEYS.items() if key in prof})
     extras = {k: prof[k] for k in ("moderate", "moderation_model", "transcription_model", "transcription_language") if k in prof}
+    if "trust" in prof:
+        extras["trust"] = tuple(prof["trust"])
     if ptype == "local":
         return Endpoint(
             name=name,

@@ -122,7 +122,7 @@ class ChatMessage:
         if self.tool_calls and not content:
             content = None  # an assistant turn that only calls tools
         wire: dict[str, Any] = {"role": self.role, "content": content}
-        if self.name:
+        if self.name and self.role != "tool":  # a tool result's name is ours, for display: no such field
             wire["name"] = self.name
         if self.tool_calls:
             wire["tool_calls"] = [c.to_wire() for c in self.tool_calls]

@@ -16,6 +16,7 @@ from chat_tui.core.attachments import Attachment, content_for
 from chat_tui.core.messages import ChatMessage, Part
 from chat_tui.core.params import ChatParams
 from chat_tui.core.titles import title_from_prompt
+from chat_tui.core.tool_calls import paired
 
 if TYPE_CHECKING:  # not imported at run time: the UI starts faster without SQLite
     from chat_tui.store import Store
@@ -45,9 +46,10 @@ def system_messages(system_prompt: str | None) -> list[ChatMessage]:
 
 def request_history(thread: Iterable["Message"]) -> list[ChatMessage]:
     """A stored thread as the messages of the next request: empty answers (failed or stopped
-    before any text) are left out; tool calls and their results go back as the API expects."""
-    return [m.to_chat_message() for m in thread
-            if m.role in _SENT_ROLES and (m.content or m.parts or m.tool_calls)]
+    before any text) are left out; tool calls and their results go back as the API expects
+    (`core.tool_calls.paired`: a call without its result is not sent)."""
+    return paired(m.to_chat_message() for m in thread
+                  if m.role in _SENT_ROLES and (m.content or m.parts or m.tool_calls or m.role == "tool"))
 
 
 _SENT_ROLES = ("system", "developer", "user", "assistant", "tool")

@@ -1,7 +1,11 @@
 """Running a comparison, shared by the CLI and the TUI: one prompt, 2-4 lanes at once.
 
 Every lane is an ordinary `run_reply` (so each answer streams into its own row, flushed as it
-goes, and ends complete / cancelled / error on its own); the lanes run concurrently, so a slow
+goes, and ends complete / cancelled / error on its own), offered the tools its parameters choose
+(`tools=none`, `tools=a|b`, `tool_choice=required` in a lane's spec); the calls a lane makes are
+saved with its answer and never run here: running them for every lane at once would ask for
+N approvals and run side effects N times for one question. Picking the lane continues in the
+chat, where its calls are approved and run (`services.tools.Pending`); the lanes run concurrently, so a slow
 lane never stalls another. The run itself (lanes, labels, blind flag) is recorded before any
 request goes out, and each lane's answer row is attached the moment it is created. The same
 holds for the other two ways to fill lanes: one request's `n` choices (`run_choices`) and a
@@ -21,9 +25,15 @@ from chat_tui.services.replies import ReplyResult, run_reply
 
 if TYPE_CHECKING:
     from chat_tui.api.client import OpenAIClient
+    from chat_tui.services.tools import Toolbox
     from chat_tui.api.events import StreamEvent
     from chat_tui.core.tokens import TokenCounter
     from chat_tui.store import Store
+
+async def _tools(toolbox: "Toolbox | None", lane: Lane) -> list[dict]:
+    """The tools a lane's request offers (none without a toolbox)."""
+    return [o.spec.to_wire() for o in await toolbox.offered(lane.params)] if toolbox else []
+
 
 def _lane_record(lane: Lane, label: str | None = None) -> dict[str, object]:
     return {"label": label if label is not None else lane.label, "preset": lane.preset,
@@ -55,6 +65,7 @@ async def run_compare(
     stream: bool = True,
     wait_for_tokenizer: bool = True,
     lane_tasks: dict[int, asyncio.Task] | None = None,
+    toolbox: "Toolbox | None" = None,
 ) -> CompareOutcome:
     """Run every lane concurrently. `lane_tasks`, if given, is filled with each lane's task so a
     caller can cancel one lane and leave the others streaming."""
@@ -69,7 +80,7 @@ async def run_compare(
             model=lane.model, params=lane.params, endpoint_name=endpoint_name,
             on_event=(lambda event: on_event(index, event)) if on_event else None,
             on_row=lambda _choice, mid: store.set_lane_message(run_id, index, mid),
-            stream=stream, wait_for_tokenizer=wait_for_tokenizer,
+            stream=stream, wait_for_tokenizer=wait_for_tokenizer, tools=await _tools(toolbox, lane),
         )
 
     tasks = {i: asyncio.create_task(one(i, lane)) for i, lane in enumerate(lanes)}
@@ -109,6 +120,7 @@ async def run_choices(
     on_run: Callable[[int], None] | None = None,
     on_row: Callable[[int, int], None] | None = None,
     wait_for_tokenizer: bool = True,
+    toolbox: "Toolbox | None" = None,
 ) -> ReplyResult:
     """One request with n > 1: choice i is lane i of the run (the first `len(labels)` are lanes;
     every choice is saved as a sibling answer). The run is recorded before the request goes out
@@ -127,7 +139,7 @@ async def run_choices(
         client, store, counter,
         conversation_id=conversation_id, parent_id=user_message_id, messages=messages, model=lane.model,
         params=lane.params, endpoint_name=endpoint_name, on_event=on_event, on_row=row,
-        wait_for_tokenizer=wait_for_tokenizer,
+        wait_for_tokenizer=wait_for_tokenizer, tools=await _tools(toolbox, lane),
     )
 
 
@@ -146,6 +158,7 @@ async def rerun_lane(
     on_event: Callable[["StreamEvent"], None] | None = None,
     on_row: Callable[[int], None] | None = None,
     wait_for_tokenizer: bool = True,
+    toolbox: "Toolbox | None" = None,
 ) -> ReplyResult:
     """A new answer for one lane: a new sibling row, and the run's lane now points at it. A
     choice of an n > 1 request is re-run as one answer of its own (n is dropped)."""
@@ -161,7 +174,7 @@ async def rerun_lane(
         client, store, counter,
         conversation_id=conversation_id, parent_id=user_message_id, messages=messages,
         model=lane.model, params=params, endpoint_name=endpoint_name,
-        on_event=on_event, on_row=row, wait_for_tokenizer=wait_for_tokenizer,
+        on_event=on_event, on_row=row, wait_for_tokenizer=wait_for_tokenizer, tools=await _tools(toolbox, lane),
     )
 
 

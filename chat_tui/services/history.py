@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from chat_tui.core.filters import parse_param_filters
 from chat_tui.core.reasoning import thinking_label
+from chat_tui.core.messages import ToolCall
 from chat_tui.core.text import one_line
+from chat_tui.core.tool_calls import fence, json_fence, pretty_arguments
 from chat_tui.store.history import (
     HistoryFilter,
     HistoryRow,
@@ -171,12 +173,19 @@ def export_markdown(store: "Store", conversation: "Conversation") -> str:
             head += f" ({_one_line(m.model)})"
         if m.role == "assistant" and m.status and m.status != "complete":
             head += f" [{m.status}]"
+        if m.role == "tool":  # a tool's result: literal text, never Markdown of its own
+            head = f"Tool result: {_one_line(m.name or m.tool_call_id or '')}" + (" [error]" if m.status == "error" else "")
+            lines += [f"## {head}", "", fence(m.content or ""), ""]
+            continue
         lines += [f"## {head}", ""]
         if m.reasoning:  # folded away where Markdown folds (<details>), above the answer it led to
             tokens, approx = m.reasoning_count
             label = thinking_label(m.reasoning_duration, tokens, approx=approx)
             lines += [f"<details><summary>{label}</summary>", "", m.reasoning, "", "</details>", ""]
         lines += [m.content or "", ""]
+        for call in (ToolCall.from_wire(c) for c in m.tool_calls or () if isinstance(c, dict)):
+            lines += [f"**Tool call** `{_one_line(call.name)}` ({_one_line(call.id)}):", "",
+                      json_fence(pretty_arguments(call.arguments)), ""]
         if m.parts:  # its attachments, by name (the JSON export carries the files)
             from chat_tui.services.attachments import chips_of_message
 

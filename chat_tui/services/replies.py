@@ -27,9 +27,11 @@ from chat_tui.api.events import (
     TextDelta,
     Timing,
     TokenLogprob,
+    ToolCallDelta,
     Usage,
 )
-from chat_tui.core.messages import ChatMessage
+from chat_tui.core.messages import ChatMessage, ToolCall
+from chat_tui.core.tool_calls import CallAssembler
 from chat_tui.core.params import ChatParams
 from chat_tui.core.text import error_text
 from chat_tui.services.persist import patiently
@@ -61,6 +63,7 @@ class Choice:
     reasoning_flushed_len: int = 0
     thinking_from: float | None = None  # monotonic: the first reasoning text
     thinking_until: float | None = None  # the first answer text after it (None: still thinking)
+    calls: CallAssembler = field(default_factory=CallAssembler)  # the tool calls, as they stream
 
     @property
     def text(self) -> str:
@@ -78,6 +81,9 @@ class Choice:
         if self.thinking_from is None:
             return None
         return (self.thinking_until if self.thinking_until is not None else now) - self.thinking_from
+
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return self.calls.calls()
 
 
 @dataclass
@@ -111,6 +117,10 @@ class ReplyResult:
     def reasoning(self) -> str:
         return self.choices[0].reasoning if 0 in self.choices else ""
 
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The tool calls of the first choice (all of them received, whole or not)."""
+        return self.choices[0].tool_calls if 0 in self.choices else ()
+
     @property
     def error_text(self) -> str | None:
         """The error as one line for the user (credentials redacted), or None."""
@@ -132,8 +142,12 @@ class ReplyResult:
 
 
 def sent_params(body: dict[str, Any]) -> dict[str, Any]:
-    """The request body minus the conversation itself: what gets stored with the answer."""
-    return {k: v for k, v in body.items() if k not in ("messages", "prompt")}
+    """The request body minus the conversation itself: what gets stored with the answer. The
+    tools offered are kept by name (their definitions belong to their source, and can be long)."""
+    params = {k: v for k, v in body.items() if k not in ("messages", "prompt")}
+    if isinstance(params.get("tools"), list):
+        params["tools"] = [t.get("function", {}).get("name") if isinstance(t, dict) else t for t in params["tools"]]
+    return params
 
 
 def _logprobs_json(items: list[TokenLogprob]) -> list[dict[str, Any]] | None:
@@ -166,14 +180,16 @@ async def run_reply(
     model: str,
     params: ChatParams,
     stream: bool = True,
+    tools: Sequence[dict[str, Any]] = (),
     **options: Any,
 ) -> ReplyResult:
-    """A chat reply, streamed (or fetched) and recorded by `run_request`; `options` are its
-    (conversation_id, parent_id, endpoint_name, on_event, on_row …)."""
+    """A chat reply, streamed (or fetched) and recorded by `run_request`; `tools` the function
+    definitions offered with it; `options` are `run_request`'s (conversation_id, parent_id,
+    endpoint_name, on_event, on_row …)."""
     request = Request(
-        body=client.chat.body(messages, model, params, stream=stream),
-        stream=lambda: client.chat.stream(messages, model, params),
-        create=lambda: client.chat.create(messages, model, params),
+        body=client.chat.body(messages, model, params, stream=stream, tools=tools),
+        stream=lambda: client.chat.stream(messages, model, params, tools=tools),
+        create=lambda: client.chat.create(messages, model, params, tools=tools),
         count_prompt=lambda c, wait: c.count_messages(messages, model) if wait else c.try_count_messages(messages, model),
         choices=params.n or 1,
     )
@@ -278,6 +294,8 @@ async def run_request(
             choice(index).refusal.append(event.text)
         elif isinstance(event, LogprobsDelta):
             choice(index).logprobs.extend(event.content)
+        elif isinstance(event, ToolCallDelta):
+            choice(index).calls.feed(event.calls)
         elif isinstance(event, Finish):
             choice(index).finish_reason = event.reason
         elif isinstance(event, Usage):
@@ -392,6 +410,7 @@ def _finish(store: Store, result: ReplyResult, started: float, first_text: float
             reasoning_tokens=usage.reasoning_tokens if usage and len(result.choices) == 1 else None,
             reasoning_tokens_local=result.reasoning_tokens_local.get(index),
             reasoning_duration=c.thinking_seconds(ended),
+            tool_calls=c.tool_calls,
         )
 
         def write(c: Choice = c, text: str = text, fields: dict[str, Any] = fields) -> None:

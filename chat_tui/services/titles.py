@@ -33,6 +33,9 @@ def first_exchange(store: Store, conversation_id: int, answer_id: int) -> tuple[
     if answer is None or answer.role != "assistant" or answer.parent_id is None or not answer.content.strip():
         return None
     prompt = store.get_message(answer.parent_id)
+    while prompt is not None and prompt.parent_id is not None and (
+            prompt.role == "tool" or (prompt.role == "assistant" and prompt.tool_calls)):
+        prompt = store.get_message(prompt.parent_id)  # the answer came after tool calls: up to the prompt
     if prompt is None or prompt.role != "user" or prompt.parent_id is not None:
         return None
     return prompt.content, answer.content

@@ -399,14 +399,18 @@ class Store(CompareRunsMixin):
         tool_calls: tuple[ToolCall, ...] = (),
         tool_call_id: str | None = None,
         keep_parts: bool = False,
+        status: str = "complete",
     ) -> int:
         """Add a finished message (a user turn, a tool result, a system note, an imported
         reply). `content` is the text, or content parts: their text is the searchable
         `content`, and the parts are kept in `parts` when there is more than text, or when
         `keep_parts` says so (files kept with the message but not sent, such as audio, are
-        found by position after the parts)."""
+        found by position after the parts). `status` `error`: a tool result that reports a
+        failure (the tool raised, was declined, had bad arguments)."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"status must be one of {FINAL_STATUSES}, not {status!r}")
         text, parts = parts_columns(content, keep=keep_parts)
         calls = json.dumps([c.to_wire() for c in tool_calls], ensure_ascii=False) if tool_calls else None
         stamp = now()
@@ -415,8 +419,8 @@ class Store(CompareRunsMixin):
             cur = db.execute(
                 "INSERT INTO messages (conversation_id, parent_id, role, name, content,"
                 " created_at, updated_at, status, parts, tool_calls, tool_call_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'complete', ?, ?, ?)",
-                (cid, parent_id, role, name, text, stamp, stamp, parts, calls, tool_call_id),
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, parent_id, role, name, text, stamp, stamp, status, parts, calls, tool_call_id),
             )
             self._touch(cid, stamp)
             return int(cur.lastrowid)
@@ -495,24 +499,27 @@ class Store(CompareRunsMixin):
         reasoning_tokens: int | None = None,
         reasoning_tokens_local: int | None = None,
         reasoning_duration: float | None = None,
+        tool_calls: tuple[ToolCall, ...] = (),
     ) -> None:
-        """Store the final text, status and statistics of a reply (and its reasoning, apart)."""
+        """Store the final text, status and statistics of a reply (and its reasoning, apart), and
+        the tool calls it made (as received: a stopped reply's last call may be cut short)."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"status must be one of {FINAL_STATUSES}, not {status!r}")
         stamp = now()
         exact = None if tokens_exact is None else int(bool(tokens_exact))
+        calls = json.dumps([c.to_wire() for c in tool_calls], ensure_ascii=False) if tool_calls else None
         with self._write() as db:
             cur = db.execute(
                 """UPDATE messages SET content = ?, status = ?, error = ?, finish_reason = ?,
                     prompt_tokens = ?, completion_tokens = ?, prompt_tokens_local = ?,
                     completion_tokens_local = ?, tokens_exact = ?, ttft = ?, duration = ?,
                     system_fingerprint = ?, logprobs = ?, reasoning = ?, reasoning_tokens = ?,
-                    reasoning_tokens_local = ?, reasoning_duration = ?, updated_at = ?
+                    reasoning_tokens_local = ?, reasoning_duration = ?, tool_calls = ?, updated_at = ?
                 WHERE id = ? AND role = 'assistant'""",
                 (content, status, error, finish_reason, prompt_tokens, completion_tokens,
                  prompt_tokens_local, completion_tokens_local, exact, ttft, duration,
                  system_fingerprint, lenient_json(logprobs), reasoning or None, reasoning_tokens,
-                 reasoning_tokens_local, reasoning_duration, stamp, mid),
+                 reasoning_tokens_local, reasoning_duration, calls, stamp, mid),
             )
             if cur.rowcount == 0:
                 raise NotFoundError(f"no assistant message {mid}")

@@ -7,7 +7,7 @@ local model, loading tokenizers, warming Markdown highlighting) happens after th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
@@ -66,6 +66,7 @@ class ChatApp(App[int]):
         counter: TokenCounter | None = None,
         conversation_id: int | None = None,
         on_started: Callable[[], None] | None = None,
+        tool_providers: Sequence[Any] = (),
     ) -> None:
         from chat_tui.ui.palette import no_color_requested
 
@@ -77,6 +78,11 @@ class ChatApp(App[int]):
             from chat_tui.ui import compat
 
             compat.colour_filters_off(self)  # NO_COLOR="" is not set
+        from chat_tui.services.tools import Toolbox
+
+        # Function calling: every source of tools (ToolProvider: MCP servers, ...), and which of
+        # their tools are off. `tool_providers` is the toolbox's list: add to it to offer more.
+        self.toolbox = Toolbox(tool_providers)
         self.endpoint = endpoint
         # A Store, or a function opening one: then SQLite is opened after the first frame.
         self._store: Store | None = None if callable(store) else store
@@ -128,6 +134,11 @@ class ChatApp(App[int]):
                 if getattr(self, "chat", None) is not None:
                     self.call_later(self.chat.update_status)
         return self._store
+
+    @property
+    def tool_providers(self) -> list[Any]:
+        """The sources of tools offered to the model (the toolbox's list: append to it)."""
+        return self.toolbox.providers
 
     store_problem: str | None = None  # why the database file could not be opened
     # Search by meaning: the vectors in memory (loaded on the first search), the background

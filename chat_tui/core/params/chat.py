@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
@@ -18,6 +19,51 @@ from chat_tui.core.params.base import (
     stop_value,
     string,
 )
+from chat_tui.core.tool_calls import valid_tool_name
+
+TOOL_CHOICES = ("auto", "none", "required")
+TOOL_PARAMS = ("tools", "tool_choice", "parallel_tool_calls")
+
+
+def tools_value(value: Any) -> str | list[str]:
+    """Which tools a request offers: "none", or some by name (a list, or "a,b" / "a|b"); all of
+    them is the default (None)."""
+    if isinstance(value, str):
+        if value.strip().lower() == "none":
+            return "none"
+        value = [v for v in value.replace("|", ",").split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ParamError("tools", f'expected "none" or tool names (a list, or "a,b"), got {value!r}')
+    names = list(dict.fromkeys(v.strip() for v in value))
+    if not names:
+        return "none"
+    for name in names:
+        if not valid_tool_name(name):
+            raise ParamError("tools", f"{name!r} is not a tool name (letters, digits, _ and -, up to 64)")
+    return names
+
+
+def tool_choice_value(value: Any) -> str:
+    """auto, none, required, or the name of the one tool the model must call (also given as
+    OpenAI's {"type": "function", "function": {"name": ...}})."""
+    if isinstance(value, Mapping):
+        function = value.get("function")
+        name = function.get("name") if value.get("type") == "function" and isinstance(function, Mapping) else None
+        if not isinstance(name, str):
+            raise ParamError("tool_choice", 'expected {"type": "function", "function": {"name": NAME}}')
+        value = name
+    if not isinstance(value, str):
+        raise ParamError("tool_choice", f"expected auto, none, required or a tool name, got {value!r}")
+    value = value.strip()
+    if value in TOOL_CHOICES:
+        return value
+    if not valid_tool_name(value):
+        raise ParamError("tool_choice", f"expected auto, none, required or a tool name, got {value!r}")
+    return value
+
+
+def tool_choice_wire(choice: str) -> str | dict[str, Any]:
+    return choice if choice in TOOL_CHOICES else {"type": "function", "function": {"name": choice}}
 
 # The values the API reference allows (ReasoningEffort, Verbosity); which model takes which is
 # `models_table.accepted_values`.
@@ -42,6 +88,11 @@ CHAT_RULES: dict[str, Any] = {
     "response_format": (response_format_value, None),
     "reasoning_effort": (lambda v: choice("reasoning_effort", v, REASONING_EFFORT_VALUES), None),
     "verbosity": (lambda v: choice("verbosity", v, VERBOSITY_VALUES), None),
+    # Function calling: which of the tools on offer go with a request (None: all of them), how
+    # the model may use them. Sent only when the request offers tools.
+    "tools": (tools_value, None),
+    "tool_choice": (tool_choice_value, "auto"),
+    "parallel_tool_calls": (lambda v: bool_value("parallel_tool_calls", v), True),
 }
 
 
@@ -65,6 +116,9 @@ class ChatParams(Params):
     response_format: dict[str, Any] | None = None
     reasoning_effort: str | None = None  # reasoning models: how long to think
     verbosity: str | None = None  # gpt-5: how long the answer is
+    tools: str | list[str] | None = None  # "none", some tools by name, or None: all on offer
+    tool_choice: str | None = None  # auto | none | required | a tool's name
+    parallel_tool_calls: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     RULES = CHAT_RULES
@@ -80,6 +134,11 @@ class ChatParams(Params):
             raise ParamError("top_logprobs", "needs logprobs set to true")
         if self.max_tokens is not None and self.max_completion_tokens is not None:
             raise ParamError("max_tokens", "set max_tokens or max_completion_tokens, not both")
+        named = self.tool_choice if self.tool_choice not in (None, *TOOL_CHOICES) else None
+        if self.tools == "none" and (named or self.tool_choice == "required"):
+            raise ParamError("tool_choice", f"{self.tool_choice} needs tools, but tools is none")
+        if named and isinstance(self.tools, list) and named not in self.tools:
+            raise ParamError("tool_choice", f"{named} is not among the tools chosen ({', '.join(self.tools)})")
         return self
 
     def checked_for(self, model: str) -> "ChatParams":
@@ -106,6 +165,14 @@ class ChatParams(Params):
                 changes[name] = None
         return replace(self, **changes) if changes else self
 
+    def tool_names(self, available: Sequence[str]) -> list[str]:
+        """The tools of `available` this request offers (see `tools`)."""
+        if self.tools == "none":
+            return []
+        if isinstance(self.tools, list):
+            return [name for name in available if name in self.tools]
+        return list(available)
+
     def body(
         self,
         model: str,
@@ -114,14 +181,27 @@ class ChatParams(Params):
         stream: bool,
         include_usage: bool = True,
         use_max_completion_tokens: bool = False,
+        tools: Sequence[Mapping[str, Any]] = (),
     ) -> dict[str, Any]:
+        """The request body. `tools`: the wire definitions on offer (`ToolSpec.to_wire`); with
+        none, `tool_choice` and `parallel_tool_calls` are not sent (the API refuses them alone)."""
         if not model:
             raise ParamError("model", "no model selected")
         msgs = [m.to_wire() for m in messages]
         if not msgs:
             raise ParamError("messages", "at least one message is needed")
         body: dict[str, Any] = {"model": model, "messages": msgs}
-        body.update(self.as_dict())
+        body.update({k: v for k, v in self.as_dict().items() if k not in TOOL_PARAMS})
+        if tools:
+            body["tools"] = [dict(t) for t in tools]
+            if self.tool_choice is not None:
+                offered = [t.get("function", {}).get("name") for t in tools]
+                if self.tool_choice not in TOOL_CHOICES and self.tool_choice not in offered:
+                    raise ParamError("tool_choice", f"{self.tool_choice} is not offered"
+                                     f" (offered: {', '.join(map(str, offered))}): turn it on or choose another")
+                body["tool_choice"] = tool_choice_wire(self.tool_choice)
+            if self.parallel_tool_calls is not None:
+                body["parallel_tool_calls"] = self.parallel_tool_calls
         if use_max_completion_tokens and "max_tokens" in body:
             body["max_completion_tokens"] = body.pop("max_tokens")
         if stream:

@@ -62,6 +62,7 @@ class ChatScreen(Screen):
         self._sending = False  # a prompt is being saved (waiting for a locked database, maybe)
         self.pending: list[Attachment] = []  # the attachments of the prompt being written
         self._edit_attachments: list[Attachment] = []  # those an edit brought back
+        self._approvals: dict[tuple[int | None, str], object] = {}  # per conversation and profile
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -677,14 +678,84 @@ class ChatScreen(Screen):
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def stream_reply(self, messages: list[ChatMessage], parent_id: int, prompt_text: str | None = None,
-                           attached: tuple[Attachment, ...] = ()) -> None:
-        """Stream the answer to `messages` (the whole request, system prompt included) into a
-        new view; the answer's row is a child of `parent_id`. If nothing comes back, the prompt
-        (`prompt_text` and its `attached` files) is given back to the prompt box."""
+                           attached: tuple[Attachment, ...] = (), pending=None) -> None:
+        """Answer `messages` (the whole request, system prompt included) after `parent_id`: one
+        turn of `services.tools.run_turn`, each request streamed into a new view (`_reply_round`),
+        the tool calls it makes approved here (`_ask_tool`) and run, until the model answers.
+        `pending`: calls already saved to resolve first (a picked compare lane's). If nothing
+        comes back, the prompt (`prompt_text` and its `attached` files) is given back."""
+        from chat_tui.services.tools import run_turn
+
         app = self.app
         self._retry_of = None
+        turn = None
+        try:
+            turn = await run_turn(
+                app.store, app.toolbox, self.approvals(), ask=self._ask_tool, reply=self._reply_round,
+                conversation_id=self.conversation_id, messages=messages, parent_id=parent_id, params=app.params,
+                max_rounds=app.config.max_tool_rounds, pending=pending, on_step=self._tool_step,
+            )
+        finally:
+            for view in self.conversation.views():  # calls left waiting (stopped, the round limit)
+                for call in view.tool_calls():
+                    if call.state in ("waiting", "running", "streaming"):
+                        call.set_state("not run" if call.state != "running" else "stopped")
+            if turn is None:  # cancelled: the turn's newest row ends the thread shown
+                self.reload_tree()
+                self.leaf_id = self.thread_tree.latest_leaf(parent_id)
+            self.update_status()
+            self.meter.set_history(self.history_messages(), app.system_prompt)
+        result = turn.last
+        if turn.stopped == "limit":
+            self.notify(f"Stopped after {app.config.max_tool_rounds} rounds of tool calls ([tools] max_rounds):"
+                        " the last calls were not run. Send a message to go on.",
+                        title="Tool calls", severity="warning", timeout=10)
+        elif turn.stopped == "unsaved":
+            self.notify(f"A tool's result could not be saved: {turn.error}. The turn stopped there.",
+                        title="Not saved", severity="error", timeout=12, markup=False)
+        if app.toolbox.problems:
+            self.notify("\n".join(app.toolbox.problems), title="Tools", severity="warning", timeout=10, markup=False)
+        if result is None:
+            return
+        if result.unsaved:
+            self.notify(f"{result.unsaved}. The answer is kept and saved as soon as the database allows.",
+                        title="Not saved yet", severity="warning", timeout=12, markup=False)
+            self._save_later(result)
+        if result.status == "error":
+            message = result.error_text or ""
+            if attached and _rejects_images(message):
+                message = (f"{self.app.model} does not take images or files: choose a model that does (F2)."
+                           f" Your prompt and its attachments are back in the box.\n\n{message}")
+            self.notify(message, title=_error_title(result.error), severity="error", timeout=12, markup=False)
+            if (len(turn.replies) == 1 and not result.text and (prompt_text or attached)
+                    and not self.prompt.text.strip() and not self.pending):
+                # nothing came back: the prompt is given back, with its attachments
+                self.prompt.text = prompt_text or ""
+                self.pending = list(attached)
+                if attached:
+                    self.show_pending()
+                self._retry_of = parent_id
+        elif result.status == "complete" and result.text and self.conversation_id is not None:
+            self.start_auto_title(self.conversation_id, result.message_id, result.body.get("model") or app.model)
+        app.index_messages()  # the prompt and the answer, for search by meaning (if the profile opts in)
+
+    def approvals(self):
+        """This conversation's approvals: the profile's trust list, and the tools answered
+        "always" (kept while the app runs)."""
+        from chat_tui.core.tool_calls import Approvals
+
+        key = (self.conversation_id, self.app.endpoint.name)
+        found = self._approvals.get(key)
+        if found is None or found.trust != frozenset(self.app.endpoint.trust):
+            found = self._approvals[key] = Approvals(self.app.endpoint.trust)
+        return found
+
+    async def _reply_round(self, messages: list[ChatMessage], parent_id: int, tools, params):
+        """One request of a turn, streamed into a new view under `parent_id`; its ReplyResult."""
+        app = self.app
         conversation = self.conversation
-        from chat_tui.api.events import ReasoningDelta, TextDelta, Timing
+        from chat_tui.api.events import ReasoningDelta, TextDelta, Timing, ToolCallDelta
+        from chat_tui.core.tool_calls import CallAssembler
         from chat_tui.services.replies import run_reply  # imported on first use: faster start-up
         from chat_tui.ui.streaming import MarkdownFeeder
 
@@ -698,6 +769,7 @@ class ChatScreen(Screen):
         meter.stream_started()
         feeder: MarkdownFeeder | None = None
         early: list[str] = []  # text that came before the view was mounted
+        calls = CallAssembler()  # the view's own, for what each delta adds
         seen_text = False
         # Reasoning the server shows: a block above the answer, open while the model thinks
         # (config `thinking`: "auto" folds it when the answer starts, "open", "closed").
@@ -757,6 +829,12 @@ class ChatScreen(Screen):
                     else:
                         thought_feeder.write(event.text)
                     meter.stream_reasoning(event.text)
+            elif isinstance(event, ToolCallDelta):
+                if event.index == 0:
+                    if not seen_text:
+                        view.refresh_header("calling a tool…")
+                    seen_text = True
+                    view.tool_delta(calls.feed(event.calls))
             elif isinstance(event, Timing):
                 meter.stream_timing(event.ttft, event.tokens_per_second)
 
@@ -764,8 +842,8 @@ class ChatScreen(Screen):
         reply = asyncio.ensure_future(run_reply(
             app.client, app.store, app.counter,
             conversation_id=self.conversation_id, parent_id=parent_id, messages=messages,
-            model=app.model, params=app.params, endpoint_name=app.endpoint.name, on_event=on_event,
-            wait_for_tokenizer=False,
+            model=app.model, params=params, endpoint_name=app.endpoint.name, on_event=on_event,
+            wait_for_tokenizer=False, tools=tools,
         ))
         result = None
         asked = time.monotonic()
@@ -814,6 +892,7 @@ class ChatScreen(Screen):
             elif result is not None and result.unsaved:
                 view.finish(None, view.text)
                 view.refresh_header("not saved yet")
+            await view.settle_calls(row if row is not None and row.role == "assistant" else None)
             usage = result.usage if result else None
             meter.stream_finished(
                 usage.prompt_tokens if usage else None,
@@ -824,26 +903,54 @@ class ChatScreen(Screen):
             )
             meter.set_history(self.history_messages(), app.system_prompt)
             self.refresh_conversation_list()  # new totals and updated_at
-        if result.unsaved:
-            self.notify(f"{result.unsaved}. The answer is kept and saved as soon as the database allows.",
-                        title="Not saved yet", severity="warning", timeout=12, markup=False)
-            self._save_later(result)
-        if result.status == "error":
-            message = result.error_text or ""
-            if attached and _rejects_images(message):
-                message = (f"{self.app.model} does not take images or files: choose a model that does (F2)."
-                           f" Your prompt and its attachments are back in the box.\n\n{message}")
-            self.notify(message, title=_error_title(result.error), severity="error", timeout=12, markup=False)
-            if not result.text and (prompt_text or attached) and not self.prompt.text.strip() and not self.pending:
-                # nothing came back: the prompt is given back, with its attachments
-                self.prompt.text = prompt_text or ""
-                self.pending = list(attached)
-                if attached:
-                    self.show_pending()
-                self._retry_of = parent_id
-        elif result.status == "complete" and result.text and self.conversation_id is not None:
-            self.start_auto_title(self.conversation_id, result.message_id, result.body.get("model") or app.model)
-        app.index_messages()  # the prompt and the answer, for search by meaning (if the profile opts in)
+        return result
+
+    async def _ask_tool(self, call, spec) -> str:
+        """Ask whether a call may run, inline under the conversation (y / n / a; Escape stops)."""
+        from chat_tui.ui.widgets.tool_calls import ToolApproval
+
+        self._call_state(call.id, "waiting")
+        question = ToolApproval(call, spec)
+        await self.conversation.mount(question)
+        self.conversation.anchor()
+        question.focus()
+        self.update_status(f"{visible_controls(call.name)} is waiting for your approval (y / n / a · Escape stops)")
+        try:
+            return await question.decision
+        finally:
+            refocus = self.app.focused is question
+            await question.remove()
+            if refocus:
+                self.prompt.focus()
+            self.update_status()
+
+    def _tool_step(self, step) -> None:
+        """A call started (`running`) or has its result, saved as a `tool` row: shown under it."""
+        from chat_tui.core.tool_calls import DECLINED
+
+        if step.state == "running":
+            self._call_state(step.call.id, "running")
+            self.update_status(f"running {visible_controls(step.call.name)}… · Escape stops")
+            return
+        outcome = step.outcome
+        state = "declined" if outcome.text == DECLINED else "error" if outcome.is_error else "done"
+        self._call_state(step.call.id, state)
+        self.update_status()
+        if step.message_id is None:
+            return
+        self.reload_tree()
+        row = self.thread_tree.by_id.get(step.message_id)
+        if row is not None:
+            self.leaf_id = row.id
+            self.conversation.mount(self.conversation.view_of(row, self.thread_tree.branch(row)))
+            self.conversation.anchor()
+
+    def _call_state(self, call_id: str, state: str) -> None:
+        for view in reversed(self.conversation.views()):
+            found = view.call_view(call_id)
+            if found is not None:
+                found.set_state(state)
+                return
 
     @work(group="save-later", exit_on_error=False)
     async def _save_later(self, result) -> None:
@@ -919,13 +1026,23 @@ class ChatScreen(Screen):
 
     async def continue_from(self, conversation_id: int, message_id: int) -> None:
         """Show `conversation_id` ending at `message_id` (a picked compare lane): the next
-        prompt follows it."""
+        prompt follows it. A lane that called tools goes on here: its calls are approved and
+        run, and the model answers (compare runs none)."""
         self.conversation_id = conversation_id
         self.reload_tree()
         self.leaf_id = message_id
         await self.conversation.show_thread(self.thread_tree.with_branches(message_id))
         self.meter.set_history(self.history_messages(), self.app.system_prompt)
         self.update_status()
+        row = self.thread_tree.by_id.get(message_id)
+        if (row is not None and row.role == "assistant" and row.tool_calls and row.status == "complete"
+                and not self.thread_tree.children.get(row.id)):
+            from chat_tui.services.chat import request_messages
+            from chat_tui.services.tools import Pending
+
+            path = self.thread_tree.path(message_id)[:-1]
+            self.stream_reply(request_messages(self.app.system_prompt, path), row.id,
+                              pending=Pending(row.id, row.to_chat_message()))
 
     def action_stop(self) -> None:
         if self.editing is not None:

@@ -32,7 +32,7 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Static, Switch, TextArea
 
-from chat_tui.api.events import Finish, LogprobsDelta, RefusalDelta, TextDelta
+from chat_tui.api.events import Finish, LogprobsDelta, RefusalDelta, TextDelta, ToolCallDelta
 from chat_tui.core.compare import MAX_LANES, Lane, LaneError, build_lanes, labelled, similarity, spec_of, word_diff
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ParamError
@@ -49,7 +49,7 @@ PLACEHOLDERS = (
     "model=gpt-4o-mini",
     "preset=NAME,max_tokens=200",
 )
-_CHOICE_EVENTS = (TextDelta, RefusalDelta, LogprobsDelta, Finish)  # the events that make a choice row
+_CHOICE_EVENTS = (TextDelta, RefusalDelta, LogprobsDelta, Finish, ToolCallDelta)  # the events that make a choice row
 
 
 @dataclass(frozen=True)
@@ -401,7 +401,7 @@ class CompareScreen(Screen[CompareResult]):
                 app.client, app.store, app.counter,
                 conversation_id=cid, user_message_id=user_id, messages=self.messages, lanes=lanes,
                 endpoint_name=app.endpoint.name, blind=self.blind, on_event=on_event,
-                wait_for_tokenizer=False, lane_tasks=tasks,
+                wait_for_tokenizer=False, lane_tasks=tasks, toolbox=getattr(app, "toolbox", None),
             )
         except asyncio.CancelledError:
             raise
@@ -445,6 +445,7 @@ class CompareScreen(Screen[CompareResult]):
             conversation_id=cid, user_message_id=user_id, messages=self.messages, lane=lane,
             labels=[c.label for c in columns], endpoint_name=app.endpoint.name, blind=self.blind,
             on_event=on_event, on_run=on_run, on_row=on_row, wait_for_tokenizer=False,
+            toolbox=getattr(app, "toolbox", None),
         ))
         for i in range(len(columns)):
             self._tasks[i] = task
@@ -582,7 +583,7 @@ class CompareScreen(Screen[CompareResult]):
             run_id=self.run_id, lane_index=index, conversation_id=self.conversation_id,
             user_message_id=self.user_id, messages=self.messages, lane=col.lane,
             endpoint_name=app.endpoint.name, on_event=col.on_stream_event, on_row=on_row,
-            wait_for_tokenizer=False,
+            wait_for_tokenizer=False, toolbox=getattr(app, "toolbox", None),
         ))
         self._tasks[index] = task
         task.add_done_callback(lambda t: self._lane_done(col, t))

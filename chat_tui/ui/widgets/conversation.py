@@ -61,7 +61,11 @@ def header_text(message: Message | None, role: str, *, model: str | None = None,
     """The line above a message: role, model, timing, status and branch position. Literal text."""
     text = Text()
     label = {"user": "you", "assistant": model or (message.model if message else None) or "assistant"}.get(role, role)
+    if role == "tool" and message is not None and message.name:
+        label = f"↳ {message.name} result"
     text.append(visible_controls(label), style="bold")
+    if role == "tool" and message is not None and message.status == "error":
+        text.append("  [error]", style="bold red")
     if message is not None and role == "assistant":
         bits = []
         if message.ttft is not None:
@@ -211,9 +215,11 @@ class MessageView(Vertical, can_focus=True):
 
     def __init__(self, role: str, text: str = "", *, message: Message | None = None, model: str | None = None,
                  branch: Branch | None = None, attachments: list | None = None, images: list | None = None,
-                 thinking_open: bool = False, structured: Structured | None = None) -> None:
+                 thinking_open: bool = False, structured: Structured | None = None,
+                 call_states: dict[str, str] | None = None) -> None:
         super().__init__(classes=f"message {role}")
         self.thinking_open = thinking_open  # a stored reply's reasoning: shown, or folded away
+        self.call_states = call_states or {}  # a stored call's state, by id: done, error, declined
         self.attachments = attachments or []  # (kind, label, file or bytes) per attachment
         self.images = images or []  # the files of the images this reply made (`/image`)
         self.role = role
@@ -262,6 +268,18 @@ class MessageView(Vertical, can_focus=True):
                 body = MarkdownView(raw_json_markdown(self.text, closed=finished), classes="body")
                 body.display = not finished or self.show_raw
                 yield body
+            calls = self.message.tool_calls if self.message is not None and self.message.tool_calls else ()
+            if calls or self.message is None:  # stored calls, or a reply that may stream some
+                from chat_tui.core.messages import ToolCall
+                from chat_tui.ui.widgets.tool_calls import ToolCalls, ToolCallView
+
+                with ToolCalls(classes="tool-calls"):
+                    for c in (ToolCall.from_wire(c) for c in calls if isinstance(c, dict)):
+                        yield ToolCallView(c.name, c.arguments, call_id=c.id, state=self.call_states.get(c.id, "not run"))
+        elif self.role == "tool":
+            from chat_tui.ui.widgets.tool_calls import ToolResult
+
+            yield ToolResult(self.text, classes="body")
         else:
             yield MessageText(self.text, classes="body")
         if self.attachments:
@@ -353,6 +371,40 @@ class MessageView(Vertical, can_focus=True):
 
     def append_text(self, text: str) -> None:
         self._parts.append(text)
+
+    def tool_calls(self) -> list:
+        """The views of this message's tool calls (ToolCallView), in order."""
+        from chat_tui.ui.widgets.tool_calls import ToolCallView
+
+        return list(self.query(ToolCallView))
+
+    def tool_delta(self, updates) -> None:
+        """Calls as they stream (`CallUpdate`s): a new one gets its view, the others grow."""
+        from chat_tui.ui.widgets.tool_calls import ToolCalls, ToolCallView
+
+        box = self.query_one(ToolCalls)
+        views = self.tool_calls()
+        for update in updates:
+            if update.position >= len(views):
+                view = ToolCallView(update.name, update.arguments, state="streaming", streaming=True)
+                box.mount(view)
+                views.append(view)
+            else:
+                views[update.position].grow(update.name, update.arguments)
+
+    async def settle_calls(self, message: Message | None) -> None:
+        """After streaming: each call shown whole, as it was saved."""
+        from chat_tui.core.messages import ToolCall
+
+        calls = [ToolCall.from_wire(c) for c in (message.tool_calls or ()) if isinstance(c, dict)] if message else []
+        views = self.tool_calls()
+        for view, call in zip(views, calls):
+            await view.settle(call, "waiting" if message.status == "complete" else "not run")
+        for view in views[len(calls):]:
+            await view.settle(ToolCall(view.call_id or "", view.name_, view.arguments), "not run")
+
+    def call_view(self, call_id: str):
+        return next((v for v in self.tool_calls() if v.call_id == call_id), None)
 
     def action_copy(self) -> None:
         self.post_message(self.Action(self, "copy"))
@@ -493,6 +545,14 @@ class MessageView(Vertical, can_focus=True):
 
 
 
+def call_states(thread) -> dict[str, str]:
+    """Each answered call's state from its `tool` result: done, error or declined."""
+    from chat_tui.core.tool_calls import DECLINED
+
+    return {m.tool_call_id: ("declined" if m.content == DECLINED else "error" if m.status == "error" else "done")
+            for m in thread if m.role == "tool" and m.tool_call_id}
+
+
 class ConversationView(VerticalScroll):
     """The scrollable thread. Stays anchored to the bottom while streaming unless scrolled up."""
 
@@ -510,15 +570,19 @@ class ConversationView(VerticalScroll):
         self.checks: Callable[[list[int]], dict[int, tuple[bool, str]]] | None = None
         # Set by the screen (config `thinking = "open"`): stored replies show their reasoning.
         self.thinking_open = False
+        # The state of each tool call of the thread shown, by call id (from its result).
+        self.call_states: dict[str, str] = {}
 
     def view_of(self, m: Message, b: Branch | None, checks: dict[int, tuple[bool, str]] | None = None) -> MessageView:
         images = self.images.get(m.id)
+        states = self.call_states if m.tool_calls else None
         if m.parts and self.shown is not None:
             text, chips = self.shown(m)
             view = MessageView(m.role, text, message=m, branch=b, attachments=chips, images=images,
-                               thinking_open=self.thinking_open)
+                               thinking_open=self.thinking_open, call_states=states)
         else:
-            view = MessageView(m.role, m.content, message=m, branch=b, images=images, thinking_open=self.thinking_open)
+            view = MessageView(m.role, m.content, message=m, branch=b, images=images, thinking_open=self.thinking_open,
+                               call_states=states)
         if checks is None and self.checks is not None:
             checks = self.checks([m.id])
         if checks and m.id in checks:
@@ -532,6 +596,7 @@ class ConversationView(VerticalScroll):
     async def show_thread(self, messages: list[tuple[Message, Branch | None]]) -> None:
         """Replace the content with a thread (mounting only the newest messages)."""
         await self.remove_children()
+        self.call_states = call_states(m for m, _ in messages)
         self._hidden = messages[:-INITIAL_MESSAGES] if len(messages) > INITIAL_MESSAGES else []
         shown = messages[len(self._hidden):]
         widgets = []

@@ -31,12 +31,14 @@ from chat_tui.api.events import (
     TextDelta,
     Timing,
     TokenLogprob,
+    ToolCallDelta,
     Usage,
 )
 from chat_tui.core.compare import LOW_CONFIDENCE, Lane, LogprobSummary
 from chat_tui.core.models_table import estimate_cost, model_info
 from chat_tui.core.text import visible_controls
 from chat_tui.ui.widgets.conversation import Caption
+from chat_tui.core.tool_calls import CallAssembler, json_fence, pretty_arguments
 from chat_tui.ui.widgets.markdown_view import MarkdownScroll
 
 if TYPE_CHECKING:
@@ -129,6 +131,15 @@ class LaneStats:
         if not self.lp_count:
             return None
         return LogprobSummary(self.lp_count, self.lp_sum / self.lp_count, self.lp_low / self.lp_count)
+
+
+def calls_markdown(calls) -> str:
+    """A lane's tool calls, after its text: compare shows them and runs none (see
+    services/compare.py); the chat runs them when the lane is picked."""
+    parts = ["\n\n---\n\n**Tool calls**, not run here: pick this lane (Enter) to approve and run them in the chat.\n"]
+    for call in calls:
+        parts.append(f"\n⚙ `{call.name}`\n\n{json_fence(pretty_arguments(call.arguments))}")
+    return "".join(parts)
 
 
 def _money(cost: float) -> str:
@@ -232,6 +243,7 @@ class LaneColumn(Vertical, can_focus=True):
         self._unthought: list[str] = []  # reasoning not counted yet
         self._dirty = True
         self._feeder: MarkdownFeeder | None = None
+        self._calls = CallAssembler()  # the tool calls of this lane's answer, shown at its end
         self.finishing: Any = None  # the task running finish(), set by the screen
         self._view = MarkdownScroll(classes="lane-answer")  # the answer; replaced by a re-run
         self.set_class(self.want_logprobs, "-logprobs")
@@ -306,6 +318,7 @@ class LaneColumn(Vertical, can_focus=True):
             await self.mount(self._view, after=old)
             await old.remove()
         self._parts = []
+        self._calls = CallAssembler()
         self._uncounted = []
         self._uncounted_chunks = 0
         self._unthought = []
@@ -354,6 +367,13 @@ class LaneColumn(Vertical, can_focus=True):
             if event.index == self.choice and self._feeder is not None:
                 self._feeder.write(event.text)
                 self._parts.append(event.text)
+        elif isinstance(event, ToolCallDelta):
+            if event.index != self.choice:
+                return
+            if stats.first_at is None:
+                stats.first_at = time.monotonic()
+                self._set_status("streaming")
+            self._calls.feed(event.calls)
         elif isinstance(event, LogprobsDelta):
             if event.index != self.choice:
                 return
@@ -422,6 +442,8 @@ class LaneColumn(Vertical, can_focus=True):
         feeder, self._feeder = self._feeder, None
         if feeder is not None:
             await feeder.close()
+        if self._calls and self._on_screen():  # after the text: calls and text may interleave
+            await self._view.append(calls_markdown(self._calls.calls()))
         stats = self.stats
         if stats.thought_from is not None and stats.thought_until is None:
             stats.thought_until = time.monotonic()  # it thought until the end

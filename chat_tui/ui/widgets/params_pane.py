@@ -129,8 +129,9 @@ class ParamsPane(VerticalScroll):
     character (so "\n\n" is typed `\n\n`, and a comma is just a comma); seed; n; logprobs with
     top_logprobs (used only while logprobs is on); the logit_bias editor; the response format
     (text, JSON object, or JSON schema: from a file, Enter loads it, or typed in the schema
-    editor, with the strict switch); presets (only with a store); "reset all" (ctrl+r, or the
-    button) back to all defaults.
+    editor, with the strict switch); tool_choice (auto, none, required or a tool's name) and
+    parallel calls (on: the API's default, not sent), both sent only with tools; presets (only
+    with a store); "reset all" (ctrl+r, or the button) back to all defaults.
 
     The schema is kept while another format is chosen, so switching back to JSON schema
     brings it back. A schema that is not a JSON Schema, or breaks strict mode's rules while
@@ -274,6 +275,19 @@ class ParamsPane(VerticalScroll):
 
         yield LogitBiasEditor(p.logit_bias, model=self._model, counter=self._counter)
         yield from self._response_format_fields()
+
+        # Function calling: sent only with a request that offers tools.
+        yield Label("tools  (sent only when tools are on)", classes="param-label", markup=False)
+        yield Horizontal(
+            Label("tool_choice", classes="field-label", markup=False),
+            Input(p.tool_choice or "", placeholder="auto · none · required · NAME", id="param-tool_choice",
+                  classes="choice-input", compact=True),
+            classes="field-row",
+        )
+        yield FieldError(id="error-tool_choice")
+        with Horizontal(classes="field-row"):
+            yield Label("parallel calls", classes="field-label", markup=False)
+            yield Switch(p.parallel_tool_calls is not False, id="param-parallel_tool_calls")
         if self._presets is not None:
             yield PresetsSection(self._presets, p)
         yield Button("reset all", id="params-reset-all", compact=True)
@@ -373,6 +387,9 @@ class ParamsPane(VerticalScroll):
         for name in REASONING_PARAMS:
             self._show_select(self.query_one(f"#param-{name}", Select), getattr(p, name))
         self.query_one("#param-logprobs", Switch).value = bool(p.logprobs)
+        self.query_one("#param-tool_choice", Input).value = p.tool_choice or ""
+        self.query_one("#error-tool_choice", FieldError).show(None)
+        self.query_one("#param-parallel_tool_calls", Switch).value = p.parallel_tool_calls is not False
         self.query_one("#param-top_logprobs", Input).disabled = not p.logprobs
         self.query_one(LogitBiasEditor).set_bias(p.logit_bias)
         self._sync_format()
@@ -490,6 +507,20 @@ class ParamsPane(VerticalScroll):
             except ParamError as exc:
                 top_error.show(str(exc))
         self._commit(params)
+
+    @on(Input.Changed, "#param-tool_choice")
+    def _tool_choice_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if (event.input.value.strip() or None) != self._params.tool_choice:
+            self._apply("tool_choice", event.input.value.strip() or None, "#error-tool_choice")
+
+    @on(Switch.Changed, "#param-parallel_tool_calls")
+    def _parallel_changed(self, event: Switch.Changed) -> None:
+        event.stop()
+        # On is the API's default (not sent); off sends parallel_tool_calls: false.
+        value = None if event.switch.value else False
+        if value != self._params.parallel_tool_calls:
+            self._apply("parallel_tool_calls", value)
 
     @on(TextArea.Changed, "#system-prompt")
     def _system_prompt_changed(self, event: TextArea.Changed) -> None:
