@@ -82,6 +82,7 @@ class Choice:
             return None
         return (self.thinking_until if self.thinking_until is not None else now) - self.thinking_from
 
+    @property
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return self.calls.calls()
 
@@ -117,6 +118,7 @@ class ReplyResult:
     def reasoning(self) -> str:
         return self.choices[0].reasoning if 0 in self.choices else ""
 
+    @property
     def tool_calls(self) -> tuple[ToolCall, ...]:
         """The tool calls of the first choice (all of them received, whole or not)."""
         return self.choices[0].tool_calls if 0 in self.choices else ()
