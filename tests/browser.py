@@ -34,7 +34,9 @@ RECORD_TERMINALS = """
     configurable: true,
     set(value) {
       Object.defineProperty(this, "_core", {value, writable: true, configurable: true, enumerable: false});
-      if (this.buffer !== undefined || "buffer" in Object.getPrototypeOf(this)) terminals.push(this);
+      // Only xterm's public Terminal has a `buffer` accessor (its addons keep a `_core` too).
+      const proto = Object.getPrototypeOf(this);
+      if (proto && "buffer" in proto) terminals.push(this);
     },
   });
 })();
