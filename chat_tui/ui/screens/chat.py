@@ -715,8 +715,10 @@ class ChatScreen(Screen):
         try:
             return await question.decision
         finally:
+            # Not awaited: when the turn is stopped (or the app closes), waiting for the removal
+            # here would hold the cancelled worker up.
             refocus = self.app.focused is question
-            await question.remove()
+            question.remove()
             if refocus:
                 self.prompt.focus()
             self.update_status()
