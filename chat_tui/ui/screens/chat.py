@@ -554,7 +554,7 @@ class ChatScreen(Screen):
         finally:
             for view in self.conversation.views():  # calls left waiting (stopped, the round limit)
                 for call in view.tool_calls():
-                    if call.state in ("waiting", "running", "streaming"):
+                    if call.state in ("", "waiting", "running", "streaming"):
                         call.set_state("not run" if call.state != "running" else "stopped")
             if turn is None:  # cancelled: the turn's newest row ends the thread shown
                 self.reload_tree()
