@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from demo import demo_app, seed_history, settle, until  # noqa: E402
+from demo import demo_app, seed_history, settle, tools_shown, until  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 
 SIZE = (160, 46)
@@ -52,9 +52,9 @@ COMPLETION_ANSWER = ("    ordered = sorted(values)\n    middle = len(ordered) //
 
 
 async def shoot(name: str, prepare=None, *, open_demo: bool = True, answer=None, seed=None, models=(),
-                schema_answer: str = "valid") -> Path:
+                schema_answer: str = "valid", tools: bool = False) -> Path:
     with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
-        app = demo_app(fake, Path(tmp) / "demo.db", open_demo=open_demo)
+        app = demo_app(fake, Path(tmp) / "demo.db", open_demo=open_demo, tools=tools)
         if seed is not None:
             seed(app.store)
         if answer is not None:
@@ -204,6 +204,10 @@ async def main() -> None:
         await pilot.pause()
         prompt.cursor_blink = False
 
+    async def tool_calls(pilot):
+        await pilot.press("f2", "f3")  # the conversation the whole width
+        await tools_shown(pilot)  # get_weather run, get_time waiting for approval
+
     from demo import use_demo_pictures
 
     from chat_tui.ui.screens import images as images_screen
@@ -231,6 +235,7 @@ async def main() -> None:
         await shoot("structured", structured, open_demo=False, schema_answer="violate"),
         await shoot("completion", completion, answer=COMPLETION_ANSWER, models=["gpt-3.5-turbo-instruct"]),
         await shoot("edit", edit, open_demo=False),
+        await shoot("tools", tool_calls, open_demo=False, tools=True),
         images_shot,
         chat_image_shot,
     ]

@@ -111,13 +111,68 @@ def seed_history(store: Store) -> list[int]:
     return ids
 
 
-def demo_app(fake, db_path, *, open_demo: bool = True, config: Config | None = None) -> ChatApp:
-    """The app against the local fake server, with the demo conversation open."""
+def demo_app(fake, db_path, *, open_demo: bool = True, config: Config | None = None, tools: bool = False) -> ChatApp:
+    """The app against the local fake server, with the demo conversation open (`tools`: with
+    the demo's tools, and the fake set to call them)."""
     fake.models = ["gpt-4o", "gpt-4o-mini", "gpt-4.1-mini", "o3-mini", "llama3.2:3b"]
     store = Store(db_path)
     cid = seed_demo(store) if open_demo else None
     endpoint = Endpoint(name="demo", base_url=fake.base_url)
-    return ChatApp(endpoint, store, client=OpenAIClient(endpoint), model="gpt-4o-mini", conversation_id=cid, config=config)
+    providers = []
+    if tools:
+        from tool_provider import PyTools
+
+        providers = [PyTools(get_weather, get_time, name="demo")]
+        fake.tool_plan = TOOL_PLAN
+        fake.tool_text = "Checking both."
+    return ChatApp(endpoint, store, client=OpenAIClient(endpoint), model="gpt-4o-mini", conversation_id=cid, config=config,
+                   tool_providers=providers)
+
+
+# Function calling: the demo's tools, what the fake model calls, and the question.
+TOOL_QUESTION = "What's the weather in Lisbon, and what time is it there?"
+TOOL_PLAN = [("get_weather", {"city": "Lisbon", "units": "metric"}), ("get_time", {"tz": "Europe/Lisbon"})]
+
+
+def get_weather(city: str, units: str = "metric") -> str:
+    """Current weather for a city."""
+    return f"{city}: 18 °C, clear sky, light wind from the north-west (12 km/h), humidity 64%"
+
+
+def get_time(tz: str) -> str:
+    """The local time in a time zone."""
+    return f"2025-03-15 10:12 ({tz}, UTC+0)"
+
+
+async def tools_shown(pilot, *, finish: bool = False) -> None:
+    """The demo question asked; get_weather approved and run; get_time waiting for approval, or
+    (`finish`) declined and the turn finished. Timings are fixed: a picture must not depend on
+    the machine's load."""
+    from chat_tui.ui.widgets.conversation import MessageView
+    from chat_tui.ui.widgets.token_meter import TokenMeter
+    from chat_tui.ui.widgets.tool_calls import ToolApproval
+
+    app = pilot.app
+
+    def asking(name: str) -> bool:
+        found = app.screen.query(ToolApproval)
+        return bool(found) and found.first().call.name == name and app.focused is found.first()
+
+    await pilot.press(*TOOL_QUESTION, "enter")
+    await until(pilot, lambda: asking("get_weather"), "the question about get_weather", timeout=20)
+    await pilot.press("y")
+    await until(pilot, lambda: asking("get_time"), "the question about get_time", timeout=20)
+    if finish:
+        await pilot.press("n")
+        await settle_workers(pilot)
+    for i, view in enumerate(v for v in app.query(MessageView) if v.role == "assistant" and v.message):
+        app.store.db.execute("UPDATE messages SET ttft = ?, duration = ? WHERE id = ?", (0.41 + i / 10, 0.62 + i, view.message.id))
+        view.message = app.store.get_message(view.message.id)
+        view.refresh_header()
+    meter = app.query_one(TokenMeter)
+    meter.stream_timing(0.41, 61.0)
+    meter._redraw_now()
+    await pilot.pause()
 
 
 async def settle_workers(pilot) -> None:

@@ -107,3 +107,20 @@ def test_paths_home_and_xdg(tmp_path):
 def test_endpoint_public_hides_key():
     ep = Endpoint(name="x", base_url="https://a/v1", api_key="sk-secret")
     assert ep.public()["has_key"] is True and "sk-secret" not in repr(ep)
+
+
+def test_tool_trust_and_round_limit(tmp_path):
+    from chat_tui.core.config import build_endpoint
+
+    config = cfg(tmp_path, '[profiles.work]\nbase_url = "http://x/v1"\ntrust = ["get_time", "search-docs"]\n'
+                           '[tools]\nmax_rounds = 4\n')
+    assert build_endpoint("work", config).trust == ("get_time", "search-docs")
+    assert build_endpoint("local", config).trust == ()
+    assert config.max_tool_rounds == 4 and Config().max_tool_rounds == 10
+    with pytest.raises(ConfigError, match=r"\[profiles.work\] trust must be a list of tool names"):
+        cfg(tmp_path, '[profiles.work]\nbase_url = "http://x/v1"\ntrust = "get_time"\n')
+    with pytest.raises(ConfigError, match=r"\[profiles.work\] trust must be a list of tool names"):
+        cfg(tmp_path, '[profiles.work]\nbase_url = "http://x/v1"\ntrust = ["get time"]\n')
+    with pytest.raises(ConfigError, match=r"\[tools\] max_rounds must be a whole number from 1 to 100, not 0"):
+        cfg(tmp_path, "[tools]\nmax_rounds = 0\n")
+    assert any("unknown key 'max_round'" in w for w in cfg(tmp_path, "[tools]\nmax_round = 3\n").warnings)

@@ -3,7 +3,7 @@ with --snapshot-update: `pytest tests/test_snapshots.py --snapshot-report` write
 
 from __future__ import annotations
 
-from demo import demo_app, seed_history, settle, settle_workers, until
+from demo import demo_app, seed_history, settle, settle_workers, tools_shown, until
 from fake_openai import Fault
 
 SIZE = (160, 48)
@@ -38,6 +38,20 @@ def test_parameters_changed(snap_compare, fake_openai, tmp_path):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=change)
+
+
+def test_tool_calls(snap_compare, fake_openai, tmp_path):
+    """A conversation with tool calls: two parallel calls, the first approved (its result under
+    it), the second declined, then the answer. (The harness waits for every worker: a turn
+    waiting for approval is in screenshots/tools.svg instead.)"""
+    app = demo_app(fake_openai, tmp_path / "s.db", open_demo=False, tools=True)
+
+    async def ask(pilot):
+        await settle(pilot)
+        await tools_shown(pilot, finish=True)
+        await fixed_dates(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ask)
 
 
 def test_help_screen(snap_compare, fake_openai, tmp_path):

@@ -123,7 +123,7 @@ async def test_deny_sends_a_declined_result_and_runs_nothing(fake, tmp_path):
         await pilot.pause()
         calls = app.query(MessageView)[1].tool_calls()
         assert [c.state for c in calls] == ["declined", "declined"]
-        assert "↳ get_weather result  [error]" in screen_text(app)
+        assert "↳ get_weather result  [declined]" in screen_text(app)
     assert tools.calls == []
     assert roles(store)[2:4] == [("tool", "get_weather", "error"), ("tool", "get_time", "error")]
     last = chat_bodies(fake)[-1]["messages"]

@@ -698,7 +698,7 @@ class ChatScreen(Screen):
         finally:
             for view in self.conversation.views():  # calls left waiting (stopped, the round limit)
                 for call in view.tool_calls():
-                    if call.state in ("waiting", "running", "streaming"):
+                    if call.state in ("", "waiting", "running", "streaming"):
                         call.set_state("not run" if call.state != "running" else "stopped")
             if turn is None:  # cancelled: the turn's newest row ends the thread shown
                 self.reload_tree()
@@ -918,8 +918,10 @@ class ChatScreen(Screen):
         try:
             return await question.decision
         finally:
+            # Not awaited: when the turn is stopped (or the app closes), waiting for the removal
+            # here would hold the cancelled worker up.
             refocus = self.app.focused is question
-            await question.remove()
+            question.remove()
             if refocus:
                 self.prompt.focus()
             self.update_status()

@@ -65,7 +65,10 @@ def header_text(message: Message | None, role: str, *, model: str | None = None,
         label = f"↳ {message.name} result"
     text.append(visible_controls(label), style="bold")
     if role == "tool" and message is not None and message.status == "error":
-        text.append("  [error]", style="bold red")
+        from chat_tui.core.tool_calls import DECLINED
+
+        declined = message.content == DECLINED
+        text.append("  [declined]" if declined else "  [error]", style="bold yellow" if declined else "bold red")
     if message is not None and role == "assistant":
         bits = []
         if message.ttft is not None:
@@ -399,7 +402,7 @@ class MessageView(Vertical, can_focus=True):
         calls = [ToolCall.from_wire(c) for c in (message.tool_calls or ()) if isinstance(c, dict)] if message else []
         views = self.tool_calls()
         for view, call in zip(views, calls):
-            await view.settle(call, "waiting" if message.status == "complete" else "not run")
+            await view.settle(call, "" if message.status == "complete" else "not run")
         for view in views[len(calls):]:
             await view.settle(ToolCall(view.call_id or "", view.name_, view.arguments), "not run")
 

@@ -197,7 +197,7 @@ class ToolApproval(Horizontal, can_focus=True):
         question.append(visible_controls(self.call.name), style="bold")
         if self.spec.source:
             question.append(f" ({visible_controls(self.spec.source)})", style="dim")
-        question.append(" with the arguments above?  y run · n decline · a always in this conversation · Esc stop")
+        question.append(" with the arguments above? (a: always in this conversation · Esc stops the turn)")
         yield Static(question, classes="question", markup=False)
         yield Button("Run", id="tool-approve", variant="success", compact=True)
         yield Button("Decline", id="tool-deny", variant="error", compact=True)
