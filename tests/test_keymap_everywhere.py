@@ -27,6 +27,8 @@ def new_keys(count: int) -> list[str]:
     pool += [f"ctrl+alt+shift+{c}" for c in string.ascii_lowercase]
     pool += [f"ctrl+alt+shift+f{n}" for n in range(1, 13)]
     pool += [f"ctrl+alt+shift+{d}" for d in string.digits] + [f"alt+shift+f{n}" for n in range(1, 13)]
+    pool += [f"alt+shift+{d}" for d in string.digits]
+    pool += [f"shift+f{n}" for n in range(13, 25)]
     assert count <= len(pool)
     return pool[:count]
 
