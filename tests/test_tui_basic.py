@@ -151,22 +151,33 @@ async def test_a_follow_up_is_added_to_the_thread_on_screen(fake_openai, tmp_pat
 async def test_the_garbage_collector_is_back_on_after_start_up(fake_openai, tmp_path):
     """The entry point turns the collector off for start-up (~15 ms faster to the first frame);
     the app calls its `on_started` after the warm-up, which freezes the start-up objects out of
-    the collector's reach and turns it back on. Without the hook the app leaves it alone."""
+    the collector's reach and turns it back on. Without that hook the app leaves it alone."""
+    import asyncio
     import gc
 
     from demo import settle_workers
 
     from chat_tui.cli import runtime
 
-    app, _ = make_app(fake_openai, tmp_path, on_started=runtime.startup_finished)
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    def startup_finished() -> None:
+        runtime.startup_finished()
+        started.set()
+
+    # The warm-up starts after the first refresh and ends by calling `on_started`: wait for that
+    # (waiting for the workers alone raced with the warm-up not having started yet).
+    app, _ = make_app(fake_openai, tmp_path, on_started=startup_finished)
     gc.disable()  # as runtime.starting() leaves it
     try:
         async with app.run_test(size=(100, 30)) as pilot:
+            await asyncio.wait_for(started.wait(), 60)
             await settle_workers(pilot)
             assert gc.isenabled()
         gc.disable()
-        plain, _ = make_app(fake_openai, tmp_path)
+        plain, _ = make_app(fake_openai, tmp_path, on_started=finished.set)  # a hook that leaves gc alone
         async with plain.run_test(size=(100, 30)) as pilot:
+            await asyncio.wait_for(finished.wait(), 60)
             await settle_workers(pilot)
             assert not gc.isenabled()
     finally:
