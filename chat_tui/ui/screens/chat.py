@@ -122,7 +122,10 @@ class ChatScreen(Screen):
         from chat_tui.services.presets import Presets
 
         pane = ParamsPane(app.params, model=app.model, counter=app.counter, presets=Presets(app.store), system_prompt=app.system_prompt)
-        await self.query_one("#right-slot").mount(pane)
+        slot = next(iter(self.query("#right-slot")), None)
+        if slot is None:  # the app is closing while the left pane mounted
+            return
+        await slot.mount(pane)
 
     def picker(self):
         return next(iter(self.query("#model-picker")), None)
@@ -1273,7 +1276,8 @@ class ChatScreen(Screen):
         bring them back), the parameters first."""
         for selector, needed in (("#right-slot", 120), ("#left-slot", 90)):
             if selector not in self._pane_choice:
-                self.query_one(selector).display = width >= needed
+                for slot in self.query(selector):  # none while the screen is closing
+                    slot.display = width >= needed
 
 
 def _image_prompt(text: str) -> str | None:
