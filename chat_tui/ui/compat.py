@@ -96,3 +96,26 @@ def colour_filters_off(app: "App[Any]") -> None:
 
     app.no_color = False
     app._filters[:] = [f for f in app._filters if not isinstance(f, (Monochrome, NoColor))]
+
+
+def one_layout_per_resize(cls: type) -> type:
+    """Class decorator: a widget of `cls` whose size a layout changed does not ask for a second
+    layout of the whole screen.
+
+    After laying out the screen, Textual tells each widget its new size (`_size_updated`), which
+    sets `virtual_size`, a reactive with `layout=True`: each widget whose virtual size changed
+    (a growing answer, the message around it, the conversation scrolling them) asks for the
+    screen to be laid out again in the next frame, although the layout that set it is the one
+    just done. Measured while an answer streams: every growth cost two full layouts and
+    repaints instead of one. This passes `layout=False`, as Textual's own scroll-only reflow
+    does: the size is stored, and scroll bars and the scroll position are still updated
+    (`_scroll_update`); anchoring to the end is done by the compositor while it arranges.
+    Upstreamable as an option of `_size_updated`; tests/test_compat.py checks both behaviours.
+    """
+    original = cls._size_updated
+
+    def _size_updated(self: Any, size: Any, virtual_size: Any, container_size: Any, layout: bool = True) -> bool:
+        return original(self, size, virtual_size, container_size, layout=False)
+
+    cls._size_updated = _size_updated
+    return cls

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from chat_tui.ui.widgets.markdown_view import MarkdownView
 
-MAX_WRITES_PER_SECOND = 4
+MAX_WRITES_PER_SECOND = 10  # the text on screen is at most ~0.1 s behind the stream
 MIN_INTERVAL = 1 / MAX_WRITES_PER_SECOND
 MAX_INTERVAL = 0.5
 LOAD_FACTOR = 3.0  # wait this many times a beat's cost before the next one
+GROWTH = 16  # lines of room made at a time for a streaming answer (see MarkdownLines.set_growth)
 REFRESH_WAIT = 1.0  # a view removed meanwhile is never refreshed: don't wait for it forever
 
 
@@ -96,8 +98,10 @@ class FeedClock:
 class MarkdownFeeder:
     """Streams text into one `MarkdownView`, on its own clock or a shared one."""
 
-    def __init__(self, widget: MarkdownView, *, clock: FeedClock | None = None, min_interval: float = MIN_INTERVAL) -> None:
+    def __init__(self, widget: MarkdownView, *, clock: FeedClock | None = None, min_interval: float = MIN_INTERVAL,
+                 on_flush: Callable[[], None] | None = None) -> None:
         self.widget = widget
+        self._on_flush = on_flush  # called after each append: what else should show in the same frame
         self._clock = clock or FeedClock(min_interval=min_interval)
         self._own_clock = clock is None
         self._pending: list[str] = []
@@ -108,6 +112,8 @@ class MarkdownFeeder:
     def write(self, text: str) -> None:
         """Queue text; never blocks the caller."""
         if text and not self._closed:
+            if not self.appends and not self._pending:
+                self.widget.set_growth(GROWTH)
             self._pending.append(text)
             self._clock._pending(self)
 
@@ -120,6 +126,8 @@ class MarkdownFeeder:
             self._pending.clear()
             await self.widget.append(chunk)
             self.appends += 1
+            if self._on_flush is not None:
+                self._on_flush()
             return True
 
     async def close(self) -> None:
@@ -132,5 +140,6 @@ class MarkdownFeeder:
         try:
             await self.flush()
         finally:
+            self.widget.set_growth(0)
             if self._own_clock:
                 await self._clock.stop()

@@ -770,6 +770,10 @@ class ChatScreen(Screen):
         conversation.anchor()
         meter = self.meter
         meter.stream_started()
+        # A steady cursor in the prompt while text streams: its blinking was two more screen
+        # updates a second, besides the text's (docs/performance.md, Streaming).
+        prompt_box = self.query_one("#prompt", PromptInput)
+        blinking, prompt_box.cursor_blink = prompt_box.cursor_blink, False
         feeder: MarkdownFeeder | None = None
         early: list[str] = []  # text that came before the view was mounted
         calls = CallAssembler()  # the view's own, for what each delta adds
@@ -863,12 +867,13 @@ class ChatScreen(Screen):
             await mounted
             view.refresh_header("streaming…" if seen_text else "thinking…" if thought_at is not None else "waiting…")
             view_ready.set()
-            feeder = MarkdownFeeder(view.body)
+            feeder = MarkdownFeeder(view.body, on_flush=meter.beat)
             for text in early:
                 feeder.write(text)
             result = await reply  # cancelling this worker cancels the reply with it
         finally:
             ticker.stop()
+            prompt_box.cursor_blink = blinking
             if not reply.done():  # cancelled while the view was being mounted
                 reply.cancel()
                 await asyncio.gather(reply, return_exceptions=True)

@@ -32,6 +32,7 @@ from textual.widgets import Button, Static
 
 from chat_tui.core.structured import Structured, structured_of
 from chat_tui.core.text import visible_controls
+from chat_tui.ui.compat import one_layout_per_resize
 from chat_tui.ui.text_cursor import CURSOR_STYLE, MESSAGE_GAP, TextCursor
 
 if TYPE_CHECKING:
@@ -172,6 +173,7 @@ def _moderation_text(check: tuple[bool, str] | None) -> Text:
     return Text(("⚑ moderation: " if check[0] else "✓ moderation: ") + visible_controls(check[1]))
 
 
+@one_layout_per_resize
 class MessageView(Vertical, can_focus=True):
     """One message. Focus it (Tab or click) to act on it: copy, edit, switch branch, details."""
 
@@ -556,6 +558,7 @@ def call_states(thread) -> dict[str, str]:
             for m in thread if m.role == "tool" and m.tool_call_id}
 
 
+@one_layout_per_resize
 class ConversationView(VerticalScroll):
     """The scrollable thread. Stays anchored to the bottom while streaming unless scrolled up."""
 

@@ -46,6 +46,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import Worker
 
+from chat_tui.ui.compat import one_layout_per_resize
 from chat_tui.ui.markdown_blocks import Block, pieces
 from chat_tui.ui.source_map import LineMap, selected_source
 from chat_tui.ui.text_cursor import CURSOR_STYLE, MESSAGE_GAP
@@ -98,6 +99,8 @@ class MarkdownLines:
         self._measuring: Worker | None = None  # the pass giving estimated blocks exact heights
         self._appends = 0
         self._style: RichStyle | None = None
+        self._growth = 0  # while text streams in: room is made this many lines at a time
+        self._room: tuple[int, int] | None = None  # (width, lines made room for so far)
         self._add(text)
 
     @property
@@ -115,6 +118,28 @@ class MarkdownLines:
     def line_count(self) -> int:
         """Lines at the last layout (estimated for blocks not rendered yet)."""
         return self._height
+
+    def set_growth(self, lines: int) -> None:
+        """While text streams in, grow `lines` at a time: the widget is made that much taller
+        than its text whenever the text outgrows it, and the text then fills the blank room
+        below it. Every change of height lays out the whole screen again and moves everything
+        under and around it (a scrolled conversation: every line on screen), twice (Textual lays
+        out again when the new size has been set); text filling its room only repaints its own
+        changed lines. 0 (when the answer ends): as tall as the text again."""
+        self._growth = max(0, lines)
+        if not self._growth and self._room is not None:
+            self._room = None
+            self._heights_changed()
+
+    def _shown_height(self, width: int) -> int:
+        """The height the widget takes at `width`: its text's, or the room made for it."""
+        height = self._lay_out(width)
+        if not self._growth:
+            return height
+        room = self._room
+        if room is None or room[0] != width or height > room[1]:
+            room = self._room = (width, height + self._growth)
+        return room[1]
 
     def _add(self, text: str) -> int:
         """Add text; return how many blocks were newly frozen (the rest stays in the tail)."""
@@ -295,8 +320,9 @@ class MarkdownLines:
     def _text_width(self) -> int:
         return self.size.width
 
-    def _text_changed(self, old_height: int, first_changed: int, width: int) -> None:
-        """Text was added and laid out at `width`: repaint what changed."""
+    def _text_changed(self, old_height: int, first_changed: int, width: int, end: int) -> None:
+        """Text was added and laid out at `width`: repaint what changed (lines `first_changed`
+        to `end`; the widget was `old_height` tall)."""
         raise NotImplementedError
 
     # -- exact heights for the blocks nobody has looked at yet ----------------------------------
@@ -380,15 +406,27 @@ class MarkdownLines:
         """Add text; what shows of it is rendered now, a block per turn of the event loop."""
         if not text:
             return
-        old_height = self._height
+        old_height = self._room[1] if self._growth and self._room is not None else self._height
+        old_text_height = self._height
         first_changed = self._starts[-1] if self._starts else 0  # the tail's first line
+        old_tail = self._tail.lines
         frozen = self._add(text)
         layout = self._layout
         if not self.is_mounted or layout is None:
             self.refresh(layout=True)
             return
         width, style, _ = layout
-        covered = len(self._tail.render(width, style))
+        new_tail = self._tail.render(width, style)
+        covered = len(new_tail)
+        if not frozen:
+            # The tail grew: what changed starts at its first line that differs (a new word
+            # changes the last line or two, not the tail's whole paragraph or list).
+            same = 0
+            for old, new in zip(old_tail, new_tail):
+                if old != new:
+                    break
+                same += 1
+            first_changed += same
         for block in reversed(self._frozen[len(self._frozen) - frozen :]):
             # A burst freezes several blocks: render those in view, one at a time, letting keys
             # in between; the rest are estimated.
@@ -398,10 +436,11 @@ class MarkdownLines:
             await asyncio.sleep(0)
         if self._layout is None or self._layout[0] != width:  # laid out at another width meanwhile
             width, first_changed = self._text_width(), 0
-        self._lay_out(width)
-        self._text_changed(old_height, first_changed, width)
+        self._shown_height(width)
+        self._text_changed(old_height, first_changed, width, max(old_text_height, self._height))
 
 
+@one_layout_per_resize
 class MarkdownView(MarkdownLines, Widget):
     """Append-only Markdown as tall as its text. `append()` is cheap; `source` is the whole text."""
 
@@ -423,7 +462,7 @@ class MarkdownView(MarkdownLines, Widget):
         return container.width
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return self._lay_out(width)
+        return self._shown_height(width)
 
     def render_line(self, y: int) -> Strip:
         return self._line(y, self._text_width())
@@ -431,11 +470,11 @@ class MarkdownView(MarkdownLines, Widget):
     def _heights_changed(self) -> None:
         self.refresh(layout=True)
 
-    def _text_changed(self, old_height: int, first_changed: int, width: int) -> None:
-        if self._height != old_height:
+    def _text_changed(self, old_height: int, first_changed: int, width: int, end: int) -> None:
+        if self._shown_height(width) != old_height:
             self.refresh(layout=True)  # the size changes: the whole widget is repainted anyway
-        else:
-            self.refresh(Region(0, first_changed, width, max(self._height - first_changed, 1)))
+        elif end > first_changed:
+            self.refresh(Region(0, first_changed, width, end - first_changed))
 
     def _scroller(self) -> Widget | None:
         return next((a for a in self.ancestors if isinstance(a, ScrollableContainer)), None)
@@ -473,7 +512,7 @@ class MarkdownScroll(MarkdownLines, ScrollView, can_focus=False):
         width = self._text_width()
         if width <= 0:
             return
-        size = Size(width, self._lay_out(width))
+        size = Size(width, self._shown_height(width))
         if size != self.virtual_size:
             self.virtual_size = size
 
@@ -494,9 +533,15 @@ class MarkdownScroll(MarkdownLines, ScrollView, can_focus=False):
         self._sync_size()
         self.refresh()
 
-    def _text_changed(self, old_height: int, first_changed: int, width: int) -> None:
+    def _text_changed(self, old_height: int, first_changed: int, width: int, end: int) -> None:
+        before = self.virtual_size
         self._sync_size()
-        self.refresh()
+        y = int(self.scroll_offset.y)
+        top, bottom = first_changed - y, min(end - y, self.size.height)
+        if self.virtual_size != before or top < 0:
+            self.refresh()  # scrolled, or a change above the first line shown: every line moves
+        elif bottom > top:
+            self.refresh(Region(0, top, self.size.width, bottom - top))
 
     def _scroller(self) -> Widget | None:
         return self

@@ -30,6 +30,7 @@ from chat_tui.core.tokens import TokenCount, TokenCounter, is_openai_tokenizer_m
 
 DEBOUNCE = 0.15  # seconds of quiet typing before counting
 REDRAW_INTERVAL = 0.5  # streaming figures redraw twice a second: each redraw is a screen update
+BEAT_GRACE = 0.25  # while text streams, the redraw waits this much longer for the text's frame (`beat`)
 BAR_WIDTH = 10
 # A user message costs 3 framing tokens plus its role; "user" is one token in every OpenAI
 # encoding and under chars/4 (the cookbook recipe, as in TokenCounter.count_messages).
@@ -141,6 +142,7 @@ class TokenMeter(Vertical):
         self._completion_final: TokenCount | None = None
         self._reasoning_final: int | None = None
         self._redraw: Timer | None = None
+        self._on_beats = False  # the answer's frames redraw the streaming figures (`beat`)
         self._last_redraw = 0.0
 
     def compose(self) -> ComposeResult:
@@ -334,7 +336,17 @@ class TokenMeter(Vertical):
         self._ttft = self._tps = None
         self._timing_from_client = False
         self._usage_prompt = self._usage_completion = self._usage_reasoning = None
+        self._on_beats = False
         self._redraw_now()
+
+    def beat(self) -> None:
+        """The answer's text was just drawn: the streaming figures, if due, are redrawn now, in
+        the same screen update, not in one of their own (each is a repaint of the screen's
+        changed lines; while an answer streams at 10 frames a second, the meter's own timer
+        added two more a second). The timer stays, later, for when no text comes."""
+        self._on_beats = True
+        if self._redraw is not None and time.monotonic() - self._last_redraw >= REDRAW_INTERVAL:
+            self._redraw_now()
 
     def stream_delta(self, text: str) -> None:
         """A new piece of the answer: counts only `text` (summed per piece, so approximate)."""
@@ -401,7 +413,8 @@ class TokenMeter(Vertical):
             return
         # Never a 0 s timer: Textual's Timer divides by its interval when it is stopped late
         # (ZeroDivisionError as the app closes with a redraw pending).
-        wait = max(0.001, REDRAW_INTERVAL - (time.monotonic() - self._last_redraw))
+        late = BEAT_GRACE if self._on_beats else 0.0  # the next beat redraws first
+        wait = max(0.001, REDRAW_INTERVAL + late - (time.monotonic() - self._last_redraw))
         self._redraw = self.set_timer(wait, self._redraw_now, name="token-meter-redraw")
 
     def _redraw_now(self) -> None:
