@@ -112,7 +112,8 @@ class MCPServerConfig:
         if url is not None and not url.startswith(("http://", "https://")):
             raise MCPConfigError(f"MCP server {self.name!r}: url must start with http:// or https:// once"
                                  f" expanded (it is {self.url!r} in the config)")
-        return Launch(self, args, env, headers, url, {v: k for k, v in used.items() if v})
+        # Values too short to be secrets ("1", "on") would garble every message they appear in.
+        return Launch(self, args, env, headers, url, {v: k for k, v in used.items() if len(v) >= 4})
 
 
 @dataclass(frozen=True)
