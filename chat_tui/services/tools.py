@@ -28,7 +28,7 @@ from chat_tui.core.messages import ChatMessage, ToolCall
 from chat_tui.core.params import ChatParams
 from chat_tui.core.text import clean_text, error_text
 from chat_tui.core.tool_calls import ALWAYS, APPROVE, DECLINED, DENY, Approvals, parse_arguments
-from chat_tui.core.tools import ToolOutcome, ToolProvider, ToolSpec
+from chat_tui.core.tools import ToolOutcome, ToolProvider, ToolSpec, ToolSwitches
 from chat_tui.services.persist import patiently
 from chat_tui.store.errors import StoreError
 
@@ -48,13 +48,17 @@ class Offered:
 
 
 class Toolbox:
-    """Every tool the app (or one CLI run) can offer: its providers' tools, minus those the user
-    turned off (`set_enabled`, by wire name). One provider failing to list its tools does not
-    take the others with it: what went wrong is in `problems` after each listing."""
+    """Every tool the app (or one CLI run) can offer: its providers' tools, minus those turned
+    off: by wire name (`set_enabled`, `disabled`), and the open conversation's `switches` (whole
+    providers, by name, and their tools). A provider that is off is not even asked for its tools
+    (an MCP server is not started for a request that cannot use it). One provider failing to
+    list its tools does not take the others with it: what went wrong is in `problems` after
+    each listing."""
 
     def __init__(self, providers: Iterable[ToolProvider] = ()) -> None:
         self.providers: list[ToolProvider] = list(providers)
         self.disabled: set[str] = set()
+        self.switches = ToolSwitches()
         self.problems: list[str] = []
 
     def __bool__(self) -> bool:
@@ -63,13 +67,22 @@ class Toolbox:
     def set_enabled(self, name: str, enabled: bool) -> None:
         (self.disabled.discard if enabled else self.disabled.add)(name)
 
-    async def available(self) -> list[Offered]:
-        """Every provider's tools, on or off, in provider order; a name two providers share
-        goes to the first (the second is in `problems`)."""
+    def provider_on(self, provider: ToolProvider) -> bool:
+        return self.switches.source_on(_source(provider))
+
+    def is_on(self, offered: Offered) -> bool:
+        return offered.spec.name not in self.disabled and self.switches.tool_on(_source(offered.provider),
+                                                                                 offered.spec.name)
+
+    async def available(self, *, providers_off: bool = True) -> list[Offered]:
+        """Every provider's tools, on or off, in provider order (without `providers_off`, only
+        the providers switched on are asked); a name two providers share goes to the first
+        (the second is in `problems`)."""
         problems: list[str] = []
-        listed = await asyncio.gather(*(p.list_tools() for p in self.providers), return_exceptions=True)
+        asked = [p for p in self.providers if providers_off or self.provider_on(p)]
+        listed = await asyncio.gather(*(p.list_tools() for p in asked), return_exceptions=True)
         out: dict[str, Offered] = {}
-        for provider, specs in zip(self.providers, listed):
+        for provider, specs in zip(asked, listed):
             if isinstance(specs, asyncio.CancelledError):
                 raise specs
             if isinstance(specs, BaseException):
@@ -85,7 +98,7 @@ class Toolbox:
 
     async def offered(self, params: ChatParams) -> list[Offered]:
         """The tools a request with `params` offers: on, and chosen by `params.tools`."""
-        on = [o for o in await self.available() if o.spec.name not in self.disabled]
+        on = [o for o in await self.available(providers_off=False) if self.is_on(o)]
         chosen = set(params.tool_names([o.spec.name for o in on]))
         return [o for o in on if o.spec.name in chosen]
 
