@@ -122,6 +122,25 @@ class Toolbox:
         return ToolOutcome(clean_text(outcome.text), outcome.is_error)
 
 
+def load_switches(store: Store, conversation_id: int | None) -> ToolSwitches:
+    """A conversation's tool switches (all on for a new one, or when they cannot be read)."""
+    if conversation_id is None:
+        return ToolSwitches()
+    from chat_tui.store.tool_switches import tool_switches
+
+    try:
+        return tool_switches(store, conversation_id)
+    except StoreError:
+        return ToolSwitches()
+
+
+def keep_switches(store: Store, conversation_id: int, switches: ToolSwitches) -> None:
+    """Keep a conversation's tool switches (StoreError if the database refuses)."""
+    from chat_tui.store.tool_switches import save_tool_switches
+
+    save_tool_switches(store, conversation_id, switches)
+
+
 def _source(provider: ToolProvider) -> str:
     return getattr(provider, "name", None) or type(provider).__name__
 
@@ -279,5 +298,5 @@ def allow_named(names: Iterable[str], flag: str = "--tool") -> Ask:
 
 __all__ = [
     "ALWAYS", "APPROVE", "DENY", "MAX_ROUNDS", "Ask", "Offered", "Pending", "ToolStep", "Toolbox",
-    "TurnResult", "allow_named", "first_round_only", "run_turn",
+    "TurnResult", "allow_named", "first_round_only", "keep_switches", "load_switches", "run_turn",
 ]
