@@ -102,6 +102,24 @@ class Toolbox:
         chosen = set(params.tool_names([o.spec.name for o in on]))
         return [o for o in on if o.spec.name in chosen]
 
+    async def known_offered(self, params: ChatParams) -> tuple[list[Offered], bool]:
+        """What a request with `params` would offer, found without starting anything (for a
+        token count): a provider that would have to start first (an MCP server not running) is
+        left out, and then `complete` is False."""
+        ready: list[ToolProvider] = []
+        complete = True
+        for provider in self.providers:
+            if not self.provider_on(provider):
+                continue
+            state = getattr(provider, "state", None)
+            if state is None or state == "running":
+                ready.append(provider)
+            elif state != "crashed":  # a crashed server offers nothing until restarted
+                complete = False
+        box = Toolbox(ready)
+        box.disabled, box.switches = self.disabled, self.switches
+        return await box.offered(params), complete
+
     async def run(self, offered: Offered | None, call: ToolCall) -> ToolOutcome:
         """Run one call. Whatever goes wrong (no such tool, arguments that are not a JSON object,
         the tool raising) is an error outcome for the model to read, never an exception;

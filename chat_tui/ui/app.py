@@ -686,6 +686,9 @@ class ChatApp(App[int]):
             await self.client.aclose()
         from chat_tui.services.mcp import close_all
 
+        for provider in self.toolbox.providers:  # nothing on screen to tell any more
+            if isinstance(listeners := getattr(provider, "listeners", None), list):
+                listeners.clear()
         await close_all(self.toolbox.providers)  # MCP servers end with the app: no process left
 
     def shutdown(self) -> None:

@@ -99,6 +99,7 @@ class ChatScreen(Screen):
             listeners = getattr(provider, "listeners", None)
             if isinstance(listeners, list):
                 listeners.append(self._tool_source_changed)
+        self.update_tool_cost()
         # The side panes hold many widgets: the app mounts them after the first frame, once the
         # tokenizer has loaded (see ChatApp.warm_up), so the prompt is usable sooner.
         if self.app.initial_conversation is not None:
@@ -195,6 +196,7 @@ class ChatScreen(Screen):
         if pane := self.params_pane():
             pane.set_model(model)
         self.meter.set_model(model)
+        self.update_tool_cost()  # another encoding, maybe
         self.update_status()
 
     def on_model_picker_model_selected(self, event) -> None:
@@ -211,6 +213,7 @@ class ChatScreen(Screen):
     def on_params_pane_changed(self, event) -> None:
         self.app.params = event.params
         self.meter.set_max_tokens(event.params.max_tokens or event.params.max_completion_tokens)
+        self.update_tool_cost()  # the pane chooses which tools go (tools, tool_choice)
 
     def on_params_pane_system_prompt_changed(self, event) -> None:
         self.app.system_prompt = event.text or None
@@ -1253,6 +1256,7 @@ class ChatScreen(Screen):
         self.app.toolbox.switches = switches
         self._switches_unsaved = True
         self._keep_tool_switches()
+        self.update_tool_cost()
 
     def _keep_tool_switches(self) -> None:
         if not self._switches_unsaved or self.conversation_id is None:
@@ -1269,9 +1273,33 @@ class ChatScreen(Screen):
 
         self._switches_unsaved = False
         self.app.toolbox.switches = load_switches(self.app.store, self.conversation_id)
+        self.update_tool_cost()
 
     def _tool_source_changed(self, provider) -> None:
-        """An MCP server's state changed."""
+        """An MCP server started, crashed or was restarted: what a request offers changed."""
+        self.update_tool_cost()
+
+    _tool_cost_asked = 0  # the newest update_tool_cost: an older one's answer is dropped
+
+    def update_tool_cost(self) -> None:
+        """The tool definitions the next request offers, for the token meter (they are prompt
+        tokens), found without starting any server."""
+        if self.app.toolbox.providers:
+            self._tool_cost_asked += 1
+            self._find_tool_cost(self._tool_cost_asked)
+
+    @work(group="tool-cost", exit_on_error=False)
+    async def _find_tool_cost(self, asked: int) -> None:
+        import json
+
+        app = self.app
+        offered, complete = await app.toolbox.known_offered(app.params)
+        count = None
+        if offered:  # counted in a thread: the encoding may still be loading
+            wire = json.dumps([o.spec.to_wire() for o in offered], ensure_ascii=False, separators=(",", ":"))
+            count = await asyncio.to_thread(app.counter.count_text, wire, app.model)
+        if asked == self._tool_cost_asked and self.is_attached:
+            self.meter.set_tools(count, complete)
 
     def refresh_conversation_list(self) -> None:
         """Conversations, their order or titles may have changed: mark the open one and read
