@@ -183,6 +183,7 @@ async def main() -> None:
         from chat_tui.ui.screens.history import HistoryScreen, ImportPathScreen
         from chat_tui.ui.screens.images import ImagesScreen
         from chat_tui.ui.screens.schema_editor import SchemaEditorScreen
+        from chat_tui.ui.screens.tools import ToolsScreen
         from chat_tui.ui.screens.welcome import WelcomeScreen
         from chat_tui.ui.widgets.probability import ProbabilityScreen
 
@@ -205,7 +206,7 @@ async def main() -> None:
         logprobs = [{"token": t, "logprob": -0.1, "bytes": None, "top": [{"token": t, "logprob": -0.1}]} for t in ("a", "b", "c")]
         for screen in (HistoryScreen(), ImportPathScreen(), ConfirmScreen("Sure?"), HelpScreen([]), ImagesScreen(),
                        WelcomeScreen(paths.config_file, problem="test"), ProbabilityScreen(logprobs, title=message.model or ""),
-                       SchemaEditorScreen("answer")):
+                       SchemaEditorScreen("answer"), ToolsScreen(app.toolbox, lambda switches: None)):
             await app.push_screen(screen)
             if isinstance(screen, HistoryScreen):
                 await until(pilot, lambda: screen.rows, "the history rows")

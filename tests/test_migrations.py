@@ -1,5 +1,5 @@
 """Every earlier database opens and upgrades to the current schema (version 5: messages made of
-parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images; version 8: message vectors; version 9: moderation checks; version 10: templates and roles; version 11: reasoning), its rows reading as before; an up-to-date file is opened
+parts, tool calls, attachments; version 6: documents and endpoint features; version 7: images; version 8: message vectors; version 9: moderation checks; version 10: templates and roles; version 11: reasoning; version 12: tool switches per conversation), its rows reading as before; an up-to-date file is opened
 without taking the write lock."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_every_earlier_version_upgrades_and_reads_as_before(tmp_path: Path, vers
     path = tmp_path / f"v{version}.db"
     old_database(path, version)
     with Store(path) as store:
-        assert store.schema_version == len(schema.MIGRATIONS) == 11
+        assert store.schema_version == len(schema.MIGRATIONS) == 12
         if version:
             thread = store.thread(1)
             assert [(m.role, m.content, m.parts, m.tool_calls, m.tool_call_id) for m in thread] == [
@@ -211,3 +211,27 @@ def test_version_11_keeps_reasoning_apart_on_every_upgraded_file(tmp_path: Path,
             "42", "Let me see. 6 times 7.", 9, 8, 1.5)
         assert request_history(store.thread(cid))[-1].to_wire() == {"role": "assistant", "content": "42"}
         assert store.search("times") == []  # the index holds answers, not thoughts
+
+
+@pytest.mark.parametrize("version", range(12))
+def test_version_12_keeps_tool_switches_per_conversation_on_every_upgraded_file(tmp_path: Path, version: int) -> None:
+    """`_v12_tool_switches`: an old conversation has every tool on; switches saved for one
+    conversation are its own, replaced as a whole, and go with it when it is deleted."""
+    from chat_tui.core.tools import ToolSwitches
+    from chat_tui.store.tool_switches import save_tool_switches, tool_switches
+
+    assert schema.MIGRATIONS[11].__name__ == "_v12_tool_switches"
+    path = tmp_path / f"v{version}.db"
+    old_database(path, version)
+    with Store(path) as store:
+        cid = 1 if version else store.create_conversation(title="old")
+        other = store.create_conversation(title="other")
+        assert tool_switches(store, cid) == ToolSwitches() and not tool_switches(store, cid)
+        off = ToolSwitches(frozenset({"search"}), frozenset({("math", "die"), ("math", "slow")}))
+        save_tool_switches(store, cid, off)
+        assert tool_switches(store, cid) == off and tool_switches(store, other) == ToolSwitches()
+        save_tool_switches(store, cid, ToolSwitches(tools_off=frozenset({("math", "die")})))
+        assert tool_switches(store, cid) == ToolSwitches(tools_off=frozenset({("math", "die")}))
+        with store._write() as db:
+            db.execute("DELETE FROM conversations WHERE id = ?", [cid])
+        assert store.db.execute("SELECT count(*) FROM conversation_tools_off").fetchone()[0] == 0

@@ -164,6 +164,22 @@ async def test_a_disabled_tool_is_not_offered_and_not_run(fake, store):
     assert ask.asked == ["get_time"] and tools.calls == [("get_time", {"tz": "CET"})]
 
 
+async def test_switches_turn_off_a_provider_unasked_and_a_tool_of_another():
+    """A conversation's switches (the F12 pane): a provider that is off is not even asked for its
+    tools (an MCP server is not started for it), a tool off is not offered; all on again after."""
+    from chat_tui.core.tools import ToolSwitches
+
+    weather, clock = PyTools(get_weather, name="weather"), PyTools(get_time, explode, name="clock")
+    toolbox = Toolbox([weather, clock])
+    toolbox.switches = ToolSwitches(frozenset({"weather"}), frozenset({("clock", "explode")}))
+    assert [o.spec.name for o in await toolbox.offered(ChatParams())] == ["get_time"]
+    assert weather.listed == 0 and clock.listed == 1
+    assert [o.spec.name for o in await toolbox.available()] == ["get_weather", "get_time", "explode"]
+    toolbox.switches = toolbox.switches.with_source("weather", True).with_tool("clock", "explode", True)
+    assert not toolbox.switches
+    assert [o.spec.name for o in await toolbox.offered(ChatParams())] == ["get_weather", "get_time", "explode"]
+
+
 async def test_a_call_to_a_tool_not_on_offer_is_answered_without_asking(fake, store):
     """A model that calls a tool it was not offered: nothing runs, nobody is asked, and the
     model is told."""

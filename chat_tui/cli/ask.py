@@ -105,6 +105,21 @@ def _attachments(sources: list[str], detail: str) -> list[Any]:
 
 async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: Any = None,
                schema: dict[str, Any] | None = None) -> int:
+    """The run, with the MCP servers `--tool` started closed before the event loop ends."""
+    from chat_tui.services.mcp import close_all
+
+    try:
+        if ctx.args.tool:  # checked before anything is saved or sent
+            from chat_tui.cli.mcp import tools_for
+
+            await tools_for(ctx, ctx.args.tool)
+        return await _ask_turn(ctx, prompt, options, files, role, schema)
+    finally:
+        await close_all(ctx.tool_providers)
+
+
+async def _ask_turn(ctx: Context, prompt: str, options: Any, files: list[Any], role: Any,
+                    schema: dict[str, Any] | None) -> int:
     from chat_tui.api.events import TextDelta
     from chat_tui.core.params import ChatParams, ParamError
     from chat_tui.core.tool_calls import Approvals
@@ -174,8 +189,10 @@ async def _ask(ctx: Context, prompt: str, options: Any, files: list[Any], role: 
                 params=round_params, endpoint_name=ctx.endpoint.name, on_event=on_event, stream=stream, tools=tools,
             )
 
+        toolbox = Toolbox(ctx.tool_providers)
+        toolbox.disabled = set(ctx.disabled_tools)
         outcome = await run_turn(
-            store, Toolbox(ctx.tool_providers), Approvals(ctx.endpoint.trust), ask=allow_named(ctx.allowed_tools),
+            store, toolbox, Approvals(ctx.endpoint.trust), ask=allow_named(ctx.allowed_tools),
             reply=reply, conversation_id=turn.conversation_id, messages=turn.messages, parent_id=turn.user_id,
             params=params, max_rounds=ctx.config.max_tool_rounds, on_step=_tell_step,
         )

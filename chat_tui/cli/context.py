@@ -43,6 +43,7 @@ class Context:
     # run (any other call is declined with a reason; nobody is asked on the command line).
     tool_providers: list[Any] = field(default_factory=list)
     allowed_tools: list[str] = field(default_factory=list)
+    disabled_tools: set[str] = field(default_factory=set)  # the providers' tools not offered (`--tool`)
 
     @property
     def db_path(self) -> Path:

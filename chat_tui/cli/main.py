@@ -20,6 +20,7 @@ COMMANDS = {
     None: "app", "ask": "ask", "compare": "compare", "complete": "complete", "edit": "edit",
     "models": "models", "image": "image", "moderate": "moderate", "transcribe": "transcribe",
     "tokens": "tokens", "history": "history", "embed": "embed", "serve": "serve", "templates": "templates",
+    "mcp": "mcp",
 }
 
 

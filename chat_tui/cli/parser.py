@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the raw JSON response (implies --no-stream)")
     ask.add_argument("--stats", action="store_true", help="print timing and token stats to stderr")
     ask.add_argument("--no-save", action="store_true", help="do not save to the database")
+    ask.add_argument("--tool", action="append", default=[], metavar="NAME",
+                     help="offer this tool of the configured MCP servers and run its calls without asking"
+                          " (repeatable); see `chat-tui mcp list`")
     ask.add_argument("-t", "--template", action="append", default=[], metavar="NAME",
                      help="a saved prompt template (its {{input}} gets the prompt) and/or a role (system prompt,"
                           " model, parameters; -s, -m and -o given here win); see `chat-tui templates list`")
@@ -193,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--public", action="store_true",
                        help="allow an address other than loopback: whoever reaches it uses your API key and history")
+
+    mcp = subs.add_parser("mcp", parents=[common], help="MCP servers (tools for the model): list")
+    msub = mcp.add_subparsers(dest="mcp_command", metavar="ACTION", required=True)
+    ml = msub.add_parser("list", parents=[common], help="each configured server, its state and its tools (starts them)")
+    ml.add_argument("--json", action="store_true", help="servers and tools (with input schemas) as JSON")
 
     tpl = subs.add_parser("templates", parents=[common], help="saved prompt templates and roles: list, show, export, import, delete")
     tsub = tpl.add_subparsers(dest="templates_command", metavar="ACTION", required=True)

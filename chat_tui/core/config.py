@@ -48,6 +48,15 @@ Example `config.toml` (in the config dir, see `paths.py`)::
     [tools]                                    # function calling
     max_rounds = 10                            # rounds of tool calls in one turn (default 10)
 
+    [mcp.servers.math]                         # MCP servers: tools for the model (see mcp_config.py)
+    command = "python"                         # stdio: a server the app starts when tools are needed
+    args = ["math_server.py"]
+    env = { API_TOKEN = "${MATH_TOKEN}" }      # ${VAR}: from the environment, when it starts
+
+    [mcp.servers.search]
+    url = "http://127.0.0.1:9000/mcp"          # streamable HTTP: a server already running
+    headers = { Authorization = "Bearer ${SEARCH_TOKEN}" }
+
     [titles]                                   # auto-titles from the first exchange
     enabled = true                             # default true
     local = false                              # also for local endpoints (default false)
@@ -72,6 +81,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from chat_tui.core.headers import header_problem, header_value_problem
+from chat_tui.core.mcp_config import MCPConfigError, MCPServerConfig, parse_servers
 from chat_tui.core.models_table import OVERRIDE_FIELDS, WHOLE_FIELDS
 from chat_tui.core.tool_calls import valid_tool_name
 
@@ -191,6 +202,8 @@ class Config:
     copy_on_select: bool = True  # copy a mouse selection when the button is released
     thinking: str = "auto"  # a reply's reasoning block: auto (open while thinking), open, closed
     max_tool_rounds: int = 10  # [tools] max_rounds: rounds of tool calls in one turn
+    # [mcp.servers.NAME]: MCP servers as written (`${VAR}` unexpanded), in file order.
+    mcp_servers: Mapping[str, MCPServerConfig] = field(default_factory=dict)
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
     # Unknown keys, ignored: one line each (file, table, key, closest known key), to show
@@ -248,6 +261,7 @@ def load_config(path: Path) -> Config:
     tools = data.get("tools")
     if tools is not None:
         check.table(tools, "tools", _TOOLS)
+    mcp_servers = _mcp_servers(data.get("mcp"), check)
     return Config(
         profiles=profiles,
         default_profile=default,
@@ -263,10 +277,23 @@ def load_config(path: Path) -> Config:
         copy_on_select=data.get("copy_on_select", True),
         thinking=data.get("thinking", "auto"),
         max_tool_rounds=(tools or {}).get("max_rounds", 10),
+        mcp_servers=mcp_servers,
         path=path,
         raw=data,
         warnings=tuple(check.warnings),
     )
+
+
+def _mcp_servers(mcp: Any, check: _Checker) -> dict[str, MCPServerConfig]:
+    if mcp is None:
+        return {}
+    check.table(mcp, "mcp", _MCP)
+    try:
+        servers, warnings = parse_servers(mcp.get("servers", {}))
+    except MCPConfigError as exc:
+        raise ConfigError(f"{check.path}: {exc}") from None
+    check.warnings += [f"{check.path}: {w}" for w in warnings]
+    return servers
 
 
 # -- checking the file ---------------------------------------------------------------------
@@ -300,7 +327,9 @@ _TOP: _Spec = {
     "copy_on_select": ("true or false", _BOOL),
     "thinking": ('one of "auto", "open", "closed"', lambda v: v in THINKING_MODES),
     "tools": ("a table (max_rounds)", _TABLE),
+    "mcp": ("a table of [mcp.servers.NAME] tables", _TABLE),
 }
+_MCP: _Spec = {"servers": ("a table of [mcp.servers.NAME] tables", _TABLE)}
 _PROFILE: _Spec = {
     "type": (f"one of {', '.join(PROFILE_TYPES)}", lambda v: v in PROFILE_TYPES),
     "base_url": ("a URL (a string)", _STR),
@@ -398,35 +427,6 @@ class _Checker:
         close = difflib.get_close_matches(key, list(spec), n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(spec)}"
         return f"{self.path}: unknown key {key!r} {table} is ignored; {hint}"
-
-
-# -- header values -------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")  # an HTTP header name (RFC 9110)
-
-
-def header_value_problem(value: str) -> str | None:
-    """What stops ``value`` (already trimmed) from being an HTTP header value, described
-    without quoting it; None if it is fine. httpx sends ASCII; tabs may appear inside."""
-    for at, char in enumerate(value, 1):
-        if char in "\r\n":
-            return f"a line break at character {at}"
-        if (char < " " and char != "\t") or char == "\x7f":
-            return f"a control character (U+{ord(char):04X}) at character {at}"
-        if char > "\x7e":
-            return f"a non-ASCII character at character {at}"
-    return None
-
-
-def header_problem(name: Any, value: Any) -> str | None:
-    """What is wrong with a configured header (its value never shown), or None."""
-    if not isinstance(name, str) or not _TOKEN.match(name):
-        return "is not a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~- only)"
-    if not isinstance(value, str):
-        return f"must be a string, not {_show(value, reveal=False)}"
-    if problem := header_value_problem(value.strip()):
-        return f"has {problem}, which an HTTP header cannot carry (the value is not shown)"
-    return None
 
 
 def _is_loopback(url: str) -> bool:

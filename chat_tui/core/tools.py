@@ -43,6 +43,34 @@ class ToolOutcome:
     is_error: bool = False
 
 
+@dataclass(frozen=True)
+class ToolSwitches:
+    """What a conversation has turned off (the F12 pane; stored per conversation): whole
+    sources, by their provider's `name` (an MCP server's `[mcp.servers.NAME]`), and single tools
+    as (source, tool name). Everything else is on: `ToolSwitches()` is all on."""
+
+    sources_off: frozenset[str] = frozenset()
+    tools_off: frozenset[tuple[str, str]] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.sources_off or self.tools_off)
+
+    def source_on(self, source: str) -> bool:
+        return source not in self.sources_off
+
+    def tool_on(self, source: str, tool: str) -> bool:
+        """On when its source is on and it is not off itself."""
+        return self.source_on(source) and (source, tool) not in self.tools_off
+
+    def with_source(self, source: str, on: bool) -> ToolSwitches:
+        off = self.sources_off - {source} if on else self.sources_off | {source}
+        return ToolSwitches(frozenset(off), self.tools_off)
+
+    def with_tool(self, source: str, tool: str, on: bool) -> ToolSwitches:
+        off = self.tools_off - {(source, tool)} if on else self.tools_off | {(source, tool)}
+        return ToolSwitches(self.sources_off, frozenset(off))
+
+
 class ToolProvider(Protocol):
     """A source of tools."""
 

@@ -28,7 +28,7 @@ from chat_tui.core.messages import ChatMessage, ToolCall
 from chat_tui.core.params import ChatParams
 from chat_tui.core.text import clean_text, error_text
 from chat_tui.core.tool_calls import ALWAYS, APPROVE, DECLINED, DENY, Approvals, parse_arguments
-from chat_tui.core.tools import ToolOutcome, ToolProvider, ToolSpec
+from chat_tui.core.tools import ToolOutcome, ToolProvider, ToolSpec, ToolSwitches
 from chat_tui.services.persist import patiently
 from chat_tui.store.errors import StoreError
 
@@ -48,13 +48,17 @@ class Offered:
 
 
 class Toolbox:
-    """Every tool the app (or one CLI run) can offer: its providers' tools, minus those the user
-    turned off (`set_enabled`, by wire name). One provider failing to list its tools does not
-    take the others with it: what went wrong is in `problems` after each listing."""
+    """Every tool the app (or one CLI run) can offer: its providers' tools, minus those turned
+    off: by wire name (`set_enabled`, `disabled`), and the open conversation's `switches` (whole
+    providers, by name, and their tools). A provider that is off is not even asked for its tools
+    (an MCP server is not started for a request that cannot use it). One provider failing to
+    list its tools does not take the others with it: what went wrong is in `problems` after
+    each listing."""
 
     def __init__(self, providers: Iterable[ToolProvider] = ()) -> None:
         self.providers: list[ToolProvider] = list(providers)
         self.disabled: set[str] = set()
+        self.switches = ToolSwitches()
         self.problems: list[str] = []
 
     def __bool__(self) -> bool:
@@ -63,13 +67,22 @@ class Toolbox:
     def set_enabled(self, name: str, enabled: bool) -> None:
         (self.disabled.discard if enabled else self.disabled.add)(name)
 
-    async def available(self) -> list[Offered]:
-        """Every provider's tools, on or off, in provider order; a name two providers share
-        goes to the first (the second is in `problems`)."""
+    def provider_on(self, provider: ToolProvider) -> bool:
+        return self.switches.source_on(_source(provider))
+
+    def is_on(self, offered: Offered) -> bool:
+        return offered.spec.name not in self.disabled and self.switches.tool_on(_source(offered.provider),
+                                                                                 offered.spec.name)
+
+    async def available(self, *, providers_off: bool = True) -> list[Offered]:
+        """Every provider's tools, on or off, in provider order (without `providers_off`, only
+        the providers switched on are asked); a name two providers share goes to the first
+        (the second is in `problems`)."""
         problems: list[str] = []
-        listed = await asyncio.gather(*(p.list_tools() for p in self.providers), return_exceptions=True)
+        asked = [p for p in self.providers if providers_off or self.provider_on(p)]
+        listed = await asyncio.gather(*(p.list_tools() for p in asked), return_exceptions=True)
         out: dict[str, Offered] = {}
-        for provider, specs in zip(self.providers, listed):
+        for provider, specs in zip(asked, listed):
             if isinstance(specs, asyncio.CancelledError):
                 raise specs
             if isinstance(specs, BaseException):
@@ -85,9 +98,27 @@ class Toolbox:
 
     async def offered(self, params: ChatParams) -> list[Offered]:
         """The tools a request with `params` offers: on, and chosen by `params.tools`."""
-        on = [o for o in await self.available() if o.spec.name not in self.disabled]
+        on = [o for o in await self.available(providers_off=False) if self.is_on(o)]
         chosen = set(params.tool_names([o.spec.name for o in on]))
         return [o for o in on if o.spec.name in chosen]
+
+    async def known_offered(self, params: ChatParams) -> tuple[list[Offered], bool]:
+        """What a request with `params` would offer, found without starting anything (for a
+        token count): a provider that would have to start first (an MCP server not running) is
+        left out, and then `complete` is False."""
+        ready: list[ToolProvider] = []
+        complete = True
+        for provider in self.providers:
+            if not self.provider_on(provider):
+                continue
+            state = getattr(provider, "state", None)
+            if state is None or state == "running":
+                ready.append(provider)
+            elif state != "crashed":  # a crashed server offers nothing until restarted
+                complete = False
+        box = Toolbox(ready)
+        box.disabled, box.switches = self.disabled, self.switches
+        return await box.offered(params), complete
 
     async def run(self, offered: Offered | None, call: ToolCall) -> ToolOutcome:
         """Run one call. Whatever goes wrong (no such tool, arguments that are not a JSON object,
@@ -107,6 +138,25 @@ class Toolbox:
         if not isinstance(outcome, ToolOutcome) or not isinstance(outcome.text, str):
             return ToolOutcome(f"The tool gave no text result ({type(outcome).__name__}).", is_error=True)
         return ToolOutcome(clean_text(outcome.text), outcome.is_error)
+
+
+def load_switches(store: Store, conversation_id: int | None) -> ToolSwitches:
+    """A conversation's tool switches (all on for a new one, or when they cannot be read)."""
+    if conversation_id is None:
+        return ToolSwitches()
+    from chat_tui.store.tool_switches import tool_switches
+
+    try:
+        return tool_switches(store, conversation_id)
+    except StoreError:
+        return ToolSwitches()
+
+
+def keep_switches(store: Store, conversation_id: int, switches: ToolSwitches) -> None:
+    """Keep a conversation's tool switches (StoreError if the database refuses)."""
+    from chat_tui.store.tool_switches import save_tool_switches
+
+    save_tool_switches(store, conversation_id, switches)
 
 
 def _source(provider: ToolProvider) -> str:
@@ -266,5 +316,5 @@ def allow_named(names: Iterable[str], flag: str = "--tool") -> Ask:
 
 __all__ = [
     "ALWAYS", "APPROVE", "DENY", "MAX_ROUNDS", "Ask", "Offered", "Pending", "ToolStep", "Toolbox",
-    "TurnResult", "allow_named", "first_round_only", "run_turn",
+    "TurnResult", "allow_named", "first_round_only", "keep_switches", "load_switches", "run_turn",
 ]

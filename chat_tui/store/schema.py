@@ -143,6 +143,12 @@ Reasoning (version 11) - what a reasoning model thought before answering, kept a
   server's ``completion_tokens`` does); ``reasoning_duration`` (seconds from the first reasoning
   text to the first answer text, or to the end when no answer came).
 
+``conversation_tools_off`` (version 12) - the tool switches of a conversation (the F12 pane), as
+  the exceptions to "everything on": a row turns off one tool source (an MCP server, by its
+  ``[mcp.servers.NAME]`` name) when ``tool`` is ``''``, else that source's tool of that name.
+  ``conversation_id`` (deleting the conversation deletes its rows); ``source``; ``tool``. A
+  conversation without rows offers every tool; names no longer configured are kept, harmless.
+
 ``PRAGMA user_version`` is the schema version: the number of migrations applied.
 """
 
@@ -587,10 +593,21 @@ def _v11_reasoning(db: Database) -> None:
             db.execute(f"ALTER TABLE messages ADD COLUMN {column} {definition}")
 
 
+def _v12_tool_switches(db: Database) -> None:
+    """``conversation_tools_off``: the tool sources and tools a conversation has turned off."""
+    db.execute("""
+CREATE TABLE IF NOT EXISTS conversation_tools_off (
+    conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    source          TEXT NOT NULL,            -- an MCP server's name
+    tool            TEXT NOT NULL DEFAULT '', -- '' : the whole source
+    PRIMARY KEY (conversation_id, source, tool)
+) WITHOUT ROWID""")
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Append only; never edit a
 # migration that has shipped.
 MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9_moderation, _v10_templates,
-                                                _v11_reasoning]
+                                                _v11_reasoning, _v12_tool_switches]
 
 
 def user_version(db: AnyDatabase) -> int:

@@ -50,6 +50,7 @@ class ChatApp(App[int]):
         Binding("f7", "edit_mode", "Edit", id="app.edit_mode", priority=True),
         # Not in the footer (it is full at 160 columns): F1 and the palette list it.
         Binding("f10", "images", "Images", id="app.images", priority=True, show=False),
+        Binding("f12", "tools", "Tools", id="app.tools", priority=True, show=False),
         Binding("f4", "rename_conversation", "Rename", id="app.rename_conversation", show=False),
         Binding("ctrl+delete", "delete_conversation", "Delete chat", id="app.delete_conversation", show=False),
     ]
@@ -83,6 +84,10 @@ class ChatApp(App[int]):
         # Function calling: every source of tools (ToolProvider: MCP servers, ...), and which of
         # their tools are off. `tool_providers` is the toolbox's list: add to it to offer more.
         self.toolbox = Toolbox(tool_providers)
+        if config is not None and config.mcp_servers:  # started when a request or F12 needs them
+            from chat_tui.services.mcp import mcp_providers
+
+            self.toolbox.providers += mcp_providers(config, log_dir=paths.log_dir if paths else None)
         self.endpoint = endpoint
         # A Store, or a function opening one: then SQLite is opened after the first frame.
         self._store: Store | None = None if callable(store) else store
@@ -547,6 +552,16 @@ class ChatApp(App[int]):
             self.install_screen(ImagesScreen(), "images")
         self.push_screen("images")
 
+    def action_tools(self) -> None:
+        """The tools screen: the sources of tools (MCP servers), their state and their tools,
+        each switched on or off for the open conversation."""
+        from chat_tui.ui.screens.tools import ToolsScreen
+
+        if isinstance(self.screen, ToolsScreen):  # F12 again: closed
+            self.screen.dismiss(None)
+            return
+        self.push_screen(ToolsScreen(self.toolbox, self.chat.set_tool_switches))
+
     def action_open_conversation(self) -> None:
         """Open a saved conversation: the history browser, searching as you type."""
         self.action_history()
@@ -623,6 +638,8 @@ class ChatApp(App[int]):
         yield SystemCommand("Completion mode", "A document completed at the cursor: insert mode, echo, logprobs, best_of (F6)", self.action_completion_mode)
         yield SystemCommand("Compare mode", "One prompt, 2-4 lanes (models or parameters) side by side (F8)", chat.action_compare)
         yield SystemCommand("Images", "Generate, edit and vary images; results shown here and saved (F10)", self.action_images)
+        yield SystemCommand("Tools", "MCP servers and their tools: state, restart, on/off for this conversation (F12)",
+                            self.action_tools)
         yield SystemCommand("Edit mode", "Edit a text by an instruction, with a diff to accept or reject (F7)", self.action_edit_mode)
         yield SystemCommand("Regenerate answer", "Ask again: a new sibling answer, the old one kept", chat.action_regenerate)
         yield SystemCommand("Stop generation", "Stop the answer being streamed (the text so far is kept)", chat.action_stop)
@@ -667,6 +684,12 @@ class ChatApp(App[int]):
                 self._store.close()
         if self.client is not None:
             await self.client.aclose()
+        from chat_tui.services.mcp import close_all
+
+        for provider in self.toolbox.providers:  # nothing on screen to tell any more
+            if isinstance(listeners := getattr(provider, "listeners", None), list):
+                listeners.clear()
+        await close_all(self.toolbox.providers)  # MCP servers end with the app: no process left
 
     def shutdown(self) -> None:
         """Stop the local model server, if one was started (also called after a crash)."""

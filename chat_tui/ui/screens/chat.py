@@ -63,6 +63,7 @@ class ChatScreen(Screen):
         self.pending: list[Attachment] = []  # the attachments of the prompt being written
         self._edit_attachments: list[Attachment] = []  # those an edit brought back
         self._approvals: dict[tuple[int | None, str], object] = {}  # per conversation and profile
+        self._switches_unsaved = False  # tool switches set (F12) before the conversation was saved
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -94,6 +95,11 @@ class ChatScreen(Screen):
         self.conversation.shown = self._shown_message
         self.conversation.checks = self._stored_checks
         self.conversation.thinking_open = self.app.config.thinking == "open"
+        for provider in self.app.toolbox.providers:  # an MCP server started, crashed, restarted
+            listeners = getattr(provider, "listeners", None)
+            if isinstance(listeners, list):
+                listeners.append(self._tool_source_changed)
+        self.update_tool_cost()
         # The side panes hold many widgets: the app mounts them after the first frame, once the
         # tokenizer has loaded (see ChatApp.warm_up), so the prompt is usable sooner.
         if self.app.initial_conversation is not None:
@@ -190,6 +196,7 @@ class ChatScreen(Screen):
         if pane := self.params_pane():
             pane.set_model(model)
         self.meter.set_model(model)
+        self.update_tool_cost()  # another encoding, maybe
         self.update_status()
 
     def on_model_picker_model_selected(self, event) -> None:
@@ -206,6 +213,7 @@ class ChatScreen(Screen):
     def on_params_pane_changed(self, event) -> None:
         self.app.params = event.params
         self.meter.set_max_tokens(event.params.max_tokens or event.params.max_completion_tokens)
+        self.update_tool_cost()  # the pane chooses which tools go (tools, tool_choice)
 
     def on_params_pane_system_prompt_changed(self, event) -> None:
         self.app.system_prompt = event.text or None
@@ -613,6 +621,7 @@ class ChatScreen(Screen):
             self._sending = False
         self._retry_of = None
         self.conversation_id = turn.conversation_id
+        self._keep_tool_switches()  # set before its first message: kept with it now
         if checked is not None:  # the check made before sending is kept with the message
             from chat_tui.services.moderation import save as save_check
 
@@ -1039,6 +1048,7 @@ class ChatScreen(Screen):
         prompt follows it. A lane that called tools goes on here: its calls are approved and
         run, and the model answers (compare runs none)."""
         self.conversation_id = conversation_id
+        self._keep_tool_switches()
         self.reload_tree()
         self.leaf_id = message_id
         await self.conversation.show_thread(self.thread_tree.with_branches(message_id))
@@ -1203,6 +1213,7 @@ class ChatScreen(Screen):
         self._retry_of = None
         app = self.app
         self.conversation_id = cid
+        self._load_tool_switches()
         if cid is None:
             self.thread_tree = Tree([])
             self.leaf_id = None
@@ -1241,6 +1252,59 @@ class ChatScreen(Screen):
             self.notify(f"This conversation's saved parameters are not accepted now ({exc}): the defaults are used.",
                         title="Parameters", severity="warning", timeout=10, markup=False)
             return ChatParams()
+
+    # -- tools: the open conversation's switches (F12) ------------------------------------------
+
+    def set_tool_switches(self, switches) -> None:
+        """From the tools screen: applied to the next request and kept with the conversation (a
+        new conversation's when its first message is saved)."""
+        self.app.toolbox.switches = switches
+        self._switches_unsaved = True
+        self._keep_tool_switches()
+        self.update_tool_cost()
+
+    def _keep_tool_switches(self) -> None:
+        if not self._switches_unsaved or self.conversation_id is None:
+            return
+        from chat_tui.services.tools import keep_switches
+
+        app, cid = self.app, self.conversation_id
+        if app.saved("keep the tool switches", lambda: keep_switches(app.store, cid, app.toolbox.switches)):
+            self._switches_unsaved = False
+
+    def _load_tool_switches(self) -> None:
+        """The opened conversation's switches; a new conversation starts with every tool on."""
+        from chat_tui.services.tools import load_switches
+
+        self._switches_unsaved = False
+        self.app.toolbox.switches = load_switches(self.app.store, self.conversation_id)
+        self.update_tool_cost()
+
+    def _tool_source_changed(self, provider) -> None:
+        """An MCP server started, crashed or was restarted: what a request offers changed."""
+        self.update_tool_cost()
+
+    _tool_cost_asked = 0  # the newest update_tool_cost: an older one's answer is dropped
+
+    def update_tool_cost(self) -> None:
+        """The tool definitions the next request offers, for the token meter (they are prompt
+        tokens), found without starting any server."""
+        if self.app.toolbox.providers:
+            self._tool_cost_asked += 1
+            self._find_tool_cost(self._tool_cost_asked)
+
+    @work(group="tool-cost", exit_on_error=False)
+    async def _find_tool_cost(self, asked: int) -> None:
+        import json
+
+        app = self.app
+        offered, complete = await app.toolbox.known_offered(app.params)
+        count = None
+        if offered:  # counted in a thread: the encoding may still be loading
+            wire = json.dumps([o.spec.to_wire() for o in offered], ensure_ascii=False, separators=(",", ":"))
+            count = await asyncio.to_thread(app.counter.count_text, wire, app.model)
+        if asked == self._tool_cost_asked and self.is_attached:
+            self.meter.set_tools(count, complete)
 
     def refresh_conversation_list(self) -> None:
         """Conversations, their order or titles may have changed: mark the open one and read

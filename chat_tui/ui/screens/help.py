@@ -62,7 +62,7 @@ SECTIONS = {
     "compare": "Compare", "lane": "Compare lane", "compare_diff": "Compare: differences",
     "compare_note": "Compare: blind pick note", "probability": "Token probabilities",
     "schema_editor": "Schema editor",
-    "history": "History", "dialog": "Dialogs", "help": "Keys", "welcome": "Welcome",
+    "history": "History", "dialog": "Dialogs", "help": "Keys", "welcome": "Welcome", "tools": "Tools (F12)",
 }
 
 

@@ -116,6 +116,10 @@ class TokenMeter(Vertical):
         self._prompt = ""
         self._attachments: tuple[Part, ...] = ()  # the prompt's attachments, as parts
         self._history: tuple[ChatMessage, ...] = ()
+        # The tool definitions the request offers (prompt tokens: the JSON of its `tools`
+        # field), counted by the owner; not complete: some sources are not started (unknown).
+        self.tools_tokens: TokenCount | None = None
+        self._tools_complete = True
         self._generation = 0
         self._history_generation = 0
         self._history_count: TokenCount | None = None
@@ -147,7 +151,7 @@ class TokenMeter(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="meter-next"):
-            for name in ("prompt", "context", "bar", "max", "cost"):
+            for name in ("prompt", "tools", "context", "bar", "max", "cost"):
                 yield Static("", id=f"meter-{name}", classes="meter-part", markup=False)
         yield Static("", id="meter-reply", classes="meter-part", markup=False)
 
@@ -183,6 +187,18 @@ class TokenMeter(Vertical):
         self._generation += 1
         if self.is_mounted:
             self._launch()  # history changes are rare: no debounce
+
+    def set_tools(self, count: TokenCount | None, complete: bool = True) -> None:
+        """The tool definitions' tokens (None: no tools on offer); `complete` False: some
+        sources are not started yet, so there may be more (shown "+?")."""
+        if (count, complete) == (self.tools_tokens, self._tools_complete):
+            return
+        self.tools_tokens, self._tools_complete = count, complete
+        if self._history_count is not None and self.prompt_tokens is not None:
+            self.conversation_tokens = self._conversation(self._history_count, self.prompt_tokens)
+            self.post_message(self.Updated(self.prompt_tokens, self.conversation_tokens, self.context_window, meter=self))
+        if self.is_mounted:
+            self._render_next()
 
     def set_prompt(self, text: str) -> None:
         """Called on every keystroke: only (re)starts the debounce timer."""
@@ -268,6 +284,9 @@ class TokenMeter(Vertical):
             return TokenCount(0, exact, history.encoding)
         asked = self._prompt or self._attachments
         tokens = history.tokens + (USER_MESSAGE_FRAMING + prompt.tokens if asked else 0)
+        if self.tools_tokens is not None:
+            tokens += self.tools_tokens.tokens
+            exact = exact and self.tools_tokens.exact and self._tools_complete
         return TokenCount(tokens, exact, history.encoding)
 
     # -- derived figures ----------------------------------------------------------------------
@@ -441,6 +460,11 @@ class TokenMeter(Vertical):
     def _render_next(self) -> None:
         prompt, conversation, window = self.prompt_tokens, self.conversation_tokens, self.context_window
         self._part("prompt", f"prompt {_mark(prompt)}", estimate=bool(prompt and not prompt.exact))
+        tools, more = self.tools_tokens, "" if self._tools_complete else "+?"  # +?: servers not started
+        if tools is not None:
+            self._part("tools", f"tools {_mark(tools)}{more}", estimate=bool(more) or not tools.exact)
+        else:
+            self._part("tools", "tools ?" if more else None, estimate=True)
         context = f"ctx {_mark(conversation)}" + (f" / {short_count(window)}" if window else "")
         self._part("context", context, estimate=bool(conversation and not conversation.exact))
         self._part("bar", self._bar())
