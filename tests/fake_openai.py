@@ -1915,12 +1915,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schema-answer", choices=SCHEMA_ANSWERS, default="valid",
                         help="json_schema requests: a valid instance, one that violates the schema, or one cut mid-JSON")
     parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
+    parser.add_argument("--tool-plan", metavar="JSON", help='tool calls to answer with, e.g. \'[["add", {"a": 2, "b": 40}]]\'')
     args = parser.parse_args(argv)
     server = FakeOpenAI(host=args.host, port=args.port, answer=args.answer, models=args.models,
                         rate=args.rate, first_byte_delay=args.first_byte_delay,
                         chunk_size=args.chunk_size, require_key=args.require_key)
     server.reasoning, server.reasoning_field = args.reasoning, args.reasoning_field
     server.schema_answer = args.schema_answer
+    if args.tool_plan:
+        server.tool_plan = [(name, arguments) for name, arguments in json.loads(args.tool_plan)]
     server.enqueue_fault(*(Fault(**json.loads(f)) for f in args.fault))
     if not args.quiet:
         server.on_request = lambda r: print(

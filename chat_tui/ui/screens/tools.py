@@ -197,8 +197,9 @@ class ToolsScreen(ModalScreen[None]):
                     yield SourceSection(provider, self)
 
     def on_mount(self) -> None:
-        body = self.query_one("#tools-body")
-        body.focus()
+        # The first server's switch has focus: Space or Enter turns it off, Tab goes on.
+        first = self.query(SourceSwitch)
+        (first.first() if first else self.query_one("#tools-body")).focus()
         for section in self.query(SourceSection):
             # What is on is started to list its tools; what has nothing to start is listed anyway.
             if self.toolbox.switches.source_on(section.source) or getattr(section.provider, "state", None) is None:
