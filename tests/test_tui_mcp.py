@@ -129,11 +129,9 @@ async def test_a_server_switched_off_offers_none_of_its_tools_and_is_not_started
     app, store = make_app(fake, tmp_path)
     async with app.run_test(size=(120, 50)) as pilot:
         await open_tools(pilot)
-        # The first server's switch has focus: Space alone turns it off, as a user would.
-        switch = section(app, "math").query_one(SourceSwitch)
-        assert app.focused is switch
-        await pilot.press("space")
-        await until(pilot, lambda: not switch.value, "the switch")
+        # The first source's switch has focus on open, so Space alone can turn it off.
+        assert app.focused is app.screen.query(SourceSwitch).first()
+        await flip(pilot, section(app, "math").query_one(SourceSwitch))
         assert all(s.disabled for s in section(app, "math").query(ToolSwitch))  # its tools follow it
         await pilot.press("escape")
         await math(app).close()  # off: the next request must not start it again
