@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
-"""Compare mode in a real terminal: 4 lanes streaming at once, as fast as the server sends.
+"""Compare mode in a real terminal: 4 lanes streaming at once, as fast as the server sends
+(or at --rate tokens a second per lane).
 
     python benchmarks/compare.py [--tokens 4000] [-n 3]
+    python benchmarks/compare.py --tokens 2000 --rate 50 --keys 40     # issue 17's 4 x 50 tok/s
 
 Starts benchmarks/harness/fake_openai.py (answer ends with ZZENDMARKERZZ), launches chat-tui in a
 private tmux server, opens compare mode (F8) with a 4-seed sweep and runs it. Measures, per run:
 time from the last byte any lane received ([DONE], from the server log) until all four lanes show
 their end marker; pairs each lane's [DONE] with the n-th marker to appear for a per-lane lag;
-and the latency of a key pressed while the lanes stream (F2 toggles the setup area).
+and the latency of a key pressed while the lanes stream (F2 toggles the setup area), a key every
+quarter second; and the CPU seconds of the app's process tree from Enter to the last marker.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -26,6 +30,28 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from tui import PROMPT, Server, chat_tui_cmd  # noqa: E402
 
 MARKER = "ZZENDMARKERZZ"
+
+
+def tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of `pid` and its descendants (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        stats[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += stats.get(p, 0.0)
+        todo.extend(children.get(p, []))
+    return total
 
 
 class Tmux:
@@ -66,9 +92,12 @@ def one_run(a, home: str, log: Path) -> dict:
         t("send-keys", "-t", "c", "-l", "seed=1,2,3,4")
         time.sleep(0.3)
         log.write_text("")
+        pane_pid = int(t("display", "-p", "-t", "c", "#{pane_pid}").strip())
+        cpu_before = tree_cpu(pane_pid)
         t("send-keys", "-t", "c", "Enter")
         started = time.time()
         seen: list[float] = []
+        cpu = None
         key_latencies: list[float] = []
         deadline = time.monotonic() + a.timeout
         setup_shown = True
@@ -79,6 +108,7 @@ def one_run(a, home: str, log: Path) -> dict:
             while len(seen) < count:
                 seen.append(time.time())
             if count >= 4:
+                cpu = tree_cpu(pane_pid) - cpu_before
                 break
             # A key while streaming: F2 hides/shows the setup area ("sweep" label).
             if len(key_latencies) < a.keys and time.monotonic() - last_key > 0.25 and started + 0.05 < time.time():
@@ -97,6 +127,7 @@ def one_run(a, home: str, log: Path) -> dict:
             "lag_all": (seen[-1] - done[-1]) if len(seen) >= 4 and done else None,
             "lag_per_lane": [s - d for s, d in zip(seen, done)],
             "keys": key_latencies,
+            "cpu": cpu,
         }
     finally:
         t("kill-server")
@@ -107,12 +138,13 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=4000)
     ap.add_argument("-n", type=int, default=3)
     ap.add_argument("--keys", type=int, default=3)
+    ap.add_argument("--rate", type=float, default=0, help="tokens a second per lane (0: as fast as possible)")
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--server-python", default="/tmp/bench-venv/bin/python")
     a = ap.parse_args()
     home = tempfile.mkdtemp(prefix="chat-tui-compare-")
     log = Path(home) / "server.jsonl"
-    srv = Server(a.server_python, a.tokens, 0, log)
+    srv = Server(a.server_python, a.tokens, a.rate, log)
     runs = []
     try:
         for i in range(a.n):
@@ -121,15 +153,23 @@ def main() -> None:
             lanes = ", ".join(f"{x:.2f}" for x in r["lag_per_lane"])
             keys = ", ".join(f"{k * 1000:.0f}" for k in r["keys"])
             print(f"run {i + 1}: lanes done {r['lanes_done']}, markers {r['markers']}, lag after the last byte "
-                  f"{r['lag_all'] if r['lag_all'] is None else round(r['lag_all'], 2)} s, per lane [{lanes}] s, keys [{keys}] ms", flush=True)
+                  f"{r['lag_all'] if r['lag_all'] is None else round(r['lag_all'], 2)} s, per lane [{lanes}] s, keys [{keys}] ms, "
+                  f"CPU {r['cpu'] if r['cpu'] is None else round(r['cpu'], 2)} s", flush=True)
     finally:
         srv.stop()
     lags = [r["lag_all"] for r in runs if r["lag_all"] is not None]
     keys = [k for r in runs for k in r["keys"] if k != float("inf")]
+    speed = f"{a.rate:g} tok/s each" if a.rate else "full speed"
     if lags:
-        print(f"4 lanes x {a.tokens} tokens at full speed: all lanes on screen {statistics.median(lags):.2f} s (median) after the last byte")
+        print(f"4 lanes x {a.tokens} tokens at {speed}: all lanes on screen {statistics.median(lags):.2f} s (median) after the last byte")
+    cpus = [r["cpu"] for r in runs if r["cpu"] is not None]
+    if cpus:
+        print(f"CPU from Enter to the last lane's end: median {statistics.median(cpus):.2f} s")
     if keys:
-        print(f"key while streaming: median {statistics.median(keys) * 1000:.0f} ms, max {max(keys) * 1000:.0f} ms")
+        keys.sort()
+        p95 = keys[min(len(keys) - 1, round(0.95 * (len(keys) - 1)))]
+        print(f"key while streaming ({len(keys)} keys): median {statistics.median(keys) * 1000:.0f} ms, "
+              f"p95 {p95 * 1000:.0f} ms, max {max(keys) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
