@@ -79,3 +79,44 @@ def test_colour_filters_off_undoes_textuals_no_color(monkeypatch):
     assert app.no_color and any(isinstance(f, (Monochrome, NoColor)) for f in app.get_line_filters())
     compat.colour_filters_off(app)
     assert not app.no_color and not any(isinstance(f, (Monochrome, NoColor)) for f in app.get_line_filters())
+
+
+async def test_one_layout_per_resize_asks_for_no_second_layout():
+    from textual.containers import Vertical
+
+    class Plain(Static):
+        pass
+
+    @compat.one_layout_per_resize
+    class Settled(Static):
+        pass
+
+    class Grow(App):
+        CSS = "Vertical { height: auto; } Static { height: auto; }"
+
+        def compose(self):
+            with Vertical():
+                yield Plain("a", id="plain")
+                yield Settled("a", id="settled")
+
+    app = Grow()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        for name in ("plain", "settled"):
+            widget = app.query_one(f"#{name}", Static)
+            asked: list[bool] = []
+            original = widget.refresh
+
+            def spy(*regions, _original=original, _asked=asked, **kw):
+                _asked.append(bool(kw.get("layout")))
+                return _original(*regions, **kw)
+
+            widget.refresh = spy
+            widget.update("a\nb\nc")  # taller: the screen is laid out, and the new size set
+            await pilot.pause()
+            await pilot.pause()
+            widget.refresh = original
+            assert widget.size.height == 3 and widget.virtual_size.height == 3
+            layouts = asked.count(True)
+            # update() asks for one layout; Textual's own widget asks again when told its size.
+            assert layouts == (2 if name == "plain" else 1), (name, asked)

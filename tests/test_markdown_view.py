@@ -209,3 +209,63 @@ async def test_a_new_width_renders_again():
         await pilot.pause()
         width = view.size.width
         assert shown(app)[:2] == rich_lines(text, width)[:2]
+
+
+# -- streaming: room to grow into, and only the changed lines repainted ---------------------------
+
+
+async def test_a_streaming_answer_grows_in_steps_and_fills_its_room_without_a_layout():
+    app = ViewApp("")
+    async with app.run_test(size=(80, 40)) as pilot:
+        view = app.query_one(MarkdownView)
+        view.set_growth(8)
+        layouts: list[bool] = []
+        original = view.refresh
+
+        def spy(*regions, **kw):
+            layouts.append(bool(kw.get("layout")))
+            return original(*regions, **kw)
+
+        view.refresh = spy
+        heights = []
+        for i in range(12):  # a line at a time, each its own paragraph
+            await view.append(f"line {i} of the answer\n\n")
+            await pilot.pause()
+            heights.append(view.size.height)
+        text_lines = view.line_count
+        # The widget is taller than its text, by at most the room, and changed height a few
+        # times only: each text line that fitted in the room was a repaint, not a layout.
+        assert text_lines < heights[-1] <= text_lines + 8
+        assert len(set(heights)) <= 12 * 2 // 8 + 1
+        assert layouts.count(True) == len(set(heights))
+        assert layouts.count(False) >= 12 - layouts.count(True)
+        # The room is blank; the text's own lines are on screen as Rich renders them.
+        assert shown(app)[text_lines - 1].startswith("line 11")
+        assert all(not line.strip() for line in shown(app)[text_lines:heights[-1]])
+        # The answer ends: as tall as its text again.
+        view.set_growth(0)
+        await pilot.pause()
+        await pilot.pause()
+        assert view.size.height == text_lines
+
+
+async def test_a_word_added_to_a_paragraph_repaints_its_last_line_only():
+    text = "A paragraph that wraps " * 12  # several lines at 40 columns
+    app = ViewApp(text)
+    async with app.run_test(size=(40, 30)) as pilot:
+        view = app.query_one(MarkdownView)
+        view.set_growth(4)
+        await view.append("and ")  # the first append makes the room
+        await pilot.pause()
+        regions = []
+        original = view.refresh
+
+        def spy(*rs, **kw):
+            regions.extend(rs)
+            return original(*rs, **kw)
+
+        view.refresh = spy
+        lines = view.line_count
+        assert lines >= 5
+        await view.append("more")
+        assert len(regions) == 1 and regions[0].y == lines - 1 and regions[0].height == 1

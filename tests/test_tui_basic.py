@@ -182,3 +182,31 @@ async def test_the_garbage_collector_is_back_on_after_start_up(fake_openai, tmp_
             assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_while_an_answer_streams_the_cursor_is_steady_and_the_answer_has_room_to_grow(fake_openai, tmp_path):
+    import asyncio
+
+    fake_openai.answer = " ".join(f"word{i}" for i in range(120))
+    fake_openai.rate = 150  # about 0.8 s of streaming
+    app, store = make_app(fake_openai, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        prompt = app.query_one(PromptInput)
+        assert prompt.cursor_blink
+        await pilot.press(*"Hi")
+        sending = asyncio.ensure_future(pilot.press("enter"))  # Pilot's press waits for the app to be idle
+        seen_room = seen_steady = False
+        while not sending.done():
+            views = app.query(MessageView)
+            if len(views) == 2 and views[1].body.line_count:
+                body = views[1].body
+                seen_steady |= not prompt.cursor_blink  # no blinking: two fewer screen updates a second
+                seen_room |= body.size.height > body.line_count
+            await asyncio.sleep(0.01)
+        await sending
+        await wait_reply(app)
+        await pilot.pause()
+        body = app.query(MessageView)[1].body
+        assert "word119" in body.source
+        assert seen_room and seen_steady  # while it streamed: blank room below the text, a steady cursor
+        assert prompt.cursor_blink and body.size.height == body.line_count  # and as before after
