@@ -9,8 +9,8 @@ Starts benchmarks/harness/fake_openai.py (answer ends with ZZENDMARKERZZ), launc
 private tmux server, opens compare mode (F8) with a 4-seed sweep and runs it. Measures, per run:
 time from the last byte any lane received ([DONE], from the server log) until all four lanes show
 their end marker; pairs each lane's [DONE] with the n-th marker to appear for a per-lane lag;
-and the latency of a key pressed while the lanes stream (F2 toggles the setup area), a key every
-quarter second; and the CPU seconds of the app's process tree from Enter to the last marker.
+and the latency of a key pressed while the lanes stream (F2 toggles the setup area, or with
+--key type a character typed into the prompt box), a key every quarter second; and the CPU seconds of the app's process tree from Enter to the last marker.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from tui import PROMPT, Server, chat_tui_cmd  # noqa: E402
 
 MARKER = "ZZENDMARKERZZ"
+TYPED = "§"  # never in the answer: each one typed shows on screen once
 
 
 def tree_cpu(pid: int) -> float:
@@ -112,9 +113,14 @@ def one_run(a, home: str, log: Path) -> dict:
                 break
             # A key while streaming: F2 hides/shows the setup area ("sweep" label).
             if len(key_latencies) < a.keys and time.monotonic() - last_key > 0.25 and started + 0.05 < time.time():
-                t("send-keys", "-t", "c", "F2")
-                setup_shown = not setup_shown
-                took = t.wait(lambda s, shown=setup_shown: ("sweep" in s) == shown, 5, poll=0.002)
+                if a.key == "type":  # a character typed into the prompt box (the next prompt)
+                    typed = screen.count(TYPED)
+                    t("send-keys", "-t", "c", "-l", TYPED)
+                    took = t.wait(lambda s, n=typed: s.count(TYPED) > n, 5, poll=0.002)
+                else:
+                    t("send-keys", "-t", "c", "F2")
+                    setup_shown = not setup_shown
+                    took = t.wait(lambda s, shown=setup_shown: ("sweep" in s) == shown, 5, poll=0.002)
                 key_latencies.append(took if took is not None else float("inf"))
                 last_key = time.monotonic()
             time.sleep(0.003)
@@ -138,6 +144,8 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=4000)
     ap.add_argument("-n", type=int, default=3)
     ap.add_argument("--keys", type=int, default=3)
+    ap.add_argument("--key", choices=("f2", "type"), default="f2",
+                    help="f2: show/hide the setup area (lays out the whole screen); type: a character into the prompt")
     ap.add_argument("--rate", type=float, default=0, help="tokens a second per lane (0: as fast as possible)")
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--server-python", default="/tmp/bench-venv/bin/python")
