@@ -269,3 +269,27 @@ async def test_a_word_added_to_a_paragraph_repaints_its_last_line_only():
         assert lines >= 5
         await view.append("more")
         assert len(regions) == 1 and regions[0].y == lines - 1 and regions[0].height == 1
+
+
+async def test_only_feeders_given_growth_make_room():
+    from chat_tui.ui.streaming import GROWTH, MarkdownFeeder
+
+    app = ViewApp("")
+    async with app.run_test(size=(80, 40)) as pilot:
+        view = app.query_one(MarkdownView)
+        small = MarkdownFeeder(view)  # a thought, a tool call's arguments: no blank gap under them
+        small.write("a thought\n\n")
+        assert view._growth == 0
+        await small.close()
+        await pilot.pause()
+        assert view.size.height == view.line_count
+        answer = MarkdownFeeder(view, growth=GROWTH)  # an answer, a lane
+        answer.write("an answer\n\n")
+        assert view._growth == GROWTH
+        await answer.flush()
+        await pilot.pause()
+        assert view.size.height == view.line_count + GROWTH
+        await answer.close()
+        await pilot.pause()
+        await pilot.pause()
+        assert view._growth == 0 and view.size.height == view.line_count

@@ -99,8 +99,12 @@ class MarkdownFeeder:
     """Streams text into one `MarkdownView`, on its own clock or a shared one."""
 
     def __init__(self, widget: MarkdownView, *, clock: FeedClock | None = None, min_interval: float = MIN_INTERVAL,
-                 on_flush: Callable[[], None] | None = None) -> None:
+                 on_flush: Callable[[], None] | None = None, growth: int = 0) -> None:
         self.widget = widget
+        # Room made at a time while text comes in (GROWTH for an answer or a lane: see
+        # MarkdownLines.set_growth); 0 for small views, a thought or a tool call's arguments,
+        # where blank room would show as a gap.
+        self._growth = growth
         self._on_flush = on_flush  # called after each append: what else should show in the same frame
         self._clock = clock or FeedClock(min_interval=min_interval)
         self._own_clock = clock is None
@@ -112,8 +116,8 @@ class MarkdownFeeder:
     def write(self, text: str) -> None:
         """Queue text; never blocks the caller."""
         if text and not self._closed:
-            if not self.appends and not self._pending:
-                self.widget.set_growth(GROWTH)
+            if self._growth and not self.appends and not self._pending:
+                self.widget.set_growth(self._growth)
             self._pending.append(text)
             self._clock._pending(self)
 
@@ -140,6 +144,7 @@ class MarkdownFeeder:
         try:
             await self.flush()
         finally:
-            self.widget.set_growth(0)
+            if self._growth:
+                self.widget.set_growth(0)
             if self._own_clock:
                 await self._clock.stop()

@@ -769,7 +769,7 @@ class ChatScreen(Screen):
         from chat_tui.api.events import ReasoningDelta, TextDelta, Timing, ToolCallDelta
         from chat_tui.core.tool_calls import CallAssembler
         from chat_tui.services.replies import run_reply  # imported on first use: faster start-up
-        from chat_tui.ui.streaming import MarkdownFeeder
+        from chat_tui.ui.streaming import GROWTH, MarkdownFeeder
 
         from chat_tui.core.structured import structured_of
 
@@ -876,7 +876,7 @@ class ChatScreen(Screen):
             await mounted
             view.refresh_header("streaming…" if seen_text else "thinking…" if thought_at is not None else "waiting…")
             view_ready.set()
-            feeder = MarkdownFeeder(view.body, on_flush=meter.beat)
+            feeder = MarkdownFeeder(view.body, on_flush=meter.beat, growth=GROWTH)
             for text in early:
                 feeder.write(text)
             result = await reply  # cancelling this worker cancels the reply with it

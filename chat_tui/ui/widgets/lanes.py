@@ -309,7 +309,7 @@ class LaneColumn(Vertical, can_focus=True):
 
     async def begin(self, *, prompt_tokens: int | None = None, started: float | None = None) -> None:
         """A new request for this lane: clear the answer, start the feeder and the clock."""
-        from chat_tui.ui.streaming import MarkdownFeeder
+        from chat_tui.ui.streaming import GROWTH, MarkdownFeeder
 
         if self._feeder is not None:
             await self._feeder.close()
@@ -330,7 +330,7 @@ class LaneColumn(Vertical, can_focus=True):
         error.display = False
         self._set_status("waiting")
         view = self.answer_view
-        self._feeder = MarkdownFeeder(view, clock=self.clock)
+        self._feeder = MarkdownFeeder(view, clock=self.clock, growth=GROWTH)
         view.anchor()  # follows the end as text arrives, until the user scrolls up
         view.add_class("-streaming")
         self.refresh_header(force=True)
