@@ -288,8 +288,19 @@ async def test_only_feeders_given_growth_make_room():
         assert view._growth == GROWTH
         await answer.flush()
         await pilot.pause()
-        assert view.size.height == view.line_count + GROWTH
+        assert 0 < view.size.height - view.line_count <= GROWTH
         await answer.close()
         await pilot.pause()
         await pilot.pause()
         assert view._growth == 0 and view.size.height == view.line_count
+
+
+async def test_the_room_is_at_most_a_third_of_a_short_view():
+    app = ViewApp("")
+    async with app.run_test(size=(60, 12)) as pilot:
+        view = app.query_one(MarkdownView)
+        view.set_growth(16)
+        await view.append("first line\n\n")
+        await pilot.pause()
+        await pilot.pause()
+        assert 0 < view.size.height - view.line_count <= 12 // 3

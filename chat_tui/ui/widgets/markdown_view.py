@@ -138,8 +138,17 @@ class MarkdownLines:
             return height
         room = self._room
         if room is None or room[0] != width or height > room[1]:
-            room = self._room = (width, height + self._growth)
+            # Never more than a third of what the view shows: the text's last line must stay
+            # in view when the room is at the bottom of a short terminal.
+            growth = max(1, min(self._growth, self._viewport_height() // 3))
+            room = self._room = (width, height + growth)
         return room[1]
+
+    def _viewport_height(self) -> int:
+        """Lines the view can show at once."""
+        scroller = self._scroller()
+        height = scroller.scrollable_content_region.height if scroller is not None else 0
+        return height or self._screenful()
 
     def _add(self, text: str) -> int:
         """Add text; return how many blocks were newly frozen (the rest stays in the tail)."""
