@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Any
 
 from chat_tui.cli.context import CLIError, Context
 from chat_tui.cli.output import dump_json, out
@@ -54,7 +53,7 @@ async def _list(ctx: Context) -> int:
               file=sys.stderr)
     else:
         for row in rows:
-            where = f"{row['transport']}: {one_line(_target(row))}"
+            where = f"{row['transport']}: {one_line(servers[row['name']].target())}"
             if row["state"] == "crashed":
                 status = f"could not start: {one_line(row['reason'] or '')}"
             elif row["state"] == "disabled":
@@ -70,12 +69,6 @@ async def _list(ctx: Context) -> int:
     for name in failed:
         print(f"chat-tui: MCP server {name} could not start: {one_line(seen[name][1] or '')}", file=sys.stderr)
     return FAILED if failed else 0
-
-
-def _target(row: dict[str, Any]) -> str:
-    if row["transport"] == "stdio":
-        return " ".join([row["command"], *row["args"]])
-    return row["url"]
 
 
 async def tools_for(ctx: Context, names: list[str]) -> None:

@@ -35,6 +35,14 @@ def valid_tool_name(name: str) -> bool:
     return 0 < len(name) <= MAX_TOOL_NAME and all(c in TOOL_NAME_CHARS for c in name)
 
 
+def wire_tool_name(name: str) -> str:
+    """`name` as OpenAI accepts a function name: itself if valid, else `_` for each character
+    it refuses, cut at 64 ("tool" if nothing is left)."""
+    if valid_tool_name(name):
+        return name
+    return "".join(c if c in TOOL_NAME_CHARS else "_" for c in name)[:MAX_TOOL_NAME] or "tool"
+
+
 @dataclass
 class _Partial:
     id: str = ""

@@ -24,7 +24,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
@@ -35,7 +34,7 @@ from typing import IO, Any
 from chat_tui.core.config import Config
 from chat_tui.core.mcp_config import Launch, MCPConfigError, MCPServerConfig
 from chat_tui.core.text import error_text
-from chat_tui.core.tool_calls import MAX_TOOL_NAME, valid_tool_name
+from chat_tui.core.tool_calls import wire_tool_name
 from chat_tui.core.tools import ToolOutcome, ToolSpec
 
 NOT_STARTED, STARTING, RUNNING, CRASHED = "not started", "starting", "running", "crashed"
@@ -425,14 +424,11 @@ async def _listed(session: Any, server: MCPServerConfig) -> list[ToolSpec]:
             return specs
 
 
-_NOT_NAME = re.compile(r"[^A-Za-z0-9_-]")
-
-
 def tool_spec(tool: Any, source: str) -> ToolSpec:
     """An MCP `Tool` as offered to the model: its own name (where the API would refuse it,
     `_` for each character it refuses, the original kept in `origin_name`)."""
     name = tool.name
-    wire = name if valid_tool_name(name) else (_NOT_NAME.sub("_", name)[:MAX_TOOL_NAME] or "tool")
+    wire = wire_tool_name(name)
     schema = tool.input_schema if isinstance(tool.input_schema, dict) else {}
     return ToolSpec(name=wire, description=tool.description or "",
                     input_schema=schema or {"type": "object", "properties": {}}, source=source,
