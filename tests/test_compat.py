@@ -120,3 +120,48 @@ async def test_one_layout_per_resize_asks_for_no_second_layout():
             layouts = asked.count(True)
             # update() asks for one layout; Textual's own widget asks again when told its size.
             assert layouts == (2 if name == "plain" else 1), (name, asked)
+
+
+async def test_paint_dirty_rows_only_renders_those_rows_and_paints_the_same(monkeypatch):
+    from textual._compositor import Compositor
+    from textual.containers import Horizontal, Vertical
+    from textual.geometry import Region
+
+    class Rows(App):
+        CSS = "#tall { height: 30; } #side { width: 12; } Vertical { height: auto; }"
+
+        def compose(self):
+            with Horizontal():
+                yield Static("\n".join(f"side {i}" for i in range(40)), id="side")
+                with Vertical():
+                    yield Static("\n".join(f"line {i} " * 3 for i in range(30)), id="tall")
+                    yield Static("under", id="under")
+
+    compat.paint_dirty_rows_only()
+    compat.paint_dirty_rows_only()  # idempotent: Textual's own is kept once
+    assert len(compat.textual_get_renders) == 1
+    textual_own = compat.textual_get_renders[0]
+    app = Rows()
+    async with app.run_test(size=(60, 40)) as pilot:
+        await pilot.pause()
+        compositor = app.screen._compositor
+        tall = app.query_one("#tall").region
+        crop = Region(tall.x + 3, tall.y + 5, 10, 2)  # two rows of the tall one, part of its width
+        rows = set(range(crop.y, crop.bottom))
+        # Every widget crossing those rows is asked for those two rows, full width...
+        asked = [(clip.width, len(strips)) for _, clip, strips in compositor._get_renders(crop)]
+        assert asked and {height for _, height in asked} == {2}
+        assert any(width == 60 for width, _ in asked)  # the screen, not cut to the box's columns
+        # ...where Textual asks for all their visible lines.
+        assert max(len(strips) for _, _, strips in textual_own(compositor, crop)) >= 30
+        ours = compositor._render_chops(crop, rows.__contains__)
+        monkeypatch.setattr(Compositor, "_get_renders", textual_own)
+        theirs = compositor._render_chops(crop, rows.__contains__)
+        monkeypatch.undo()
+
+        def painted(chops, y):
+            return [(x, None if strip is None else list(strip)) for x, strip in chops[y].items()]
+
+        for y in sorted(rows):
+            assert painted(ours, y) == painted(theirs, y)
+            assert any(strip is not None for strip in ours[y].values())

@@ -75,9 +75,10 @@ class ChatApp(App[int]):
         # to the terminal's default instead of turning it grey, so nothing is coloured at all.
         no_color = no_color_requested()
         super().__init__(ansi_color=True if no_color else None)
-        if self.no_color and not no_color:
-            from chat_tui.ui import compat
+        from chat_tui.ui import compat
 
+        compat.paint_dirty_rows_only()  # a streaming answer's frame renders its rows, not the screen
+        if self.no_color and not no_color:
             compat.colour_filters_off(self)  # NO_COLOR="" is not set
         from chat_tui.services.tools import Toolbox
 
