@@ -21,9 +21,9 @@ from chat_tui.core.text import visible_controls
 from chat_tui.ui.compat import current_app
 from chat_tui.ui.source_map import LineMap, align
 
-FREEZE_AT = 1024  # characters of tail before a finished part is frozen into a block
+FREEZE_AT = 512  # characters of tail before a finished part is frozen into a block
 FENCE_SPLIT_AT = 8192  # text with no blank line for longer than this (code, a table) is cut at a line
-LONG_LINE = 2 * FREEZE_AT  # a longer line is cut into pieces (FREEZE_AT in code)
+LONG_LINE = 2048  # a longer line is cut into pieces (FREEZE_AT in code)
 TABLE_ROWS = 128  # a longer table is cut between rows, its header repeated (Rich renders row by row)
 REOPEN_MAX = 512  # the longest fence line or table header repeated after a cut
 MAX_BLOCK = FENCE_SPLIT_AT + REOPEN_MAX  # no block's Markdown is longer, whatever the text
