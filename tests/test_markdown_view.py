@@ -295,7 +295,7 @@ async def test_only_feeders_given_growth_make_room():
         assert view._growth == 0 and view.size.height == view.line_count
 
 
-async def test_the_room_is_at_most_a_third_of_a_short_view():
+async def test_the_room_is_at_most_half_of_a_short_view():
     app = ViewApp("")
     async with app.run_test(size=(60, 12)) as pilot:
         view = app.query_one(MarkdownView)
@@ -303,4 +303,4 @@ async def test_the_room_is_at_most_a_third_of_a_short_view():
         await view.append("first line\n\n")
         await pilot.pause()
         await pilot.pause()
-        assert 0 < view.size.height - view.line_count <= 12 // 3
+        assert 0 < view.size.height - view.line_count <= 12 // 2

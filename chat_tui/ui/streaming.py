@@ -24,7 +24,7 @@ MAX_WRITES_PER_SECOND = 10  # the text on screen is at most ~0.1 s behind the st
 MIN_INTERVAL = 1 / MAX_WRITES_PER_SECOND
 MAX_INTERVAL = 0.5
 LOAD_FACTOR = 3.0  # wait this many times a beat's cost before the next one
-GROWTH = 16  # lines of room made at a time for a streaming answer (see MarkdownLines.set_growth)
+GROWTH = 24  # lines of room made at a time for a streaming answer (see MarkdownLines.set_growth)
 REFRESH_WAIT = 1.0  # a view removed meanwhile is never refreshed: don't wait for it forever
 
 

@@ -138,9 +138,9 @@ class MarkdownLines:
             return height
         room = self._room
         if room is None or room[0] != width or height > room[1]:
-            # Never more than a third of what the view shows: the text's last line must stay
-            # in view when the room is at the bottom of a short terminal.
-            growth = max(1, min(self._growth, self._viewport_height() // 3))
+            # Never more than half of what the view shows: the text's last line must stay
+            # in view, halfway down at the lowest, when the room is at the bottom.
+            growth = max(1, min(self._growth, self._viewport_height() // 2))
             room = self._room = (width, height + growth)
         return room[1]
 
