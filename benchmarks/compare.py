@@ -10,7 +10,7 @@ private tmux server, opens compare mode (F8) with a 4-seed sweep and runs it. Me
 time from the last byte any lane received ([DONE], from the server log) until all four lanes show
 their end marker; pairs each lane's [DONE] with the n-th marker to appear for a per-lane lag;
 and the latency of a key pressed while the lanes stream (F2 toggles the setup area, or with
---key type a character typed into the prompt box), a key every quarter second; and the CPU seconds of the app's process tree from Enter to the last marker.
+--key type a character typed into the sweep field, a text input), a key every quarter second; and the CPU seconds of the app's process tree from Enter to the last marker.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from tui import PROMPT, Server, chat_tui_cmd  # noqa: E402
 
 MARKER = "ZZENDMARKERZZ"
-TYPED = "§"  # never in the answer: each one typed shows on screen once
+TYPED = "@"  # never in the answer (nor in the screen around it): each one typed shows once
 
 
 def tree_cpu(pid: int) -> float:
@@ -97,6 +97,12 @@ def one_run(a, home: str, log: Path) -> dict:
         cpu_before = tree_cpu(pane_pid)
         t("send-keys", "-t", "c", "Enter")
         started = time.time()
+        if a.key == "type":
+            # The run focuses the first lane; back to the sweep field (lane 1 <- Run <- blind <-
+            # sweep), where typed characters show (the first replaces the field's selected text).
+            for _ in range(3):
+                t("send-keys", "-t", "c", "BTab")
+                time.sleep(0.05)
         seen: list[float] = []
         cpu = None
         key_latencies: list[float] = []
@@ -145,7 +151,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=3)
     ap.add_argument("--keys", type=int, default=3)
     ap.add_argument("--key", choices=("f2", "type"), default="f2",
-                    help="f2: show/hide the setup area (lays out the whole screen); type: a character into the prompt")
+                    help="f2: show/hide the setup area (lays out the whole screen); type: a character into the sweep field")
     ap.add_argument("--rate", type=float, default=0, help="tokens a second per lane (0: as fast as possible)")
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--server-python", default="/tmp/bench-venv/bin/python")
