@@ -95,7 +95,7 @@ class ChatScreen(Screen):
         self.conversation.shown = self._shown_message
         self.conversation.checks = self._stored_checks
         self.conversation.thinking_open = self.app.config.thinking == "open"
-        for provider in self.app.toolbox.providers:  # an MCP server started, crashed, restarted
+        for provider in self.app.tool_providers:  # an MCP server started, crashed, restarted
             listeners = getattr(provider, "listeners", None)
             if isinstance(listeners, list):
                 listeners.append(self._tool_source_changed)
@@ -111,6 +111,7 @@ class ChatScreen(Screen):
         from chat_tui.ui.widgets.params_pane import ParamsPane
 
         app = self.app
+        app.load_later_css()  # the panes' styles
         picker = ModelPicker(
             current_model=app.model,
             profiles=app.profile_names(),
@@ -1289,7 +1290,7 @@ class ChatScreen(Screen):
     def update_tool_cost(self) -> None:
         """The tool definitions the next request offers, for the token meter (they are prompt
         tokens), found without starting any server."""
-        if self.app.toolbox.providers:
+        if self.app.tool_providers:
             self._tool_cost_asked += 1
             self._find_tool_cost(self._tool_cost_asked)
 
