@@ -260,7 +260,6 @@ class ChatApp(App[int]):
         self.call_later(self.chat.mount_panes)
 
     def _apply_user_settings(self) -> None:
-        from chat_tui.ui.keymap import keymap_from_config
         from chat_tui.ui.themes import builtin_theme_dir, load_theme_choice, register_themes
 
         problems: list[str] = list(self.config.warnings)
@@ -269,6 +268,8 @@ class ChatApp(App[int]):
             dirs.append(self.paths.themes_dir)
         problems += register_themes(self, dirs)
         if self.config.keys:
+            from chat_tui.ui.keymap import keymap_from_config
+
             # Set now; the ids are checked after the first frame, once every screen's module
             # is imported (see warm_up).
             keymap, errors = keymap_from_config(dict(self.config.keys))
