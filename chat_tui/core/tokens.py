@@ -421,7 +421,8 @@ class TokenCounter:
         """(tokens, whether the count is exact). Images are counted by the model's published
         rule (core.attachments.image_tokens: size and detail); audio and files have rules of
         their own, so a count with them, or an image under an unknown rule, is an estimate."""
-        from chat_tui.core.attachments import parts_image_tokens  # on use: a faster start-up
+        # imported on use: a faster start-up
+        from chat_tui.core.attachments import parts_image_tokens
 
         total = 3  # every reply is primed with <|start|>assistant<|message|>
         text_only = True

@@ -14,7 +14,13 @@ from chat_tui.store.errors import (
 
 if TYPE_CHECKING:
     from chat_tui.store.db import CancelToken, Store
-    from chat_tui.store.records import Conversation, ConversationSummary, Message, Preset, SearchHit
+    from chat_tui.store.records import (
+        Conversation,
+        ConversationSummary,
+        Message,
+        Preset,
+        SearchHit,
+    )
 
 _RECORDS = ("Conversation", "ConversationSummary", "Message", "Preset", "SearchHit")
 

@@ -239,7 +239,8 @@ class MessageView(Vertical, can_focus=True):
             self.add_class(message.status)
         # the schema the reply was asked for (structured output): given while streaming, else stored
         if structured is None and role == "assistant" and message is not None:
-            from chat_tui.core.structured import structured_of  # on use: a faster start-up
+            # imported on use: a faster start-up
+            from chat_tui.core.structured import structured_of
 
             structured = structured_of((message.params or {}).get("response_format"))
         self.structured = structured

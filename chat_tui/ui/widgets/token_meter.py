@@ -254,7 +254,8 @@ class TokenMeter(Vertical):
                 return
         prompt_count = self.counter.count_text(prompt, model)
         if attachments:
-            from chat_tui.core.attachments import parts_image_tokens  # on use: a faster start-up
+            # imported on use: a faster start-up
+            from chat_tui.core.attachments import parts_image_tokens
 
             images, exact = parts_image_tokens(attachments, model)
             texts = [self.counter.count_text(p.text, model) for p in attachments if isinstance(p, TextPart)]
