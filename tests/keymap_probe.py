@@ -122,6 +122,9 @@ async def main() -> None:
         image.write_bytes(png(2, 2))
         await chat.attach(str(image))
         await pilot.pause()
+        # The path field (Ctrl+T), so its keys apply: it is mounted the first time it opens.
+        chat.action_attach()
+        await pilot.pause()
         await press_all(pilot)  # the chat: app, screen, prompt, messages, sidebar, parameters
 
         # A tool call waiting for approval, so the question's keys apply.

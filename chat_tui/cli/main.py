@@ -30,7 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)  # only the command argv names gets its options
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False))
     ctx: Context | None = None

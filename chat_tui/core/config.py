@@ -79,12 +79,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from chat_tui.core.headers import header_problem, header_value_problem
-from chat_tui.core.mcp_config import MCPConfigError, MCPServerConfig, parse_servers
 from chat_tui.core.models_table import OVERRIDE_FIELDS, WHOLE_FIELDS
-from chat_tui.core.tool_calls import valid_tool_name
+
+if TYPE_CHECKING:  # imported when a config file has [mcp] or `trust`: a faster start-up
+    from chat_tui.core.mcp_config import MCPServerConfig
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 PROFILE_TYPES = ("openai", "azure", "local")
@@ -284,10 +285,18 @@ def load_config(path: Path) -> Config:
     )
 
 
+def _valid_tool_name(name: str) -> bool:
+    from chat_tui.core.tool_calls import valid_tool_name
+
+    return valid_tool_name(name)
+
+
 def _mcp_servers(mcp: Any, check: _Checker) -> dict[str, MCPServerConfig]:
     if mcp is None:
         return {}
     check.table(mcp, "mcp", _MCP)
+    from chat_tui.core.mcp_config import MCPConfigError, parse_servers
+
     try:
         servers, warnings = parse_servers(mcp.get("servers", {}))
     except MCPConfigError as exc:
@@ -348,7 +357,7 @@ _PROFILE: _Spec = {
     "embedding_model": ("a model id (a non-empty string)", lambda v: isinstance(v, str) and bool(v.strip())),
     "embedding_dimensions": ("a whole number > 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0),
     "trust": ("a list of tool names (letters, digits, _ and -)",
-              lambda v: isinstance(v, list) and all(isinstance(n, str) and valid_tool_name(n) for n in v)),
+              lambda v: isinstance(v, list) and all(isinstance(n, str) and _valid_tool_name(n) for n in v)),
     **{key: ("a number of seconds > 0", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0)
        for key in TIMEOUT_KEYS},
 }

@@ -23,6 +23,7 @@ from chat_tui.ui.screens.chat import ChatScreen
 
 if TYPE_CHECKING:  # imported when first used, after the first frame
     from chat_tui.api.client import OpenAIClient
+    from chat_tui.services.tools import Toolbox
     from chat_tui.store import Store
 
 
@@ -31,12 +32,14 @@ NO_COLOR_THEME = "terminal"
 
 class ChatApp(App[int]):
     TITLE = "chat-tui"
-    CSS_PATH = [
-        "styles/app.tcss",
+    # What the first frame shows; the rest (LATER_CSS) is read when first needed.
+    CSS_PATH = ["styles/app.tcss", "styles/meter.tcss"]
+    # The side panes' and the other screens' styles: read before the panes mount or another
+    # screen is pushed, whichever comes first (load_later_css), not before the first frame.
+    LATER_CSS = [
         "styles/params.tcss",
         "styles/picker.tcss",
         "styles/conversation_list.tcss",
-        "styles/meter.tcss",
         "styles/screens.tcss",
     ]
     BINDINGS = [
@@ -80,15 +83,15 @@ class ChatApp(App[int]):
         compat.paint_dirty_rows_only()  # a streaming answer's frame renders its rows, not the screen
         if self.no_color and not no_color:
             compat.colour_filters_off(self)  # NO_COLOR="" is not set
-        from chat_tui.services.tools import Toolbox
-
         # Function calling: every source of tools (ToolProvider: MCP servers, ...), and which of
-        # their tools are off. `tool_providers` is the toolbox's list: add to it to offer more.
-        self.toolbox = Toolbox(tool_providers)
+        # their tools are off (the toolbox, made on first use). `tool_providers` is the toolbox's
+        # list: add to it to offer more.
+        self._tool_providers: list[Any] = list(tool_providers)
+        self._toolbox: Toolbox | None = None
         if config is not None and config.mcp_servers:  # started when a request or F12 needs them
             from chat_tui.services.mcp import mcp_providers
 
-            self.toolbox.providers += mcp_providers(config, log_dir=paths.log_dir if paths else None)
+            self._tool_providers += mcp_providers(config, log_dir=paths.log_dir if paths else None)
         self.endpoint = endpoint
         # A Store, or a function opening one: then SQLite is opened after the first frame.
         self._store: Store | None = None if callable(store) else store
@@ -142,9 +145,20 @@ class ChatApp(App[int]):
         return self._store
 
     @property
+    def toolbox(self) -> Toolbox:
+        """The tools on offer (services.tools.Toolbox), made on first use: its module is not
+        needed before the first frame."""
+        if self._toolbox is None:
+            from chat_tui.services.tools import Toolbox
+
+            self._toolbox = Toolbox()
+            self._toolbox.providers = self._tool_providers  # one list: tool_providers is it
+        return self._toolbox
+
+    @property
     def tool_providers(self) -> list[Any]:
         """The sources of tools offered to the model (the toolbox's list: append to it)."""
-        return self.toolbox.providers
+        return self._tool_providers
 
     store_problem: str | None = None  # why the database file could not be opened
     # Search by meaning: the vectors in memory (loaded on the first search), the background
@@ -190,6 +204,29 @@ class ChatApp(App[int]):
             if text:
                 self.copy_to_clipboard(text)
 
+    _later_css_loaded = False
+
+    def load_later_css(self) -> None:
+        """Read LATER_CSS into the stylesheet and restyle what is mounted (once). Only the new
+        files are parsed: the stylesheet keeps the rules it parsed before."""
+        if self._later_css_loaded:
+            return
+        self._later_css_loaded = True
+        from pathlib import Path
+
+        here = Path(__file__).resolve().parent
+        paths = [here / name for name in self.LATER_CSS]
+        if self.css_monitor is not None:  # `textual run --dev`: watched like CSS_PATH
+            self.css_monitor.add_paths(paths)
+        self.css_path.extend(paths)  # what a live reload reads again
+        self.stylesheet.read_all(paths)
+        self.stylesheet.parse()
+        self.stylesheet.update(self)
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        self.load_later_css()  # every screen but the chat is styled by LATER_CSS or its own
+        return super().push_screen(screen, *args, **kwargs)
+
     def get_default_screen(self) -> ChatScreen:
         self.chat = ChatScreen()
         return self.chat
@@ -224,7 +261,6 @@ class ChatApp(App[int]):
         self.call_later(self.chat.mount_panes)
 
     def _apply_user_settings(self) -> None:
-        from chat_tui.ui.keymap import keymap_from_config
         from chat_tui.ui.themes import builtin_theme_dir, load_theme_choice, register_themes
 
         problems: list[str] = list(self.config.warnings)
@@ -233,6 +269,8 @@ class ChatApp(App[int]):
             dirs.append(self.paths.themes_dir)
         problems += register_themes(self, dirs)
         if self.config.keys:
+            from chat_tui.ui.keymap import keymap_from_config
+
             # Set now; the ids are checked after the first frame, once every screen's module
             # is imported (see warm_up).
             keymap, errors = keymap_from_config(dict(self.config.keys))
@@ -296,9 +334,14 @@ class ChatApp(App[int]):
             # What the first answer needs, so the first Enter sends at once.
             import rich.markdown  # noqa: F401
 
+            import chat_tui.core.attachments  # noqa: F401
+            import chat_tui.core.structured  # noqa: F401
             import chat_tui.services.chat  # noqa: F401
             import chat_tui.services.replies  # noqa: F401
+            import chat_tui.services.tools  # noqa: F401
+            import chat_tui.store.records  # noqa: F401
             import chat_tui.ui.streaming  # noqa: F401
+            # (and what the first frame did without: see tests/test_startup.py)
         except Exception:
             pass
         if self.config.keys:
@@ -687,10 +730,10 @@ class ChatApp(App[int]):
             await self.client.aclose()
         from chat_tui.services.mcp import close_all
 
-        for provider in self.toolbox.providers:  # nothing on screen to tell any more
+        for provider in self.tool_providers:  # nothing on screen to tell any more
             if isinstance(listeners := getattr(provider, "listeners", None), list):
                 listeners.clear()
-        await close_all(self.toolbox.providers)  # MCP servers end with the app: no process left
+        await close_all(self.tool_providers)  # MCP servers end with the app: no process left
 
     def shutdown(self) -> None:
         """Stop the local model server, if one was started (also called after a crash)."""

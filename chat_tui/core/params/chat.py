@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from chat_tui.core.messages import ChatMessage
 from chat_tui.core.models_table import REASONING_PARAMS, accepted_values
 from chat_tui.core.params.base import (
     ParamError,
@@ -19,7 +18,9 @@ from chat_tui.core.params.base import (
     stop_value,
     string,
 )
-from chat_tui.core.tool_calls import valid_tool_name
+
+if TYPE_CHECKING:
+    from chat_tui.core.messages import ChatMessage
 
 TOOL_CHOICES = ("auto", "none", "required")
 TOOL_PARAMS = ("tools", "tool_choice", "parallel_tool_calls")
@@ -37,6 +38,8 @@ def tools_value(value: Any) -> str | list[str]:
     names = list(dict.fromkeys(v.strip() for v in value))
     if not names:
         return "none"
+    from chat_tui.core.tool_calls import valid_tool_name  # on use: a faster start-up
+
     for name in names:
         if not valid_tool_name(name):
             raise ParamError("tools", f"{name!r} is not a tool name (letters, digits, _ and -, up to 64)")
@@ -57,6 +60,8 @@ def tool_choice_value(value: Any) -> str:
     value = value.strip()
     if value in TOOL_CHOICES:
         return value
+    from chat_tui.core.tool_calls import valid_tool_name
+
     if not valid_tool_name(value):
         raise ParamError("tool_choice", f"expected auto, none, required or a tool name, got {value!r}")
     return value

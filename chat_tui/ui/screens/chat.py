@@ -74,9 +74,8 @@ class ChatScreen(Screen):
             yield Vertical(id="left-slot")  # the model picker and conversations, mounted after the first frame
             with Vertical(id="center"):
                 yield ConversationView(id="conversation")
-                yield Static("", id="edit-banner", markup=False)
-                yield AttachmentBar(id="attachment-bar")
-                yield AttachField(id="attach-field")
+                # Here, made when first needed (_above_prompt): the edit banner, the attachments'
+                # chips and the path field.
                 yield PromptInput(id="prompt")
                 yield TokenMeter(app.counter, model=app.model, overrides=dict(app.config.models))
             yield Vertical(id="right-slot")  # the parameters, mounted after the first frame
@@ -89,13 +88,10 @@ class ChatScreen(Screen):
         self.prompt.recall = PromptRecall(self._earlier_prompts)
         self.prompt.focus()
         self.update_status()
-        self.query_one("#edit-banner").display = False
-        self.query_one("#attachment-bar").display = False
-        self.query_one("#attach-field").display = False
         self.conversation.shown = self._shown_message
         self.conversation.checks = self._stored_checks
         self.conversation.thinking_open = self.app.config.thinking == "open"
-        for provider in self.app.toolbox.providers:  # an MCP server started, crashed, restarted
+        for provider in self.app.tool_providers:  # an MCP server started, crashed, restarted
             listeners = getattr(provider, "listeners", None)
             if isinstance(listeners, list):
                 listeners.append(self._tool_source_changed)
@@ -111,6 +107,7 @@ class ChatScreen(Screen):
         from chat_tui.ui.widgets.params_pane import ParamsPane
 
         app = self.app
+        app.load_later_css()  # the panes' styles
         picker = ModelPicker(
             current_model=app.model,
             profiles=app.profile_names(),
@@ -132,6 +129,28 @@ class ChatScreen(Screen):
         if slot is None:  # the app is closing while the left pane mounted
             return
         await slot.mount(pane)
+
+    # Hidden at start, so not in the first frame: each is mounted above the prompt, in this order,
+    # the first time it is shown.
+    ABOVE_PROMPT = {
+        "edit-banner": lambda: Static("", id="edit-banner", markup=False),
+        "attachment-bar": lambda: AttachmentBar(id="attachment-bar"),
+        "attach-field": lambda: AttachField(id="attach-field"),
+    }
+
+    def _above_prompt(self, name: str, *, make: bool = True):
+        """The widget `name` of ABOVE_PROMPT: mounted (hidden) if it is not yet and `make`,
+        else None."""
+        found = next(iter(self.query(f"#{name}")), None)
+        if found is not None or not make:
+            return found
+        widget = self.ABOVE_PROMPT[name]()
+        widget.display = False
+        names = list(self.ABOVE_PROMPT)
+        later = [f"#{n}" for n in names[names.index(name) + 1:]] + ["#prompt"]
+        before = next(w for sel in later for w in self.query(sel))
+        self.query_one("#center").mount(widget, before=before)
+        return widget
 
     def picker(self):
         return next(iter(self.query("#model-picker")), None)
@@ -362,7 +381,7 @@ class ChatScreen(Screen):
 
     def action_attach(self) -> None:
         """Open the path field above the prompt (a path or an http(s) URL; → completes)."""
-        field = self.query_one("#attach-field", AttachField)
+        field = self._above_prompt("attach-field")
         field.display = True
         field.focus()
 
@@ -404,7 +423,9 @@ class ChatScreen(Screen):
             self.transcribe_into_prompt(attachment)
 
     def show_pending(self) -> None:
-        self.query_one("#attachment-bar", AttachmentBar).set_chips([(a.kind, a.label()) for a in self.pending])
+        bar = self._above_prompt("attachment-bar", make=bool(self.pending))
+        if bar is not None:
+            bar.set_chips([(a.kind, a.label()) for a in self.pending])
         self.meter.set_attachments(tuple(a.part() for a in self.pending if a.sent))
 
     def transcribing(self) -> bool:
@@ -1182,8 +1203,9 @@ class ChatScreen(Screen):
 
     def set_editing(self, message: Message | None) -> None:
         self.editing = message
-        banner = self.query_one("#edit-banner", Static)
-        banner.display = message is not None
+        banner = self._above_prompt("edit-banner", make=message is not None)
+        if banner is not None:
+            banner.display = message is not None
         if self._edit_attachments and message is None and self.pending == self._edit_attachments:
             self.pending = []  # the edit was cancelled: its attachments go with it
             self.show_pending()
@@ -1289,7 +1311,7 @@ class ChatScreen(Screen):
     def update_tool_cost(self) -> None:
         """The tool definitions the next request offers, for the token meter (they are prompt
         tokens), found without starting any server."""
-        if self.app.toolbox.providers:
+        if self.app.tool_providers:
             self._tool_cost_asked += 1
             self._find_tool_cost(self._tool_cost_asked)
 

@@ -30,12 +30,12 @@ from textual.message import Message as TMessage
 from textual.selection import Selection
 from textual.widgets import Button, Static
 
-from chat_tui.core.structured import Structured, structured_of
 from chat_tui.core.text import visible_controls
 from chat_tui.ui.compat import one_layout_per_resize
 from chat_tui.ui.text_cursor import CURSOR_STYLE, MESSAGE_GAP, TextCursor
 
 if TYPE_CHECKING:
+    from chat_tui.core.structured import Structured
     from chat_tui.store.records import Message
     from chat_tui.ui.widgets.json_tree import StructuredAnswer
 
@@ -239,6 +239,9 @@ class MessageView(Vertical, can_focus=True):
             self.add_class(message.status)
         # the schema the reply was asked for (structured output): given while streaming, else stored
         if structured is None and role == "assistant" and message is not None:
+            # imported on use: a faster start-up
+            from chat_tui.core.structured import structured_of
+
             structured = structured_of((message.params or {}).get("response_format"))
         self.structured = structured
         self.show_raw = False  # a structured answer: the raw text instead of the tree

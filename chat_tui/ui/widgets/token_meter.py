@@ -23,7 +23,6 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from chat_tui.core.attachments import parts_image_tokens
 from chat_tui.core.messages import ChatMessage, ImagePart, Part, TextPart
 from chat_tui.core.models_table import ModelInfo, estimate_cost, model_info
 from chat_tui.core.tokens import TokenCount, TokenCounter, is_openai_tokenizer_model
@@ -255,6 +254,9 @@ class TokenMeter(Vertical):
                 return
         prompt_count = self.counter.count_text(prompt, model)
         if attachments:
+            # imported on use: a faster start-up
+            from chat_tui.core.attachments import parts_image_tokens
+
             images, exact = parts_image_tokens(attachments, model)
             texts = [self.counter.count_text(p.text, model) for p in attachments if isinstance(p, TextPart)]
             exact = exact and prompt_count.exact and all(t.exact for t in texts) and all(

@@ -1,0 +1,157 @@
+"""What the interactive app does before its first frame (docs/performance.md, Start-up).
+
+The app is run headless, as `chat-tui -m MODEL` runs it, in a subprocess, and stopped at its
+first frame: the modules and styles deferred until after it must not be loaded by then. No
+timings: a regression here is structural (an import or a stylesheet moved back to the start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+# Imported after the first frame (on first use, or by ChatApp.warm_up), never before it.
+DEFERRED_MODULES = (
+    "chat_tui.store.records",  # dataclasses, ~5 ms
+    "chat_tui.store.db",  # sqlite-utils
+    "chat_tui.services.tools",  # the toolbox (ChatApp.toolbox, made on first use)
+    "chat_tui.core.tools",
+    "chat_tui.core.tool_calls",
+    "chat_tui.core.mcp_config",  # only with [mcp] in the config
+    "chat_tui.core.structured",
+    "chat_tui.core.attachments",
+    "chat_tui.core.params.completions",
+    "chat_tui.core.params.edits",
+    "chat_tui.ui.keymap",  # only with [keys] in the config
+    "chat_tui.ui.widgets.model_picker",  # the side panes
+    "chat_tui.ui.widgets.params_pane",
+    "chat_tui.ui.widgets.conversation_list",
+    "chat_tui.services.chat",  # what the first answer needs: the warm-up imports it
+    "chat_tui.services.replies",
+    "rich.markdown",
+    "httpx",
+    "tiktoken",
+    "sqlite_utils",
+)
+# Read by ChatApp.load_later_css, after the first frame.
+LATER_CSS = ("params.tcss", "picker.tcss", "conversation_list.tcss", "screens.tcss")
+
+FIRST_FRAME = """
+import json, sys
+import chat_tui.cli.main
+import chat_tui.ui.app as ui_app
+
+main = sys.modules["chat_tui.cli.main"]
+seen = {}
+mounted = ui_app.ChatApp.on_mount
+
+def on_mount(self):
+    mounted(self)
+
+    def first_frame():
+        chat = self.chat
+        seen["modules"] = sorted(m for m in sys.modules if m.startswith(("chat_tui", "rich", "httpx", "tiktoken", "sqlite_utils")))
+        seen["css"] = sorted(str(path) for path, _ in self.stylesheet.source)
+        seen["above_prompt"] = [w.id for w in chat.query("#edit-banner, #attachment-bar, #attach-field")]
+        seen["focused"] = self.focused.id if self.focused else None
+        self.exit()
+
+    self.call_after_refresh(first_frame)
+
+ui_app.ChatApp.on_mount = on_mount
+ui_app.ChatApp.warm_up = lambda self: None  # the first frame only: nothing after it
+run = ui_app.ChatApp.run
+ui_app.ChatApp.run = lambda self, **kw: run(self, headless=True, size=(160, 50))
+main.main(["-m", "gpt-4o-mini"])
+print(json.dumps(seen))
+"""
+
+
+@pytest.fixture(scope="module")
+def first_frame(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    env = {**os.environ, "CHAT_TUI_HOME": str(home), "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    out = subprocess.run([sys.executable, "-c", FIRST_FRAME], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_deferred_modules_are_not_loaded_by_the_first_frame(first_frame):
+    loaded = set(first_frame["modules"])
+    assert "chat_tui.ui.screens.chat" in loaded  # the probe did reach the chat screen
+    assert sorted(loaded.intersection(DEFERRED_MODULES)) == []
+
+
+def test_only_the_first_frames_styles_are_parsed_before_it(first_frame):
+    css = [os.path.basename(path) for path in first_frame["css"]]
+    assert "app.tcss" in css and "meter.tcss" in css
+    assert [name for name in css if name in LATER_CSS] == []
+
+
+def test_the_first_frame_has_the_prompt_focused_and_nothing_hidden_above_it(first_frame):
+    assert first_frame["focused"] == "prompt"
+    assert first_frame["above_prompt"] == []
+
+
+def test_the_warm_up_imports_what_the_first_frame_deferred():
+    """Every module deferred from the first frame that the first answer or the tools need is in
+    the warm-up's list, so the first Enter does not import it."""
+    import inspect
+
+    from chat_tui.ui.app import ChatApp
+
+    source = inspect.getsource(ChatApp.warm_up)
+    for name in ("chat_tui.core.attachments", "chat_tui.core.structured", "chat_tui.services.tools",
+                 "chat_tui.store.records", "chat_tui.services.chat", "chat_tui.services.replies"):
+        assert f"import {name}" in source, name
+
+
+async def test_later_css_is_read_before_the_panes_mount_and_styles_them(fake_openai, tmp_path):
+    from chat_tui.api.client import OpenAIClient
+    from chat_tui.core.config import Endpoint
+    from chat_tui.store import Store
+    from chat_tui.ui.app import ChatApp
+
+    endpoint = Endpoint(name="fake", base_url=fake_openai.base_url)
+    store = Store(tmp_path / "db.sqlite")
+    app = ChatApp(endpoint, store, client=OpenAIClient(endpoint), model="gpt-4o-mini")
+    async with app.run_test(size=(160, 50)) as pilot:
+        for _ in range(600):  # the panes mount after the warm-up's tokenizer
+            if app.chat.params_pane() is not None:
+                break
+            await pilot.pause(0.05)
+        sources = [os.path.basename(path) for path, _ in app.stylesheet.source]
+        assert all(name in sources for name in LATER_CSS)
+        # params.tcss: `ParamsPane { padding: 0 1; border-left: vkey ...; scrollbar-size-vertical: 1 }`
+        pane = app.chat.params_pane()
+        assert pane.styles.padding.left == 1 and pane.styles.border_left[0] == "vkey"
+        assert pane.styles.scrollbar_size_vertical == 1
+    store.close()
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["-m", "x"], ["-c"], ["--cid", "3"], ["--mod", "ask"], ["-m", "ask"], ["ask", "hi", "-m", "y"],
+    ["history", "list", "-n", "3"], ["history"], ["image", "generate", "cat"], ["templates", "list"],
+    ["mcp", "list"], ["--help"], ["ask", "--help"], ["bogus"], ["-m"], ["--version"],
+])
+def test_the_parser_for_an_argv_parses_it_as_the_whole_parser_does(argv):
+    """`build_parser(argv)` gives only the commands argv names their options: the same result,
+    output and exit code as the whole parser."""
+    from chat_tui.cli.parser import build_parser
+
+    results = []
+    for parser in (build_parser(), build_parser(argv)):
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                result = vars(parser.parse_args(argv))
+        except SystemExit as exc:
+            result = {"exit": exc.code}
+        results.append((result, out.getvalue(), err.getvalue()))
+    assert results[0] == results[1]
