@@ -272,9 +272,13 @@ async def test_streaming_figures_then_server_usage(counter, monkeypatch):
         meter.stream_started()
         assert part(app, "reply").startswith("▸ reply: in 13 · out ~0 · ")
         redraws = 0
-        for _ in range(200):  # a burst of deltas: counted each, drawn at most once per interval
+        counts = []
+        original_count = meter.counter.try_count_text
+        monkeypatch.setattr(meter.counter, "try_count_text", lambda text, model: counts.append(text) or original_count(text, model))
+        for _ in range(200):  # a burst of deltas: counted together, drawn at most once per interval
             meter.stream_delta(" token")
         assert meter.completion_tokens == TokenCount(200, False, "stream")
+        assert counts == [" token" * 200]  # one tokenizer call for the burst, not one per piece
         assert redraws == 0  # throttled: the redraw is scheduled, not done per delta
         await pilot.pause(REDRAW_INTERVAL + 0.05)
         assert redraws == 1
