@@ -54,6 +54,8 @@ def main() -> None:
     ap.add_argument("--out", default="/tmp/chat-tui-streaming")
     ap.add_argument("--server-python", default="/tmp/bench-venv/bin/python")
     ap.add_argument("--only", default="chat-tui,llm-chat")
+    ap.add_argument("--baseline", metavar="EXE",
+                    help="another build's chat-tui executable (e.g. an earlier commit's venv), run as client 'baseline'")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,7 +72,10 @@ def main() -> None:
         "llm-chat": (f"{PEERS / 'llm' / 'bin' / 'llm'} chat -m fake-mini", r"Type 'exit' or 'quit' to exit",
                      [f"HOME={llm_home}", f"LLM_USER_PATH={llm_home / 'llm'}", *OFFLINE], []),
     }
-    chosen = [c for c in a.only.split(",") if c]
+    if a.baseline:
+        base = clients["chat-tui"]
+        clients["baseline"] = (f"{a.baseline} -m gpt-4o-mini", *base[1:])
+    chosen = [c for c in a.only.split(",") if c] + (["baseline"] if a.baseline else [])
     tui.PORT = PORT
     log = out / "server.jsonl"
     srv = Server(a.server_python, a.tokens, a.rate, log)
@@ -103,6 +108,8 @@ def main() -> None:
     if "chat-tui" in medians and "llm-chat" in medians:
         table.append("")
         table.append(f"chat-tui CPU / llm chat CPU: {medians['chat-tui'] / medians['llm-chat']:.2f}x")
+        if "baseline" in medians:
+            table.append(f"baseline CPU / llm chat CPU: {medians['baseline'] / medians['llm-chat']:.2f}x")
     text = "\n".join(table)
     (out / "summary.md").write_text(text + "\n")
     print(text)
