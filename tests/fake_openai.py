@@ -790,6 +790,7 @@ class FakeOpenAI:
         self.embeddings_reversed = False  # embeddings: data list in reverse index order
         self.schema_answer = "valid"  # json_schema requests: "valid", "violate" or "cut" (see the docstring)
         self.serves_edits = True  # False: POST /v1/edits is 404 "Invalid URL", as on OpenAI today
+        self.llamacpp = False  # True: POST /tokenize answers as llama.cpp's (the fake's words as tokens)
         # Chat models that take no images: a request with an image_url part is OpenAI's 400.
         self.text_only_models: set[str] = {"gpt-3.5-turbo"}
         # Function calling (see the module docstring).
@@ -1105,6 +1106,7 @@ class FakeOpenAI:
             ("POST", "/v1/audio/transcriptions"): self._speech_to_text,
             ("POST", "/v1/audio/translations"): self._speech_to_text,
             ("POST", "/v1/audio/speech"): self._speech,
+            ("POST", "/tokenize"): self._tokenize,
         }
 
     @staticmethod
@@ -1191,6 +1193,16 @@ class FakeOpenAI:
             data.reverse()
         self._ok(h, rec, {"object": "list", "data": data, "model": model,
                           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+    def _tokenize(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
+        """llama.cpp's `/tokenize` (`with_pieces`), when `llamacpp` is set; else 404 as OpenAI."""
+        if not self.llamacpp:
+            return h.send_json(404, openai_error(f"Invalid URL ({rec.method} {rec.path})"))
+        body = self._json_body(h, rec)
+        if body is None:
+            return
+        pieces = split_tokens(str(body.get("content", "")))
+        h.send_json(200, {"tokens": [{"id": i, "piece": piece} for i, piece in enumerate(pieces, 1)]})
 
     def _edits(self, h: _Handler, rec: RecordedRequest, deployment: str | None) -> None:
         if not self.serves_edits:

@@ -455,3 +455,29 @@ def test_plain_http_endpoint_loads_no_certificates_https_verifies():
     assert local.cert_store_stats()["x509_ca"] == 0  # nothing trusted: an https redirect fails
     assert _tls_verify("HTTP://localhost/v1") is not True
     assert _tls_verify("https://api.openai.com/v1") is True
+
+
+# -- llama.cpp's /tokenize probe ----------------------------------------------------------------
+
+
+async def test_llamacpp_probe_retries_a_passing_failure_and_takes_404_as_no(fake_openai):
+    from chat_tui.services.completion_support import PROBE_RETRIES, is_llamacpp
+
+    fake_openai.llamacpp = True
+    # A busy server's 503, then a 500: retried, and the answer is still yes.
+    fake_openai.enqueue_fault(Fault("status", status=503, path="/tokenize"), Fault("status", status=500, path="/tokenize"))
+    async with client_for(fake_openai) as client:
+        assert await is_llamacpp(client)
+        assert [r.path for r in fake_openai.requests] == ["/tokenize"] * 3
+        assert await client.llamacpp.tokenize("two words") == [(1, "two "), (2, "words")]
+    fake_openai.reset()
+    fake_openai.llamacpp = False  # any other OpenAI server: 404, asked once
+    async with client_for(fake_openai) as client:
+        assert not await is_llamacpp(client)
+    assert [r.path for r in fake_openai.requests] == ["/tokenize"]
+    fake_openai.reset()
+    fake_openai.llamacpp = True  # failing every time: no, after the retries
+    fake_openai.enqueue_fault(*[Fault("status", status=503, path="/tokenize")] * (PROBE_RETRIES + 1))
+    async with client_for(fake_openai) as client:
+        assert not await is_llamacpp(client)
+    assert len(fake_openai.requests) == PROBE_RETRIES + 1

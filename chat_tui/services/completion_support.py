@@ -31,14 +31,19 @@ class CompletionSupport:
     llamacpp: bool = False
 
 
+PROBE_RETRIES = 2  # for the probe only: FIM token lookups after it fail loudly instead
+
+
 async def is_llamacpp(client: "OpenAIClient") -> bool:
-    """True when the endpoint answers llama.cpp's `/tokenize` (the bundled server always does)."""
+    """True when the endpoint answers llama.cpp's `/tokenize` (the bundled server always does).
+    A passing failure (a timeout, a 5xx from a busy server, a dropped connection) is retried as
+    any request is: only an answer that there is no such endpoint, or failures that last, say no."""
     from chat_tui.api.errors import APIError
 
     if not client.endpoint.is_local and client.endpoint.type != "local":
         return False  # a remote OpenAI or Azure endpoint: do not probe
     try:
-        await client.llamacpp.tokenize("a")
+        await client.llamacpp.tokenize("a", max_retries=PROBE_RETRIES)
     except APIError:
         return False
     return True

@@ -14,11 +14,12 @@ class LlamaCpp:
         base = (self._transport.endpoint.base_url or "").rstrip("/")
         return base.removesuffix("/v1") + path
 
-    async def tokenize(self, text: str) -> list[tuple[int, str]]:
+    async def tokenize(self, text: str, *, max_retries: int = 0) -> list[tuple[int, str]]:
         """(id, piece) per token; special-token spellings become their one token. Raises
         APIError (NotFoundError from a server that is not llama.cpp)."""
         data = await self._transport.request_json(
-            "POST", self._root("/tokenize"), json_body={"content": text, "with_pieces": True}, max_retries=0)
+            "POST", self._root("/tokenize"), json_body={"content": text, "with_pieces": True},
+            max_retries=max_retries)
         tokens = data.get("tokens")
         out = []
         for tok in tokens if isinstance(tokens, list) else ():
