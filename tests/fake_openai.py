@@ -37,6 +37,8 @@ And, whole answers only, any model accepted:
                                    carry their format's magic bytes
     GET  /files/{name}             the bytes of an image URL result. Never asks for a key:
                                    it stands for another host (a blob store)
+    POST /tokenize                 llama.cpp's own (at the root, not /v1), when `llamacpp` is
+                                   set: the fake's words as (id, piece); else 404 as OpenAI
 
 Azure paths (/openai/deployments/{deployment}/{what}?api-version=...) are served as
 /v1/{what}, the deployment standing in for a missing `model`; no api-version: 404.
