@@ -21,12 +21,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from tui import BENCH, PROMPT, Server  # noqa: E402
+from tui import BENCH, PROMPT, Server, prepare  # noqa: E402
 
 import tui  # noqa: E402
 
@@ -58,17 +57,13 @@ def main() -> None:
                     help="another build's chat-tui executable (e.g. an earlier commit's venv), run as client 'baseline'")
     a = ap.parse_args()
     out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    runs = out / "runs.jsonl"
-    runs.unlink(missing_ok=True)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "chat_tui")], check=True)
-    home = tempfile.mkdtemp(prefix="chat-tui-bench-home-")
+    runs, home, pre = prepare(out)
     exe = Path(sys.executable).with_name("chat-tui")
     llm_home = PEERS / "home-llm"
     clients = {
         "chat-tui": (f"{exe} -m gpt-4o-mini", r"Enter sends",
                      [f"CHAT_TUI_HOME={home}", f"OPENAI_BASE_URL=http://127.0.0.1:{PORT}/v1", *OFFLINE],
-                     ["--pre-cmd", f"rm -f {home}/chat-tui.db {home}/chat-tui.db-wal {home}/chat-tui.db-shm"]),
+                     ["--pre-cmd", pre]),
         "llm-chat": (f"{PEERS / 'llm' / 'bin' / 'llm'} chat -m fake-mini", r"Type 'exit' or 'quit' to exit",
                      [f"HOME={llm_home}", f"LLM_USER_PATH={llm_home / 'llm'}", *OFFLINE], []),
     }

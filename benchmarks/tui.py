@@ -60,6 +60,20 @@ class Server:
         self.p.wait(5)
 
 
+def prepare(out: Path) -> tuple[Path, str, str]:
+    """A run's output folder (`runs.jsonl` emptied), chat-tui compiled once, and a fresh home:
+    (the runs file, the home, the shell command that empties its database before each run)."""
+    out.mkdir(parents=True, exist_ok=True)
+    runs = out / "runs.jsonl"
+    runs.unlink(missing_ok=True)
+    # Users run chat-tui from bytecode: pip compiles it on install, and an editable install writes
+    # __pycache__ on the first run. Where PYTHONDONTWRITEBYTECODE is set (this sandbox), every
+    # run would compile the sources again (~20 ms): compile them once, as a user's first run does.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "chat_tui")], check=True)
+    home = tempfile.mkdtemp(prefix="chat-tui-bench-home-")
+    return runs, home, f"rm -f {home}/chat-tui.db {home}/chat-tui.db-wal {home}/chat-tui.db-shm"
+
+
 def tui_bench(mode: str, label: str, cmd: str, ready: str, n: int, runs: Path, extra: list[str]) -> None:
     args = [sys.executable, str(BENCH / "tui_bench.py"), mode, "--label", label, "--cmd", cmd, "--ready", ready,
             "-n", str(n), "--json", str(runs), *extra]
@@ -100,15 +114,7 @@ def main() -> None:
     ap.add_argument("--skip-startup", action="store_true")
     a = ap.parse_args()
     out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    runs = out / "runs.jsonl"
-    runs.unlink(missing_ok=True)
-    # Users run chat-tui from bytecode: pip compiles it on install, and an editable install writes
-    # __pycache__ on the first run. Where PYTHONDONTWRITEBYTECODE is set (this sandbox), every
-    # run would compile the sources again (~20 ms): compile them once, as a user's first run does.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "chat_tui")], check=True)
-    home = tempfile.mkdtemp(prefix="chat-tui-bench-home-")
-    pre = f"rm -f {home}/chat-tui.db {home}/chat-tui.db-wal {home}/chat-tui.db-shm"
+    runs, home, pre = prepare(out)
     # The status line shows the model once the app is up; the prompt has focus from the first frame.
     ready = r"Enter sends"
     if not a.skip_startup:
