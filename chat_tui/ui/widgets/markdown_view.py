@@ -123,9 +123,9 @@ class MarkdownLines:
         """While text streams in, grow `lines` at a time: the widget is made that much taller
         than its text whenever the text outgrows it, and the text then fills the blank room
         below it. Every change of height lays out the whole screen again and moves everything
-        under and around it (a scrolled conversation: every line on screen), twice (Textual lays
-        out again when the new size has been set); text filling its room only repaints its own
-        changed lines. 0 (when the answer ends): as tall as the text again."""
+        under and around it (a scrolled conversation: every line on screen); text filling its
+        room only repaints its own changed lines. 0 (when the answer ends): as tall as the text
+        again."""
         self._growth = max(0, lines)
         if not self._growth and self._room is not None:
             self._room = None

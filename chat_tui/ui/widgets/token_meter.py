@@ -402,8 +402,7 @@ class TokenMeter(Vertical):
     def _count_uncounted(self) -> None:
         """Count the pieces streamed since the last count: one tokenizer call for the answer's
         and one for the reasoning's (a call per piece cost ~35 µs each, 8,000 a long answer)."""
-        answer, reasoning = self._uncounted
-        if not answer and not reasoning:
+        if not any(self._uncounted):
             return
         for kind, pieces in enumerate(self._uncounted):
             if pieces:
