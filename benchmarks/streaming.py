@@ -34,10 +34,11 @@ PORT = 8765  # the port setup_peers.sh wrote into llm's configuration
 OFFLINE = ["HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9", "NO_PROXY=127.0.0.1,localhost"]
 
 
-def run_one(label: str, cmd: str, ready: str, env: list[str], runs: Path, log: Path, extra: list[str]) -> None:
+def run_one(label: str, cmd: str, ready: str, env: list[str], runs: Path, log: Path, extra: list[str],
+            idle_before: float = 0) -> None:
     args = [sys.executable, str(BENCH / "tui_bench.py"), "stream", "--label", label, "--cmd", cmd, "--ready", ready,
             "-n", "1", "--json", str(runs), "--submit", "Enter", "--prompt", PROMPT, "--server-log", str(log),
-            "--scroll-keys", "", "--timeout", "400", *extra]
+            "--scroll-keys", "", "--timeout", "400", "--idle-before", str(idle_before), *extra]
     for e in env:
         args += ["--env", e]
     out = subprocess.run(args, capture_output=True, text=True)
@@ -53,6 +54,9 @@ def main() -> None:
     ap.add_argument("--out", default="/tmp/chat-tui-streaming")
     ap.add_argument("--server-python", default="/tmp/bench-venv/bin/python")
     ap.add_argument("--only", default="chat-tui,llm-chat")
+    ap.add_argument("--idle-before", type=float, default=0, metavar="S",
+                    help="before Enter, wait up to S s until each client is idle (its start-up work done), "
+                         "so the stream's CPU is the stream's alone; 0 (default): the harness's fixed 0.5 s")
     ap.add_argument("--baseline", metavar="EXE",
                     help="another build's chat-tui executable (e.g. an earlier commit's venv), run as client 'baseline'")
     a = ap.parse_args()
@@ -78,7 +82,7 @@ def main() -> None:
         for i in range(a.n):
             for name in chosen if i % 2 == 0 else reversed(chosen):
                 cmd, ready, env, extra = clients[name]
-                run_one(name, cmd, ready, env, runs, log, extra)
+                run_one(name, cmd, ready, env, runs, log, extra, a.idle_before)
                 print(f"run {i + 1}: {name} done", flush=True)
     finally:
         srv.stop()
@@ -87,7 +91,8 @@ def main() -> None:
         rec = json.loads(line)
         recs.setdefault(rec["label"], []).append(rec)
     rate = f"{a.rate:g} tok/s" if a.rate else "full speed"
-    table = [f"{a.tokens} tokens at {rate}, {a.n} runs each (medians)", "",
+    idle = f", Enter once idle (up to {a.idle_before:g} s)" if a.idle_before else ""
+    table = [f"{a.tokens} tokens at {rate}, {a.n} runs each (medians){idle}", "",
              "| client | ok | CPU s | lag after last byte s | peak RSS MB |", "|---|---|---|---|---|"]
     medians: dict[str, float] = {}
     for name in chosen:

@@ -138,6 +138,10 @@ class Transport:
             trust_env=not endpoint.is_local,  # a proxy must not intercept a loopback server
             verify=_tls_verify(endpoint.base_url),
         )
+        if transport is None:
+            from chat_tui.api.netio import use_asyncio_backend  # httpcore: imported by the client just now
+
+            use_asyncio_backend(self.http)  # a third of the CPU of reading a stream (api/netio.py)
 
     async def aclose(self) -> None:
         await self.http.aclose()
