@@ -123,7 +123,7 @@ async def test_one_layout_per_resize_asks_for_no_second_layout():
 
 
 async def test_paint_dirty_rows_only_renders_those_rows_and_paints_the_same(monkeypatch):
-    from textual._compositor import Compositor
+    from textual._compositor import ChopsUpdate, Compositor
     from textual.containers import Horizontal, Vertical
     from textual.geometry import Region
 
@@ -146,7 +146,9 @@ async def test_paint_dirty_rows_only_renders_those_rows_and_paints_the_same(monk
         await pilot.pause()
         compositor = app.screen._compositor
         tall = app.query_one("#tall").region
-        crop = Region(tall.x + 3, tall.y + 5, 10, 2)  # two rows of the tall one, part of its width
+        side = app.query_one("#side").region
+        # Two rows across the side column and the tall one: no single widget covers the box.
+        crop = Region(side.x + 2, tall.y + 5, tall.x - side.x + 6, 2)
         rows = set(range(crop.y, crop.bottom))
         # Every widget crossing those rows is asked for those two rows, full width...
         asked = [(clip.width, len(strips)) for _, clip, strips in compositor._get_renders(crop)]
@@ -154,14 +156,73 @@ async def test_paint_dirty_rows_only_renders_those_rows_and_paints_the_same(monk
         assert any(width == 60 for width, _ in asked)  # the screen, not cut to the box's columns
         # ...where Textual asks for all their visible lines.
         assert max(len(strips) for _, _, strips in textual_own(compositor, crop)) >= 30
-        ours = compositor._render_chops(crop, rows.__contains__)
-        monkeypatch.setattr(Compositor, "_get_renders", textual_own)
-        theirs = compositor._render_chops(crop, rows.__contains__)
-        monkeypatch.undo()
+        # A box inside the tall one: it covers the box, so nothing behind it is asked.
+        inside = Region(tall.x + 3, tall.y + 5, 10, 2)
+        assert len(list(compositor._get_renders(inside))) == 1
+        assert len(list(textual_own(compositor, inside))) >= 3
 
-        def painted(chops, y):
-            return [(x, None if strip is None else list(strip)) for x, strip in chops[y].items()]
+        def written(box, get_renders):
+            monkeypatch.setattr(Compositor, "_get_renders", get_renders)
+            box_rows = set(range(box.y, box.bottom))
+            chops = compositor._render_chops(box, box_rows.__contains__)
+            monkeypatch.undo()
+            spans = [(y, box.x, box.right - 1) for y in sorted(box_rows)]
+            update = ChopsUpdate(chops, spans, [cut_set[1:] for cut_set in compositor.cuts])
+            return update.render_segments(app.console)
 
-        for y in sorted(rows):
-            assert painted(ours, y) == painted(theirs, y)
-            assert any(strip is not None for strip in ours[y].values())
+        ours_get_renders = Compositor._get_renders
+        for box in (crop, inside):
+            # What reaches the terminal for the box is the same.
+            assert written(box, ours_get_renders) == written(box, textual_own)
+            assert "line 5" in written(box, ours_get_renders)
+
+
+async def test_a_partial_repaint_renders_each_band_of_dirty_rows_on_its_own(monkeypatch):
+    """Two dirty rows far apart (an answer's last line, the meter under the conversation): the
+    widgets between them are not asked for the rows between, and the terminal gets the same
+    output as from Textual's own partial update."""
+    from textual._compositor import Compositor
+    from textual.containers import Vertical
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    class Rows(App):
+        CSS = "#top { height: 20; } #bottom { height: 1; } Vertical { height: auto; }"
+
+        def compose(self):
+            with Vertical():
+                yield Static("\n".join(f"line {i}" for i in range(20)), id="top")
+                yield Static("meter", id="bottom")
+
+    compat.paint_dirty_rows_only()
+    assert len(compat.textual_partial_updates) == 1
+    textual_own = compat.textual_partial_updates[0]
+    app = Rows()
+    async with app.run_test(size=(40, 24)) as pilot:
+        await pilot.pause()
+        compositor = app.screen._compositor
+        top, bottom = app.query_one("#top").region, app.query_one("#bottom").region
+        dirty = {Region(top.x, top.y + 2, top.width, 1), Region(bottom.x, bottom.y, bottom.width, 1)}
+        asked: list[tuple[str, int]] = []
+        render_lines = Widget.render_lines
+
+        def spy(self, crop):
+            asked.append((type(self).__name__, crop.height))
+            return render_lines(self, crop)
+
+        monkeypatch.setattr(Widget, "render_lines", spy)
+        compositor._dirty_regions.update(dirty)
+        ours = compositor.render_partial_update()
+        # Each widget is asked for one row at a time: never for the 17 rows between the two;
+        # and the containers behind the two Statics not at all (each covers its band).
+        assert asked == [("Static", 1), ("Static", 1)]
+        monkeypatch.setattr(Widget, "render_lines", render_lines)
+        compositor._dirty_regions.update(dirty)
+        theirs = textual_own(compositor)
+        assert compositor._dirty_regions == set()
+
+        written = ours.render_segments(app.console)  # what goes to the terminal
+        assert written == theirs.render_segments(app.console)
+        assert "line 2" in written and "meter" in written and "line 3" not in written
+        # Nothing dirty: nothing to send, as in Textual.
+        assert compositor.render_partial_update() is None
