@@ -1,5 +1,7 @@
 """The Textual internals chat-tui relies on (ui/compat.py) are still there and mean what they did."""
 
+import io
+
 from textual.app import App
 from textual.binding import Binding
 from textual.widgets import Footer, Static
@@ -226,3 +228,33 @@ async def test_a_partial_repaint_renders_each_band_of_dirty_rows_on_its_own(monk
         assert "line 2" in written and "meter" in written and "line 3" not in written
         # Nothing dirty: nothing to send, as in Textual.
         assert compositor.render_partial_update() is None
+
+
+def test_rich_markdown_renders_as_rich_s_own_with_one_parser(monkeypatch):
+    import markdown_it
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    text = (
+        "# Title\n\nA *paragraph* with **bold**, ~~struck~~, `code` and a [link](https://example.com).\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n- one\n- two\n  1. nested\n\n> quoted\n\n"
+        "```python\nprint('hi')\n```\n\n---\n\nThe end."
+    )
+    console = Console(width=60, file=io.StringIO(), color_system="truecolor")
+    for hyperlinks in (False, True):
+        for width in (30, 60):
+            options = console.options.update(width=width)
+            theirs = list(console.render(Markdown(text, code_theme="monokai", hyperlinks=hyperlinks), options))
+            ours = list(console.render(compat.rich_markdown(text, code_theme="monokai", hyperlinks=hyperlinks), options))
+            assert ours == theirs
+    made: list[object] = []
+    original = markdown_it.MarkdownIt.__init__
+
+    def counting(self, *args, **kw):
+        made.append(self)
+        original(self, *args, **kw)
+
+    monkeypatch.setattr(markdown_it.MarkdownIt, "__init__", counting)
+    for i in range(3):
+        compat.rich_markdown(f"text {i}", code_theme="monokai", hyperlinks=False)
+    assert made == []  # no parser made per text

@@ -1,5 +1,5 @@
-"""The few places chat-tui reaches past Textual's public API, in one module, each with why.
-A Textual upgrade that breaks one of these breaks it here (tests/test_compat.py checks them).
+"""The few places chat-tui reaches past Textual's (and Rich's) public API, in one module, each
+with why. A Textual upgrade that breaks one of these breaks it here (tests/test_compat.py checks them).
 
 Also outside the public API, by design, and not movable here: `PromptInput._on_key` overrides
 TextArea's key handler (Enter must be handled in order with typed characters; see prompt.py).
@@ -21,6 +21,34 @@ if TYPE_CHECKING:
 def current_app() -> "App[Any]":
     """The app whose console renders Markdown blocks (markdown_blocks.py works outside widgets)."""
     return active_app.get()
+
+
+_MARKDOWN: dict[tuple[str, bool], tuple[Any, dict[str, Any]]] = {}
+
+
+def rich_markdown(text: str, *, code_theme: str, hyperlinks: bool) -> Any:
+    """Rich's `Markdown` for `text`, parsed by one shared parser.
+
+    Rich builds a new markdown-it parser for every `Markdown` it makes (~0.2-0.3 ms: about a third
+    of rendering a paragraph), and a streaming answer's tail is rendered up to ten times a second.
+    Here one parser, configured as Rich configures its own, parses every text, and the rest of the
+    object is a copy of the fields of one made by Rich with the same arguments (so a field a later
+    Rich adds is there too). Upstreamable as a parser argument to `Markdown`; tests/test_compat.py
+    checks the output against Rich's own Markdown. Main thread only, like the app's console."""
+    from markdown_it import MarkdownIt
+    from rich.markdown import Markdown
+
+    made = _MARKDOWN.get((code_theme, hyperlinks))
+    if made is None:
+        parser = MarkdownIt().enable("strikethrough").enable("table")
+        fields = dict(vars(Markdown("", code_theme=code_theme, hyperlinks=hyperlinks)))
+        made = _MARKDOWN[(code_theme, hyperlinks)] = (parser, fields)
+    parser, fields = made
+    markdown = Markdown.__new__(Markdown)
+    vars(markdown).update(fields)
+    markdown.markup = text
+    markdown.parsed = parser.parse(text)
+    return markdown
 
 
 def keymap(app: "App[Any]") -> dict[str, str]:

@@ -13,12 +13,11 @@ import unicodedata
 from typing import NamedTuple
 
 from rich.cells import cell_len
-from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.style import Style as RichStyle
 
 from chat_tui.core.text import visible_controls
-from chat_tui.ui.compat import current_app
+from chat_tui.ui.compat import current_app, rich_markdown
 from chat_tui.ui.source_map import LineMap, align
 
 FREEZE_AT = 512  # characters of tail before a finished part is frozen into a block
@@ -59,7 +58,7 @@ def render_lines(text: str, width: int, style: RichStyle | None = None) -> list[
     if not text or width <= 0:
         return []
     app = current_app()
-    markdown = RichMarkdown(visible_controls(text), code_theme=CODE_THEME, hyperlinks=False)
+    markdown = rich_markdown(visible_controls(text), code_theme=CODE_THEME, hyperlinks=False)
     options = app.console.options.update(highlight=False, width=width, height=None)
     segments = app.console.render(markdown, options)
     if style:
