@@ -53,7 +53,7 @@ def make_app(fake: FakeOpenAI, tmp_path, counter: TokenCounter, *, client: OpenA
     endpoint = kw.pop("endpoint", None) or Endpoint(name="fake", base_url=fake.base_url)
     store = Store(tmp_path / "ui.db")
     client = client or OpenAIClient(endpoint)
-    return ChatApp(endpoint, store, client=client, model=model, counter=counter, **kw), store
+    return recording_notes(ChatApp(endpoint, store, client=client, model=model, counter=counter, **kw)), store
 
 
 async def settle(app: ChatApp, pilot) -> None:
@@ -99,8 +99,24 @@ def shown_text(view: MessageView) -> str:
     return str(view.query_one(".body", Static).render())
 
 
+def recording_notes(app: ChatApp) -> ChatApp:
+    """`app`, keeping every notification it shows (Textual drops one when its timeout passes: a
+    slow run would miss a 2-second "Copied" note)."""
+    sent: list[str] = []
+    notify = app.notify
+
+    def recording(message, *args, **kw):
+        sent.append(str(message))
+        return notify(message, *args, **kw)
+
+    app.notify = recording
+    app.sent_notes = sent
+    return app
+
+
 def notifications(app: ChatApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    """Every notification shown so far, expired or not."""
+    return list(app.sent_notes)
 
 
 def fully_shown(widget) -> bool:

@@ -35,8 +35,8 @@ def counter(tiktoken_cache) -> TokenCounter:
 
 def make_app(fake, tmp_path, counter, **kw) -> ChatApp:
     endpoint = Endpoint(name="fake", base_url=fake.base_url)
-    return ChatApp(endpoint, Store(tmp_path / "select.db"), client=OpenAIClient(endpoint), model="gpt-4o-mini",
-                   counter=counter, **kw)
+    return recording_notes(ChatApp(endpoint, Store(tmp_path / "select.db"), client=OpenAIClient(endpoint),
+                                   model="gpt-4o-mini", counter=counter, **kw))
 
 
 def terminal(app: ChatApp) -> list[str]:
@@ -50,8 +50,24 @@ def osc52(text: str) -> str:
     return "\x1b]52;c;" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "\a"
 
 
+def recording_notes(app: ChatApp) -> ChatApp:
+    """`app`, keeping every notification it shows (Textual drops one when its timeout passes: a
+    slow run would miss a 2-second "Copied" note)."""
+    sent: list[str] = []
+    notify = app.notify
+
+    def recording(message, *args, **kw):
+        sent.append(str(message))
+        return notify(message, *args, **kw)
+
+    app.notify = recording
+    app.sent_notes = sent
+    return app
+
+
 def notifications(app: ChatApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
+    """Every notification shown so far, expired or not."""
+    return list(app.sent_notes)
 
 
 def views(app: ChatApp) -> list[MessageView]:
