@@ -895,6 +895,13 @@ class FakeOpenAI:
             return self._requests[-1]
 
     @property
+    def last_post(self) -> RecordedRequest:
+        """The last POST: what an app sent, even if one of its background GETs (the model list)
+        came in after it."""
+        with self._cond:
+            return next(r for r in reversed(self._requests) if r.method == "POST")
+
+    @property
     def connection_count(self) -> int:
         """TCP connections accepted so far."""
         with self._cond:

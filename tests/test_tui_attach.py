@@ -28,7 +28,7 @@ def chip_labels(app) -> list[str]:
 
 
 def user_parts(fake) -> list[dict]:
-    body = fake.last_request.json
+    body = fake.last_post.json
     validate_request("CreateChatCompletionRequest", body)
     return body["messages"][-1]["content"]
 
@@ -163,7 +163,7 @@ async def test_a_model_that_refuses_images_keeps_prompt_and_attachments(fake_ope
         chat.prompt.focus()
         await pilot.press("enter")
         await settle(app, pilot)
-        assert fake_openai.last_request.status == 400
+        assert fake_openai.last_post.status == 400
         assert chat.prompt.text == "Describe it"
         assert [a.name for a in chat.pending] == ["cat.png"] and len(chip_labels(app)) == 1
         assert any("does not take images" in n.message and "image_url is only supported" in n.message
@@ -172,7 +172,7 @@ async def test_a_model_that_refuses_images_keeps_prompt_and_attachments(fake_ope
         chat.set_model("gpt-4o")
         await pilot.press("enter")
         await settle(app, pilot)
-        body = fake_openai.last_request.json
+        body = fake_openai.last_post.json
         validate_request("CreateChatCompletionRequest", body)
         assert [m["role"] for m in body["messages"]] == ["user"]
         assert [p["type"] for p in body["messages"][0]["content"]] == ["text", "image_url"]

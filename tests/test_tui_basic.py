@@ -43,7 +43,7 @@ async def test_type_send_and_stream(fake_openai, tmp_path):
         md = views[1].query_one(MarkdownView)
         assert md.source == fake_openai.answer
         assert prompt.text == ""
-    req = fake_openai.last_request.json
+    req = fake_openai.last_post.json
     assert req["messages"] == [{"role": "user", "content": "Hi there"}]
     cid = store.last_conversation_id()
     thread = store.thread(cid)
@@ -100,7 +100,7 @@ async def test_pasted_text_is_kept_whole(fake_openai, tmp_path):
         assert [r for r in fake_openai.requests if r.method == "POST"] == []
         await pilot.press("enter")
         await wait_reply(app)
-    assert fake_openai.last_request.json["messages"][-1]["content"] == pasted
+    assert fake_openai.last_post.json["messages"][-1]["content"] == pasted
 
 
 async def test_prompt_sent_before_the_endpoint_is_ready_goes_out_when_it_is(fake_openai, tmp_path):
@@ -145,7 +145,7 @@ async def test_a_follow_up_is_added_to_the_thread_on_screen(fake_openai, tmp_pat
         thread = store.thread(store.last_conversation_id())
         assert [v.message_id for v in after] == [m.id for m in thread]
         assert after[-1].message.status == "complete"
-    assert [m["content"] for m in fake_openai.last_request.json["messages"]] == ["first", "An answer.", "second"]
+    assert [m["content"] for m in fake_openai.last_post.json["messages"]] == ["first", "An answer.", "second"]
 
 
 async def test_the_garbage_collector_is_back_on_after_start_up(fake_openai, tmp_path):

@@ -76,7 +76,7 @@ async def test_a_flagged_prompt_is_held_kept_on_go_back_and_sent_on_confirm(fake
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the hold dialog")
         question = str(app.screen.query_one(Static).render())
         assert "flagged this prompt:\n  violence: 0.97\n" in question and "has not been sent" in question
-        check = fake_openai.last_request.json
+        check = fake_openai.last_post.json
         validate_request("CreateModerationRequest", check)
         assert check["model"] == "omni-moderation-latest"
         assert [p["type"] for p in check["input"]] == ["text", "image_url"]  # the image is checked too
@@ -95,7 +95,7 @@ async def test_a_flagged_prompt_is_held_kept_on_go_back_and_sent_on_confirm(fake
         await pilot.click("#yes")
         await until(pilot, lambda: len(chat.conversation.views()) == 4 and not chat.replying(), "the answer")
         await app.workers.wait_for_complete()
-        sent = fake_openai.last_request.json
+        sent = fake_openai.last_post.json
         validate_request("CreateChatCompletionRequest", sent)
         assert sent["messages"][-1]["content"][0] == {"type": "text", "text": "a crate of dynamite"}
         assert sent["messages"][-1]["content"][1]["type"] == "image_url"
@@ -118,7 +118,7 @@ async def test_check_action_by_key_and_palette_shows_and_is_kept(fake_openai, tm
         await pilot.press("m")
         await until(pilot, lambda: moderation_lines(app)[0] != "", "the check line")
         assert moderation_lines(app)[0].startswith("✓ moderation: not flagged (highest: ")
-        assert fake_openai.last_request.json == {"input": "How are rocks split?", "model": "omni-moderation-latest"}
+        assert fake_openai.last_post.json == {"input": "How are rocks split?", "model": "omni-moderation-latest"}
 
         answer.focus()
         await pilot.press("ctrl+p")
@@ -129,7 +129,7 @@ async def test_check_action_by_key_and_palette_shows_and_is_kept(fake_openai, tm
         await pilot.press("enter")
         await until(pilot, lambda: moderation_lines(app)[1] != "", "the answer's check line")
         assert moderation_lines(app)[1] == "⚑ moderation: flagged: violence 0.97"
-        assert fake_openai.last_request.json["input"] == "Quarries use dynamite with care."
+        assert fake_openai.last_post.json["input"] == "Quarries use dynamite with care."
         cid = chat.conversation_id
 
     again, _ = make_app(fake_openai, tmp_path, cid=cid)
@@ -167,7 +167,7 @@ async def test_attached_audio_streams_its_transcript_into_the_prompt_at_the_curs
         await pilot.press("enter")
         await until(pilot, lambda: len(chat.conversation.views()) == 2 and not chat.replying(), "the answer")
         await app.workers.wait_for_complete()
-        body = fake_openai.last_request.json
+        body = fake_openai.last_post.json
         validate_request("CreateChatCompletionRequest", body)
         # The audio is not sent to the chat model: the text only.
         assert body["messages"][-1]["content"] == [{"type": "text", "text": "Note: Meet at noon␛[31m tomorrow. Thanks"}]

@@ -231,7 +231,7 @@ async def test_a_structured_answer_is_shown_as_a_checked_tree(fake_openai, tmp_p
         await choose_format(pilot, "JSON schema")
         await load_file(pilot, path)
         view = await send(pilot, "One order")
-        body = fake_openai.last_request.json
+        body = fake_openai.last_post.json
         validate_request("CreateChatCompletionRequest", body)
         assert body["response_format"] == response_format("order", ORDER)
         answer = view.structured_answer
