@@ -250,3 +250,23 @@ def use_demo_pictures() -> callable:
 
     fake_openai.result_image = picture
     return lambda: setattr(fake_openai, "result_image", real)
+
+
+def recording_notes(app: ChatApp) -> ChatApp:
+    """`app`, keeping every notification it shows (Textual drops one when its timeout passes: a
+    slow run would miss a 2-second "Copied" note)."""
+    sent: list[str] = []
+    notify = app.notify
+
+    def recording(message, *args, **kw):
+        sent.append(str(message))
+        return notify(message, *args, **kw)
+
+    app.notify = recording
+    app.sent_notes = sent
+    return app
+
+
+def notifications(app: ChatApp) -> list[str]:
+    """Every notification shown so far, expired or not."""
+    return list(app.sent_notes)

@@ -16,7 +16,7 @@ from textual.command import CommandList, CommandPalette
 from textual.errors import NoWidget
 from textual.widgets import Button, Input, Select, Static, Switch, TextArea
 
-from demo import settle_workers, until
+from demo import notifications, recording_notes, settle_workers, until
 
 from fake_openai import Fault, FakeOpenAI
 from openapi_spec import validate_request
@@ -97,26 +97,6 @@ def shown_text(view: MessageView) -> str:
     if view.role == "assistant":
         return view.query_one(MarkdownView).source
     return str(view.query_one(".body", Static).render())
-
-
-def recording_notes(app: ChatApp) -> ChatApp:
-    """`app`, keeping every notification it shows (Textual drops one when its timeout passes: a
-    slow run would miss a 2-second "Copied" note)."""
-    sent: list[str] = []
-    notify = app.notify
-
-    def recording(message, *args, **kw):
-        sent.append(str(message))
-        return notify(message, *args, **kw)
-
-    app.notify = recording
-    app.sent_notes = sent
-    return app
-
-
-def notifications(app: ChatApp) -> list[str]:
-    """Every notification shown so far, expired or not."""
-    return list(app.sent_notes)
 
 
 def fully_shown(widget) -> bool:

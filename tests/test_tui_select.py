@@ -9,7 +9,7 @@ import base64
 
 from textual.widgets import Input, Switch
 
-from demo import settle_workers, until
+from demo import notifications, recording_notes, settle_workers, until
 from openapi_spec import validate_request
 
 from chat_tui.api.client import OpenAIClient
@@ -48,26 +48,6 @@ def terminal(app: ChatApp) -> list[str]:
 
 def osc52(text: str) -> str:
     return "\x1b]52;c;" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "\a"
-
-
-def recording_notes(app: ChatApp) -> ChatApp:
-    """`app`, keeping every notification it shows (Textual drops one when its timeout passes: a
-    slow run would miss a 2-second "Copied" note)."""
-    sent: list[str] = []
-    notify = app.notify
-
-    def recording(message, *args, **kw):
-        sent.append(str(message))
-        return notify(message, *args, **kw)
-
-    app.notify = recording
-    app.sent_notes = sent
-    return app
-
-
-def notifications(app: ChatApp) -> list[str]:
-    """Every notification shown so far, expired or not."""
-    return list(app.sent_notes)
 
 
 def views(app: ChatApp) -> list[MessageView]:
