@@ -10,8 +10,16 @@ from chat_tui.store import Store
 DATA = Path(__file__).parent / "data" / "semantic_search.json"
 
 
-def load() -> dict:
-    return json.loads(DATA.read_text(encoding="utf-8"))
+def load(size: int | None = None) -> dict:
+    """The set; `size`: only that many conversations, every query's target and then the others
+    in file order (the same subset every time)."""
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    if size is not None:
+        targets = {q["target"] for q in data["queries"]}
+        kept = [c for c in data["conversations"] if c["key"] in targets]
+        kept += [c for c in data["conversations"] if c["key"] not in targets][: max(0, size - len(kept))]
+        data["conversations"] = kept
+    return data
 
 
 def save_set(store: Store, data: dict | None = None) -> dict[str, int]:

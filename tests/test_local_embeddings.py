@@ -6,6 +6,8 @@ asserts only what holds for them (see README, "Semantic search")."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from semantic_set import load, recall_at, save_set
 
@@ -43,8 +45,13 @@ async def test_one_server_answers_chat_and_embeddings(client, local):
     assert reply is not None
 
 
+# SmolLM2 embeds ~10 texts a second here: the whole set (690 texts) took 2.5-4 minutes of the
+# suite, 100 conversations take ~25 s. RECALL_SET=345 measures the whole set (README's table).
+SET_SIZE = int(os.environ.get("RECALL_SET", "100"))
+
+
 async def test_recall_at_5_on_the_labelled_set_with_the_local_model(client, local, tmp_path, tiktoken_cache, capsys):
-    data = load()
+    data = load(SET_SIZE)
     setup = emb.EmbeddingSetup(local.model, None, True)
     counter = TokenCounter(tiktoken_cache)
     with Store(tmp_path / "chat.db") as store:
@@ -64,4 +71,5 @@ async def test_recall_at_5_on_the_labelled_set_with_the_local_model(client, loca
               f" llama.cpp, mean pooling): words {recall['words']:.2f}, meaning {recall['meaning']:.2f},"
               f" both {recall['both']:.2f}")
     assert recall["both"] >= recall["words"]
-    assert recall["meaning"] > 0.1  # better than chance (5 of 345 conversations: 0.014)
+    chance = 5 / len(ids)
+    assert recall["meaning"] > 3 * chance, (recall, chance)
