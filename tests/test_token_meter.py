@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from textual.widgets import Static, TextArea
 import chat_tui.ui
 from chat_tui.core.messages import ChatMessage
 from chat_tui.core.models_table import estimate_cost, model_info
-from chat_tui.core.tokens import TokenCount, TokenCounter
+from chat_tui.core.tokens import COUNT_AT_ONCE, TokenCount, TokenCounter
 from chat_tui.ui.widgets.token_meter import DEBOUNCE, REDRAW_INTERVAL, TokenMeter, format_cost, short_count
 
 STYLES = Path(chat_tui.ui.__file__).parent / "styles"
@@ -334,6 +335,24 @@ async def test_stream_before_encoding_loaded_is_estimate(tiktoken_cache, monkeyp
         assert meter.completion_tokens == TokenCount(2, False, "stream")
         meter.stream_finished(usage_prompt=9, usage_completion=2)
         assert meter.completion_tokens == TokenCount(2, True, "usage")
+
+
+async def test_a_burst_is_estimated_on_the_ui_thread_and_the_final_count_replaces_it(counter, monkeypatch):
+    app = MeterHost(counter, "gpt-4o")
+    async with app.run_test(size=(120, 10)):
+        meter = await start(app)
+        meter.stream_started()
+        counted = []
+        original = meter.counter.try_count_text
+        monkeypatch.setattr(meter.counter, "try_count_text", lambda text, model: counted.append(len(text)) or original(text, model))
+        meter.stream_delta("word " * (COUNT_AT_ONCE // 5 + 1))  # one burst over the bound: ~0.5 s a megabyte to count
+        assert counted == []
+        assert meter.completion_tokens == TokenCount(math.ceil((COUNT_AT_ONCE // 5 + 1) * 5 / 4), False, "stream")
+        meter.stream_delta(" and two")  # what comes at a model's pace is counted
+        assert meter.completion_tokens.tokens == math.ceil((COUNT_AT_ONCE // 5 + 1) * 5 / 4) + 2
+        assert counted == [8]
+        meter.stream_finished(None, None, completion_tokens_local=13_110)  # counted off the loop, over the whole text
+        assert meter.completion_tokens == TokenCount(13_110, True, "local")
 
 
 def test_formatting_helpers():

@@ -78,6 +78,10 @@ _BUNDLED = {
 
 FALLBACK_ENCODING = "o200k_base"
 CHARS_PER_TOKEN = 4
+# A live count while an answer streams (the meter, a compare lane's header) counts at most this
+# much new text at once on the UI's event loop; a burst beyond it is estimated until the final
+# count. Counting is O(text), ~0.5 s for a megabyte here, and one long word is slower still.
+COUNT_AT_ONCE = 65_536
 HEURISTIC = "chars/4"  # TokenCount.encoding when no tokenizer at all was available
 
 # Mirrors tiktoken 0.14.0 tiktoken/model.py (checked by a test), plus a few names it lacks.

@@ -37,6 +37,7 @@ from chat_tui.api.events import (
 from chat_tui.core.compare import LOW_CONFIDENCE, Lane, LogprobSummary
 from chat_tui.core.models_table import estimate_cost, model_info
 from chat_tui.core.text import visible_controls
+from chat_tui.core.tokens import COUNT_AT_ONCE
 from chat_tui.ui.widgets.conversation import Caption
 from chat_tui.core.tool_calls import CallAssembler, json_fence, pretty_arguments
 from chat_tui.ui.widgets.markdown_view import MarkdownScroll
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from chat_tui.core.tokens import TokenCounter
     from chat_tui.ui.streaming import FeedClock, MarkdownFeeder
 
-COUNT_AT_ONCE = 65_536  # new text counted per header refresh; more is estimated (tiktoken is slow on one long word)
 STATUS_MARK = {"waiting": "…", "streaming": "●", "complete": "✓", "cancelled": "■", "error": "✗"}
 
 
