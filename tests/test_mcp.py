@@ -225,11 +225,24 @@ async def test_a_cancelled_call_leaves_the_server_running(tmp_path):
         await tools.close()
 
 
+async def test_a_server_that_never_answers_its_start_says_so(tmp_path):
+    silent = stdio_config(args=("-c", "import time; time.sleep(60)"), timeout=0.5)  # never initializes
+    tools = MCPTools(silent, log_dir=tmp_path, environ=ENV)
+    try:
+        outcome = await tools.call(spec("add"), {"a": 1, "b": 2})
+        assert outcome.is_error and outcome.text == "server math stopped: it did not start within 0.5 s"
+        assert tools.state == CRASHED
+    finally:
+        await tools.close()
+
+
 async def test_a_call_that_takes_too_long_is_an_error(tmp_path):
-    tools = MCPTools(stdio_config(timeout=1), log_dir=tmp_path, environ=ENV)
+    # 3 s: the server's start (it imports the MCP SDK) counts against the same limit, and a
+    # loaded machine has taken over 1 s for it
+    tools = MCPTools(stdio_config(timeout=3), log_dir=tmp_path, environ=ENV)
     try:
         outcome = await tools.call(spec("slow"), {"seconds": 30})
-        assert outcome.is_error and outcome.text == "server math did not answer within 1 s"
+        assert outcome.is_error and outcome.text == "server math did not answer within 3 s"
         assert tools.state == RUNNING
     finally:
         await tools.close()

@@ -305,10 +305,13 @@ class MCPTools:
                     jobs.cancel_scope.cancel()
         except MCPConfigError as exc:
             reason = str(exc).removeprefix(f"MCP server {self.name!r}: ")
-        except TimeoutError:
-            reason = f"it did not start within {self.server.timeout:g} s"
         except Exception as exc:  # noqa: BLE001 - whatever stops a server is its reason, shown
-            reason = self._describe(exc)
+            # The start's limit (anyio.fail_after) usually comes out of the SDK's task group
+            # wrapped in an exception group.
+            if isinstance(_innermost(exc), TimeoutError) and self.state != RUNNING:
+                reason = f"it did not start within {self.server.timeout:g} s"
+            else:
+                reason = self._describe(exc)
         except asyncio.CancelledError:
             reason = reason or "cancelled"
             raise
@@ -360,8 +363,7 @@ class MCPTools:
 
     def _describe(self, exc: BaseException) -> str:
         """One line for what stopped it: the innermost cause of an exception group."""
-        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-            exc = exc.exceptions[0]
+        exc = _innermost(exc)
         if isinstance(exc, FileNotFoundError) and self.server.command is not None:
             return f"cannot start {self.server.command!r}: no such program"
         if isinstance(exc, OSError) and self.server.command is not None and exc.strerror:
@@ -505,3 +507,10 @@ async def close_all(providers: Iterable[Any]) -> None:
 
 __all__ = ["CRASHED", "MCPServerError", "MCPTools", "NOT_STARTED", "RUNNING", "STARTING", "close_all",
            "mcp_providers", "result_text", "tool_spec"]
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The first exception at the bottom of nested exception groups (`exc` itself otherwise)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
