@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import json
 import os
 import sqlite3
@@ -29,6 +30,7 @@ def test_python_dash_m_works():
     assert out.returncode == 0 and out.stdout.startswith("chat-tui ")
 
 
+@pytest.mark.timing
 def test_ask_streams_a_long_answer_and_saves_it(fake_openai, cli_env, isolated_env):
     words = [f"w{i}" for i in range(300)]
     fake_openai.answer = " ".join(words)

@@ -113,6 +113,7 @@ def test_unified_marks_a_missing_final_newline_and_is_empty_without_changes():
     assert unified("same\n", "same\n") == ""
 
 
+@pytest.mark.timing
 def test_a_huge_text_with_scattered_edits_diffs_quickly():
     old = "".join(f"line {i} of the document\n" for i in range(100_000))
     new = old.replace("line 5 ", "LINE 5 ").replace("line 77777 ", "row 77777 ")

@@ -507,6 +507,7 @@ MEDIA_REQUESTS = [
 ]
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("path,kw", MEDIA_REQUESTS, ids=[p for p, _ in MEDIA_REQUESTS])
 def test_faults_apply_to_the_media_paths(fake_openai, path, kw):
     url = fake_openai.root_url + path
@@ -567,6 +568,7 @@ def test_requests_are_recorded_with_timings(fake_openai, client):
     assert chat.chunks_sent == 3  # "Echo: hello there"
 
 
+@pytest.mark.timing
 def test_wait_for_requests_times_out_with_a_message(fake_openai):
     t0 = time.monotonic()
     with pytest.raises(TimeoutError, match="requests: \\[\\]"):
@@ -776,6 +778,7 @@ def test_inject_sends_extra_events_then_goes_on(fake_openai, client):
 # -- stopping --------------------------------------------------------------------------------
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("situation", ["hang", "mid_stream", "idle_keep_alive"])
 def test_stop_is_prompt_with_a_client_connected(situation):
     server = FakeOpenAI(answer=" ".join(["w"] * 1000), rate=5).start()

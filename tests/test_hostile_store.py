@@ -64,6 +64,7 @@ _TIMING = textwrap.dedent("""
 """)
 
 
+@pytest.mark.timing
 def test_search_costs_the_same_for_a_2_mb_message(tmp_path: Path) -> None:
     # In a child process: before excerpts were bounded, snippet() over this message ran for
     # minutes in one C call that nothing could stop.
@@ -168,6 +169,7 @@ def slow_params(store: Store, conversations: int) -> HistoryFilter:
     return HistoryFilter(params=(("temperature", ">", 1.0),))
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("how", ["interrupt", "token"])
 def test_cancel_from_another_thread_stops_a_running_query(tmp_path: Path, how: str) -> None:
     token = CancelToken()

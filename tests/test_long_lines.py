@@ -30,6 +30,10 @@ from chat_tui.ui.widgets.lanes import LaneColumn
 from chat_tui.ui.widgets.markdown_view import MarkdownLines, MarkdownScroll, MarkdownView
 from test_markdown_view import rich_lines
 
+# Most tests here time keys and repaints: they run on their own, not beside another worker
+# (see pyproject.toml, the "timing" marker).
+pytestmark = pytest.mark.timing
+
 MB = 1_000_000
 WORDS = "stream widget buffer session cache latency token keyboard queue thread".split()
 # Words that start a Markdown block at the beginning of a line, where a cut must not leave them.

@@ -117,6 +117,7 @@ def test_blobs_are_stored_once_by_content(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [a]  # no temporary file left
 
 
+@pytest.mark.timing
 def test_an_up_to_date_file_opens_while_another_process_writes(tmp_path: Path) -> None:
     """Opening takes no write lock when there is nothing to migrate: a reader is not held up
     by another process's long write transaction."""

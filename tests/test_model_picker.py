@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import time
 from pathlib import Path
 
@@ -202,6 +203,7 @@ async def test_markup_and_control_characters_shown_literally():
         assert "[i]work[/i]" in select.query_one("SelectCurrent").query_one("#label").visual.plain
 
 
+@pytest.mark.timing
 async def test_many_models_filter_fast_and_reuse_options():
     models = [f"vendor{i % 40}/model-{i}-instruct" for i in range(600)] + ["gpt-4o"]
     app = PickerHost(models)

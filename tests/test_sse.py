@@ -340,6 +340,7 @@ def test_close_is_idempotent_and_feed_after_close_fails() -> None:
         decoder.feed(b"data: b\n\n")
 
 
+@pytest.mark.timing
 def test_long_line_in_many_chunks_costs_linear_time() -> None:
     """A 16 MB line in 4 kB chunks: re-joining the buffer per chunk would copy ~32 GB."""
     chunk = b"x" * 4096

@@ -311,6 +311,7 @@ async def test_a_failed_title_request_keeps_the_prompt_title(store: Store, fault
     assert any("auto-title" in r.message and "failed" in r.message for r in caplog.records)
 
 
+@pytest.mark.timing
 async def test_a_slow_title_request_times_out(store: Store) -> None:
     cid, _ = exchange(store)
     with FakeOpenAI() as fake:

@@ -215,6 +215,7 @@ def test_local_models_are_estimates(counter, model):
     assert str(count) == "~6"
 
 
+@pytest.mark.timing
 def test_unavailable_encoding_is_a_quick_estimate(counter, no_network):
     started = time.perf_counter()
     count = counter.count_text("tiktoken is great!", "text-davinci-003")
@@ -258,6 +259,7 @@ def test_file_corrupted_after_prepare_is_repaired_at_load(cold, no_network):
     assert no_network == []
 
 
+@pytest.mark.timing
 def test_prepare_is_idempotent_and_cheap(cold):
     counter = TokenCounter(cold)
     counter.prepare()
@@ -321,6 +323,7 @@ def test_tampered_bundled_file_is_never_handed_to_tiktoken(cold, monkeypatch, tm
 # -- never blocking -------------------------------------------------------------------------
 
 
+@pytest.mark.timing
 def test_try_count_and_is_loaded_never_wait_for_loading(cold, monkeypatch):
     release = threading.Event()
     entered = threading.Event()

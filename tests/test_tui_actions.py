@@ -666,6 +666,7 @@ async def test_copy_message_and_code_block(fake_openai, tmp_path, counter):
 # -- 10. a long conversation ---------------------------------------------------------------------
 
 
+@pytest.mark.timing
 async def test_long_conversation_opens_fast_and_loads_earlier_messages(fake_openai, tmp_path, counter):
     app, store = make_app(fake_openai, tmp_path, counter)
     cid = store.create_conversation(title="Long one", model="gpt-4o-mini")
