@@ -38,6 +38,28 @@ def tiktoken_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("tiktoken-cache")
 
 
+_LOADED_ENCODINGS: dict[str, object] = {}
+
+
+@pytest.fixture(autouse=True)
+def encodings_loaded_once(monkeypatch):
+    """Every TokenCounter a test makes checks the tokenizer files (sha256) as the app does, but
+    the encoding read from them is kept for the rest of this process: reading o200k_base costs
+    ~0.8 CPU-s, and hundreds of tests start an app with a counter of its own. Tests about
+    loading wrap or replace `tokens._load_encoding` themselves; subprocesses load for real."""
+    from chat_tui.core import tokens
+
+    real = tokens._load_encoding
+
+    def load(name: str):
+        encoding = _LOADED_ENCODINGS.get(name)
+        if encoding is None:
+            encoding = _LOADED_ENCODINGS[name] = real(name)
+        return encoding
+
+    monkeypatch.setattr(tokens, "_load_encoding", load)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path, tiktoken_cache):
     """No test sees the developer's keys, config or database."""
