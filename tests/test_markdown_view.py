@@ -3,6 +3,7 @@ and what is on screen never moves when an estimate is corrected."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 
@@ -304,3 +305,24 @@ async def test_the_room_is_at_most_half_of_a_short_view():
         await pilot.pause()
         await pilot.pause()
         assert 0 < view.size.height - view.line_count <= 12 // 2
+
+
+async def test_an_ended_stream_shows_its_last_text_without_waiting_out_the_beat():
+    from chat_tui.ui.streaming import MarkdownFeeder
+
+    app = ViewApp("")
+    async with app.run_test(size=(80, 20)):
+        view = app.query_one(MarkdownView)
+        feeder = MarkdownFeeder(view, min_interval=30)  # a beat every 30 s: the wait is the pause's
+        appended = asyncio.Event()
+        feeder._on_flush = appended.set
+        feeder.write("first words ")
+        await asyncio.wait_for(appended.wait(), 5)  # the first beat is at once
+        appended.clear()
+        feeder.write("and the last ZZEND")
+        feeder.ending()  # the finish reason came
+        await asyncio.wait_for(appended.wait(), 5)  # not 30 s
+        assert view.source == "first words and the last ZZEND"
+        feeder.ending()  # nothing pending: no beat is hurried
+        assert not feeder._clock._hurry.is_set()
+        await feeder.close()

@@ -47,6 +47,7 @@ class FeedClock:
         self.interval = min_interval
         self._dirty: dict[MarkdownFeeder, None] = {}  # feeders with pending text, in order
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()  # an answer has ended: its last text goes on the next beat, now
         self._task: asyncio.Task | None = None
         self.beats = 0
 
@@ -79,12 +80,26 @@ class FeedClock:
             cost = await self._beat()
             self.interval = min(MAX_INTERVAL, max(self._min_interval, LOAD_FACTOR * cost))
             self._wake.clear()
-            await asyncio.sleep(self.interval)  # the pause bounds the rate: not an event to wait for
+            await self._pause(self.interval)
             if not self._dirty:
                 try:  # idle: wait for text, but stop when none comes (the task restarts on demand)
                     await asyncio.wait_for(self._wake.wait(), MAX_INTERVAL)
                 except asyncio.TimeoutError:
                     return
+
+    async def _pause(self, seconds: float) -> None:
+        """The pause between beats bounds the rate; only an ended answer (`hurry`) cuts it short."""
+        if not self._hurry.is_set():
+            try:
+                await asyncio.wait_for(self._hurry.wait(), seconds)
+            except asyncio.TimeoutError:
+                pass
+        self._hurry.clear()
+
+    def hurry(self) -> None:
+        """The next beat is now: a stream has ended, and its last text should not wait out the
+        interval (up to MAX_INTERVAL under load) while the answer is counted and saved."""
+        self._hurry.set()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -133,6 +148,12 @@ class MarkdownFeeder:
             if self._on_flush is not None:
                 self._on_flush()
             return True
+
+    def ending(self) -> None:
+        """The stream has ended (its finish reason came): what is pending shows on a beat now,
+        not after the interval; `close` follows once the answer is counted and saved."""
+        if self._pending:
+            self._clock.hurry()
 
     async def close(self) -> None:
         """Write what is left at once (the end of an answer shows without waiting for a beat).

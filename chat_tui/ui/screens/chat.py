@@ -787,7 +787,7 @@ class ChatScreen(Screen):
         """One request of a turn, streamed into a new view under `parent_id`; its ReplyResult."""
         app = self.app
         conversation = self.conversation
-        from chat_tui.api.events import ReasoningDelta, TextDelta, Timing, ToolCallDelta
+        from chat_tui.api.events import Finish, ReasoningDelta, TextDelta, Timing, ToolCallDelta
         from chat_tui.core.tool_calls import CallAssembler
         from chat_tui.services.replies import run_reply  # imported on first use: faster start-up
         from chat_tui.ui.streaming import GROWTH, MarkdownFeeder
@@ -874,6 +874,9 @@ class ChatScreen(Screen):
                     view.tool_delta(calls.feed(event.calls))
             elif isinstance(event, Timing):
                 meter.stream_timing(event.ttft, event.tokens_per_second)
+            elif isinstance(event, Finish):
+                if event.index == 0 and feeder is not None:
+                    feeder.ending()  # the last words show now, while the answer is counted and saved
 
         # The request goes out first; the answer's view is mounted while it is on its way.
         reply = asyncio.ensure_future(run_reply(

@@ -387,6 +387,8 @@ class LaneColumn(Vertical, can_focus=True):
         elif isinstance(event, Finish):
             if event.index == self.choice:
                 stats.finish_reason = event.reason
+                if self._feeder is not None:
+                    self._feeder.ending()
         elif isinstance(event, Usage):
             stats.prompt_server = event.prompt_tokens
             if not self.shared_request:
