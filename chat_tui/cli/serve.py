@@ -132,4 +132,52 @@ def run(ctx: Context) -> int:
                     handle_signals=True, shutdown_timeout=5)
     except OSError as exc:
         raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    finally:
+        end_sessions(SESSION_GRACE)
     return 0
+
+
+SESSION_GRACE = 5.0  # seconds a session told to quit has to exit before it is terminated
+
+
+def end_sessions(grace: float) -> None:
+    """No session outlives the server. textual-serve tells each to quit when its page's socket
+    closes, and aiohttp may cancel that wait as it shuts down: the sessions (our child
+    processes) are waited for here, and terminated once `grace` has passed."""
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # none left
+        if pid:
+            continue  # one ended; any more?
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)  # a child's exit has no event to wait on here (the loop is closed)
+    for pid in _children():
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+
+
+def _children() -> list[int]:
+    """This process's live children (from /proc; Linux)."""
+    import os
+    from pathlib import Path
+
+    me, found = os.getpid(), []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == me and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
