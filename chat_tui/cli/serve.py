@@ -143,27 +143,23 @@ SESSION_GRACE = 5.0  # seconds a session told to quit has to exit before it is t
 def end_sessions(grace: float) -> None:
     """No session outlives the server. textual-serve tells each to quit when its page's socket
     closes, and aiohttp may cancel that wait as it shuts down: the sessions (our child
-    processes) are waited for here, and terminated once `grace` has passed."""
+    processes) are waited for here, and terminated once `grace` has passed. They are not
+    reaped here: asyncio's child watcher threads do that (reaping them here too would make
+    those threads warn of an unknown child)."""
     import os
     import signal
     import time
 
     deadline = time.monotonic() + grace
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return  # none left
-        if pid:
-            continue  # one ended; any more?
+    while left := _children():
         if time.monotonic() >= deadline:
-            break
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except OSError:
+                    pass
+            return
         time.sleep(0.02)  # a child's exit has no event to wait on here (the loop is closed)
-    for pid in _children():
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
 
 
 def _children() -> list[int]:
