@@ -72,4 +72,4 @@ async def test_recall_at_5_on_the_labelled_set_with_the_local_model(client, loca
               f" both {recall['both']:.2f}")
     assert recall["both"] >= recall["words"]
     chance = 5 / len(ids)
-    assert recall["meaning"] > 3 * chance, (recall, chance)
+    assert recall["meaning"] > max(0.1, 3 * chance), (recall, chance)  # well above chance
