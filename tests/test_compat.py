@@ -258,3 +258,143 @@ def test_rich_markdown_renders_as_rich_s_own_with_one_parser(monkeypatch):
     for i in range(3):
         compat.rich_markdown(f"text {i}", code_theme="monokai", hyperlinks=False)
     assert made == []  # no parser made per text
+
+
+def test_lazy_strip_caches_make_a_cache_on_first_use_and_give_textual_s_results():
+    from rich.console import Console
+    from rich.segment import Segment
+    from rich.style import Style
+    from textual.cache import FIFOCache
+    from textual.strip import Strip
+
+    assert compat.lazy_strip_caches() is True
+    assert compat.lazy_strip_caches() is True  # idempotent: Textual's own kept once
+    assert len(compat.textual_strip_inits) == 1
+    textual_init = compat.textual_strip_inits[0]
+    red, bold = Style(color="red"), Style(bold=True)
+    segments = [Segment("Hello ", red), Segment("wide 日本 ", bold), Segment("world", None)]
+
+    def textual_strip(segs, cell_length=None):
+        strip = Strip.__new__(Strip)
+        textual_init(strip, segs, cell_length)
+        return strip
+
+    ours, theirs = Strip(segments), textual_strip(segments)
+    # A new strip holds no cache at all (its slot is empty) ...
+    for name in ("_crop_cache", "_divide_cache", "_style_cache", "_filter_cache", "_line_length_cache",
+                 "_crop_extend_cache", "_offsets_cache"):
+        try:
+            object.__getattribute__(ours, name)
+        except AttributeError:
+            pass
+        else:
+            raise AssertionError(f"{name} made before it was used")
+        # ... and one made on first use has Textual's size.
+        assert isinstance(getattr(ours, name), FIFOCache)
+        assert getattr(ours, name)._maxsize == getattr(theirs, name)._maxsize
+    fresh = Strip(segments)
+    first = fresh.crop(2, 9)
+    assert fresh.crop(2, 9) is first  # cached
+    assert object.__getattribute__(fresh, "_crop_cache")._maxsize == 16
+    try:
+        fresh.no_such_thing
+    except AttributeError as error:
+        assert "no_such_thing" in str(error)
+    else:
+        raise AssertionError("an unknown attribute must still raise")
+
+    # Every operation gives what Textual's own strip gives.
+    def same(a, b):
+        assert list(a) == list(b) and a.cell_length == b.cell_length
+
+    ours, theirs = Strip(segments), textual_strip(segments)
+    for a, b in zip(ours.divide([3, 8, 12, 40]), theirs.divide([3, 8, 12, 40])):
+        same(a, b)
+    same(ours.crop(1, 10), theirs.crop(1, 10))
+    same(ours.crop_extend(2, 30, bold), theirs.crop_extend(2, 30, bold))
+    same(ours.apply_style(bold), theirs.apply_style(bold))
+    same(ours.adjust_cell_length(30, red), theirs.adjust_cell_length(30, red))
+    same(ours.extend_cell_length(25), theirs.extend_cell_length(25))
+    same(ours.simplify(), theirs.simplify())
+    same(ours.apply_offsets(3, 4), theirs.apply_offsets(3, 4))
+    console = Console()
+    assert ours.render(console) == theirs.render(console)
+    assert ours.text == theirs.text and ours.cell_length == theirs.cell_length == 21
+
+
+async def test_a_full_layout_skips_the_rows_that_widgets_in_front_cover(monkeypatch):
+    """The screen and a container its children fill are not asked for their lines; a container
+    with a border is asked only for the rows its children leave uncovered (the border shows on
+    every row: all of them; a header's margin: those rows). What reaches the terminal is Textual's."""
+    from textual._compositor import ChopsUpdate, Compositor
+    from textual.containers import Horizontal, Vertical
+    from textual.widget import Widget
+
+    class Filled(Vertical):
+        pass
+
+    class Ruled(Vertical):
+        pass
+
+    class Gapped(Vertical):
+        pass
+
+    class Panes(App):
+        CSS = """
+        Horizontal { height: 1fr; }
+        Filled, Ruled, Gapped { width: 1fr; }
+        Ruled { border-left: vkey red; }
+        Static { height: 1fr; }
+        #gap { height: 2; margin: 0 1 0 0; }
+        """
+
+        def compose(self):
+            with Horizontal():
+                with Filled():
+                    yield Static("\n".join(f"filled {i}" for i in range(30)))
+                with Ruled():
+                    yield Static("\n".join(f"ruled {i}" for i in range(30)))
+                with Gapped():
+                    yield Static("head", id="gap")
+                    yield Static("\n".join(f"gapped {i}" for i in range(30)))
+
+    compat.paint_dirty_rows_only()
+    textual_own = compat.textual_get_renders[0]
+    app = Panes()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        compositor = app.screen._compositor
+        asked: dict[str, int] = {}
+        render_lines = Widget.render_lines
+
+        def spy(self, crop):
+            asked[type(self).__name__] = asked.get(type(self).__name__, 0) + crop.height
+            return render_lines(self, crop)
+
+        monkeypatch.setattr(Widget, "render_lines", spy)
+        screen = compositor.size.region
+        every_row = set(range(screen.height)).__contains__
+        chops = compositor._render_chops(screen, every_row)
+        assert "Filled" not in asked and "Horizontal" not in asked and "Screen" not in asked
+        assert asked["Ruled"] == 20  # its rule is on every row
+        assert asked["Gapped"] == 2  # beside the header's margin only
+        assert asked["Static"] == 20 * 3 + 2 - 2  # three columns, the header's two rows in the third
+        monkeypatch.undo()
+        monkeypatch.setattr(Compositor, "_get_renders", textual_own)
+        theirs = compositor._render_chops(screen, every_row)
+        monkeypatch.undo()
+        spans = [(y, 0, screen.width - 1) for y in range(screen.height)]
+        cuts = [cut_set[1:] for cut_set in compositor.cuts]
+        written = ChopsUpdate(chops, spans, cuts).render_segments(app.console)
+        assert written == ChopsUpdate(theirs, spans, cuts).render_segments(app.console)
+        assert "filled 3" in written and "ruled 3" in written and "gapped 3" in written and "head" in written
+
+
+def test_one_layout_per_resize_wraps_a_class_once():
+    class Once(Static):
+        pass
+
+    compat.one_layout_per_resize(Once)
+    wrapped = Once._size_updated
+    compat.one_layout_per_resize(Once)
+    assert Once._size_updated is wrapped

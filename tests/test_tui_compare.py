@@ -524,3 +524,47 @@ async def test_f8_opens_compare_with_the_typed_prompt_and_p_shows_probabilities(
         await settle(pilot)
         assert isinstance(app.screen, CompareScreen)
         assert isinstance(answer, MessageView)
+
+
+async def test_f2_lays_the_screen_out_once_and_paints_no_lane_column(fake_openai, tmp_path, counter, monkeypatch):
+    """F2 shows and hides the setup area, which resizes every lane: one layout of the screen
+    per press (a resized lane, the row of lanes or a scroll bar asks for no second one), and the
+    lane columns behind their parts are not asked for a line (their parts draw the rule)."""
+    from textual.widget import Widget
+
+    fake_openai.answer = "\n\n".join(f"Paragraph {i}: " + "words " * 40 for i in range(12))
+    app, _ = make_app(fake_openai, tmp_path, counter)
+    async with app.run_test(size=(200, 50)) as pilot:
+        screen = await open_compare(pilot)
+        set_up(screen, sweep="seed=1,2,3,4")
+        await run(pilot, screen)
+        await pilot.pause()
+        layouts: list[bool] = []
+        own = screen._refresh_layout
+
+        def counted(*args, **kw):
+            layouts.append(kw.get("scroll", False))
+            return own(*args, **kw)
+
+        monkeypatch.setattr(screen, "_refresh_layout", counted)
+        asked: list[str] = []
+        render_lines = Widget.render_lines
+
+        def spy(self, crop):
+            asked.append(type(self).__name__)
+            return render_lines(self, crop)
+
+        monkeypatch.setattr(Widget, "render_lines", spy)
+        setup = screen.query_one("#compare-setup")
+        heights = [col.answer_view.size.height for col in screen.columns]
+        for shown in (False, True, False):
+            layouts.clear()
+            await pilot.press("f2")
+            await settle(pilot)
+            await pilot.pause()
+            assert setup.display is shown
+            assert layouts == [False], layouts  # one layout, no second one after it
+            grown = [col.answer_view.size.height for col in screen.columns]
+            assert all((g > h) == (not shown) and g != h for g, h in zip(grown, heights)), (heights, grown)
+            heights = grown
+        assert "MarkdownScroll" in asked and "LaneColumn" not in asked and "LaneRow" not in asked

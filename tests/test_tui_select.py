@@ -169,7 +169,9 @@ async def test_a_drag_in_a_compare_lane_copies_that_lane_s_markdown(fake_openai,
         shown = lines(lane)
         assert shown[0].startswith("Lane at 1:")
         item = next(y for y, line in enumerate(shown) if "two" in line)
-        await drag(pilot, lane, (0, 0), lane, (end_of(shown[item]), item))
+        x0 = lane.content_region.x - lane.region.x  # the lane's rule and margin before its text
+        assert x0 == 2
+        await drag(pilot, lane, (x0, 0), lane, (x0 + end_of(shown[item]), item))
         assert app.clipboard == "Lane at **1**:\n\n- one\n- two `2`"
         assert f"Copied {len(app.clipboard)} characters." in notifications(app)
 

@@ -141,10 +141,13 @@ def one_layout_per_resize(cls: type) -> type:
     Upstreamable as an option of `_size_updated`; tests/test_compat.py checks both behaviours.
     """
     original = cls._size_updated
+    if getattr(vars(cls).get("_size_updated"), "one_layout", False):
+        return cls  # already
 
     def _size_updated(self: Any, size: Any, virtual_size: Any, container_size: Any, layout: bool = True) -> bool:
         return original(self, size, virtual_size, container_size, layout=False)
 
+    _size_updated.one_layout = True  # type: ignore[attr-defined]
     cls._size_updated = _size_updated
     return cls
 
@@ -162,10 +165,13 @@ def paint_dirty_rows_only() -> None:
     the columns are left whole, since a repaint writes a line's pieces from where they start.
     The box is one per band of adjacent dirty rows (`render_partial_update`), not one around all
     of them: the answer's last lines and the meter under the conversation are two bands, not the
-    20-40 rows between them. And once a widget covers the whole box, the widgets behind it (a
-    streaming answer's message, the conversation, the panes, the screen) are not asked at all:
-    nothing of theirs would be painted in it. Those two: the screen's frames for an 8,000-token
-    answer at 200 tokens/s 1.92 -> 1.44 CPU-s (counters; docs/performance.md). Upstreamable as a
+    20-40 rows between them. And a widget is not asked for the rows in which the widgets in
+    front of it already cover it (in the box's columns): nothing of it would be painted there.
+    So a streaming answer's message, the conversation, the panes and the screen behind the
+    answer's last line are not asked at all, and a layout of the whole screen skips every
+    container its children fill (the screen, compare mode's row of lanes). Those two: the
+    screen's frames for an 8,000-token answer at 200 tokens/s 1.92 -> 1.44 CPU-s (counters;
+    docs/performance.md). Upstreamable as a
     change to `_get_renders` and `render_partial_update`; tests/test_compat.py checks that what
     reaches the terminal is the same. Idempotent."""
     from textual._compositor import Compositor
@@ -175,6 +181,11 @@ def paint_dirty_rows_only() -> None:
         return
 
     def _get_renders(self: Any, crop: Any = None) -> Any:
+        # Front to back. `covered` holds, per row, the column spans painted by the widgets
+        # already given: a row of a widget behind that is covered in the box's columns is not
+        # asked for (the compositor keeps the frontmost piece; nothing of it would be painted).
+        box_x, box_right = (crop.x, crop.right) if crop else (0, self.size.width)
+        covered: dict[int, list[list[int]]] = {}
         for widget, (region, clip) in self.visible_widgets.items():
             if crop:
                 if not crop.overlaps(clip):
@@ -182,13 +193,20 @@ def paint_dirty_rows_only() -> None:
                 top, bottom = max(clip.y, crop.y), min(clip.bottom, crop.bottom)
                 clip = Region(clip.x, top, clip.width, bottom - top)
             x, y, width, height = region.intersection(clip)
-            if width and height:
-                yield region, clip, widget.render_lines(Region(x - region.x, y - region.y, width, height))
-                if crop and x <= crop.x and y <= crop.y and x + width >= crop.right and y + height >= crop.bottom:
-                    # It covers the whole box: in it, nothing behind would be painted (the
-                    # compositor keeps the frontmost piece), so the containers behind it are not
-                    # asked for their lines.
-                    return
+            if not (width and height):
+                continue
+            left, right = max(x, box_x), min(x + width, box_right)
+            start = None
+            for row in range(y, y + height + 1):
+                if row < y + height and not _covered(covered.get(row), left, right):
+                    if start is None:
+                        start = row
+                elif start is not None:
+                    lines = widget.render_lines(Region(x - region.x, start - region.y, width, row - start))
+                    yield region, Region(clip.x, start, clip.width, row - start), lines
+                    start = None
+            for row in range(y, y + height):
+                _cover(covered, row, x, x + width)
 
     def render_partial_update(self: Any) -> Any:
         # Textual's, but each band of adjacent dirty rows is rendered on its own: the box around
@@ -222,6 +240,83 @@ def paint_dirty_rows_only() -> None:
     textual_partial_updates.append(Compositor.render_partial_update)
     Compositor._get_renders = _get_renders
     Compositor.render_partial_update = render_partial_update
+
+
+def lazy_strip_caches() -> bool:
+    """Give each Textual `Strip` its seven result caches on first use, not when it is made.
+
+    A `Strip` is one line of a widget; Textual makes thousands per frame that lays out the screen
+    (every widget's lines, and each line again for every piece the compositor cuts it into), and
+    each made seven `FIFOCache`s (seven more objects, seven dicts) that most never use: F2 in
+    compare mode, which resizes four lanes of 200x50, spent ~40% of its layout-and-paint making
+    them (py-spy; docs/performance.md, fifth round). Here the cache slots are left empty and
+    `Strip.__getattr__` (called only for an empty slot) fills one the first time it is read, so
+    a cache a strip uses is a plain slot from then on. The caches and their sizes are read from a
+    strip made by Textual's own `__init__`, and the patch is not applied (False) to a `Strip`
+    whose other fields are not the five written here. Upstreamable as lazy caches in `Strip`;
+    tests/test_compat.py checks the strips' results against Textual's. Idempotent."""
+    from textual.cache import FIFOCache
+    from textual.strip import Strip
+
+    if "__getattr__" in vars(Strip):
+        return getattr(Strip.__getattr__, "lazy_caches", False)
+    probe = Strip([])
+    sizes = {name: getattr(probe, name)._maxsize for name in Strip.__slots__
+             if isinstance(getattr(probe, name, None), FIFOCache)}
+    others = {name: getattr(probe, name, AttributeError) for name in Strip.__slots__ if name not in sizes}
+    if others != {"_segments": [], "_cell_length": None, "_render_cache": None, "_link_ids": None, "_cell_count": None}:
+        return False
+
+    def __init__(self: Any, segments: Any, cell_length: int | None = None) -> None:
+        self._segments = list(segments)
+        self._cell_length = cell_length
+        self._render_cache = None
+        self._link_ids = None
+        self._cell_count = None
+
+    def __getattr__(self: Any, name: str) -> Any:
+        size = sizes.get(name)
+        if size is None:
+            raise AttributeError(f"'Strip' object has no attribute {name!r}")
+        cache = FIFOCache(size)
+        setattr(self, name, cache)
+        return cache
+
+    __getattr__.lazy_caches = True  # type: ignore[attr-defined]
+    textual_strip_inits.append(Strip.__init__)
+    Strip.__init__ = __init__  # type: ignore[method-assign]
+    Strip.__getattr__ = __getattr__  # type: ignore[attr-defined]
+    return True
+
+
+textual_strip_inits: list[Any] = []  # Textual's own, once replaced (for tests/test_compat.py)
+
+
+def _covered(spans: list[list[int]] | None, left: int, right: int) -> bool:
+    """Whether [left, right) lies inside one of `spans` (merged, sorted [start, end) spans)."""
+    if left >= right:
+        return True
+    for start, end in spans or ():
+        if start > left:
+            return False
+        if end >= right:
+            return True
+    return False
+
+
+def _cover(covered: dict[int, list[list[int]]], row: int, left: int, right: int) -> None:
+    """Add [left, right) to the row's spans, merging the ones it touches."""
+    spans = covered.setdefault(row, [])
+    merged = [left, right]
+    kept = []
+    for span in spans:
+        if span[1] < merged[0] or span[0] > merged[1]:
+            kept.append(span)
+        else:
+            merged = [min(merged[0], span[0]), max(merged[1], span[1])]
+    kept.append(merged)
+    kept.sort()
+    covered[row] = kept
 
 
 def _bands(rows: set[int]) -> list[tuple[int, int]]:

@@ -39,7 +39,7 @@ from chat_tui.core.params import ParamError
 from chat_tui.core.text import error_text, visible_controls
 from chat_tui.ui.palette import diff_styles_for
 from chat_tui.ui.widgets.footer import ChatFooter
-from chat_tui.ui.widgets.lanes import LaneColumn
+from chat_tui.ui.widgets.lanes import LaneColumn, LaneRow
 
 CSS = "../styles/compare.tcss"
 HEADER_REFRESH = 0.25  # seconds: lane headers are redrawn at most 4 times a second
@@ -150,7 +150,7 @@ class CompareScreen(Screen[CompareResult]):
                 yield Switch(False, id="blind")
                 yield Button(f"Run ({self._run_key()})", id="run", compact=True, variant="primary")
         yield Static("", id="compare-summary", markup=False)
-        with Horizontal(id="lanes"):
+        with LaneRow(id="lanes"):
             yield Static(self._hint(), id="lanes-hint", markup=False)
         yield ChatFooter()
 

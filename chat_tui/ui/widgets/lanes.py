@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from chat_tui.api.events import (
@@ -38,6 +38,7 @@ from chat_tui.core.compare import LOW_CONFIDENCE, Lane, LogprobSummary
 from chat_tui.core.models_table import estimate_cost, model_info
 from chat_tui.core.text import visible_controls
 from chat_tui.core.tokens import COUNT_AT_ONCE
+from chat_tui.ui.compat import one_layout_per_resize
 from chat_tui.ui.widgets.conversation import Caption
 from chat_tui.core.tool_calls import CallAssembler, json_fence, pretty_arguments
 from chat_tui.ui.widgets.markdown_view import MarkdownScroll
@@ -190,6 +191,12 @@ def header_lines(stats: LaneStats, label: str, *, blind: bool, overrides: dict[s
     return text
 
 
+@one_layout_per_resize
+class LaneRow(Horizontal):
+    """The lanes side by side. F2 (the setup area) resizes it: one layout, not two."""
+
+
+@one_layout_per_resize
 class LaneColumn(Vertical, can_focus=True):
     """A lane: header + answer. Keys act on the focused lane (the screen carries them out)."""
 
