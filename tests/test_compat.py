@@ -391,6 +391,9 @@ async def test_a_full_layout_skips_the_rows_that_widgets_in_front_cover(monkeypa
 
 
 def test_one_layout_per_resize_wraps_a_class_once():
+    from textual.scrollbar import ScrollBar
+    from textual.widgets._footer import FooterKey
+
     class Once(Static):
         pass
 
@@ -398,3 +401,8 @@ def test_one_layout_per_resize_wraps_a_class_once():
     wrapped = Once._size_updated
     compat.one_layout_per_resize(Once)
     assert Once._size_updated is wrapped
+    compat.one_layout_for_textual_leaves()
+    compat.one_layout_for_textual_leaves()
+    for leaf in (ScrollBar, FooterKey):
+        assert vars(leaf)["_size_updated"].one_layout
+        assert not getattr(vars(leaf)["_size_updated"].__closure__[0].cell_contents, "one_layout", False)

@@ -326,3 +326,46 @@ async def test_an_ended_stream_shows_its_last_text_without_waiting_out_the_beat(
         feeder.ending()  # nothing pending: no beat is hurried
         assert not feeder._clock._hurry.is_set()
         await feeder.close()
+
+
+async def test_a_lane_s_growing_text_scrolls_it_without_laying_out_the_screen(monkeypatch):
+    """A compare lane (MarkdownScroll, as tall as its column) follows the end of its text as the
+    text grows, and the screen is not laid out for it: only its scroll range changes (the scroll
+    bar appearing is the one layout). With `height: auto` the text's height is the widget's, so
+    the screen is laid out as before."""
+    from textual.screen import Screen
+
+    from chat_tui.ui.widgets.markdown_view import MarkdownScroll
+
+    class Lane(App):
+        CSS = "#fixed { height: 1fr; } #auto { height: auto; max-height: 12; }"
+
+        def compose(self) -> ComposeResult:
+            yield MarkdownScroll(id="fixed")
+            yield MarkdownScroll(id="auto")
+
+    app = Lane()
+    async with app.run_test(size=(60, 30)) as pilot:
+        fixed, auto = app.query_one("#fixed", MarkdownScroll), app.query_one("#auto", MarkdownScroll)
+        fixed.anchor()
+        await pilot.pause()
+        layouts: list[int] = []
+        own = Screen._refresh_layout
+
+        def counted(self, *args, **kw):
+            layouts.append(1)
+            return own(self, *args, **kw)
+
+        monkeypatch.setattr(Screen, "_refresh_layout", counted)
+        for i in range(40):
+            await fixed.append(f"Paragraph {i} of the lane.\n\n")
+            await pilot.pause()
+        assert fixed.virtual_size.height > fixed.size.height
+        assert len(layouts) <= 2, len(layouts)  # the scroll bar's; 40 before (one per growth)
+        assert fixed.scroll_y == fixed.max_scroll_y > 0  # following the end
+        shown = [fixed.line_text(int(fixed.scroll_y) + y) for y in range(fixed.size.height)]
+        assert any("Paragraph 39 of the lane." in line for line in shown), shown
+        layouts.clear()
+        await auto.append("One.\n\nTwo.\n\nThree.")
+        await pilot.pause()
+        assert layouts and auto.size.height == auto.virtual_size.height == 5

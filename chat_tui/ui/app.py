@@ -82,9 +82,7 @@ class ChatApp(App[int]):
 
         compat.paint_dirty_rows_only()  # a streaming answer's frame renders its rows, not the screen
         compat.lazy_strip_caches()  # a line's seven caches are made when it uses one
-        from textual.scrollbar import ScrollBar
-
-        compat.one_layout_per_resize(ScrollBar)  # a resized scroll bar asks for no second layout
+        compat.one_layout_for_textual_leaves()  # a resized scroll bar or footer key: no second layout
         if self.no_color and not no_color:
             compat.colour_filters_off(self)  # NO_COLOR="" is not set
         # Function calling: every source of tools (ToolProvider: MCP servers, ...), and which of

@@ -152,6 +152,17 @@ def one_layout_per_resize(cls: type) -> type:
     return cls
 
 
+def one_layout_for_textual_leaves() -> None:
+    """`one_layout_per_resize` for the widgets of Textual's that a layout resizes often: scroll
+    bars (F2 in compare mode resizes eight) and the footer's keys (`FooterKey`, not exported by
+    `textual.widgets`), which have no children whose layout their size could change."""
+    from textual.scrollbar import ScrollBar
+    from textual.widgets._footer import FooterKey
+
+    for leaf in (ScrollBar, FooterKey):
+        one_layout_per_resize(leaf)
+
+
 def paint_dirty_rows_only() -> None:
     """Make a partial repaint render only the rows it repaints.
 

@@ -98,6 +98,7 @@ def header_text(message: Message | None, role: str, *, model: str | None = None,
     return text
 
 
+@one_layout_per_resize
 class Caption(Static):
     """Text about a message (its header, its moderation line): not part of what is selected."""
 

@@ -522,8 +522,23 @@ class MarkdownScroll(MarkdownLines, ScrollView, can_focus=False):
         if width <= 0:
             return
         size = Size(width, self._shown_height(width))
-        if size != self.virtual_size:
-            self.virtual_size = size
+        if size == self.virtual_size:
+            return
+        height = self.styles.height
+        if height is None or height.is_auto:
+            self.virtual_size = size  # its height is its text's: the screen is laid out again
+            return
+        # Its height is its column's, not its text's: what a longer text changes is its own
+        # scroll range, not the screen's layout (`virtual_size` would lay out the whole screen,
+        # ~25 ms with four lanes, at every growth of every lane). A scroll bar that appears still
+        # asks for a layout (`show_vertical_scrollbar`); following the end is done here as the
+        # compositor does it in a layout.
+        self.set_reactive(Widget.virtual_size, size)
+        self._scroll_update(size)
+        if self.is_anchored and not self._anchor_released:
+            end = max(0, size.height - (self.container_size.height - self.scrollbar_size_horizontal))
+            self.scroll_target_y = end
+            self.scroll_y = end
 
     def on_resize(self, event: events.Resize) -> None:
         self._sync_size()
