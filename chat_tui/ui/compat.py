@@ -152,6 +152,24 @@ def one_layout_per_resize(cls: type) -> type:
     return cls
 
 
+def set_scroll_range(widget: Any, size: Any) -> None:
+    """Give a scrolling widget whose own height does not depend on its content a new virtual
+    size without laying out the screen: `virtual_size` is a layout reactive, and Textual lays
+    out every widget when it changes, although only the widget's scroll range has. Its scroll
+    bars are updated and the scroll kept in range (`_scroll_update`, as Textual's scroll-only
+    reflow does); a scroll bar that appears still asks for a layout (`show_vertical_scrollbar`).
+    An anchored widget follows the end as the compositor makes it do in a layout. Upstreamable
+    as a `layout=False` way to set the virtual size; tests/test_markdown_view.py checks it."""
+    from textual.widget import Widget
+
+    widget.set_reactive(Widget.virtual_size, size)
+    widget._scroll_update(size)
+    if widget.is_anchored and not widget._anchor_released:
+        end = max(0, size.height - (widget.container_size.height - widget.scrollbar_size_horizontal))
+        widget.scroll_target_y = end
+        widget.scroll_y = end
+
+
 def one_layout_for_textual_leaves() -> None:
     """`one_layout_per_resize` for the widgets of Textual's that a layout resizes often: scroll
     bars (F2 in compare mode resizes eight) and the footer's keys (`FooterKey`, not exported by

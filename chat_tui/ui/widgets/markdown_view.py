@@ -46,7 +46,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import Worker
 
-from chat_tui.ui.compat import one_layout_per_resize
+from chat_tui.ui.compat import one_layout_per_resize, set_scroll_range
 from chat_tui.ui.markdown_blocks import Block, pieces
 from chat_tui.ui.source_map import LineMap, selected_source
 from chat_tui.ui.text_cursor import CURSOR_STYLE, MESSAGE_GAP
@@ -530,15 +530,8 @@ class MarkdownScroll(MarkdownLines, ScrollView, can_focus=False):
             return
         # Its height is its column's, not its text's: what a longer text changes is its own
         # scroll range, not the screen's layout (`virtual_size` would lay out the whole screen,
-        # ~25 ms with four lanes, at every growth of every lane). A scroll bar that appears still
-        # asks for a layout (`show_vertical_scrollbar`); following the end is done here as the
-        # compositor does it in a layout.
-        self.set_reactive(Widget.virtual_size, size)
-        self._scroll_update(size)
-        if self.is_anchored and not self._anchor_released:
-            end = max(0, size.height - (self.container_size.height - self.scrollbar_size_horizontal))
-            self.scroll_target_y = end
-            self.scroll_y = end
+        # ~25 ms with four lanes, at every growth of every lane).
+        set_scroll_range(self, size)
 
     def on_resize(self, event: events.Resize) -> None:
         self._sync_size()
