@@ -32,6 +32,13 @@ def screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
+def params_ready(app) -> bool:
+    """The parameters pane is mounted with its fields (the pane is in the DOM before its
+    children are; a field queried then is not there yet)."""
+    fields = app.query("#param-reasoning_effort")
+    return bool(fields) and all(field.is_mounted for field in fields)
+
+
 async def wait_until(pilot, condition, what: str, tries: int = 400) -> None:
     for _ in range(tries):
         if condition():
@@ -175,7 +182,8 @@ async def test_streaming_into_the_block_renders_only_new_text(fake_openai, tmp_p
 async def test_the_pane_offers_effort_and_verbosity_for_models_that_take_them(fake_openai, tmp_path):
     app, _ = make_app(fake_openai, tmp_path, model="gpt-5")
     async with app.run_test(size=(160, 60)) as pilot:
-        await wait_until(pilot, lambda: bool(app.query(ParamsPane)), "the parameters pane")
+        await wait_until(pilot, lambda: params_ready(app), "the parameters pane")
+        await pilot.pause()
         pane = app.query_one(ParamsPane)
         screen = app.screen
         effort, verbosity = pane.query_one("#param-reasoning_effort"), pane.query_one("#param-verbosity")
@@ -212,7 +220,8 @@ async def test_the_pane_offers_effort_and_verbosity_for_models_that_take_them(fa
 async def test_a_value_the_model_refuses_is_not_sent_and_the_prompt_stays(fake_openai, tmp_path):
     app, _ = make_app(fake_openai, tmp_path, model="gpt-4o-mini")
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: bool(app.query(ParamsPane)), "the parameters pane")
+        await wait_until(pilot, lambda: params_ready(app), "the parameters pane")
+        await pilot.pause()
         await pilot.pause()
         # A conversation's stored defaults, say, made elsewhere (`chat-tui ask -o` with an unknown model).
         app.params = ChatParams(reasoning_effort="high")

@@ -555,15 +555,29 @@ async def test_f2_lays_the_screen_out_once_and_paints_no_lane_column(fake_openai
             return render_lines(self, crop)
 
         monkeypatch.setattr(Widget, "render_lines", spy)
+        asking: list[str] = []  # widgets asking for a layout
+        refresh = Widget.refresh
+
+        def spy_refresh(self, *regions, **kw):
+            if kw.get("layout"):
+                asking.append(type(self).__name__)
+            return refresh(self, *regions, **kw)
+
+        monkeypatch.setattr(Widget, "refresh", spy_refresh)
         setup = screen.query_one("#compare-setup")
         heights = [col.answer_view.size.height for col in screen.columns]
+        lane_parts = {"LaneRow", "LaneColumn", "Caption", "MarkdownScroll", "ScrollBar"}
         for shown in (False, True, False):
             layouts.clear()
+            asking.clear()
             await pilot.press("f2")
             await settle(pilot)
             await pilot.pause()
             assert setup.display is shown
-            assert layouts == [False], layouts  # one layout, no second one after it
+            # The setup area asks for the layout; nothing the layout resized asks for another
+            # (before: every lane column, the row of lanes and each scroll bar did).
+            assert "Vertical" in asking and not lane_parts & set(asking), asking
+            assert layouts and not any(layouts), layouts
             grown = [col.answer_view.size.height for col in screen.columns]
             assert all((g > h) == (not shown) and g != h for g, h in zip(grown, heights)), (heights, grown)
             heights = grown
