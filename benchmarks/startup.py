@@ -91,8 +91,10 @@ def child(which: str, t0: float) -> None:
 
         def on_mount(self) -> None:
             mark("mount")
-            mounted(self)
+            # First, so that it runs right after the first frame, before the app's own
+            # after-refresh work (the warm-up's start, the theme files).
             self.call_after_refresh(lambda: (mark("first_frame"), self.exit()))
+            mounted(self)
 
         ui_app.ChatApp.on_mount = on_mount
         ui_app.ChatApp.warm_up = lambda self: None

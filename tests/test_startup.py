@@ -38,6 +38,7 @@ DEFERRED_MODULES = (
     "httpx",
     "tiktoken",
     "sqlite_utils",
+    "tomllib",  # the theme files are read after the first frame unless one of them is chosen
 )
 # Read by ChatApp.load_later_css, after the first frame.
 LATER_CSS = ("params.tcss", "picker.tcss", "conversation_list.tcss", "screens.tcss")
@@ -52,17 +53,18 @@ seen = {}
 mounted = ui_app.ChatApp.on_mount
 
 def on_mount(self):
-    mounted(self)
-
     def first_frame():
         chat = self.chat
-        seen["modules"] = sorted(m for m in sys.modules if m.startswith(("chat_tui", "rich", "httpx", "tiktoken", "sqlite_utils")))
+        seen["modules"] = sorted(m for m in sys.modules if m.startswith(("chat_tui", "rich", "httpx", "tiktoken", "sqlite_utils", "tomllib")))
         seen["css"] = sorted(str(path) for path, _ in self.stylesheet.source)
         seen["above_prompt"] = [w.id for w in chat.query("#edit-banner, #attachment-bar, #attach-field")]
         seen["focused"] = self.focused.id if self.focused else None
+        seen["theme"] = self.theme
+        seen["file_themes"] = "gruvbox-chat" in self.available_themes
         self.exit()
 
-    self.call_after_refresh(first_frame)
+    self.call_after_refresh(first_frame)  # first: before the app's own after-refresh work
+    mounted(self)
 
 ui_app.ChatApp.on_mount = on_mount
 ui_app.ChatApp.warm_up = lambda self: None  # the first frame only: nothing after it
@@ -155,3 +157,15 @@ def test_the_parser_for_an_argv_parses_it_as_the_whole_parser_does(argv):
             result = {"exit": exc.code}
         results.append((result, out.getvalue(), err.getvalue()))
     assert results[0] == results[1]
+
+
+def test_the_theme_files_are_read_after_the_first_frame_unless_one_is_chosen(first_frame, tmp_path):
+    # None chosen: Textual's default on the first frame; the files (and TOML) come after it.
+    assert first_frame["theme"] == "textual-dark" and first_frame["file_themes"] is False
+    # One of them chosen in the config: registered and applied before the first frame.
+    (tmp_path / "config.toml").write_text('theme = "gruvbox-chat"\n', encoding="utf-8")
+    env = {**os.environ, "CHAT_TUI_HOME": str(tmp_path), "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    out = subprocess.run([sys.executable, "-c", FIRST_FRAME], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    chosen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert chosen["theme"] == "gruvbox-chat" and chosen["file_themes"] is True

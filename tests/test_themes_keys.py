@@ -292,3 +292,29 @@ async def test_welcome_buttons(tmp_path, button, expected):
         await pilot.pause()
         assert results == [expected]
         assert not isinstance(app.screen, WelcomeScreen)
+
+
+async def test_the_app_reads_the_theme_files_after_its_first_frame_and_reports_a_bad_one(fake_openai, tmp_path):
+    """No theme chosen: the shipped and the user's theme files are registered right after the
+    first frame (not before it), and a bad file is told as a warning naming it."""
+    from demo import notifications, recording_notes
+
+    from chat_tui.api.client import OpenAIClient
+    from chat_tui.core.config import Endpoint
+    from chat_tui.core.paths import Paths
+    from chat_tui.store import Store
+    from chat_tui.ui.app import ChatApp
+
+    paths = Paths(config_dir=tmp_path, data_dir=tmp_path, cache_dir=tmp_path / "cache")
+    write(paths.themes_dir, "mine.toml", GOOD)
+    write(paths.themes_dir, "broken.toml", 'name = "broken"\nprimary = "no"')
+    endpoint = Endpoint(name="fake", base_url=fake_openai.base_url)
+    app = recording_notes(ChatApp(endpoint, Store(tmp_path / "t.db"), client=OpenAIClient(endpoint), paths=paths))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert {"gruvbox-chat", "paper", "test-theme"} <= set(app.available_themes)
+        assert [n for n in notifications(app) if "broken.toml" in n]
+        app.theme = "test-theme"
+        await pilot.pause()
+        assert app.current_theme.name == "test-theme"

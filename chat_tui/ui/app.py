@@ -102,6 +102,7 @@ class ChatApp(App[int]):
         self.paths = paths
         self.config = config or Config()
         self.colour_palette = self.config.palette  # probabilities and diffs (ui/palette.py)
+        self._themes_registered = False  # the theme files: before the first frame only if one is chosen
         from chat_tui.ui import image_protocol
 
         image_protocol.configure(self.config.image_protocol)
@@ -263,13 +264,9 @@ class ChatApp(App[int]):
         self.call_later(self.chat.mount_panes)
 
     def _apply_user_settings(self) -> None:
-        from chat_tui.ui.themes import builtin_theme_dir, load_theme_choice, register_themes
+        from chat_tui.ui.themes import load_theme_choice
 
         problems: list[str] = list(self.config.warnings)
-        dirs = [builtin_theme_dir()]
-        if self.paths:
-            dirs.append(self.paths.themes_dir)
-        problems += register_themes(self, dirs)
         if self.config.keys:
             from chat_tui.ui.keymap import keymap_from_config
 
@@ -284,6 +281,12 @@ class ChatApp(App[int]):
             # Colours are all removed; this theme's cursors and highlights are text styles
             # (reverse, bold), which still show.
             theme = NO_COLOR_THEME
+        if theme and theme not in self.available_themes:
+            problems += self._register_theme_files()  # it is one of them: before the first frame
+        else:
+            # Textual's own theme: the theme files (~5 ms with the TOML parser) are read after
+            # the first frame, and what is wrong with them is told then.
+            self.call_after_refresh(self._register_theme_files, notify=True)
         if theme:
             if theme in self.available_themes:
                 self.theme = theme
@@ -291,6 +294,23 @@ class ChatApp(App[int]):
                 problems.append(f"theme {theme!r} is not available")
         for problem in problems:
             self.notify(problem, title="Settings", severity="warning", timeout=10, markup=False)
+
+    def _register_theme_files(self, notify: bool = False) -> list[str]:
+        """The themes of the files shipped with chat-tui and of the user's themes folder; what
+        is wrong with any file (told now with `notify`, else returned)."""
+        from chat_tui.ui.themes import builtin_theme_dir, register_themes
+
+        if self._themes_registered:
+            return []
+        self._themes_registered = True
+        dirs = [builtin_theme_dir()]
+        if self.paths:
+            dirs.append(self.paths.themes_dir)
+        problems = register_themes(self, dirs)
+        if notify:
+            for problem in problems:
+                self.notify(problem, title="Settings", severity="warning", timeout=10, markup=False)
+        return problems
 
     def _check_keymap(self) -> None:
         """[keys] ids that no binding has, and keys now bound twice: one notification each."""

@@ -19,7 +19,6 @@ import os
 import re
 import sys
 import tempfile
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +60,8 @@ def builtin_theme_dir() -> Path:
 
 def load_theme_file(path: Path) -> Theme:
     """Read one theme file; raise `ThemeError` naming the file and what is wrong with it."""
+    import tomllib  # ~4 ms: read only when a theme file is (after the first frame, usually)
+
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
