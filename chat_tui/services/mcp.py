@@ -505,12 +505,12 @@ async def close_all(providers: Iterable[Any]) -> None:
     await asyncio.gather(*closers, return_exceptions=True)
 
 
-__all__ = ["CRASHED", "MCPServerError", "MCPTools", "NOT_STARTED", "RUNNING", "STARTING", "close_all",
-           "mcp_providers", "result_text", "tool_spec"]
-
-
 def _innermost(exc: BaseException) -> BaseException:
     """The first exception at the bottom of nested exception groups (`exc` itself otherwise)."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     return exc
+
+
+__all__ = ["CRASHED", "MCPServerError", "MCPTools", "NOT_STARTED", "RUNNING", "STARTING", "close_all",
+           "mcp_providers", "result_text", "tool_spec"]

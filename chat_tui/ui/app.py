@@ -102,7 +102,6 @@ class ChatApp(App[int]):
         self.paths = paths
         self.config = config or Config()
         self.colour_palette = self.config.palette  # probabilities and diffs (ui/palette.py)
-        self._themes_registered = False  # the theme files: before the first frame only if one is chosen
         from chat_tui.ui import image_protocol
 
         image_protocol.configure(self.config.image_protocol)
@@ -286,39 +285,35 @@ class ChatApp(App[int]):
         else:
             # Textual's own theme: the theme files (~5 ms with the TOML parser) are read after
             # the first frame, and what is wrong with them is told then.
-            self.call_after_refresh(self._register_theme_files, notify=True)
+            self.call_after_refresh(lambda: self._settings_problems(self._register_theme_files()))
         if theme:
             if theme in self.available_themes:
                 self.theme = theme
             else:
                 problems.append(f"theme {theme!r} is not available")
+        self._settings_problems(problems)
+
+    def _settings_problems(self, problems: list[str]) -> None:
+        """What is wrong in the user's settings: one warning each."""
         for problem in problems:
             self.notify(problem, title="Settings", severity="warning", timeout=10, markup=False)
 
-    def _register_theme_files(self, notify: bool = False) -> list[str]:
-        """The themes of the files shipped with chat-tui and of the user's themes folder; what
-        is wrong with any file (told now with `notify`, else returned)."""
+    def _register_theme_files(self) -> list[str]:
+        """Register the themes of the files shipped with chat-tui and of the user's themes
+        folder (once: before the first frame or right after it); what is wrong with any file."""
         from chat_tui.ui.themes import builtin_theme_dir, register_themes
 
-        if self._themes_registered:
-            return []
-        self._themes_registered = True
         dirs = [builtin_theme_dir()]
         if self.paths:
             dirs.append(self.paths.themes_dir)
-        problems = register_themes(self, dirs)
-        if notify:
-            for problem in problems:
-                self.notify(problem, title="Settings", severity="warning", timeout=10, markup=False)
-        return problems
+        return register_themes(self, dirs)
 
     def _check_keymap(self) -> None:
         """[keys] ids that no binding has, and keys now bound twice: one notification each."""
         from chat_tui.ui import compat
         from chat_tui.ui.keymap import binding_classes, check_keymap
 
-        for problem in check_keymap(compat.keymap(self), binding_classes(self)):
-            self.notify(problem, title="Settings", severity="warning", timeout=10, markup=False)
+        self._settings_problems(check_keymap(compat.keymap(self), binding_classes(self)))
 
     def watch_theme(self, theme: str) -> None:
         if self.paths is not None and not self.no_color:  # a theme forced by NO_COLOR is not a choice

@@ -234,8 +234,8 @@ def paint_dirty_rows_only() -> None:
                     lines = widget.render_lines(Region(x - region.x, start - region.y, width, row - start))
                     yield region, Region(clip.x, start, clip.width, row - start), lines
                     start = None
-            for row in range(y, y + height):
-                _cover(covered, row, x, x + width)
+                if row < y + height:
+                    _cover(covered, row, x, x + width)  # for the widgets behind it
 
     def render_partial_update(self: Any) -> Any:
         # Textual's, but each band of adjacent dirty rows is rendered on its own: the box around

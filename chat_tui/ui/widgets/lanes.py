@@ -37,7 +37,7 @@ from chat_tui.api.events import (
 from chat_tui.core.compare import LOW_CONFIDENCE, Lane, LogprobSummary
 from chat_tui.core.models_table import estimate_cost, model_info
 from chat_tui.core.text import visible_controls
-from chat_tui.core.tokens import COUNT_AT_ONCE
+from chat_tui.core.tokens import CHARS_PER_TOKEN, COUNT_AT_ONCE
 from chat_tui.ui.compat import one_layout_per_resize
 from chat_tui.ui.widgets.conversation import Caption
 from chat_tui.core.tool_calls import CallAssembler, json_fence, pretty_arguments
@@ -417,14 +417,14 @@ class LaneColumn(Vertical, can_focus=True):
             pending = "".join(self._unthought)
             self._unthought = []
             counted = self.counter.try_count_text(pending, self.lane.model) if self.counter and len(pending) <= COUNT_AT_ONCE else None
-            tokens = counted.tokens if counted is not None else math.ceil(len(pending) / 4)
+            tokens = counted.tokens if counted is not None else math.ceil(len(pending) / CHARS_PER_TOKEN)
             self.stats.reasoning_local += tokens
             self.stats.tokens_local += tokens
         if not self._uncounted:
             return
         pending = "".join(self._uncounted)
         if len(pending) > COUNT_AT_ONCE:  # a burst: estimated until the final count
-            self.stats.tokens_local += math.ceil(len(pending) / 4)
+            self.stats.tokens_local += math.ceil(len(pending) / CHARS_PER_TOKEN)
         else:
             counted = self.counter.try_count_text(pending, self.lane.model) if self.counter else None
             # No tokenizer yet: a chunk is usually one token.

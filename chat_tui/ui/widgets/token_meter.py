@@ -25,7 +25,7 @@ from textual.worker import get_current_worker
 
 from chat_tui.core.messages import ChatMessage, ImagePart, Part, TextPart
 from chat_tui.core.models_table import ModelInfo, estimate_cost, model_info
-from chat_tui.core.tokens import COUNT_AT_ONCE, TokenCount, TokenCounter, is_openai_tokenizer_model
+from chat_tui.core.tokens import CHARS_PER_TOKEN, COUNT_AT_ONCE, TokenCount, TokenCounter, is_openai_tokenizer_model
 
 DEBOUNCE = 0.15  # seconds of quiet typing before counting
 REDRAW_INTERVAL = 0.5  # streaming figures redraw twice a second: each redraw is a screen update
@@ -410,7 +410,7 @@ class TokenMeter(Vertical):
                 pieces.clear()
                 # never waits for a load, and a burst is estimated (the final count replaces it)
                 counted = self.counter.try_count_text(text, self.model) if len(text) <= COUNT_AT_ONCE else None
-                tokens = counted.tokens if counted else math.ceil(len(text) / 4)
+                tokens = counted.tokens if counted else math.ceil(len(text) / CHARS_PER_TOKEN)
                 self._completion_local += tokens
                 if kind:
                     self._reasoning_local += tokens
