@@ -199,6 +199,22 @@ async def until(pilot, condition, what: str, timeout: float = 5.0) -> None:
         await pilot.pause(0.02)
 
 
+def steady(run_before):
+    """`run_before` for a snapshot, then every cursor steady (shown, not blinking): the picture
+    must not depend on how long the run took (a loaded machine can pass a blink's 0.5 s)."""
+
+    async def run(pilot) -> None:
+        from textual.widgets import Input, TextArea
+
+        await run_before(pilot)
+        for widget in pilot.app.screen.query("*"):
+            if isinstance(widget, (Input, TextArea)):
+                widget.cursor_blink = False
+        await pilot.pause()
+
+    return run
+
+
 async def settle(pilot) -> None:
     """Wait until every worker is done and the screen is drawn (tokenizer loaded, panes mounted,
     the sidebar's conversation list read)."""

@@ -1,8 +1,12 @@
 """The Textual internals chat-tui relies on (ui/compat.py) are still there and mean what they did."""
 
+import asyncio
 import io
 
+import pytest
 from textual.app import App
+from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.binding import Binding
 from textual.widgets import Footer, Static
 
@@ -406,3 +410,37 @@ def test_one_layout_per_resize_wraps_a_class_once():
     for leaf in (ScrollBar, FooterKey):
         assert vars(leaf)["_size_updated"].one_layout
         assert not getattr(vars(leaf)["_size_updated"].__closure__[0].cell_contents, "one_layout", False)
+
+
+class _Inner(Vertical):
+    def compose(self):
+        yield Static("child", id="child")
+
+    def on_mount(self):
+        self.query_one("#child")  # what compose yielded is there by on_mount
+
+
+class _Quits(App):
+    async def on_mount(self):
+        self.mount(Vertical(_Inner()))
+        await asyncio.sleep(0)  # the new widgets start composing ...
+        self.exit()  # ... as the app starts removing them
+
+
+async def test_a_widget_removed_while_it_mounts_gets_no_mount(monkeypatch):
+    from textual.widget import Widget
+
+    from textual.message_pump import MessagePump
+
+    monkeypatch.setattr(Widget, "on_event", MessagePump.on_event)  # Textual's own, restored after
+    with pytest.raises(NoMatches):  # Textual's own behaviour: on_mount without its children
+        async with _Quits().run_test():
+            pass
+    compat.no_mount_while_pruned()
+    compat.no_mount_while_pruned()  # idempotent
+    async with _Quits().run_test():
+        pass
+    async with Host().run_test() as pilot:  # a widget that stays still gets its Mount
+        widget = _Inner()
+        await pilot.app.mount(widget)
+        assert widget.query_one("#child").is_mounted and widget.is_mounted

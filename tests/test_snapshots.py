@@ -3,7 +3,7 @@ with --snapshot-update: `pytest tests/test_snapshots.py --snapshot-report` write
 
 from __future__ import annotations
 
-from demo import demo_app, seed_history, settle, settle_workers, tools_shown, until
+from demo import demo_app, seed_history, settle, settle_workers, steady, tools_shown, until
 from fake_openai import Fault
 
 SIZE = (160, 48)
@@ -11,7 +11,7 @@ SIZE = (160, 48)
 
 def test_main_screen(snap_compare, fake_openai, tmp_path):
     app = demo_app(fake_openai, tmp_path / "s.db")
-    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(settle))
 
 
 def test_model_picker_filtered(snap_compare, fake_openai, tmp_path):
@@ -23,7 +23,7 @@ def test_model_picker_filtered(snap_compare, fake_openai, tmp_path):
         await pilot.press(*"4o")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=filter_models)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(filter_models))
 
 
 def test_parameters_changed(snap_compare, fake_openai, tmp_path):
@@ -37,7 +37,7 @@ def test_parameters_changed(snap_compare, fake_openai, tmp_path):
         await pilot.press(*"42")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=change)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(change))
 
 
 def test_tool_calls(snap_compare, fake_openai, tmp_path):
@@ -51,7 +51,7 @@ def test_tool_calls(snap_compare, fake_openai, tmp_path):
         await tools_shown(pilot, finish=True)
         await fixed_dates(pilot)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=ask)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(ask))
 
 
 def test_help_screen(snap_compare, fake_openai, tmp_path):
@@ -62,7 +62,7 @@ def test_help_screen(snap_compare, fake_openai, tmp_path):
         await pilot.press("f1")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=help_)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(help_))
 
 
 def test_error_state(snap_compare, fake_openai, tmp_path):
@@ -83,7 +83,7 @@ def test_error_state(snap_compare, fake_openai, tmp_path):
         view.refresh_header()
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=fail)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(fail))
 
 
 async def fixed_dates(pilot, stamp: str = "2025-03-15T10:12:00.000Z") -> None:
@@ -118,7 +118,7 @@ def test_history_listing(snap_compare, fake_openai, tmp_path):
         assert screen.current().title == "Rust lifetimes, explained"
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=browse)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(browse))
 
 
 def test_history_search_snippets(snap_compare, fake_openai, tmp_path):
@@ -137,7 +137,7 @@ def test_history_search_snippets(snap_compare, fake_openai, tmp_path):
         shown = [screen.query_one("#history-list").get_option_at_index(i).prompt.plain for i in range(2)]
         assert any("on the binary digits" in text for text in shown)  # spaces kept around the match
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=search)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(search))
 
 
 def test_completion_mode_round_pending(snap_compare, fake_openai, tmp_path):
@@ -168,7 +168,7 @@ def test_completion_mode_round_pending(snap_compare, fake_openai, tmp_path):
         assert screen.state == "pending" and area.generated_text == fake_openai.answer
         assert fake_openai.last_request.json["model"] == "gpt-3.5-turbo-instruct"
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=generate)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(generate))
 
 
 def test_edit_mode_with_two_choices(snap_compare, fake_openai, tmp_path):
@@ -190,7 +190,7 @@ def test_edit_mode_with_two_choices(snap_compare, fake_openai, tmp_path):
         screen.query_one("#edit-input", TextArea).cursor_blink = False
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=edit)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(edit))
 
 
 def test_images_screen_with_a_result(snap_compare, fake_openai, tmp_path, monkeypatch):
@@ -220,6 +220,6 @@ def test_images_screen_with_a_result(snap_compare, fake_openai, tmp_path, monkey
         await pilot.pause()
 
     try:
-        assert snap_compare(app, terminal_size=SIZE, run_before=make)
+        assert snap_compare(app, terminal_size=SIZE, run_before=steady(make))
     finally:
         undo()

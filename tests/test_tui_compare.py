@@ -12,7 +12,7 @@ import math
 import pytest
 from textual.widgets import Input, Switch, TextArea
 
-from demo import demo_app, settle as settle_demo
+from demo import demo_app, settle as settle_demo, steady
 from demo import settle_workers as settle, until
 from fake_openai import Fault, FakeOpenAI, _alternatives, _logprob, split_tokens
 from openapi_spec import validate_request
@@ -476,7 +476,7 @@ def test_snapshot_finished_comparison(snap_compare, fake_openai, tmp_path):
         screen.columns[1].focus()
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=compare)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(compare))
 
 
 def test_snapshot_probability_view(snap_compare, fake_openai, tmp_path):
@@ -494,7 +494,7 @@ def test_snapshot_probability_view(snap_compare, fake_openai, tmp_path):
         await pilot.press("right", "right", "right")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=probabilities)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(probabilities))
 
 
 async def test_f8_opens_compare_with_the_typed_prompt_and_p_shows_probabilities(fake_openai, tmp_path, tiktoken_cache):

@@ -83,6 +83,7 @@ class ChatApp(App[int]):
         compat.paint_dirty_rows_only()  # a streaming answer's frame renders its rows, not the screen
         compat.lazy_strip_caches()  # a line's seven caches are made when it uses one
         compat.one_layout_for_textual_leaves()  # a resized scroll bar or footer key: no second layout
+        compat.no_mount_while_pruned()  # quitting while panes mount: no on_mount without children
         if self.no_color and not no_color:
             compat.colour_filters_off(self)  # NO_COLOR="" is not set
         # Function calling: every source of tools (ToolProvider: MCP servers, ...), and which of

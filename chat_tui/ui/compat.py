@@ -181,6 +181,34 @@ def one_layout_for_textual_leaves() -> None:
         one_layout_per_resize(leaf)
 
 
+def no_mount_while_pruned() -> None:
+    """Do not send `Mount` to a widget that is already being removed, or whose app is exiting.
+
+    Textual composes a widget, mounts what `compose` gave, then sends it `Mount`. If the widget
+    is removed or the app starts exiting in between, `mount()` quietly mounts nothing (a pruning
+    widget takes no children; `mount_all` takes none once the app exits), but `Mount` is still
+    sent: an `on_mount` that looks up a child
+    its `compose` yielded gets `NoMatches`, and the app ends with a traceback. Seen when a user
+    quits while the side panes are still mounting (they mount after the first frame), and once
+    in CI as a test ended at that moment. A widget on its way out is never shown, so its mount
+    handlers have nothing to do. Upstreamable as a check in `MessagePump._pre_process`;
+    tests/test_compat.py reproduces the race. Idempotent."""
+    from textual.events import Mount
+    from textual.widget import Widget
+
+    if getattr(Widget.on_event, "skips_pruned_mount", False):
+        return
+    original = Widget.on_event
+
+    async def on_event(self: Any, event: Any) -> None:
+        if event.__class__ is Mount and (self._pruning or self._closing or not self.is_attached):
+            return
+        await original(self, event)
+
+    on_event.skips_pruned_mount = True  # type: ignore[attr-defined]
+    Widget.on_event = on_event  # type: ignore[method-assign]
+
+
 def paint_dirty_rows_only() -> None:
     """Make a partial repaint render only the rows it repaints.
 
