@@ -101,7 +101,7 @@ async def test_the_thinking_block_streams_folds_toggles_is_stored_and_reopens(fa
         await pilot.pause()
         # The meter's last reply: out includes the thinking, shown beside it.
         meter = app.query_one(TokenMeter)
-        reply_line = str(meter.query_one("#meter-reply").render())
+        reply_line = meter.shown("reply")
         assert f"out {row.completion_tokens:,} ({row.reasoning_tokens:,} thinking)" in reply_line
         # The next request carries the answer, never the thought.
         await pilot.press("ctrl+l", *"And then?", "enter")

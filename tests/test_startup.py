@@ -7,6 +7,7 @@ timings: a regression here is structural (an import or a stylesheet moved back t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -40,8 +41,8 @@ DEFERRED_MODULES = (
     "sqlite_utils",
     "tomllib",  # the theme files are read after the first frame unless one of them is chosen
 )
-# Read by ChatApp.load_later_css, after the first frame.
-LATER_CSS = ("params.tcss", "picker.tcss", "conversation_list.tcss", "screens.tcss")
+# Read by ChatApp.load_messages_css / load_later_css, after the first frame.
+LATER_CSS = ("messages.tcss", "params.tcss", "picker.tcss", "conversation_list.tcss", "screens.tcss")
 
 FIRST_FRAME = """
 import json, sys
@@ -134,6 +135,55 @@ async def test_later_css_is_read_before_the_panes_mount_and_styles_them(fake_ope
         pane = app.chat.params_pane()
         assert pane.styles.padding.left == 1 and pane.styles.border_left[0] == "vkey"
         assert pane.styles.scrollbar_size_vertical == 1
+    store.close()
+
+
+async def test_a_conversation_opened_before_the_panes_is_styled_and_the_panes_css_waits(fake_openai, tmp_path, monkeypatch):
+    """`chat-tui -c`: the conversation's messages mount before the side panes; the messages'
+    styles are read first (a message has its margin and padding), the panes' are not yet; the
+    panes read theirs when they mount, and the messages keep their styles."""
+    from chat_tui.api.client import OpenAIClient
+    from chat_tui.core.config import Endpoint
+    from chat_tui.store import Store
+    from chat_tui.ui.app import ChatApp
+    from chat_tui.ui.screens.chat import ChatScreen
+    from chat_tui.ui.widgets.conversation import MessageView
+
+    held = asyncio.Event()
+    mount_panes = ChatScreen.mount_panes
+
+    async def later(screen):
+        await held.wait()
+        await mount_panes(screen)
+
+    monkeypatch.setattr(ChatScreen, "mount_panes", later)
+    store = Store(tmp_path / "db.sqlite")
+    cid = store.create_conversation(title="earlier", model="gpt-4o-mini")
+    question = store.add_message(cid, "user", "What is a monad?")
+    store.add_message(cid, "assistant", "A monoid in the category of endofunctors.", parent_id=question)
+    endpoint = Endpoint(name="fake", base_url=fake_openai.base_url)
+    app = ChatApp(endpoint, store, client=OpenAIClient(endpoint), model="gpt-4o-mini", conversation_id=cid)
+
+    def sources():
+        return [os.path.basename(path) for path, _ in app.stylesheet.source]
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        for _ in range(200):
+            if len(app.chat.query(MessageView)) == 2:
+                break
+            await pilot.pause(0.02)
+        views = list(app.chat.query(MessageView))
+        assert len(views) == 2
+        assert "messages.tcss" in sources() and "params.tcss" not in sources()
+        # messages.tcss: `MessageView { margin: 1 0 0 0; padding: 0 1 }`
+        assert all(v.styles.margin.top == 1 and v.styles.padding.left == 1 for v in views)
+        held.set()
+        for _ in range(600):
+            if app.chat.params_pane() is not None:
+                break
+            await pilot.pause(0.05)
+        assert all(name in sources() for name in LATER_CSS)
+        assert all(v.styles.margin.top == 1 for v in views)  # restyled with the panes' files
     store.close()
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual import on
 from textual.app import App, ComposeResult
-from textual.widgets import Static, TextArea
+from textual.widgets import TextArea
 
 import chat_tui.ui
 from chat_tui.core.messages import ChatMessage
@@ -60,8 +60,8 @@ class MeterHost(App[None]):
 
 
 
-def part(app: App, name: str) -> str:
-    return app.query_one(f"#meter-{name}", Static).visual.plain
+def part(app: App, name: str) -> str | None:
+    return app.query_one(TokenMeter).shown(name)
 
 
 async def start(app: MeterHost) -> TokenMeter:
@@ -85,7 +85,7 @@ async def test_typing_updates_exact_prompt_count_after_debounce(counter):
         assert update.conversation_tokens == TokenCount(13, True, "o200k_base")
         assert part(app, "prompt") == "prompt 6"
         assert part(app, "context") == "ctx 13 / 128k"
-        assert not app.query_one("#meter-prompt").has_class("-estimate")
+        assert not app.query_one(TokenMeter).is_estimate("prompt")
 
 
 async def test_keystrokes_never_count_on_the_ui_thread(counter, monkeypatch):
@@ -198,11 +198,11 @@ async def test_context_bar_fraction_and_max_tokens_reserved(counter):
         meter.set_max_tokens(4096)
         assert part(app, "max") == "max 4,096"
         assert part(app, "bar").startswith("█" * used + "▒" * 5)
-        assert not app.query_one("#meter-bar").has_class("-over")
+        assert app.query_one(TokenMeter).bar_level != "over"
         meter.set_max_tokens(8000)  # prompt + reserved output no longer fit
-        assert app.query_one("#meter-bar").has_class("-over")
+        assert app.query_one(TokenMeter).bar_level == "over"
         meter.set_max_tokens(None)
-        assert not app.query_one("#meter-max").display
+        assert part(app, "max") is None
 
 
 async def test_cost_shown_for_gpt_4o_mini(counter):
@@ -229,16 +229,16 @@ async def test_local_model_is_marked_estimate_and_unknown_limits_do_not_crash(co
         assert update.prompt_tokens.exact is False
         assert update.context_window is None
         assert part(app, "prompt") == "prompt ~6"
-        assert app.query_one("#meter-prompt").has_class("-estimate")
+        assert app.query_one(TokenMeter).is_estimate("prompt")
         assert part(app, "context") == "ctx ~13"  # no window known: no " / …"
-        assert not app.query_one("#meter-bar").display
-        assert not app.query_one("#meter-cost").display  # no price known
+        assert part(app, "bar") is None
+        assert part(app, "cost") is None  # no price known
         assert meter.context_fraction is None
         meter.stream_started()
         meter.stream_delta("Hello")
         meter.stream_finished(None, None, 1)
         assert part(app, "reply").startswith("last reply: in ~13 · out ~1 · ")
-        assert app.query_one("#meter-reply").has_class("-estimate")
+        assert app.query_one(TokenMeter).is_estimate("reply")
 
 
 async def test_set_model_recounts(counter):
@@ -259,17 +259,16 @@ async def test_streaming_figures_then_server_usage(counter, monkeypatch):
         meter = await start(app)
         meter.set_prompt("tiktoken is great!")
         await app.next_update()
-        assert not app.query_one("#meter-reply").display  # nothing streamed yet
-        reply = app.query_one("#meter-reply", Static)
+        assert part(app, "reply") is None  # nothing streamed yet
         redraws = 0
-        original_update = reply.update
+        original_render = meter._render_reply
 
-        def counting_update(*args, **kwargs):
+        def counting_render():
             nonlocal redraws
             redraws += 1
-            return original_update(*args, **kwargs)
+            return original_render()
 
-        monkeypatch.setattr(reply, "update", counting_update)
+        monkeypatch.setattr(meter, "_render_reply", counting_render)
         meter.stream_started()
         assert part(app, "reply").startswith("▸ reply: in 13 · out ~0 · ")
         redraws = 0
@@ -285,15 +284,15 @@ async def test_streaming_figures_then_server_usage(counter, monkeypatch):
         assert redraws == 1
         shown = part(app, "reply")
         assert shown.startswith("▸ reply: in 13 · out ~200 · ") and "first token " in shown and "~$" in shown
-        assert app.query_one(TokenMeter).has_class("-streaming")
+        assert meter.streaming
 
         meter.stream_timing(0.42, 55.0)  # measured by the client
         meter.stream_finished(usage_prompt=13, usage_completion=201, completion_tokens_local=200)
         assert meter.completion_tokens == TokenCount(201, True, "usage")
         cost = format_cost(estimate_cost(model_info("gpt-4o-mini"), 13, 201))
         assert part(app, "reply") == f"last reply: in 13 · out 201 · 55 tok/s · first token 0.42s · {cost}"
-        assert not app.query_one("#meter-reply").has_class("-estimate")
-        assert not app.query_one(TokenMeter).has_class("-streaming")
+        assert not app.query_one(TokenMeter).is_estimate("reply")
+        assert not meter.streaming
 
 
 async def test_request_sent_before_count_caught_up_is_marked_estimate(counter):
@@ -363,3 +362,53 @@ def test_formatting_helpers():
     assert format_cost(0.00042) == "$0.00042"
     assert format_cost(0.012) == "$0.012"
     assert format_cost(1.254) == "$1.25"
+
+
+async def test_the_meter_draws_its_rows_styled_and_a_new_figure_lays_nothing_out(counter, monkeypatch):
+    """One widget: row 1 is the shown parts two spaces apart, row 2 the reply once it starts.
+    Estimates in italics, the bar in the theme's colours by how full it is; a changed figure
+    repaints the meter, only row 2 appearing lays the screen out."""
+    from textual.color import Color
+
+    app = MeterHost(counter, "gpt-4")  # 8,192-token window
+    async with app.run_test(size=(120, 10)) as pilot:
+        meter = await start(app)
+        meter.set_history([ChatMessage("user", "hello " * 7000)], None)  # over 80 % of the window
+        await app.next_update()
+        await pilot.pause()
+
+        def span_style(text: str):
+            content = meter.render()
+            start = content.plain.index(text)
+            styles = [span.style for span in content.spans if span.start <= start < span.end]
+            assert len(styles) <= 1, (text, content.spans)
+            return styles[0] if styles else None  # None: the meter's own style
+
+        rows = meter.render().plain.split("\n")
+        parts = [meter.shown(name) for name in ("prompt", "tools", "context", "bar", "max", "cost")]
+        assert rows == ["  ".join(p for p in parts if p is not None)]
+        assert meter.size.height == 1 and meter.bar_level == "warn"
+        theme = app.theme_variables  # what $warning and $error are in this theme
+        assert span_style(meter.shown("bar")).foreground == Color.parse(theme["warning"])
+        meter.set_max_tokens(4000)
+        assert span_style(meter.shown("bar")).foreground == Color.parse(theme["error"])
+        assert span_style(meter.shown("bar")).bold
+
+        layouts = []
+        refresh = meter.refresh
+        monkeypatch.setattr(meter, "refresh", lambda *a, **kw: layouts.append(kw.get("layout", False)) or refresh(*a, **kw))
+        meter.set_max_tokens(4001)  # a new figure: repainted, not laid out
+        assert layouts and not any(layouts)
+        meter.stream_started()  # row 2 appears: the meter grows
+        assert layouts[-1] is True
+        meter.stream_delta("Hello")
+        meter._redraw_now()
+        streaming = span_style("▸ reply")  # counted from the stream: an estimate
+        assert meter.is_estimate("reply") and streaming.italic
+        assert streaming.foreground == Color.parse(theme["success"])
+        meter.stream_finished(None, None, 1)
+        await pilot.pause()
+        assert meter.size.height == 2
+        rows = meter.render().plain.split("\n")
+        assert rows[1] == meter.shown("reply") and rows[1].startswith("last reply: in 7,0")
+        assert not meter.is_estimate("reply") and span_style("last reply") is None

@@ -241,19 +241,18 @@ async def test_the_meter_counts_the_tool_definitions_on_offer(fake, tmp_path):
     async with app.run_test(size=(120, 50)) as pilot:
         await settled(app)
         meter = app.chat.meter
-        part = meter.query_one("#meter-tools")
         clock = [s.to_wire() for s in await app.tool_providers[0].list_tools()]
-        await until(pilot, lambda: str(part.render()) == f"tools {tokens(clock)}+?", "clock's tools, math unknown")
+        await until(pilot, lambda: meter.shown("tools") == f"tools {tokens(clock)}+?", "clock's tools, math unknown")
         assert math(app).state == "not started"
         await pilot.press(*"hi")
         await until(pilot, lambda: meter.conversation_tokens is not None and meter.prompt_tokens.tokens == 1, "a count")
         await open_tools(pilot)  # math starts: its tools are known now
         both = [*clock, *[s.to_wire() for s in math(app).tools]]
-        await until(pilot, lambda: str(part.render()) == f"tools {tokens(both)}", "both counted")
+        await until(pilot, lambda: meter.shown("tools") == f"tools {tokens(both)}", "both counted")
         with_math = meter.conversation_tokens.tokens
         await flip(pilot, section(app, "math").query_one(SourceSwitch))
-        await until(pilot, lambda: str(part.render()) == f"tools {tokens(clock)}", "math off")
+        await until(pilot, lambda: meter.shown("tools") == f"tools {tokens(clock)}", "math off")
         await until(pilot, lambda: meter.conversation_tokens.tokens == with_math - (tokens(both) - tokens(clock)),
                     "the context without math's tools")
         await flip(pilot, section(app, "clock").query_one(SourceSwitch))
-        await until(pilot, lambda: not part.display, "no tools: no part")
+        await until(pilot, lambda: meter.shown("tools") is None, "no tools: no part")

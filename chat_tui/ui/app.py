@@ -34,8 +34,11 @@ class ChatApp(App[int]):
     TITLE = "chat-tui"
     # What the first frame shows; the rest (LATER_CSS) is read when first needed.
     CSS_PATH = ["styles/app.tcss", "styles/meter.tcss"]
-    # The side panes' and the other screens' styles: read before the panes mount or another
-    # screen is pushed, whichever comes first (load_later_css), not before the first frame.
+    # What the first frame does not show. Messages (and the edit banner, attachments, dialogs):
+    # read before the first one mounts (load_messages_css). The side panes' and the other
+    # screens' styles: read, with those, before the panes mount or another screen is pushed,
+    # whichever comes first (load_later_css). Neither before the first frame.
+    MESSAGES_CSS = "styles/messages.tcss"
     LATER_CSS = [
         "styles/params.tcss",
         "styles/picker.tcss",
@@ -207,18 +210,27 @@ class ChatApp(App[int]):
             if text:
                 self.copy_to_clipboard(text)
 
-    _later_css_loaded = False
+    _css_read: frozenset[str] = frozenset()  # the files of MESSAGES_CSS and LATER_CSS read
+
+    def load_messages_css(self) -> None:
+        """Read MESSAGES_CSS (once): before a message, the edit banner or an attachment mounts."""
+        self._read_css([self.MESSAGES_CSS])
 
     def load_later_css(self) -> None:
-        """Read LATER_CSS into the stylesheet and restyle what is mounted (once). Only the new
-        files are parsed: the stylesheet keeps the rules it parsed before."""
-        if self._later_css_loaded:
+        """Read MESSAGES_CSS and LATER_CSS (once): before the side panes or another screen."""
+        self._read_css([self.MESSAGES_CSS, *self.LATER_CSS])
+
+    def _read_css(self, names: list[str]) -> None:
+        """Add the files not read yet to the stylesheet and restyle what is mounted. Only the
+        new files are parsed: the stylesheet keeps the rules it parsed before."""
+        names = [name for name in names if name not in self._css_read]
+        if not names:
             return
-        self._later_css_loaded = True
+        self._css_read |= set(names)
         from pathlib import Path
 
         here = Path(__file__).resolve().parent
-        paths = [here / name for name in self.LATER_CSS]
+        paths = [here / name for name in names]
         if self.css_monitor is not None:  # `textual run --dev`: watched like CSS_PATH
             self.css_monitor.add_paths(paths)
         self.css_path.extend(paths)  # what a live reload reads again

@@ -144,6 +144,7 @@ class ChatScreen(Screen):
         found = next(iter(self.query(f"#{name}")), None)
         if found is not None or not make:
             return found
+        self.app.load_messages_css()  # the banner's and the attachments' styles
         widget = self.ABOVE_PROMPT[name]()
         widget.display = False
         names = list(self.ABOVE_PROMPT)

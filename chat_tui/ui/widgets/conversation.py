@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -582,6 +582,14 @@ class ConversationView(VerticalScroll):
         self.thinking_open = False
         # The state of each tool call of the thread shown, by call id (from its result).
         self.call_states: dict[str, str] = {}
+
+    def mount(self, *widgets: Any, **kw: Any) -> Any:
+        """Mount messages, their styles read first: the app reads them when first needed, not
+        before the first frame (ChatApp.load_messages_css)."""
+        load = getattr(self.app, "load_messages_css", None)
+        if load is not None:
+            load()
+        return super().mount(*widgets, **kw)
 
     def view_of(self, m: Message, b: Branch | None, checks: dict[int, tuple[bool, str]] | None = None) -> MessageView:
         images = self.images.get(m.id)

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textual import on, work
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Static
+from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from chat_tui.core.messages import ChatMessage, ImagePart, Part, TextPart
@@ -31,6 +30,8 @@ DEBOUNCE = 0.15  # seconds of quiet typing before counting
 REDRAW_INTERVAL = 0.5  # streaming figures redraw twice a second: each redraw is a screen update
 BEAT_GRACE = 0.25  # while text streams, the redraw waits this much longer for the text's frame (`beat`)
 BAR_WIDTH = 10
+NEXT_PARTS = ("prompt", "tools", "context", "bar", "max", "cost")  # row 1, in this order
+PART_GAP = "  "
 # A user message costs 3 framing tokens plus its role; "user" is one token in every OpenAI
 # encoding and under chars/4 (the cookbook recipe, as in TokenCounter.count_messages).
 USER_MESSAGE_FRAMING = 4
@@ -73,12 +74,20 @@ class _Counted(Message, bubble=False):
         return isinstance(message, _Counted)
 
 
-class TokenMeter(Vertical):
+class TokenMeter(Widget):
     """Mount with `id="token-meter"` (the default) under the prompt; feed it with the setters.
 
     Row 1: the next request (prompt, conversation vs context window, max_tokens, cost).
     Row 2, once a reply has started: the reply being streamed, or the last one.
+    One widget drawing both rows (styled by its component classes, meter.tcss): a changed
+    figure repaints the meter and lays nothing out; only row 2 appearing changes its height.
     """
+
+    COMPONENT_CLASSES = {
+        "token-meter--estimate",  # not an exact tokenizer count
+        "token-meter--bar", "token-meter--bar-warn", "token-meter--bar-over",
+        "token-meter--streaming",  # row 2 while the reply streams
+    }
 
     @dataclass
     class Updated(Message):
@@ -151,12 +160,9 @@ class TokenMeter(Vertical):
         self._redraw: Timer | None = None
         self._on_beats = False  # the answer's frames redraw the streaming figures (`beat`)
         self._last_redraw = 0.0
-
-    def compose(self) -> ComposeResult:
-        with Horizontal(id="meter-next"):
-            for name in ("prompt", "tools", "context", "bar", "max", "cost"):
-                yield Static("", id=f"meter-{name}", classes="meter-part", markup=False)
-        yield Static("", id="meter-reply", classes="meter-part", markup=False)
+        # What is shown: each part's text and whether it is an estimate (None: not shown).
+        self._parts: dict[str, tuple[str, bool] | None] = dict.fromkeys((*NEXT_PARTS, "reply"))
+        self._bar_level = ""  # "", "warn" (≥ 80 % used) or "over" (with max_tokens, > 100 %)
 
     def on_mount(self) -> None:
         # Load the tokenizer after the first frame: a thread importing tiktoken while the first
@@ -473,16 +479,53 @@ class TokenMeter(Vertical):
 
     # -- rendering ----------------------------------------------------------------------------
 
+    def shown(self, name: str) -> str | None:
+        """The text of part `name` as shown (None: not shown): one of NEXT_PARTS, or "reply"."""
+        part = self._parts[name]
+        return None if part is None else part[0]
+
+    def is_estimate(self, name: str) -> bool:
+        """Whether part `name` is shown as an estimate (in italics)."""
+        part = self._parts[name]
+        return part is not None and part[1]
+
+    @property
+    def bar_level(self) -> str:
+        """How full the context bar is: "", "warn" (≥ 80 %) or "over" (with max_tokens, > 100 %)."""
+        return self._bar_level
+
     def _part(self, name: str, text: str | None, *, estimate: bool = False) -> None:
-        part = self.query_one(f"#meter-{name}", Static)
-        shown = text is not None
-        resized = part.display != shown
-        part.display = shown
-        if text is not None:
-            # The reply row has a fixed size (1fr × 1): redrawing it while streaming needs no
-            # re-layout of the screen, which is what costs CPU with a long conversation.
-            part.update(text, layout=resized or name != "reply")
-            part.set_class(estimate, "-estimate")
+        new = None if text is None else (text, estimate)
+        old = self._parts[name]
+        if new == old:
+            return
+        self._parts[name] = new
+        # Only row 2 appearing or going changes the meter's height (a layout of the screen);
+        # a changed figure only repaints it.
+        self.refresh(layout=name == "reply" and (old is None) != (new is None))
+
+    def render(self) -> Content:
+        def style(name: str, estimate: bool) -> Any:
+            classes = []
+            if name == "bar":
+                classes.append(f"token-meter--bar-{self._bar_level}" if self._bar_level else "token-meter--bar")
+            elif name == "reply" and self.streaming:
+                classes.append("token-meter--streaming")
+            if estimate:
+                classes.append("token-meter--estimate")
+            return self.get_visual_style(*classes, partial=True) if classes else ""
+
+        pieces: list[Any] = []
+        for name in NEXT_PARTS:
+            part = self._parts[name]
+            if part is not None:
+                if pieces:
+                    pieces.append(PART_GAP)
+                pieces.append((part[0], style(name, part[1])))
+        reply = self._parts["reply"]
+        if reply is not None:
+            pieces += ["\n", (reply[0], style("reply", reply[1]))]
+        return Content.assemble(*pieces)  # control codes are stripped: the figures are ours anyway
 
     def _render_next(self) -> None:
         prompt, conversation, window = self.prompt_tokens, self.conversation_tokens, self.context_window
@@ -510,9 +553,10 @@ class TokenMeter(Vertical):
             used_cells = 1  # something is used: show it
         reserved_cells = min(BAR_WIDTH - used_cells, round(reserved * BAR_WIDTH))
         free_cells = BAR_WIDTH - used_cells - reserved_cells
-        bar = self.query_one("#meter-bar", Static)
-        bar.set_class(fraction + reserved > 1, "-over")
-        bar.set_class(fraction + reserved <= 1 and fraction >= 0.8, "-warn")
+        level = "over" if fraction + reserved > 1 else "warn" if fraction >= 0.8 else ""
+        if level != self._bar_level:
+            self._bar_level = level
+            self.refresh()
         percent = "<1%" if 0 < fraction < 0.01 else f"{fraction:.0%}"
         return "█" * used_cells + "▒" * reserved_cells + "░" * free_cells + f" {percent}"
 
@@ -552,7 +596,6 @@ class TokenMeter(Vertical):
             if cost is not None:
                 pieces.append(("~" if estimate else "") + format_cost(cost))
         self._part("reply", ("▸ reply: " if self.streaming else "last reply: ") + " · ".join(pieces), estimate=estimate)
-        self.set_class(self.streaming, "-streaming")
 
 
 __all__ = ["DEBOUNCE", "REDRAW_INTERVAL", "TokenMeter", "format_cost", "short_count"]
