@@ -4,6 +4,9 @@
     python benchmarks/startup.py                 # 9 runs of each, alternating; medians
     python benchmarks/startup.py -n 15 --runs    # and every run's numbers
 
+Also the CPU time (user + system, from rusage) at mount and at the first frame: steadier than
+wall time when the machine is shared.
+
 Each run is a fresh process (`--child app|min`) that runs the app headless at 160x50 and
 prints, in ms since the process started its script: imports done, `App.on_mount`, and the first
 frame (the first `call_after_refresh` after mount); plus the time spent in Textual's phases
@@ -36,12 +39,21 @@ PHASES = [
 ]
 
 
+def cpu_ms() -> float:
+    """CPU time of this process so far (user + system), interpreter start-up included."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
 def child(which: str, t0: float) -> None:
     marks: dict[str, float] = {}
     spent: dict[str, float] = {}
 
     def mark(name: str) -> None:
         marks[name] = (time.perf_counter() - t0) * 1000
+        marks[f"{name}_cpu"] = cpu_ms()
 
     from textual._compositor import Compositor
     from textual.app import App
@@ -142,6 +154,13 @@ def main() -> None:
         print(f"  {labels[which]:<20} imported {m['imported']:6.1f}  mount {m['mount']:6.1f}  first frame {m['first_frame']:6.1f}")
         print("  " + " " * 20 + " " + "  ".join(f"{k} {v:.1f}" for k, v in phases.items()))
     print(f"  first frame ratio (chat-tui / minimal): {med['app']['first_frame'] / med['min']['first_frame']:.2f}")
+    # CPU time is steadier than wall time on a shared machine (no waiting for a core counted).
+    cpu = {w: {k: statistics.median(r["marks"][f"{k}_cpu"] for r in rs) for k in ("mount", "first_frame")}
+           for w, rs in results.items()}
+    for which in results:
+        c = cpu[which]
+        print(f"  {labels[which]:<20} CPU to the first frame {c['first_frame']:6.1f} ms (from mount {c['first_frame'] - c['mount']:5.1f})")
+    print(f"  CPU ratio (chat-tui / minimal): {cpu['app']['first_frame'] / cpu['min']['first_frame']:.2f}")
 
 
 if __name__ == "__main__":

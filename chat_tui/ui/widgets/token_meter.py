@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.content import Content
@@ -83,7 +83,7 @@ class TokenMeter(Widget):
     figure repaints the meter and lays nothing out; only row 2 appearing changes its height.
     """
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "token-meter--estimate",  # not an exact tokenizer count
         "token-meter--bar", "token-meter--bar-warn", "token-meter--bar-over",
         "token-meter--streaming",  # row 2 while the reply streams
