@@ -20,6 +20,7 @@ import pytest
 # Imported after the first frame (on first use, or by ChatApp.warm_up), never before it.
 DEFERRED_MODULES = (
     "chat_tui.store.records",  # dataclasses, ~5 ms
+    "chat_tui.core.messages",  # six slotted dataclasses, ~4 ms (the warm-up's store.records imports it)
     "chat_tui.store.db",  # sqlite-utils
     "chat_tui.services.tools",  # the toolbox (ChatApp.toolbox, made on first use)
     "chat_tui.core.tools",

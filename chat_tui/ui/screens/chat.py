@@ -17,7 +17,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static, TextArea
 
-from chat_tui.core.messages import ChatMessage
 from chat_tui.core.params import ChatParams, ParamError
 from chat_tui.core.text import visible_controls
 from chat_tui.ui.threads import Tree
@@ -29,6 +28,7 @@ from chat_tui.ui.widgets.token_meter import TokenMeter
 
 if TYPE_CHECKING:
     from chat_tui.core.attachments import Attachment
+    from chat_tui.core.messages import ChatMessage
     from chat_tui.services.moderation import Check
     from chat_tui.store.records import Message
 

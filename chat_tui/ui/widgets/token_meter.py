@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.content import Content
@@ -22,9 +22,11 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
-from chat_tui.core.messages import ChatMessage, ImagePart, Part, TextPart
 from chat_tui.core.models_table import ModelInfo, estimate_cost, model_info
 from chat_tui.core.tokens import CHARS_PER_TOKEN, COUNT_AT_ONCE, TokenCount, TokenCounter, is_openai_tokenizer_model
+
+if TYPE_CHECKING:
+    from chat_tui.core.messages import ChatMessage, Part
 
 DEBOUNCE = 0.15  # seconds of quiet typing before counting
 REDRAW_INTERVAL = 0.5  # streaming figures redraw twice a second: each redraw is a screen update
@@ -188,6 +190,8 @@ class TokenMeter(Widget):
         """The conversation so far (what will be sent before the new prompt)."""
         history = tuple(messages)
         if system:
+            from chat_tui.core.messages import ChatMessage  # on use: a faster start-up
+
             history = (ChatMessage("system", system), *history)
         if history == self._history:
             return
@@ -266,6 +270,7 @@ class TokenMeter(Widget):
         if attachments:
             # imported on use: a faster start-up
             from chat_tui.core.attachments import parts_image_tokens
+            from chat_tui.core.messages import ImagePart, TextPart
 
             images, exact = parts_image_tokens(attachments, model)
             texts = [self.counter.count_text(p.text, model) for p in attachments if isinstance(p, TextPart)]
