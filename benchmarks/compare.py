@@ -91,7 +91,10 @@ def one_run(a, home: str, log: Path) -> dict:
             t("send-keys", "-t", "c", "Tab")
             time.sleep(0.1)
         t("send-keys", "-t", "c", "-l", "seed=1,2,3,4")
-        time.sleep(0.3)
+        # The sweep's row must show the text: if the Tabs ran before the screen had settled its
+        # focus, the text went elsewhere and Enter would start nothing (a run that never ends).
+        if t.wait(lambda s: any("sweep" in line and "seed=1,2,3,4" in line for line in s.splitlines()), 5) is None:
+            raise SystemExit("the sweep field did not get the text (focus was elsewhere): run again")
         log.write_text("")
         pane_pid = int(t("display", "-p", "-t", "c", "#{pane_pid}").strip())
         cpu_before = tree_cpu(pane_pid)
