@@ -204,12 +204,9 @@ def steady(run_before):
     must not depend on how long the run took (a loaded machine can pass a blink's 0.5 s)."""
 
     async def run(pilot) -> None:
-        from textual.widgets import Input, TextArea
-
         await run_before(pilot)
-        for widget in pilot.app.screen.query("*"):
-            if isinstance(widget, (Input, TextArea)):
-                widget.cursor_blink = False
+        for widget in pilot.app.screen.query("Input, TextArea"):  # their subclasses too
+            widget.cursor_blink = False
         await pilot.pause()
 
     return run

@@ -32,7 +32,7 @@ NO_COLOR_THEME = "terminal"
 
 class ChatApp(App[int]):
     TITLE = "chat-tui"
-    # What the first frame shows; the rest (LATER_CSS) is read when first needed.
+    # What the first frame shows; the rest (MESSAGES_CSS, LATER_CSS) is read when first needed.
     CSS_PATH = ["styles/app.tcss", "styles/meter.tcss"]
     # What the first frame does not show. Messages (and the edit banner, attachments, dialogs):
     # read before the first one mounts (load_messages_css). The side panes' and the other

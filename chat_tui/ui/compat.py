@@ -187,10 +187,9 @@ def no_mount_while_pruned() -> None:
     Textual composes a widget, mounts what `compose` gave, then sends it `Mount`. If the widget
     is removed or the app starts exiting in between, `mount()` quietly mounts nothing (a pruning
     widget takes no children; `mount_all` takes none once the app exits), but `Mount` is still
-    sent: an `on_mount` that looks up a child
-    its `compose` yielded gets `NoMatches`, and the app ends with a traceback. Seen when a user
-    quits while the side panes are still mounting (they mount after the first frame), and once
-    in CI as a test ended at that moment. A widget on its way out is never shown, so its mount
+    sent: an `on_mount` that looks up a child its `compose` yielded gets `NoMatches`, and the
+    app ends with a traceback. Seen when a user quits while the side panes are still mounting
+    (they mount after the first frame), and once in CI as a test ended at that moment. A widget on its way out is never shown, so its mount
     handlers have nothing to do. Upstreamable as a check in `MessagePump._pre_process`;
     tests/test_compat.py reproduces the race. Idempotent."""
     from textual.events import Mount
